@@ -1,0 +1,614 @@
+"""The catalogue of finding codes: one entry per code, with its fixed severity and documentation.
+
+Codes are stable: renaming one is a breaking change. ``docs/diagnostics.md`` is generated from
+this table (``python -m tasker_ctl.template.codes > docs/diagnostics.md``) and a test keeps the two
+in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tasker_ctl.template.diagnostics import Severity
+
+E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO  # noqa: E741
+
+
+@dataclass(frozen=True)
+class CodeInfo:
+    code: str
+    severity: Severity
+    group: str
+    meaning: str
+    example: str
+    fix: str
+
+
+_FILE = "File and YAML"
+_SHAPE = "Template shape"
+_CORE = "Tasker Core SDK validator"
+_LOAD = "Tasker Core load-time checks"
+_VALUES = "Values"
+_TOPOLOGY = "Topology"
+_EVENTS = "Events"
+_COMPOSITION = "Composition"
+_PLANNING = "Planning (tasker-ctl extension)"
+
+CATALOGUE: tuple[CodeInfo, ...] = (
+    # -- file and YAML ---------------------------------------------------------------------------
+    CodeInfo(
+        "YAML_SYNTAX",
+        E,
+        _FILE,
+        "The file is not valid YAML.",
+        "steps: [a, b",
+        "Fix the indentation or quoting at the reported position.",
+    ),
+    CodeInfo(
+        "DUPLICATE_KEY",
+        E,
+        _FILE,
+        "A mapping has the same key twice; Tasker Core rejects the file.",
+        "name: a\nname: b",
+        "Keep one of the two entries.",
+    ),
+    CodeInfo(
+        "MULTIPLE_DOCUMENTS",
+        E,
+        _FILE,
+        "The file holds more than one YAML document.",
+        "---\nname: a\n---\nname: b",
+        "Keep one template per file.",
+    ),
+    CodeInfo(
+        "EMPTY_FILE",
+        E,
+        _FILE,
+        "The file is empty or holds only comments.",
+        "# nothing here",
+        "Write the template, or remove the file.",
+    ),
+    CodeInfo(
+        "BINARY_FILE",
+        E,
+        _FILE,
+        "The file is binary, not text.",
+        "(a .yaml file with NUL bytes)",
+        "Point tasker-ctl at the template's YAML file.",
+    ),
+    CodeInfo(
+        "FILE_UNREADABLE",
+        E,
+        _FILE,
+        "The file exists but cannot be read (permissions, I/O error); the run exits with 2.",
+        "(chmod 000 t.yaml)",
+        "Fix the file's permissions or path.",
+    ),
+    CodeInfo(
+        "ENCODING_ERROR",
+        E,
+        _FILE,
+        "The file is not valid UTF-8.",
+        "(Latin-1 bytes)",
+        "Save the file as UTF-8.",
+    ),
+    CodeInfo(
+        "NOT_A_MAPPING",
+        E,
+        _FILE,
+        "The document is a list or scalar, not a mapping.",
+        "- name: a",
+        "Start the document with `name:`, `namespace_name:`, `version:`, `steps:`.",
+    ),
+    CodeInfo(
+        "NON_SCALAR_KEY",
+        E,
+        _FILE,
+        "A mapping key is a list or mapping.",
+        "? [a, b]\n: 1",
+        "Use plain text keys.",
+    ),
+    # -- template shape --------------------------------------------------------------------------
+    CodeInfo(
+        "UNKNOWN_KEY",
+        E,
+        _SHAPE,
+        "A key Tasker Core does not know; it would be silently dropped.",
+        "steps:\n  - name: a\n    depends-on: [b]",
+        "Use the suggested key (`depends_on`), or remove it.",
+    ),
+    CodeInfo(
+        "LEGACY_KEY",
+        W,
+        _SHAPE,
+        "A key from an older template format; Tasker Core ignores it, so its value has no effect.",
+        "retry:\n  limit: 5",
+        "Use the key named in the hint (`max_attempts: 5`).",
+    ),
+    CodeInfo(
+        "IGNORED_KEY",
+        I,
+        _SHAPE,
+        "A key Tasker Core writes or tolerates but never reads, such as `loaded_from`.",
+        "loaded_from: config/tasks/x.yaml",
+        "Nothing to do; remove it to keep the file tidy.",
+    ),
+    CodeInfo(
+        "MISSING_REQUIRED_KEY",
+        E,
+        _SHAPE,
+        "A required key is absent.",
+        "steps:\n  - name: a   # no handler",
+        "Add the key (here `handler: {callable: ...}`).",
+    ),
+    CodeInfo(
+        "WRONG_TYPE",
+        E,
+        _SHAPE,
+        "A value has the wrong type (e.g. a quoted number where Tasker Core wants an integer).",
+        'retry:\n  max_attempts: "5"',
+        "Write the value with the expected type: `max_attempts: 5`.",
+    ),
+    CodeInfo(
+        "UNKNOWN_ENUM_VALUE",
+        E,
+        _SHAPE,
+        "A value is not one of the allowed values.",
+        "type: deferred",
+        "Use one of the listed values (`deferred_convergence`).",
+    ),
+    CodeInfo(
+        "VALUE_OUT_OF_RANGE",
+        E,
+        _SHAPE,
+        "A number is outside what the field accepts (negative counts, zero timeouts).",
+        "timeout_seconds: -5",
+        "Use a value in the stated range.",
+    ),
+    CodeInfo(
+        "INVALID_VALUE",
+        E,
+        _SHAPE,
+        "A value fails a check not covered by a more specific code.",
+        "(varies)",
+        "Follow the message.",
+    ),
+    CodeInfo(
+        "CONFLICTING_ALIASES",
+        E,
+        _SHAPE,
+        "A step uses both spellings of one key (`dependencies` and `depends_on`, `type` and "
+        "`step_type`); Tasker Core rejects it as a duplicate field.",
+        "dependencies: [a]\ndepends_on: [b]",
+        "Keep one spelling and merge the values.",
+    ),
+    CodeInfo(
+        "EMPTY_REQUIRED_VALUE",
+        E,
+        _SHAPE,
+        "`name`, `namespace_name` or `version` is empty; the registry rejects the template.",
+        'name: ""',
+        "Give it a value.",
+    ),
+    # -- Tasker Core SDK validator ---------------------------------------------------------------
+    CodeInfo(
+        "DUPLICATE_STEP_NAME",
+        E,
+        _CORE,
+        "Two steps share a name.",
+        "steps:\n  - name: a ...\n  - name: a ...",
+        "Rename one of the steps.",
+    ),
+    CodeInfo(
+        "SELF_DEPENDENCY",
+        E,
+        _CORE,
+        "A step lists itself as a dependency.",
+        "- name: a\n  dependencies: [a]",
+        "Remove the step from its own dependencies.",
+    ),
+    CodeInfo(
+        "MISSING_DEP_REF",
+        E,
+        _CORE,
+        "A dependency names a step that does not exist.",
+        "dependencies: [valdate]",
+        "Use an existing step name (the hint suggests the closest).",
+    ),
+    CodeInfo(
+        "EMPTY_CALLABLE",
+        E,
+        _CORE,
+        "`handler.callable` is empty.",
+        'handler: {callable: ""}',
+        "Name the handler, e.g. `orders.handlers.Validate`.",
+    ),
+    CodeInfo(
+        "CYCLE_DETECTED",
+        E,
+        _CORE,
+        "Dependencies form a cycle; the path is in the message.",
+        "a depends on b, b depends on a",
+        "Break the cycle by removing one dependency.",
+    ),
+    CodeInfo(
+        "NAMESPACE_TOO_LONG",
+        W,
+        _CORE,
+        "`namespace_name` is longer than 29 bytes; PGMQ queue names derived from it would not fit.",
+        "namespace_name: this_namespace_is_way_too_long_for_pgmq",
+        "Shorten the namespace.",
+    ),
+    CodeInfo(
+        "SCHEMA_NOT_OBJECT",
+        W,
+        _CORE,
+        "A `result_schema` describes something other than an object.",
+        "result_schema: {type: array}",
+        "Wrap the value in an object schema.",
+    ),
+    CodeInfo(
+        "ORPHAN_STEP",
+        W,
+        _CORE,
+        "In a template of several steps, a step has no dependencies and nothing depends on it.",
+        "three steps, one unconnected",
+        "Connect the step or move it to its own template.",
+    ),
+    CodeInfo(
+        "NO_RESULT_SCHEMA",
+        I,
+        _CORE,
+        "A step declares no `result_schema`, so its result is untyped.",
+        "- name: a\n  handler: {callable: x}",
+        "Add a `result_schema` to get typed code.",
+    ),
+    # -- Tasker Core load-time checks -------------------------------------------------------------
+    CodeInfo(
+        "DECISION_WITHOUT_DEPENDENCY",
+        E,
+        _LOAD,
+        "A `decision` step has no dependency; Tasker Core refuses to load the template.",
+        "- name: route\n  type: decision",
+        "Make the decision depend on the step it routes after.",
+    ),
+    CodeInfo(
+        "NAMESPACE_INVALID_CHARS",
+        E,
+        _LOAD,
+        "`namespace_name` has characters outside `[A-Za-z0-9_]` or starts with a digit.",
+        "namespace_name: order-intake",
+        "Use letters, digits and underscores: `order_intake`.",
+    ),
+    CodeInfo(
+        "NO_STEPS",
+        E,
+        _LOAD,
+        "The template has no steps; workers refuse to load it.",
+        "steps: []",
+        "Add at least one step.",
+    ),
+    # -- values ----------------------------------------------------------------------------------
+    CodeInfo(
+        "INVALID_VERSION",
+        E,
+        _VALUES,
+        "`version` is not a semantic version `MAJOR.MINOR.PATCH`.",
+        "version: 1.0",
+        "Write `version: 1.0.0`.",
+    ),
+    CodeInfo(
+        "INVALID_TIMESTAMP",
+        E,
+        _VALUES,
+        "`metadata.created_at`/`updated_at` is not an RFC 3339 timestamp; Tasker Core fails "
+        "to load it.",
+        "created_at: 2026-01-07",
+        'Write `created_at: "2026-01-07T00:00:00Z"`.',
+    ),
+    CodeInfo(
+        "MAX_ATTEMPTS_ZERO",
+        I,
+        _VALUES,
+        "`retry.max_attempts` is 0: Tasker Core's readiness rule (attempts < max_attempts) never "
+        "schedules the step.",
+        "retry: {max_attempts: 0}",
+        "Use `max_attempts: 1` for one attempt and no retries.",
+    ),
+    CodeInfo(
+        "BACKOFF_INVERTED",
+        E,
+        _VALUES,
+        "`backoff_base_ms` is larger than `max_backoff_ms`.",
+        "retry: {backoff_base_ms: 5000, max_backoff_ms: 1000}",
+        "Swap or correct the two values.",
+    ),
+    CodeInfo(
+        "OUTSIDE_RECOMMENDED_RANGE",
+        I,
+        _VALUES,
+        "A value lies outside the range Tasker Core documents (e.g. max_attempts 1-100).",
+        "retry: {max_attempts: 500}",
+        "Stay within the documented range unless you mean it.",
+    ),
+    CodeInfo(
+        "INVALID_JSON_SCHEMA",
+        E,
+        _VALUES,
+        "`input_schema`, a `result_schema`, an event schema or a composition output schema is not "
+        "valid JSON Schema.",
+        "result_schema: {type: obj}",
+        "Fix the schema (the message quotes the metaschema error).",
+    ),
+    CodeInfo(
+        "SCHEMA_REQUIRED_UNDECLARED",
+        W,
+        _VALUES,
+        "A schema's `required` lists a property its `properties` do not declare.",
+        "{type: object, required: [id], properties: {name: {type: string}}}",
+        "Declare the property or drop it from `required`.",
+    ),
+    # -- topology --------------------------------------------------------------------------------
+    CodeInfo(
+        "BATCH_WORKER_TEMPLATE_UNKNOWN",
+        E,
+        _TOPOLOGY,
+        "`batch_config.worker_template` names no step.",
+        "worker_template: import_btch",
+        "Name the batch_worker step.",
+    ),
+    CodeInfo(
+        "BATCH_WORKER_TEMPLATE_NOT_WORKER",
+        E,
+        _TOPOLOGY,
+        "`batch_config.worker_template` names a step whose type is not `batch_worker`.",
+        "worker_template: analyze   # a batchable step",
+        "Point it at the batch_worker step.",
+    ),
+    CodeInfo(
+        "BATCH_CONFIG_MISSING",
+        E,
+        _TOPOLOGY,
+        "A `batch_worker` step has no `batch_config`; the orchestrator reads it from the worker.",
+        "- name: import_batch\n  type: batch_worker",
+        "Add `batch_config` to the worker step.",
+    ),
+    CodeInfo(
+        "BATCH_CONFIG_IGNORED",
+        W,
+        _TOPOLOGY,
+        "`batch_config` sits on a step that is not a `batch_worker`; the orchestrator never "
+        "reads it.",
+        "- name: analyze\n  type: batchable\n  batch_config: ...",
+        "Move it to the batch_worker step.",
+    ),
+    CodeInfo(
+        "BATCHABLE_WITHOUT_WORKER",
+        E,
+        _TOPOLOGY,
+        "A `batchable` step has no `batch_worker` step depending on it.",
+        "- name: analyze\n  type: batchable",
+        "Add a batch_worker step that depends on it.",
+    ),
+    CodeInfo(
+        "BATCH_WORKER_WITHOUT_BATCHABLE",
+        E,
+        _TOPOLOGY,
+        "A `batch_worker` step has no `batchable` step among its ancestors, so nothing spawns it.",
+        "- name: import_batch\n  type: batch_worker\n  dependencies: [load]",
+        "Make it depend on the batchable analyzer step.",
+    ),
+    CodeInfo(
+        "CONVERGENCE_WITHOUT_DYNAMIC_PARENT",
+        E,
+        _TOPOLOGY,
+        "A `deferred_convergence` step has no decision, batch or planning step among its "
+        "ancestors, so it is never created.",
+        "- name: join\n  type: deferred_convergence\n  dependencies: [a, b]",
+        "Use `type: standard`, or place it after a decision/batch step.",
+    ),
+    CodeInfo(
+        "DECISION_BRANCH_STEP",
+        I,
+        _TOPOLOGY,
+        "A step is reachable only through a decision: it exists only if the decision creates it.",
+        "- name: manager_review\n  dependencies: [route]   # route is a decision",
+        "Nothing to do if intended; the decision's handler must name it.",
+    ),
+    CodeInfo(
+        "ENV_UNKNOWN_STEP",
+        W,
+        _TOPOLOGY,
+        "An environment override names a step that does not exist (nor `ALL`); it is ignored.",
+        "environments:\n  test:\n    steps:\n      - name: valdate",
+        "Use an existing step name.",
+    ),
+    CodeInfo(
+        "ENVIRONMENT_NOT_DECLARED",
+        W,
+        _TOPOLOGY,
+        "`--environment` names an environment this template does not declare.",
+        "tasker-ctl validate --environment prod t.yaml",
+        "Check the spelling; the hint lists the declared environments.",
+    ),
+    # -- events ----------------------------------------------------------------------------------
+    CodeInfo(
+        "EVENT_NAME_INVALID",
+        E,
+        _EVENTS,
+        "An event name is not `namespace.action` in lowercase letters, digits, `_` and dots.",
+        "name: OrderConfirmed",
+        "Use a dotted lowercase name: `order.confirmed`.",
+    ),
+    CodeInfo(
+        "EVENT_PUBLISHER_INVALID",
+        E,
+        _EVENTS,
+        "An event `publisher` is not a dotted or `::`-separated identifier.",
+        "publisher: my-publisher",
+        "Use an identifier such as `Payments::Publisher`.",
+    ),
+    CodeInfo(
+        "DUPLICATE_EVENT_NAME",
+        W,
+        _EVENTS,
+        "A step declares the same event twice; only the last declaration is used.",
+        "two entries named order.confirmed",
+        "Remove or rename one.",
+    ),
+    # -- composition -----------------------------------------------------------------------------
+    CodeInfo(
+        "EMPTY_COMPOSITION",
+        E,
+        _COMPOSITION,
+        "A composition has no invocations.",
+        "composition: {outcome: ..., invocations: []}",
+        "Add at least one invocation.",
+    ),
+    CodeInfo(
+        "TOO_MANY_INVOCATIONS",
+        E,
+        _COMPOSITION,
+        "A composition has more than 100 invocations.",
+        "(101 invocations)",
+        "Split the step.",
+    ),
+    CodeInfo(
+        "MISSING_CAPABILITY",
+        E,
+        _COMPOSITION,
+        "An invocation names a capability outside the standard vocabulary.",
+        "capability: transfrom",
+        "Use transform, validate, assert, acquire, persist or emit.",
+    ),
+    CodeInfo(
+        "CHECKPOINT_REQUIRED",
+        E,
+        _COMPOSITION,
+        "A mutating capability (persist, emit) is not marked `checkpoint: true`.",
+        "- capability: persist\n  config: ...",
+        "Add `checkpoint: true`.",
+    ),
+    CodeInfo(
+        "COMPOSITION_CALLABLE_CONVENTION",
+        W,
+        _COMPOSITION,
+        "A step with a composition has a callable without the `grammar:` prefix.",
+        "handler: {callable: orders.Validate}",
+        "Use `callable: grammar:<name>`.",
+    ),
+    # -- planning --------------------------------------------------------------------------------
+    CodeInfo(
+        "EXTENSION_STEP_TYPE",
+        I,
+        _PLANNING,
+        "`type: planning` is a tasker-ctl extension; Tasker Core cannot load this template.",
+        "type: planning",
+        "Nothing to do if the template runs under tasker-ctl.",
+    ),
+    CodeInfo(
+        "PLANNING_BLOCK_MISSING",
+        E,
+        _PLANNING,
+        "A `planning` step has no `planning:` block.",
+        "- name: plan\n  type: planning",
+        "Add `planning:` with at least `convergence:`.",
+    ),
+    CodeInfo(
+        "PLANNING_BLOCK_MISPLACED",
+        E,
+        _PLANNING,
+        "A `planning:` block sits on a step whose type is not `planning`.",
+        "- name: a\n  planning: {...}",
+        "Set `type: planning` or remove the block.",
+    ),
+    CodeInfo(
+        "PLANNING_CONVERGENCE_UNKNOWN",
+        E,
+        _PLANNING,
+        "`planning.convergence` names no step.",
+        "convergence: sumarize",
+        "Name the step that must follow the planned fill.",
+    ),
+    CodeInfo(
+        "PLANNING_CONVERGENCE_NOT_DOWNSTREAM",
+        E,
+        _PLANNING,
+        "The convergence step does not depend (directly or transitively) on the planning step.",
+        "convergence: intake   # runs before plan",
+        "Make the convergence step depend on the planning step.",
+    ),
+    CodeInfo(
+        "PLANNING_CONVERGENCE_NOT_DEFERRED",
+        E,
+        _PLANNING,
+        "The convergence step is not `deferred_convergence`, so it cannot wait on planned steps.",
+        "convergence: report   # type: standard",
+        "Give the convergence step `type: deferred_convergence`.",
+    ),
+    CodeInfo(
+        "PLANNING_CONTEXT_UNKNOWN_STEP",
+        E,
+        _PLANNING,
+        "`planning.context_from` names a step that is not upstream of the planning step.",
+        "context_from: [report]",
+        "List only ancestors of the planning step.",
+    ),
+    CodeInfo(
+        "PLANNING_NOTHING_ALLOWED",
+        E,
+        _PLANNING,
+        "The planner may use no callable, no pattern and no dynamic composition.",
+        "planning: {convergence: x}",
+        "Allow callables or patterns, or set `allow_dynamic_composition: true`.",
+    ),
+    CodeInfo(
+        "PLANNING_BOUNDS_INCONSISTENT",
+        E,
+        _PLANNING,
+        "Planning bounds contradict each other (depth larger than steps).",
+        "bounds: {max_steps: 2, max_depth: 5}",
+        "Make `max_depth` at most `max_steps`.",
+    ),
+)
+
+BY_CODE: dict[str, CodeInfo] = {info.code: info for info in CATALOGUE}
+
+
+def severity_of(code: str) -> Severity:
+    return BY_CODE[code].severity
+
+
+def render_markdown() -> str:
+    """The diagnostics reference page, generated from the catalogue."""
+    lines = [
+        "# Diagnostic codes",
+        "",
+        "Every finding of `tasker-ctl validate` carries one of these stable codes. Severity is",
+        "fixed per code: errors fail validation, warnings fail it with `--strict`, infos never do.",
+        "This page is generated from `src/tasker_ctl/template/codes.py`; regenerate it with",
+        "`python -m tasker_ctl.template.codes > docs/diagnostics.md`.",
+        "",
+    ]
+    group = None
+    for info in CATALOGUE:
+        if info.group != group:
+            group = info.group
+            lines += [
+                f"## {group}",
+                "",
+                "| Code | Severity | Meaning | Example | Fix |",
+                "|---|---|---|---|---|",
+            ]
+        example = info.example.replace("|", "\\|").replace("\n", "<br>")
+        lines.append(
+            f"| `{info.code}` | {info.severity.value} | {info.meaning} | "
+            f"<code>{example}</code> | {info.fix} |"
+        )
+        if info is CATALOGUE[-1] or CATALOGUE[CATALOGUE.index(info) + 1].group != group:
+            lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

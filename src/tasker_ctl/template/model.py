@@ -1,0 +1,313 @@
+"""Pydantic models of the TaskTemplate format, as Tasker Core reads it, plus planning steps.
+
+Defaults follow Tasker Core's loader, including its retry quirk: a step without a ``retry``
+block gets ``backoff_base_ms=1000`` and ``max_backoff_ms=30000``, while a ``retry`` block that
+omits those keys leaves them unset. Unknown keys are rejected (``extra="forbid"``) so that a typo
+is reported instead of dropped; ``metadata`` alone stays open, as it is free-form.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+)
+
+from tasker_ctl.template.source import YamlFloat
+
+
+def _scalar_as_text(value: Any) -> Any:
+    """Tasker Core takes any scalar as the literal text of a string field (``version: 1.0``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, YamlFloat):
+        return value.text
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_scalar_as_text)]
+U32 = Annotated[StrictInt, Field(ge=0, le=4_294_967_295)]
+U64 = Annotated[StrictInt, Field(ge=0, le=18_446_744_073_709_551_615)]
+Positive = Annotated[StrictInt, Field(ge=1, le=4_294_967_295)]
+Number = Annotated[StrictInt | StrictFloat, Field(ge=0)]
+JsonValue = Any
+
+_CLOSED = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class StepType(StrEnum):
+    STANDARD = "standard"
+    DECISION = "decision"
+    DEFERRED_CONVERGENCE = "deferred_convergence"
+    BATCHABLE = "batchable"
+    BATCH_WORKER = "batch_worker"
+    PLANNING = "planning"  # tasker-ctl extension
+
+
+class BackoffStrategy(StrEnum):
+    NONE = "none"
+    LINEAR = "linear"
+    EXPONENTIAL = "exponential"
+    FIBONACCI = "fibonacci"
+
+
+class EventCondition(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    RETRYABLE_FAILURE = "retryable_failure"
+    PERMANENT_FAILURE = "permanent_failure"
+    ALWAYS = "always"
+
+
+class DeliveryMode(StrEnum):
+    DURABLE = "durable"
+    FAST = "fast"
+    BROADCAST = "broadcast"
+
+
+class FailureStrategy(StrEnum):
+    CONTINUE_ON_FAILURE = "continue_on_failure"
+    FAIL_FAST = "fail_fast"
+    ISOLATE = "isolate"
+
+
+class HandlerDefinition(BaseModel):
+    """Which code runs a step: ``callable`` is resolved by the worker's resolver chain."""
+
+    model_config = _CLOSED
+
+    callable: Text
+    method: Text | None = None
+    resolver: Text | None = None
+    initialization: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class RetryPolicy(BaseModel):
+    model_config = _CLOSED
+
+    retryable: StrictBool = True
+    max_attempts: U32 = 3
+    backoff: BackoffStrategy = BackoffStrategy.EXPONENTIAL
+    backoff_base_ms: U64 | None = None
+    max_backoff_ms: U64 | None = None
+
+
+def default_retry_policy() -> RetryPolicy:
+    """The policy of a step that declares no ``retry`` block at all."""
+    return RetryPolicy(backoff_base_ms=1000, max_backoff_ms=30000)
+
+
+class EventDeclaration(BaseModel):
+    model_config = _CLOSED
+
+    name: Text
+    description: Text
+    json_schema: JsonValue = Field(alias="schema")
+    condition: EventCondition = EventCondition.SUCCESS
+    delivery_mode: DeliveryMode = DeliveryMode.DURABLE
+    publisher: Text | None = None
+
+
+class BatchConfig(BaseModel):
+    """All five keys are required when the block is present (as in Tasker Core)."""
+
+    model_config = _CLOSED
+
+    batch_size: Positive
+    parallelism: Positive
+    cursor_field: Text
+    worker_template: Text
+    failure_strategy: FailureStrategy
+
+
+class CompositionOutcome(BaseModel):
+    model_config = _CLOSED
+
+    description: Text
+    output_schema: JsonValue
+
+
+class CompositionInvocation(BaseModel):
+    model_config = _CLOSED
+
+    capability: Text
+    config: JsonValue = None
+    checkpoint: StrictBool = False
+
+
+class CompositionSpec(BaseModel):
+    """A grammar-defined step: a chain of capability invocations instead of handler code."""
+
+    model_config = _CLOSED
+
+    name: Text | None = None
+    outcome: CompositionOutcome
+    invocations: list[CompositionInvocation]
+
+
+class PlanningBounds(BaseModel):
+    """How large a planned fill may grow."""
+
+    model_config = _CLOSED
+
+    max_steps: Positive = 10
+    max_depth: Positive = 3
+    max_phases: Positive = 1
+
+
+class PlanningBudget(BaseModel):
+    """What planning may spend; a ledger on the task enforces it at run time."""
+
+    model_config = _CLOSED
+
+    max_llm_calls: Positive = 3
+    max_tokens: Positive = 50_000
+    max_cost_usd: Number = 1.0
+    max_wall_seconds: Number = 300
+
+
+class PlanningBlock(BaseModel):
+    """Configuration of a ``type: planning`` step (tasker-ctl extension)."""
+
+    model_config = _CLOSED
+
+    convergence: Text
+    bounds: PlanningBounds = Field(default_factory=PlanningBounds)
+    budget: PlanningBudget = Field(default_factory=PlanningBudget)
+    allow_dynamic_composition: StrictBool = False
+    allowed_callables: list[Text] = Field(default_factory=list)
+    allowed_patterns: list[Text] = Field(default_factory=list)
+    context_from: list[Text] = Field(default_factory=list)
+    goal: Text | None = None
+
+
+class StepDefinition(BaseModel):
+    model_config = _CLOSED
+
+    name: Text
+    description: Text | None = None
+    handler: HandlerDefinition
+    step_type: StepType = Field(
+        default=StepType.STANDARD,
+        validation_alias=AliasChoices("type", "step_type"),
+        serialization_alias="type",
+    )
+    dependencies: list[Text] = Field(
+        default_factory=list, validation_alias=AliasChoices("dependencies", "depends_on")
+    )
+    system_dependency: Text | None = None
+    retry: RetryPolicy = Field(default_factory=default_retry_policy)
+    timeout_seconds: Positive | None = None
+    publishes_events: list[EventDeclaration] = Field(default_factory=list)
+    batch_config: BatchConfig | None = None
+    result_schema: JsonValue = None
+    composition: CompositionSpec | None = None
+    planning: PlanningBlock | None = None
+
+
+class HandlerOverride(BaseModel):
+    model_config = _CLOSED
+
+    initialization: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class StepOverride(BaseModel):
+    """Per-environment changes to one step (or to ``ALL`` steps)."""
+
+    model_config = _CLOSED
+
+    name: Text
+    handler: HandlerOverride | None = None
+    timeout_seconds: Positive | None = None
+    retry: RetryPolicy | None = None
+
+
+class EnvironmentOverrides(BaseModel):
+    model_config = _CLOSED
+
+    steps: list[StepOverride] = Field(default_factory=list)
+
+
+class TemplateMetadata(BaseModel):
+    """Free-form descriptive data; extra keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    author: Text | None = None
+    tags: list[Text] = Field(default_factory=list)
+    documentation_url: Text | None = None
+    created_at: Text | None = None
+    updated_at: Text | None = None
+
+
+class SystemDependencies(BaseModel):
+    model_config = _CLOSED
+
+    primary: Text = "default"
+    secondary: list[Text] = Field(default_factory=list)
+
+
+class DomainEvent(BaseModel):
+    model_config = _CLOSED
+
+    name: Text
+    description: Text | None = None
+    json_schema: JsonValue = Field(default=None, alias="schema")
+
+
+class LifecycleConfig(BaseModel):
+    """Per-template staleness and timeout policy."""
+
+    model_config = _CLOSED
+
+    max_duration_minutes: U32 | None = None
+    max_waiting_for_dependencies_minutes: U32 | None = None
+    max_waiting_for_retry_minutes: U32 | None = None
+    max_steps_in_process_minutes: U32 | None = None
+    staleness_action: Literal["dlq", "error", "none"] = "dlq"
+    auto_fail_on_timeout: StrictBool | None = None
+    auto_dlq_on_timeout: StrictBool | None = None
+
+
+class TaskTemplate(BaseModel):
+    """A TaskTemplate: a named, versioned DAG of steps with typed contracts."""
+
+    model_config = _CLOSED
+
+    name: Text
+    namespace_name: Text
+    version: Text
+    description: Text | None = None
+    metadata: TemplateMetadata | None = None
+    system_dependencies: SystemDependencies = Field(default_factory=SystemDependencies)
+    domain_events: list[DomainEvent] = Field(default_factory=list)
+    input_schema: JsonValue = None
+    steps: list[StepDefinition] = Field(default_factory=list)
+    environments: dict[str, EnvironmentOverrides] = Field(default_factory=dict)
+    lifecycle: LifecycleConfig | None = None
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.namespace_name}/{self.name}@{self.version}"
+
+    def step(self, name: str) -> StepDefinition | None:
+        return next((step for step in self.steps if step.name == name), None)
+
+    def resolve_for_environment(self, environment: str) -> TaskTemplate:
+        """This template with the overrides of ``environment`` applied (see ``environment.py``)."""
+        from tasker_ctl.template.environment import resolve_data
+
+        data = self.model_dump(by_alias=True, exclude_unset=True)
+        resolved, _ = resolve_data(data, environment)
+        return TaskTemplate.model_validate(resolved)

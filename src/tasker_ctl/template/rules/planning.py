@@ -1,0 +1,129 @@
+"""Rules for ``type: planning`` steps: the frame a planner fills must be sound."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tasker_ctl.template.context import RuleContext
+from tasker_ctl.template.issue import Issue, suggestion_hint
+from tasker_ctl.template.rules import rule
+
+
+@rule("EXTENSION_STEP_TYPE", "PLANNING_BLOCK_MISSING", "PLANNING_BLOCK_MISPLACED")
+def planning_blocks(context: RuleContext) -> Iterator[Issue]:
+    for step in context.steps:
+        has_block = "planning" in step.data
+        type_key = "type" if "type" in step.data else "step_type"
+        if step.type == "planning":
+            yield Issue(
+                "EXTENSION_STEP_TYPE",
+                f"Step '{step.label}' uses 'type: planning', a tasker-ctl extension that "
+                "Tasker Core cannot load",
+                (*step.path, type_key),
+                step=step.name,
+            )
+            if not has_block:
+                yield Issue(
+                    "PLANNING_BLOCK_MISSING",
+                    f"planning step '{step.label}' has no 'planning:' block",
+                    (*step.path, "name"),
+                    "add 'planning: {convergence: <deferred_convergence step>, ...}'",
+                    step=step.name,
+                )
+        elif has_block:
+            yield Issue(
+                "PLANNING_BLOCK_MISPLACED",
+                f"Step '{step.label}' has a 'planning:' block but its type is '{step.type}'",
+                (*step.path, "planning"),
+                "set 'type: planning' or remove the block",
+                step=step.name,
+                at_key=True,
+            )
+
+
+@rule(
+    "PLANNING_CONVERGENCE_UNKNOWN",
+    "PLANNING_CONVERGENCE_NOT_DOWNSTREAM",
+    "PLANNING_CONVERGENCE_NOT_DEFERRED",
+    "PLANNING_CONTEXT_UNKNOWN_STEP",
+    "PLANNING_NOTHING_ALLOWED",
+    "PLANNING_BOUNDS_INCONSISTENT",
+)
+def planning_frame(context: RuleContext) -> Iterator[Issue]:
+    graph = context.graph
+    for step in context.steps:
+        block = step.mapping("planning")
+        if step.type != "planning" or block is None or step.name is None:
+            continue
+        base = (*step.path, "planning")
+        convergence = block.get("convergence")
+        if isinstance(convergence, str):
+            target = context.named_steps.get(convergence)
+            if target is None:
+                yield Issue(
+                    "PLANNING_CONVERGENCE_UNKNOWN",
+                    f"planning.convergence '{convergence}' names no step",
+                    (*base, "convergence"),
+                    suggestion_hint(convergence, list(context.named_steps)),
+                    step=step.name,
+                )
+            else:
+                if step.name in graph and convergence not in graph.descendants(step.name):
+                    yield Issue(
+                        "PLANNING_CONVERGENCE_NOT_DOWNSTREAM",
+                        f"convergence step '{convergence}' does not depend on planning "
+                        f"step '{step.name}', so it could run before the planned steps",
+                        (*base, "convergence"),
+                        f"add '{step.name}' to the dependencies of '{convergence}'",
+                        step=step.name,
+                    )
+                if target.type != "deferred_convergence":
+                    yield Issue(
+                        "PLANNING_CONVERGENCE_NOT_DEFERRED",
+                        f"convergence step '{convergence}' is '{target.type}', not "
+                        "deferred_convergence, so it cannot wait on planned steps",
+                        (*base, "convergence"),
+                        f"set 'type: deferred_convergence' on '{convergence}'",
+                        step=step.name,
+                    )
+        context_from = block.get("context_from")
+        ancestors = graph.ancestors(step.name) if step.name in graph else set()
+        for index, name in enumerate(context_from if isinstance(context_from, list) else []):
+            if isinstance(name, str) and name not in ancestors:
+                yield Issue(
+                    "PLANNING_CONTEXT_UNKNOWN_STEP",
+                    f"planning.context_from names '{name}', which is not upstream of '{step.name}'",
+                    (*base, "context_from", index),
+                    suggestion_hint(name, sorted(ancestors)),
+                    step=step.name,
+                )
+        allowed = [block.get("allowed_callables"), block.get("allowed_patterns")]
+        if block.get("allow_dynamic_composition") is not True and not any(
+            isinstance(items, list) and items for items in allowed
+        ):
+            yield Issue(
+                "PLANNING_NOTHING_ALLOWED",
+                f"planning step '{step.name}' allows no callables, no patterns and no "
+                "dynamic composition, so a planner could produce nothing",
+                base,
+                "list 'allowed_callables' or 'allowed_patterns', or set "
+                "'allow_dynamic_composition: true'",
+                step=step.name,
+            )
+        bounds = block.get("bounds")
+        if isinstance(bounds, dict):
+            steps_bound, depth_bound = bounds.get("max_steps"), bounds.get("max_depth")
+            if (
+                isinstance(steps_bound, int)
+                and isinstance(depth_bound, int)
+                and not isinstance(steps_bound, bool)
+                and depth_bound > steps_bound > 0
+            ):
+                yield Issue(
+                    "PLANNING_BOUNDS_INCONSISTENT",
+                    f"planning.bounds.max_depth ({depth_bound}) exceeds max_steps "
+                    f"({steps_bound}); a fill cannot be deeper than it has steps",
+                    (*base, "bounds", "max_depth"),
+                    f"set max_depth to at most {steps_bound}",
+                    step=step.name,
+                )

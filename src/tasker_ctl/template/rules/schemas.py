@@ -1,0 +1,128 @@
+"""JSON Schema checks for input, result, event and composition schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import cache
+from typing import Any
+
+from tasker_ctl.template.context import RuleContext
+from tasker_ctl.template.issue import Issue, suggestion_hint
+from tasker_ctl.template.rules import rule
+from tasker_ctl.template.source import JsonPath
+
+_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_MAX_ERRORS_PER_SCHEMA = 5
+
+
+def schema_locations(context: RuleContext) -> Iterator[tuple[JsonPath, Any, str | None]]:
+    """(path, schema, step name) for every JSON Schema a template holds."""
+    if context.data.get("input_schema") is not None:
+        yield ("input_schema",), context.data["input_schema"], None
+    events = context.data.get("domain_events")
+    for index, event in enumerate(events if isinstance(events, list) else []):
+        if isinstance(event, dict) and event.get("schema") is not None:
+            yield ("domain_events", index, "schema"), event["schema"], None
+    for step in context.steps:
+        if step.data.get("result_schema") is not None:
+            yield (*step.path, "result_schema"), step.data["result_schema"], step.name
+        declared = step.data.get("publishes_events")
+        for index, event in enumerate(declared if isinstance(declared, list) else []):
+            if isinstance(event, dict) and event.get("schema") is not None:
+                yield (*step.path, "publishes_events", index, "schema"), event["schema"], step.name
+        composition = step.mapping("composition")
+        outcome = composition.get("outcome") if composition else None
+        if isinstance(outcome, dict) and outcome.get("output_schema") is not None:
+            yield (
+                (*step.path, "composition", "outcome", "output_schema"),
+                outcome["output_schema"],
+                step.name,
+            )
+
+
+@cache
+def _metaschema_validator(uri: str | None) -> Any:
+    from jsonschema import validators
+
+    cls = validators.validator_for(
+        {"$schema": uri} if uri else {}, default=validators.Draft202012Validator
+    )
+    return cls(cls.META_SCHEMA)
+
+
+@rule("INVALID_JSON_SCHEMA")
+def schemas_are_json_schema(context: RuleContext) -> Iterator[Issue]:
+    for path, schema, step in schema_locations(context):
+        if not isinstance(schema, dict | bool):
+            yield Issue(
+                "INVALID_JSON_SCHEMA",
+                f"{_label(path)} must be a JSON Schema object, got {type(schema).__name__}",
+                path,
+                "write a mapping such as '{type: object, properties: {...}}'",
+                step=step,
+            )
+            continue
+        if isinstance(schema, bool):
+            continue
+        uri = schema.get("$schema") if isinstance(schema.get("$schema"), str) else None
+        validator = _metaschema_validator(uri)
+        errors = sorted(validator.iter_errors(schema), key=lambda error: list(error.path))
+        for error in errors[:_MAX_ERRORS_PER_SCHEMA]:
+            inner = tuple(error.path)
+            yield Issue(
+                "INVALID_JSON_SCHEMA",
+                _message(path, inner, error),
+                (*path, *inner),
+                _hint(inner, error),
+                step=step,
+            )
+
+
+def _label(path: JsonPath) -> str:
+    from tasker_ctl.template.source import format_path
+
+    return format_path(path)
+
+
+def _message(path: JsonPath, inner: JsonPath, error: Any) -> str:
+    where = _label((*path, *inner))
+    if inner and inner[-1] == "type" and isinstance(error.instance, str):
+        return f"{where}: '{error.instance}' is not a JSON Schema type"
+    return f"{where}: {error.message}"
+
+
+def _hint(inner: JsonPath, error: Any) -> str | None:
+    if inner and inner[-1] == "type" and isinstance(error.instance, str):
+        return suggestion_hint(error.instance, _TYPES) or f"types are: {', '.join(_TYPES)}"
+    if inner and inner[-1] == "required":
+        return "'required' is a list of property names, e.g. 'required: [id]'"
+    return None
+
+
+@rule("SCHEMA_REQUIRED_UNDECLARED")
+def required_properties_declared(context: RuleContext) -> Iterator[Issue]:
+    for path, schema, step in schema_locations(context):
+        yield from _undeclared(schema, path, step)
+
+
+def _undeclared(schema: Any, path: JsonPath, step: str | None) -> Iterator[Issue]:
+    if isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from _undeclared(item, (*path, index), step)
+        return
+    if not isinstance(schema, dict):
+        return
+    properties, required = schema.get("properties"), schema.get("required")
+    if isinstance(properties, dict) and isinstance(required, list):
+        for index, name in enumerate(required):
+            if isinstance(name, str) and name not in properties:
+                yield Issue(
+                    "SCHEMA_REQUIRED_UNDECLARED",
+                    f"{_label(path)} requires '{name}' but does not declare it in properties",
+                    (*path, "required", index),
+                    suggestion_hint(name, list(properties)) or "declare the property",
+                    step=step,
+                )
+    for key, value in schema.items():
+        if key not in ("required", "enum", "const", "examples", "default"):
+            yield from _undeclared(value, (*path, key), step)

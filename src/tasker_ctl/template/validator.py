@@ -1,0 +1,201 @@
+"""Validation entry points: a document, a file, many paths; and loading a template for use.
+
+Reading, checking and reporting stay apart: ``source`` reads, ``structure`` and ``rules`` check,
+this module places each issue in its file and collects a ``ValidationReport``.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+
+from tasker_ctl.errors import FileReadError, NoTemplatesFoundError, TemplateLoadError
+from tasker_ctl.template.codes import severity_of
+from tasker_ctl.template.context import RuleContext
+from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
+from tasker_ctl.template.discovery import discover
+from tasker_ctl.template.environment import resolve_data
+from tasker_ctl.template.issue import Issue
+from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.rules import run_rules
+from tasker_ctl.template.source import (
+    SourceDocument,
+    SourceMap,
+    format_path,
+    parse_document,
+    read_document,
+)
+from tasker_ctl.template.structure import check_structure
+
+_TEMPLATE_KEYS = ("steps", "namespace_name")
+
+
+def looks_like_template(document: SourceDocument) -> bool:
+    """Whether a file found in a directory is a TaskTemplate (others are skipped)."""
+    if not document.usable:
+        return True  # broken files are reported: they may well be templates
+    return any(key in document.data for key in _TEMPLATE_KEYS)
+
+
+def check_document(
+    document: SourceDocument, *, environment: str | None = None
+) -> tuple[FileReport, TaskTemplate | None]:
+    """All findings for one parsed document, and the model when it has no shape errors."""
+    findings: list[Finding] = []
+    for problem in document.problems:
+        line, column = problem.position if problem.position else (None, None)
+        findings.append(
+            Finding(
+                code=problem.code,
+                severity=severity_of(problem.code),
+                message=problem.message,
+                hint=problem.hint,
+                file=document.display_path,
+                line=line,
+                column=column,
+                path=format_path(problem.path),
+            )
+        )
+    report = FileReport(file=document.display_path, findings=findings)
+    if not document.usable:
+        return report, None
+    data, positions = document.data, document.positions
+    if environment is not None:
+        data, grafts = resolve_data(document.data, environment)
+        positions = copy.deepcopy(document.positions)
+        for source, target in grafts:
+            positions.graft(source, target)
+    template, issues = check_structure(data)
+    context = RuleContext(data=data, template=template, environment=environment)
+    issues.extend(run_rules(context))
+    report.findings.extend(_place(issues, document.display_path, positions))
+    report.findings.sort(key=_order)
+    report.template = _identify(data)
+    return report, template
+
+
+def validate_text(
+    text: str, *, name: str = "<string>", environment: str | None = None
+) -> FileReport:
+    """Validate template YAML held in memory."""
+    document = parse_document(text, path=Path(name), display_path=name)
+    return check_document(document, environment=environment)[0]
+
+
+def validate_file(path: str | Path, *, environment: str | None = None) -> FileReport:
+    """Validate one file. Unreadable files give a ``FILE_UNREADABLE`` finding."""
+    target = Path(path)
+    try:
+        document = read_document(target, str(path))
+    except FileReadError as exc:
+        return _unreadable(str(path), exc)
+    return check_document(document, environment=environment)[0]
+
+
+def validate_paths(paths: Iterable[str], *, environment: str | None = None) -> ValidationReport:
+    """Validate files, directories (recursively) and globs.
+
+    Raises ``PathNotFoundError`` for arguments that match nothing and ``NoTemplatesFoundError``
+    when no TaskTemplate is found at all.
+    """
+    arguments = list(paths)
+    found = discover(arguments)
+    report = ValidationReport(environment=environment)
+    for candidate in found.candidates:
+        try:
+            document = read_document(candidate.path, candidate.display)
+        except FileReadError as exc:
+            report.files.append(_unreadable(candidate.display, exc))
+            continue
+        if not candidate.explicit and not looks_like_template(document):
+            report.skipped.append(candidate.display)
+            continue
+        report.files.append(check_document(document, environment=environment)[0])
+    if not report.files:
+        searched = (
+            ", ".join(f"'{item}'" for item in found.searched_directories) or "the paths given"
+        )
+        detail = (
+            f" ({len(report.skipped)} YAML files without 'steps' skipped)" if report.skipped else ""
+        )
+        raise NoTemplatesFoundError(
+            f"no TaskTemplate files found in {searched}{detail}",
+            hint="templates are .yaml/.yml files with 'steps' and "
+            "'namespace_name'; name a file directly to validate it anyway",
+        )
+    return report
+
+
+def load_template(path: str | Path, *, environment: str | None = None) -> TaskTemplate:
+    """Read, validate and return a template, resolved for ``environment`` if given.
+
+    Raises ``TemplateLoadError`` (carrying the report) when the template has errors, and
+    ``FileReadError`` when it cannot be read.
+    """
+    document = read_document(Path(path), str(path))
+    report, template = check_document(document, environment=environment)
+    if template is None or report.count(Severity.ERROR):
+        errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
+        first = errors[0] if errors else None
+        summary = f"{first.location}: {first.code} {first.message}" if first else "invalid template"
+        error = TemplateLoadError(
+            f"template '{path}' has {len(errors)} error(s); first: {summary}",
+            hint=f"run 'tasker-ctl validate {path}' for every finding",
+        )
+        error.report = report  # type: ignore[attr-defined]
+        raise error
+    return template
+
+
+def _unreadable(display: str, error: FileReadError) -> FileReport:
+    finding = Finding(
+        code="FILE_UNREADABLE",
+        severity=severity_of("FILE_UNREADABLE"),
+        message=error.message,
+        hint="check the file's permissions",
+        file=display,
+    )
+    return FileReport(file=display, findings=[finding])
+
+
+def _place(issues: list[Issue], file: str, positions: SourceMap) -> list[Finding]:
+    findings: list[Finding] = []
+    seen: set[tuple[str, tuple[str | int, ...], str]] = set()
+    for issue in issues:
+        key = (issue.code, issue.path, issue.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        position = positions.locate(issue.path, key=issue.at_key)
+        line, column = position if position else (None, None)
+        findings.append(
+            Finding(
+                code=issue.code,
+                severity=severity_of(issue.code),
+                message=issue.message,
+                hint=issue.hint,
+                file=file,
+                line=line,
+                column=column,
+                path=format_path(issue.path),
+                step=issue.step,
+            )
+        )
+    return findings
+
+
+def _order(finding: Finding) -> tuple[int, int, int, str]:
+    return (finding.line or 0, finding.column or 0, finding.severity.rank, finding.code)
+
+
+def _identify(data: object) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    parts = [data.get(key) for key in ("namespace_name", "name", "version")]
+    if not all(
+        isinstance(part, str | int | float) and not isinstance(part, bool) for part in parts
+    ):
+        return None
+    namespace, name, version = (str(part) for part in parts)
+    return f"{namespace}/{name}@{version}"
