@@ -83,7 +83,15 @@ class ValidationReport(BaseModel):
     def fails(self, *, strict: bool = False) -> bool:
         return any(report.fails(strict=strict) for report in self.files)
 
+    @property
+    def io_errors(self) -> list[Finding]:
+        """Findings about files that could not be read at all."""
+        return [finding for finding in self.findings if finding.code == "FILE_UNREADABLE"]
+
     def exit_code(self, *, strict: bool = False) -> int:
+        """0 clean, 1 failing findings, 2 when a file could not be read."""
+        if self.io_errors:
+            return 2
         return 1 if self.fails(strict=strict) else 0
 
 

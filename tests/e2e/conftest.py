@@ -1,0 +1,52 @@
+"""Helpers for running the installed ``tasker-ctl`` command as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _command() -> list[str]:
+    executable = shutil.which("tasker-ctl")
+    return [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run ``tasker-ctl ARGS`` and return the completed process (never raises on exit code)."""
+
+    def run(
+        *args: str,
+        cwd: Path | None = None,
+        input: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+        environment["NO_COLOR"] = "1"
+        environment["COLUMNS"] = "120"
+        environment.update(env or {})
+        return subprocess.run(
+            [*_command(), *args],
+            cwd=cwd or tmp_path,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=120,
+            check=False,
+        )
+
+    return run
+
+
+def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
+    assert "Traceback" not in result.stderr, result.stderr
+    assert "Traceback" not in result.stdout, result.stdout
