@@ -93,11 +93,17 @@ def validate_file(path: str | Path, *, environment: str | None = None) -> FileRe
     return check_document(document, environment=environment)[0]
 
 
-def validate_paths(paths: Iterable[str], *, environment: str | None = None) -> ValidationReport:
+def validate_paths(
+    paths: Iterable[str], *, environment: str | None = None, only_templates: bool = False
+) -> ValidationReport:
     """Validate files, directories (recursively) and globs.
 
+    Files found in directories are validated only when they look like TaskTemplates; with
+    ``only_templates`` the same applies to files named directly (as a pre-commit hook receives
+    every staged YAML file), and finding no template at all is not an error.
+
     Raises ``PathNotFoundError`` for arguments that match nothing and ``NoTemplatesFoundError``
-    when no TaskTemplate is found at all.
+    when no TaskTemplate is found at all (unless ``only_templates``).
     """
     arguments = list(paths)
     found = discover(arguments)
@@ -108,11 +114,11 @@ def validate_paths(paths: Iterable[str], *, environment: str | None = None) -> V
         except FileReadError as exc:
             report.files.append(_unreadable(candidate.display, exc))
             continue
-        if not candidate.explicit and not looks_like_template(document):
+        if (only_templates or not candidate.explicit) and not looks_like_template(document):
             report.skipped.append(candidate.display)
             continue
         report.files.append(check_document(document, environment=environment)[0])
-    if not report.files:
+    if not report.files and not only_templates:
         searched = (
             ", ".join(f"'{item}'" for item in found.searched_directories) or "the paths given"
         )
