@@ -1,19 +1,192 @@
-"""``tasker-ctl validate``: check templates offline."""
+"""``tasker-ctl validate``: check templates offline and report in the format asked for.
+
+The command parses options, calls ``validate_paths``, hands the report to a renderer from
+``tasker_ctl.report`` and exits with the report's exit code. Renderers and the template package
+are imported inside the command so that ``tasker-ctl --version`` does not pay for them.
+"""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TextIO
+
 import typer
+
+from tasker_ctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from tasker_ctl.template import ValidationReport
+
+
+class OutputFormat(StrEnum):
+    """Formats ``--format`` accepts."""
+
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+    GITHUB = "github"
+
+
+_EPILOG = (
+    "Exit codes: 0 no failing findings; 1 errors found (or warnings with --strict); "
+    "2 bad usage, a path that does not exist, no templates found or an unreadable file."
+)
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def validate(paths: list[str]) -> None:
-        """Validate TaskTemplate files, directories (recursively) and globs."""
+    @app.command(epilog=_EPILOG)
+    def validate(
+        paths: Annotated[
+            list[str],
+            typer.Argument(
+                metavar="PATH",
+                help="Template files, directories (searched recursively for .yaml/.yml files "
+                "that look like templates) or quoted glob patterns.",
+                show_default=False,
+            ),
+        ],
+        output_format: Annotated[
+            OutputFormat,
+            typer.Option(
+                "--format",
+                "-f",
+                case_sensitive=False,
+                help="Report format: 'text' for people, 'json' for scripts (every finding, "
+                "documented schema), 'sarif' for GitHub code scanning and other SARIF viewers, "
+                "'github' for GitHub Actions annotations.",
+            ),
+        ] = OutputFormat.TEXT,
+        strict: Annotated[
+            bool,
+            typer.Option(
+                "--strict",
+                help="Treat warnings as failures: they are shown as failing and make the "
+                "exit code 1.",
+            ),
+        ] = False,
+        quiet: Annotated[
+            bool,
+            typer.Option(
+                "--quiet",
+                "-q",
+                help="Print only the findings that fail (errors, plus warnings with --strict) "
+                "and nothing when all templates pass. Applies to text and github formats.",
+            ),
+        ] = False,
+        verbose: Annotated[
+            bool,
+            typer.Option(
+                "--verbose",
+                "-v",
+                help="Also show info findings, files without findings and skipped YAML files. "
+                "Applies to text and github formats; json and sarif always hold every finding.",
+            ),
+        ] = False,
+        environment: Annotated[
+            str | None,
+            typer.Option(
+                "--environment",
+                "-e",
+                metavar="NAME",
+                help="Apply the template's 'environments.NAME' overrides (retry, timeout, "
+                "handler initialization) before validating, as Tasker Core does when it "
+                "loads the template in that environment.",
+                show_default=False,
+            ),
+        ] = None,
+        only_templates: Annotated[
+            bool,
+            typer.Option(
+                "--only-templates",
+                help="Skip YAML files that are not TaskTemplates even when named directly, "
+                "and succeed when no template is left. For pre-commit hooks, which are "
+                "handed every staged YAML file.",
+            ),
+        ] = False,
+        output: Annotated[
+            Path | None,
+            typer.Option(
+                "--output",
+                "-o",
+                metavar="FILE",
+                help="Write the report to FILE (UTF-8, replaced if it exists) instead of "
+                "standard output; a one-line summary still goes to standard error.",
+                dir_okay=False,
+                show_default=False,
+            ),
+        ] = None,
+    ) -> None:
+        """Validate TaskTemplate files, directories (recursively) and globs.
+
+        Every finding has a stable code (see docs/diagnostics.md), a location and a hint.
+
+        Errors fail the run; warnings fail it with --strict; info findings never do.
+        """
+        if quiet and verbose:
+            raise typer.BadParameter(
+                "--quiet and --verbose cannot be used together", param_hint="'--quiet'"
+            )
         from tasker_ctl.template import validate_paths
 
-        report = validate_paths(paths)
-        for finding in report.findings:
-            typer.echo(
-                f"{finding.location}: {finding.severity.value} {finding.code} {finding.message}"
-            )
-        raise typer.Exit(report.exit_code())
+        report = validate_paths(paths, environment=environment, only_templates=only_templates)
+        if output is None:
+            _render(report, sys.stdout, output_format, strict, quiet, verbose)
+        else:
+            _render_to_file(report, output, output_format, strict, quiet, verbose)
+        raise typer.Exit(report.exit_code(strict=strict))
+
+
+def _render(
+    report: ValidationReport,
+    stream: TextIO,
+    output_format: OutputFormat,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    if output_format is OutputFormat.TEXT:
+        from tasker_ctl.report.validation_text import make_console, render_text
+
+        # a report file must stay free of escape codes even when FORCE_COLOR is set
+        console = make_console(stream, plain=stream is not sys.stdout)
+        render_text(report, console, strict=strict, quiet=quiet, verbose=verbose)
+        return
+    if output_format is OutputFormat.JSON:
+        from tasker_ctl.report.validation_json import render_json
+
+        stream.write(render_json(report, strict=strict))
+    elif output_format is OutputFormat.SARIF:
+        from tasker_ctl.report.sarif import render_sarif
+
+        stream.write(render_sarif(report, strict=strict))
+    else:
+        from tasker_ctl.report.github import render_github
+
+        stream.write(render_github(report, strict=strict, quiet=quiet, verbose=verbose))
+    stream.flush()
+
+
+def _render_to_file(
+    report: ValidationReport,
+    output: Path,
+    output_format: OutputFormat,
+    strict: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    from tasker_ctl.report import summary_sentence, tally
+
+    try:
+        with output.open("w", encoding="utf-8") as stream:
+            _render(report, stream, output_format, strict, quiet, verbose)
+    except OSError as error:
+        raise UsageError(
+            f"cannot write the report to '{output}': {error.strerror or error}",
+            hint="check that the directory exists and is writable",
+        ) from error
+    if not quiet:
+        counts = tally(report, strict=strict)
+        mark = "✗" if counts.failing else "✓"
+        typer.echo(f"{mark} {summary_sentence(counts)} (report written to {output})", err=True)
