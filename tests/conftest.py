@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,44 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CORPUS_ROOT = PROJECT_ROOT.parent / "shared" / "corpus" / "tasker-core"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        default=False,
+        help="rewrite golden files with the current output instead of comparing against them",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[Path, str], None]:
+    """Compare text with a golden file, or rewrite the file under ``--update-golden``."""
+    update = bool(request.config.getoption("--update-golden"))
+
+    def check(path: Path, actual: str) -> None:
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(actual, encoding="utf-8", newline="\n")
+            return
+        assert path.is_file(), f"missing golden file {path}: run pytest --update-golden"
+        expected = path.read_text(encoding="utf-8")
+        if actual != expected:
+            diff = "".join(
+                difflib.unified_diff(
+                    expected.splitlines(keepends=True),
+                    actual.splitlines(keepends=True),
+                    fromfile=f"{path.name} (golden)",
+                    tofile=f"{path.name} (actual)",
+                )
+            )
+            pytest.fail(
+                f"{path.name} differs from its golden file; if intended, rerun with "
+                f"pytest --update-golden and review the diff\n{diff}"
+            )
+
+    return check
 
 
 @pytest.fixture(autouse=True)
