@@ -99,7 +99,7 @@ def test_hook_rejects_a_bad_template(
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "MISSING_DEP_REF" in output
-    assert "templates/order.yaml:9" in output
+    assert "templates/order.yaml:8:18" in output
     assert "did you mean 'validate'?" in output
 
 
