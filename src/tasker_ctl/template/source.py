@@ -21,6 +21,7 @@ Position = tuple[int, int]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SNIFF_BYTES = 8192
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks the YAML reader counts as new lines
 
 
 def format_path(path: JsonPath) -> str:
@@ -141,7 +142,7 @@ def parse_document(raw: bytes | str, *, path: Path, display_path: str) -> Source
 
 def _decode(raw: bytes | str, document: SourceDocument) -> str | None:
     if isinstance(raw, str):
-        return raw
+        return _encodable(raw, document)
     if b"\x00" in raw[:_SNIFF_BYTES]:
         document.problems.append(
             SourceProblem(
@@ -167,6 +168,25 @@ def _decode(raw: bytes | str, document: SourceDocument) -> str | None:
         return None
 
 
+def _encodable(text: str, document: SourceDocument) -> str | None:
+    """Text handed over as ``str`` may hold lone surrogates, which no UTF-8 file can."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
+        document.problems.append(
+            SourceProblem(
+                "ENCODING_ERROR",
+                f"the text holds U+{ord(text[exc.start]):04X}, which is not valid in UTF-8",
+                "remove the character or save the file as UTF-8",
+                position=(line, column),
+            )
+        )
+        return None
+    return text
+
+
 def _compose(text: str, document: SourceDocument) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -179,7 +199,11 @@ def _compose(text: str, document: SourceDocument) -> None:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = "; ".join(part for part in (exc.context, exc.problem) if part)
-        position = (mark.line + 1, mark.column + 1) if mark is not None else None
+        position = (
+            _within(_LINE_BREAK.split(text), (mark.line + 1, mark.column + 1))
+            if mark is not None
+            else None
+        )
         at_tab = mark is not None and text[mark.index : mark.index + 1] == "\t"
         document.problems.append(
             SourceProblem(
@@ -213,7 +237,7 @@ def _compose(text: str, document: SourceDocument) -> None:
             )
         )
         return
-    builder = _TreeBuilder(document)
+    builder = _TreeBuilder(document, text)
     document.data = builder.build(first, ())
     if document.data is None:
         document.problems.append(
@@ -221,7 +245,7 @@ def _compose(text: str, document: SourceDocument) -> None:
                 "EMPTY_FILE",
                 "the document is empty (null)",
                 "a TaskTemplate needs at least 'name', 'namespace_name', 'version' and 'steps'",
-                position=_start(first),
+                position=builder.start(first),
             )
         )
     elif not isinstance(document.data, dict):
@@ -231,7 +255,7 @@ def _compose(text: str, document: SourceDocument) -> None:
                 "NOT_A_MAPPING",
                 f"the document is {kind}, but a TaskTemplate is a mapping",
                 "start the file with 'name:', 'namespace_name:', 'version:' and 'steps:'",
-                position=_start(first),
+                position=builder.start(first),
             )
         )
 
@@ -244,6 +268,15 @@ def _syntax_hint(problem: str, at_tab: bool) -> str:
     if "could not find expected ':'" in problem:
         return "each mapping entry needs 'key: value'; check the indentation"
     return "check the indentation and quoting around this position"
+
+
+def _within(lines: list[str], position: Position) -> Position:
+    """Clamp a position into the text: the YAML reader places the end of the stream (errors
+    there, empty documents) one line past the last, which editors cannot show."""
+    line = min(position[0], len(lines))
+    width = len(lines[line - 1]) + 1
+    column = width if line < position[0] else min(position[1], width)
+    return (line, max(column, 1))
 
 
 def _start(node: Any) -> Position:
@@ -265,16 +298,20 @@ def _kind(value: Any) -> str:
 class _TreeBuilder:
     """Turns composed nodes into dicts, lists and scalars while recording positions."""
 
-    def __init__(self, document: SourceDocument) -> None:
+    def __init__(self, document: SourceDocument, text: str) -> None:
         self._document = document
+        self._lines = _LINE_BREAK.split(text)
         self._values = document.positions.values
         self._keys = document.positions.keys
         self._active: set[int] = set()
 
+    def start(self, node: Any) -> Position:
+        return _within(self._lines, _start(node))
+
     def build(self, node: Any, path: JsonPath) -> Any:
         from ruamel.yaml.nodes import MappingNode, SequenceNode
 
-        self._values[path] = _start(node)
+        self._values[path] = self.start(node)
         if isinstance(node, MappingNode):
             return self._guarded(node, path, self._mapping)
         if isinstance(node, SequenceNode):
@@ -288,7 +325,7 @@ class _TreeBuilder:
                     "YAML_SYNTAX",
                     "recursive YAML alias: a node contains itself",
                     "replace the alias with a copy of the data",
-                    position=_start(node),
+                    position=self.start(node),
                     path=path,
                 )
             )
@@ -310,7 +347,7 @@ class _TreeBuilder:
                         "NON_SCALAR_KEY",
                         "a mapping key is itself a list or mapping",
                         "use plain text keys",
-                        position=_start(key_node),
+                        position=self.start(key_node),
                         path=path,
                     )
                 )
@@ -324,12 +361,12 @@ class _TreeBuilder:
                         "DUPLICATE_KEY",
                         f"duplicate key '{key}' (first defined on line {first_line})",
                         "remove one of the two entries; Tasker Core rejects the file",
-                        position=_start(key_node),
+                        position=self.start(key_node),
                         path=child,
                     )
                 )
                 continue
-            self._keys[child] = _start(key_node)
+            self._keys[child] = self.start(key_node)
             result[key] = self.build(value_node, child)
         return result
 
