@@ -1,0 +1,145 @@
+"""``HandlerRegistry``: from a template's ``handler.callable`` to a handler instance.
+
+Mirrors the parts of ``tasker_core``'s registry that handler code and a local runner need:
+exact-key registration (the key is a class's ``handler_name`` or a decorator's name), one new
+instance per resolution, module scanning, and resolution of importable dotted paths.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any, ClassVar
+
+from tasker_ctl.sdk.step_handler.base import StepHandler
+
+__all__ = ["HandlerRegistry", "as_handler_class", "instantiate_handler"]
+
+_DOTTED_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+")
+
+
+def as_handler_class(obj: object) -> type[StepHandler] | None:
+    """``obj`` as a handler class: a ``StepHandler`` subclass, or a decorated function's class."""
+    if isinstance(obj, type):
+        return obj if issubclass(obj, StepHandler) else None
+    attached = getattr(obj, "_handler_class", None) if callable(obj) else None
+    if isinstance(attached, type) and issubclass(attached, StepHandler):
+        return attached
+    return None
+
+
+def instantiate_handler(cls: type[StepHandler]) -> StepHandler:
+    """A fresh instance; a class whose constructor needs arguments gets ``config={}``.
+
+    That fallback is what Tasker Core does when a no-argument construction fails.
+    """
+    factory: Callable[..., StepHandler] = cls
+    try:
+        return factory()
+    except TypeError:
+        return factory(config={})
+
+
+class HandlerRegistry:
+    """Handler classes by registry key; ``instance()`` is the process-wide registry."""
+
+    _instance: ClassVar[HandlerRegistry | None] = None
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, type[StepHandler]] = {}
+
+    @classmethod
+    def instance(cls, skip_bootstrap: bool = False) -> HandlerRegistry:
+        """The shared registry. There is no bootstrap discovery here: ``skip_bootstrap`` is
+        accepted for compatibility and has no effect; register or scan modules explicitly."""
+        if cls._instance is None:
+            cls._instance = cls()
+        return cls._instance
+
+    @classmethod
+    def reset_instance(cls) -> None:
+        """Forget the shared registry (tests start from an empty one)."""
+        cls._instance = None
+
+    def register(self, name: str, handler: type[StepHandler] | Callable[..., Any]) -> None:
+        """Register a handler class (or a decorated function's class) under ``name``.
+
+        A later registration under the same name replaces the earlier one.
+        """
+        cls = as_handler_class(handler)
+        if cls is None:
+            raise ValueError(
+                f"handler for {name!r} must be a StepHandler subclass or a decorated "
+                f"handler function, got {handler!r}"
+            )
+        self._handlers[name] = cls
+
+    def unregister(self, name: str) -> bool:
+        """Remove ``name``; whether it was registered."""
+        return self._handlers.pop(name, None) is not None
+
+    def get_handler_class(self, name: str) -> type[StepHandler] | None:
+        return self._handlers.get(name)
+
+    def is_registered(self, name: str) -> bool:
+        return name in self._handlers
+
+    def list_handlers(self) -> list[str]:
+        return list(self._handlers)
+
+    def handler_count(self) -> int:
+        return len(self._handlers)
+
+    def clear(self) -> None:
+        self._handlers.clear()
+
+    def resolve(self, key: str) -> StepHandler | None:
+        """A new handler instance for ``key``, or None if nothing matches.
+
+        First an exact registry key; then, if ``key`` is a dotted path ``pkg.mod.Name``, the
+        attribute ``Name`` of module ``pkg.mod`` when it is a handler class or a decorated
+        handler function (Tasker Core looks up classes only). Import failures give None.
+        """
+        cls = self._handlers.get(key) or self._import_handler_class(key)
+        return instantiate_handler(cls) if cls is not None else None
+
+    def register_module(self, module: ModuleType) -> int:
+        """Register every handler a module defines or imports, under its ``handler_name``.
+
+        Classes with an empty ``handler_name`` (base classes) are skipped. Returns how many
+        registrations were made.
+        """
+        count = 0
+        for value in list(vars(module).values()):
+            cls = as_handler_class(value)
+            if cls is not None and cls.handler_name:
+                self.register(cls.handler_name, cls)
+                count += 1
+        return count
+
+    def discover_handlers(self, package: str | ModuleType) -> int:
+        """Import ``package`` and its submodules and register the handlers they hold.
+
+        Submodules whose name starts with ``_`` are skipped.
+        """
+        root = importlib.import_module(package) if isinstance(package, str) else package
+        count = self.register_module(root)
+        for info in pkgutil.walk_packages(getattr(root, "__path__", []), f"{root.__name__}."):
+            if info.name.rsplit(".", 1)[-1].startswith("_"):
+                continue
+            count += self.register_module(importlib.import_module(info.name))
+        return count
+
+    @staticmethod
+    def _import_handler_class(key: str) -> type[StepHandler] | None:
+        if not _DOTTED_PATH.fullmatch(key):
+            return None
+        module_name, _, attribute = key.rpartition(".")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            return None
+        return as_handler_class(getattr(module, attribute, None))

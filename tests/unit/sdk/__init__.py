@@ -1,0 +1,1 @@
+"""Tests of the handler SDK (``tasker_ctl.sdk``)."""
