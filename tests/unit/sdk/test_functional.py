@@ -488,6 +488,23 @@ class TestBatchDecorators:
         }
         assert result.metadata == {"batch_analyzer": True}
 
+    def test_batch_analyzer_result_fields_sit_beside_the_outcome(self) -> None:
+        class Summary(BaseModel):
+            source: str
+            worker_count: int = 0
+
+        @batch_analyzer("analyze_summary", worker_template="w")
+        def handler() -> BatchConfig:
+            return BatchConfig(
+                total_items=3, batch_size=5, result=Summary(source="s3", worker_count=99)
+            )
+
+        result = run(handler).result
+        assert result is not None
+        assert result["source"] == "s3"
+        assert result["worker_count"] == 1  # the outcome wins on a clash
+        assert result["batch_processing_outcome"]["type"] == "create_batches"
+
     def test_batch_analyzer_with_no_items(self) -> None:
         @batch_analyzer("analyze_empty", worker_template="w")
         def handler() -> BatchConfig:

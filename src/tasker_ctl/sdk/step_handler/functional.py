@@ -143,11 +143,16 @@ class Decision:
 
 @dataclass
 class BatchConfig:
-    """What a ``@batch_analyzer`` function returns: split ``total_items`` into batches."""
+    """What a ``@batch_analyzer`` function returns: split ``total_items`` into batches.
+
+    ``result`` (an extension of tasker_ctl) adds fields of the step's own result schema next
+    to the batch outcome; the outcome's keys win on a clash.
+    """
 
     total_items: int
     batch_size: int
     metadata: dict[str, Any] = field(default_factory=dict)
+    result: Mapping[str, Any] | BaseModel | None = None
 
 
 def _attach(fn: F, cls: type[StepHandler]) -> F:
@@ -260,7 +265,12 @@ def batch_analyzer(name: str, worker_template: str, version: str = "1.0.0") -> C
             batch_size=value.batch_size,
             batch_metadata=value.metadata,
         )
-        return handler.batch_analyzer_success(outcome, worker_template_name=worker_template)
+        produced = handler.batch_analyzer_success(outcome, worker_template_name=worker_template)
+        if value.result is None or not produced.is_success:
+            return produced
+        extra = dump_model(value.result) if isinstance(value.result, BaseModel) else value.result
+        produced.result = {**extra, **(produced.result or {})}
+        return produced
 
     def decorate(fn: F) -> F:
         cls = make_handler_class(fn, name, version, finish, mixins=(Batchable,))
