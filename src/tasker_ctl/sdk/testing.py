@@ -27,7 +27,14 @@ from tasker_ctl.sdk.registry import as_handler_class, instantiate_handler
 from tasker_ctl.sdk.step_handler.base import StepHandler
 from tasker_ctl.sdk.types import FfiStepEvent, StepContext, StepHandlerResult
 
-__all__ = ["DependencyValue", "make_context", "result_envelope", "run_handler"]
+__all__ = [
+    "DependencyValue",
+    "assert_matches_schema",
+    "make_context",
+    "result_envelope",
+    "run_handler",
+    "schema_violations",
+]
 
 #: What a test may give as an ancestor's result.
 DependencyValue = Mapping[str, Any] | BaseModel | StepHandlerResult | None
@@ -247,3 +254,25 @@ def _resolve(awaitable: Awaitable[T]) -> T:
     # asyncio.run cannot nest inside a running loop, so the handler gets its own thread.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, wait()).result()
+
+
+def schema_violations(value: Any, schema: Mapping[str, Any] | bool) -> list[str]:
+    """Every way ``value`` breaks the JSON Schema ``schema``, as ``$.path: message`` lines."""
+    from jsonschema import validators
+
+    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    problems = []
+    for error in sorted(validator.iter_errors(value), key=lambda error: list(error.path)):
+        path = "$" + "".join(
+            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.path
+        )
+        problems.append(f"{path}: {error.message}")
+    return problems
+
+
+def assert_matches_schema(value: Any, schema: Mapping[str, Any] | bool) -> None:
+    """Fail with every violation listed when ``value`` does not satisfy ``schema``."""
+    problems = schema_violations(value, schema)
+    if problems:
+        raise AssertionError("value does not match its schema:\n  " + "\n  ".join(problems))

@@ -185,3 +185,24 @@ class TestRunHandler:
     def test_rejects_non_handlers(self) -> None:
         with pytest.raises(TypeError, match="not a StepHandler"):
             run_handler(len, make_context())
+
+
+def test_schema_violations_lists_every_problem_with_its_path() -> None:
+    from tasker_ctl.sdk.testing import assert_matches_schema, schema_violations
+
+    schema = {
+        "type": "object",
+        "required": ["total", "items"],
+        "properties": {
+            "total": {"type": "number"},
+            "items": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    assert schema_violations({"total": 1.5, "items": ["a"]}, schema) == []
+    problems = schema_violations({"total": "x", "items": [1]}, schema)
+    assert problems == [
+        "$.items[0]: 1 is not of type 'string'",
+        "$.total: 'x' is not of type 'number'",
+    ]
+    with pytest.raises(AssertionError, match=r"\$\.total"):
+        assert_matches_schema({"total": "x", "items": []}, schema)
