@@ -45,9 +45,10 @@ def root(
 
 
 def _register_commands() -> None:
-    from tasker_ctl.cli import template_commands, validate
+    from tasker_ctl.cli import generate, template_commands, validate
 
     validate.register(app)
+    generate.register(app)
     template_commands.register(app)
 
 

@@ -1,0 +1,190 @@
+"""``tasker-ctl generate``: typed models, handler stubs, tests and scaffold packages.
+
+Each command calls one function of ``tasker_ctl.codegen`` and writes, prints or compares what it
+returns. With ``--check`` nothing is written: the command exits 1 and prints a unified diff when
+the files on disk differ from what would be generated.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
+
+if TYPE_CHECKING:
+    from tasker_ctl.codegen import Generation
+
+STDOUT = "-"
+
+TemplateArgument = Annotated[
+    Path, typer.Argument(metavar="TEMPLATE", help="The TaskTemplate YAML file.", show_default=False)
+]
+OutputOption = Annotated[
+    str | None,
+    typer.Option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to FILE instead of standard output ('-' is standard output).",
+    ),
+]
+CheckOption = Annotated[
+    bool,
+    typer.Option(
+        "--check",
+        help="Write nothing; exit 1 with a diff if the output file differs "
+        "from what would be generated.",
+    ),
+]
+ScaffoldsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--scaffolds",
+        metavar="DIR",
+        help="A directory of Jinja2 scaffolds that override the shipped ones (same file names).",
+    ),
+]
+
+_EPILOG = (
+    "Exit codes: 0 generated (or up to date with --check); 1 the template has errors, or "
+    "--check found differences; 2 bad usage or unreadable files."
+)
+
+
+def register(app: typer.Typer) -> None:
+    generate_app = typer.Typer(
+        help="Generate typed code from a template's contracts.", no_args_is_help=True
+    )
+    app.add_typer(generate_app, name="generate")
+
+    @generate_app.command(epilog=_EPILOG)
+    def models(
+        template: TemplateArgument, output: OutputOption = None, check: CheckOption = False
+    ) -> None:
+        """Pydantic models: {Task}Input from input_schema, {Step}Result per result_schema."""
+        from tasker_ctl.codegen import generate_models
+
+        _single(lambda base: generate_models(_existing(template)), output, check)
+
+    @generate_app.command(epilog=_EPILOG)
+    def handlers(
+        template: TemplateArgument,
+        output: OutputOption = None,
+        check: CheckOption = False,
+        scaffolds: ScaffoldsOption = None,
+    ) -> None:
+        """Typed handler stubs, one per step, importing the models from '.models'."""
+        from tasker_ctl.codegen import generate_handlers
+
+        _single(
+            lambda base: generate_handlers(_existing(template), base=base, scaffolds=scaffolds),
+            output,
+            check,
+        )
+
+    @generate_app.command(epilog=_EPILOG)
+    def tests(
+        template: TemplateArgument,
+        output: OutputOption = None,
+        check: CheckOption = False,
+        scaffolds: ScaffoldsOption = None,
+    ) -> None:
+        """pytest tests for the handlers, importing them from '.handlers'."""
+        from tasker_ctl.codegen import generate_tests
+
+        _single(
+            lambda base: generate_tests(_existing(template), base=base, scaffolds=scaffolds),
+            output,
+            check,
+        )
+
+    @generate_app.command(epilog=_EPILOG)
+    def scaffold(
+        template: TemplateArgument,
+        output: Annotated[
+            Path,
+            typer.Option(
+                "--output", "-o", metavar="DIR", help="The package directory to create or update."
+            ),
+        ],
+        check: CheckOption = False,
+        scaffolds: ScaffoldsOption = None,
+    ) -> None:
+        """A package: __init__, models, handlers, tests and conftest, ready for pytest and mypy."""
+        from tasker_ctl.codegen import diff_files, generate_scaffold, write_files
+
+        generation = _run(
+            lambda: generate_scaffold(_existing(template), output, scaffolds=scaffolds)
+        )
+        if check:
+            _report_drift(diff_files(generation.files, output))
+            return
+        for path in write_files(generation.files, output):
+            typer.echo(f"wrote {path.as_posix()}", err=True)
+
+
+def _existing(template: Path) -> Path:
+    if not template.exists():
+        raise PathNotFoundError(
+            f"template '{template}' does not exist", hint="name a TaskTemplate YAML file"
+        )
+    if template.is_dir():
+        raise UsageError(f"'{template}' is a directory", hint="name one TaskTemplate YAML file")
+    return template
+
+
+def _run(produce: Callable[[], Generation]) -> Generation:
+    from tasker_ctl.codegen import TemplateInvalidError
+
+    try:
+        generation = produce()
+    except TemplateInvalidError as error:
+        from tasker_ctl.report.validation_text import render_text
+        from tasker_ctl.template import ValidationReport
+
+        render_text(ValidationReport(files=[error.report]), sys.stderr, quiet=True)
+        raise
+    for warning in generation.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    return generation
+
+
+def _single(produce: Callable[[Path], Any], output: str | None, check: bool) -> None:
+    to_stdout = output in (None, STDOUT)
+    if check and to_stdout:
+        raise UsageError(
+            "--check needs --output FILE to compare with",
+            hint="e.g. tasker-ctl generate models t.yaml -o models.py --check",
+        )
+    target = None if to_stdout else Path(str(output))
+    generation = _run(lambda: produce(target.parent if target else Path.cwd()))
+    content = generation.files[0].content
+    if target is None:
+        typer.echo(content, nl=False)
+        return
+    from tasker_ctl.codegen import GeneratedFile, diff_files, write_files
+
+    renamed = [GeneratedFile(target.name, content)]
+    if check:
+        _report_drift(diff_files(renamed, target.parent))
+        return
+    write_files(renamed, target.parent)
+    typer.echo(f"wrote {target.as_posix()}", err=True)
+
+
+def _report_drift(diffs: list[str]) -> None:
+    if not diffs:
+        typer.echo("generated files are up to date", err=True)
+        return
+    for diff in diffs:
+        typer.echo(diff, nl=False)
+    typer.echo(
+        f"{len(diffs)} generated file(s) differ from the template; regenerate them without --check",
+        err=True,
+    )
+    raise typer.Exit(int(ExitCode.FINDINGS))
