@@ -169,8 +169,8 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "INVALID_VALUE",
         E,
         _SHAPE,
-        "A value fails a check not covered by a more specific code.",
-        "(varies)",
+        "A value fails a check not covered by a more specific code, such as an infinite number.",
+        "budget: {max_cost_usd: .inf}",
         "Follow the message.",
     ),
     CodeInfo(
@@ -402,8 +402,9 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "CONVERGENCE_WITHOUT_DYNAMIC_PARENT",
         E,
         _TOPOLOGY,
-        "A `deferred_convergence` step has no decision, batch or planning step among its "
-        "ancestors, so it is never created.",
+        "A `deferred_convergence` step is never created: not at task start, and no decision, "
+        "batch or planning pass creates it (none of its dependencies is a step such a pass "
+        "creates).",
         "- name: join\n  type: deferred_convergence\n  dependencies: [a, b]",
         "Use `type: standard`, or place it after a decision/batch step.",
     ),

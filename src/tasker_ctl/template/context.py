@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from tasker_ctl.template.graph import StepGraph
-from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.model import TaskTemplate, scalar_text
 from tasker_ctl.template.source import JsonPath
 
 
@@ -24,10 +24,7 @@ class StepView:
 
     @property
     def name(self) -> str | None:
-        value = self.data.get("name")
-        if isinstance(value, bool) or value is None or isinstance(value, dict | list):
-            return None
-        return str(value)
+        return scalar_text(self.data.get("name"))
 
     @property
     def label(self) -> str:
@@ -54,9 +51,9 @@ class StepView:
         if not isinstance(value, list):
             return []
         return [
-            (str(item), (*self.path, key, position))
+            (text, (*self.path, key, position))
             for position, item in enumerate(value)
-            if isinstance(item, str | int | float) and not isinstance(item, bool)
+            if (text := scalar_text(item)) is not None
         ]
 
     @property
@@ -104,7 +101,4 @@ class RuleContext:
         )
 
     def text(self, key: str) -> str | None:
-        value = self.data.get(key)
-        if value is None or isinstance(value, dict | list | bool):
-            return None
-        return str(value)
+        return scalar_text(self.data.get(key))

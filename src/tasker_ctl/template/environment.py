@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tasker_ctl.template.model import scalar_text
 from tasker_ctl.template.source import JsonPath
 
 ALL_STEPS = "ALL"
@@ -42,10 +43,11 @@ def resolve_data(data: dict[str, Any], environment: str) -> tuple[dict[str, Any]
     ]
     for override_index, override in ordered:
         source: JsonPath = ("environments", environment, "steps", override_index)
+        target = scalar_text(override.get("name"))
         for step_index, step in enumerate(steps):
             if not isinstance(step, dict):
                 continue
-            if override.get("name") not in (ALL_STEPS, step.get("name")):
+            if target is None or target not in (ALL_STEPS, scalar_text(step.get("name"))):
                 continue
             grafts += _apply(override, source, step, ("steps", step_index))
     return resolved, grafts

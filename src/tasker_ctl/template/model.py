@@ -25,25 +25,36 @@ from pydantic import (
 from tasker_ctl.template.source import YamlFloat
 
 
-def _scalar_as_text(value: Any) -> Any:
-    """Tasker Core takes any scalar as the literal text of a string field (``version: 1.0``)."""
+def scalar_text(value: Any) -> str | None:
+    """The text a string field gets from a scalar, as Tasker Core reads it (``version: 1.0``
+    is ``"1.0"``, ``version: 1.10`` is ``"1.10"``); ``None`` for null, lists and mappings."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, YamlFloat):
         return value.text
     if isinstance(value, int | float):
         return str(value)
-    return value
+    return None
+
+
+def _scalar_as_text(value: Any) -> Any:
+    text = scalar_text(value)
+    return value if text is None else text
 
 
 Text = Annotated[str, BeforeValidator(_scalar_as_text)]
 U32 = Annotated[StrictInt, Field(ge=0, le=4_294_967_295)]
 U64 = Annotated[StrictInt, Field(ge=0, le=18_446_744_073_709_551_615)]
 Positive = Annotated[StrictInt, Field(ge=1, le=4_294_967_295)]
-Number = Annotated[StrictInt | StrictFloat, Field(ge=0)]
+Number = Annotated[StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)], Field(ge=0)]
 JsonValue = Any
 
 _CLOSED = ConfigDict(extra="forbid", populate_by_name=True)
+# Models whose alias hides a Python-only field name: Tasker Core knows only the alias, so the
+# field name must not be accepted as a key (``json_schema:`` would otherwise pass for ``schema:``).
+_ALIASED = ConfigDict(extra="forbid")
 
 
 class StepType(StrEnum):
@@ -109,7 +120,7 @@ def default_retry_policy() -> RetryPolicy:
 
 
 class EventDeclaration(BaseModel):
-    model_config = _CLOSED
+    model_config = _ALIASED
 
     name: Text
     description: Text
@@ -259,7 +270,7 @@ class SystemDependencies(BaseModel):
 
 
 class DomainEvent(BaseModel):
-    model_config = _CLOSED
+    model_config = _ALIASED
 
     name: Text
     description: Text | None = None

@@ -155,14 +155,13 @@ def _decode(raw: bytes | str, document: SourceDocument) -> str | None:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = raw[: exc.start].decode("utf-8-sig", errors="replace")
         document.problems.append(
             SourceProblem(
                 "ENCODING_ERROR",
                 f"the file is not valid UTF-8 (byte 0x{raw[exc.start]:02x})",
                 "save the file as UTF-8",
-                position=(line, column),
+                position=_position_of(before, len(before)),
             )
         )
         return None
@@ -173,14 +172,12 @@ def _encodable(text: str, document: SourceDocument) -> str | None:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        line = text.count("\n", 0, exc.start) + 1
-        column = exc.start - (text.rfind("\n", 0, exc.start) + 1) + 1
         document.problems.append(
             SourceProblem(
                 "ENCODING_ERROR",
                 f"the text holds U+{ord(text[exc.start]):04X}, which is not valid in UTF-8",
                 "remove the character or save the file as UTF-8",
-                position=(line, column),
+                position=_position_of(text, exc.start),
             )
         )
         return None
@@ -190,15 +187,35 @@ def _encodable(text: str, document: SourceDocument) -> str | None:
 def _compose(text: str, document: SourceDocument) -> None:
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     yaml = YAML(typ="safe")
     try:
         nodes = yaml.compose_all(text)
         first = next(nodes, None)
         second = next(nodes, None)
+    except ReaderError as exc:
+        character = exc.character
+        if isinstance(character, str) and len(character) == 1:
+            character = ord(character)
+        code = f"U+{character:04X}" if isinstance(character, int) else "a control character"
+        document.problems.append(
+            SourceProblem(
+                "YAML_SYNTAX",
+                f"invalid YAML: {exc.reason} ({code})",
+                "remove the character; YAML allows no control characters except tab and "
+                "line breaks",
+                position=_position_of(text, exc.position),
+            )
+        )
+        return
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        problem = "; ".join(part for part in (exc.context, exc.problem) if part)
+        context = exc.context
+        started, stopped = exc.context_mark, exc.problem_mark
+        if context and started is not None and stopped is not None and started.line != stopped.line:
+            context = f"{context} (started on line {started.line + 1})"
+        problem = "; ".join(part for part in (context, exc.problem) if part)
         position = (
             _within(_LINE_BREAK.split(text), (mark.line + 1, mark.column + 1))
             if mark is not None
@@ -218,7 +235,7 @@ def _compose(text: str, document: SourceDocument) -> None:
         document.problems.append(SourceProblem("YAML_SYNTAX", f"invalid YAML: {exc}"))
         return
     if second is not None:
-        line = second.start_mark.line + 1
+        line = _separator_line(text, second.start_mark.line + 1)
         document.problems.append(
             SourceProblem(
                 "MULTIPLE_DOCUMENTS",
@@ -258,6 +275,22 @@ def _compose(text: str, document: SourceDocument) -> None:
                 position=builder.start(first),
             )
         )
+
+
+def _position_of(text: str, index: int) -> Position:
+    """1-based line and column of the character at ``index``, counting lines as YAML does."""
+    lines = _LINE_BREAK.split(text[: min(max(index, 0), len(text))])
+    return (len(lines), len(lines[-1]) + 1)
+
+
+def _separator_line(text: str, content_line: int) -> int:
+    """The line of the ``---`` that opens the document whose content starts at
+    ``content_line``: that marker is what the user has to remove."""
+    lines = _LINE_BREAK.split(text)
+    for number in range(min(content_line, len(lines)), 0, -1):
+        if lines[number - 1].startswith("---"):
+            return number
+    return content_line
 
 
 def _syntax_hint(problem: str, at_tab: bool) -> str:
@@ -375,6 +408,8 @@ class _TreeBuilder:
 
 
 _BOOLEANS = {"true": True, "false": False}
+_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_CORE_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 
 def _scalar(node: Any) -> Any:
@@ -385,13 +420,11 @@ def _scalar(node: Any) -> Any:
     if tag == "bool":
         return _BOOLEANS.get(text.lower(), text)
     if tag == "int":
-        try:
-            return int(text.replace("_", ""), 0)
-        except ValueError:
-            try:
-                return int(text.replace("_", ""))
-            except ValueError:
-                return text
+        # the YAML reader also takes 1_000 and 0b101 as integers; the core schema (and so
+        # Tasker Core) keeps them as text
+        if not _CORE_INT.match(text):
+            return text
+        return int(text, 8) if text.startswith("0o") else int(text, 0 if "x" in text else 10)
     if tag == "float":
         lowered = text.lower()
         if lowered in (".inf", "+.inf"):
@@ -400,10 +433,9 @@ def _scalar(node: Any) -> Any:
             return YamlFloat(float("-inf"), text)
         if lowered == ".nan":
             return YamlFloat(float("nan"), text)
-        try:
-            return YamlFloat(float(text.replace("_", "")), text)
-        except ValueError:
+        if not _CORE_FLOAT.match(text):
             return text
+        return YamlFloat(float(text), text)
     # str, timestamp (Tasker Core has no timestamp type: it keeps the text), binary, custom tags
     return text
 

@@ -15,9 +15,9 @@ from tasker_ctl.template.codes import severity_of
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
 from tasker_ctl.template.discovery import discover
-from tasker_ctl.template.environment import resolve_data
+from tasker_ctl.template.environment import Graft, resolve_data
 from tasker_ctl.template.issue import Issue
-from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.model import TaskTemplate, scalar_text
 from tasker_ctl.template.rules import run_rules
 from tasker_ctl.template.source import (
     SourceDocument,
@@ -61,6 +61,7 @@ def check_document(
     if not document.usable:
         return report, None
     data, positions = document.data, document.positions
+    grafts: list[Graft] = []
     if environment is not None:
         data, grafts = resolve_data(document.data, environment)
         positions = copy.deepcopy(document.positions)
@@ -69,7 +70,10 @@ def check_document(
     template, issues = check_structure(data)
     context = RuleContext(data=data, template=template, environment=environment)
     issues.extend(run_rules(context))
-    report.findings.extend(_place(issues, document.display_path, positions))
+    placed = _place(issues, document.display_path, positions)
+    if environment is not None:
+        placed = _without_override_echoes(placed, grafts)
+    report.findings.extend(placed)
     report.findings.sort(key=_order)
     report.template = _identify(data)
     return report, template
@@ -191,6 +195,30 @@ def _place(issues: list[Issue], file: str, positions: SourceMap) -> list[Finding
     return findings
 
 
+def _without_override_echoes(findings: list[Finding], grafts: list[Graft]) -> list[Finding]:
+    """With an environment, a bad override value is found in the override itself and in every
+    step it was copied into (all of them, for ``ALL``), each time at the override's position.
+    Keep one finding per code and position: the first step's, which says what the resolved
+    template holds."""
+    copied = {format_path(target) for _, target in grafts}
+    copied |= {format_path(source) for source, _ in grafts}
+
+    def is_copy(path: str) -> bool:
+        return any(path == p or path.startswith((f"{p}.", f"{p}[")) for p in copied)
+
+    seen: set[tuple[str, int | None, int | None]] = set()
+    kept: list[Finding] = []
+    ranked = sorted(findings, key=lambda finding: finding.path.startswith("$.environments"))
+    for finding in ranked:
+        if is_copy(finding.path):
+            key = (finding.code, finding.line, finding.column)
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(finding)
+    return kept
+
+
 def _order(finding: Finding) -> tuple[int, int, int, str]:
     return (finding.line or 0, finding.column or 0, finding.severity.rank, finding.code)
 
@@ -198,10 +226,9 @@ def _order(finding: Finding) -> tuple[int, int, int, str]:
 def _identify(data: object) -> str | None:
     if not isinstance(data, dict):
         return None
-    parts = [data.get(key) for key in ("namespace_name", "name", "version")]
-    if not all(
-        isinstance(part, str | int | float) and not isinstance(part, bool) for part in parts
-    ):
+    namespace, name, version = (
+        scalar_text(data.get(key)) for key in ("namespace_name", "name", "version")
+    )
+    if namespace is None or name is None or version is None:
         return None
-    namespace, name, version = (str(part) for part in parts)
     return f"{namespace}/{name}@{version}"

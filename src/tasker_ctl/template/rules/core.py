@@ -137,6 +137,6 @@ def dependency_cycles(context: RuleContext) -> Iterator[Issue]:
             "CYCLE_DETECTED",
             f"Dependency cycle detected: {shown}",
             dependency_path,
-            f"remove one dependency on this path, e.g. '{cycle[-1]}' from '{closing}'.dependencies",
+            f"break the cycle, e.g. remove '{cycle[-1]}' from the dependencies of '{closing}'",
             step=closing,
         )

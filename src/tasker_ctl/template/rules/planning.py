@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TypeGuard
 
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.issue import Issue, suggestion_hint
@@ -113,12 +114,7 @@ def planning_frame(context: RuleContext) -> Iterator[Issue]:
         bounds = block.get("bounds")
         if isinstance(bounds, dict):
             steps_bound, depth_bound = bounds.get("max_steps"), bounds.get("max_depth")
-            if (
-                isinstance(steps_bound, int)
-                and isinstance(depth_bound, int)
-                and not isinstance(steps_bound, bool)
-                and depth_bound > steps_bound > 0
-            ):
+            if _is_int(steps_bound) and _is_int(depth_bound) and depth_bound > steps_bound > 0:
                 yield Issue(
                     "PLANNING_BOUNDS_INCONSISTENT",
                     f"planning.bounds.max_depth ({depth_bound}) exceeds max_steps "
@@ -127,3 +123,7 @@ def planning_frame(context: RuleContext) -> Iterator[Issue]:
                     f"set max_depth to at most {steps_bound}",
                     step=step.name,
                 )
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)

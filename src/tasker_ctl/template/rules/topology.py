@@ -7,9 +7,8 @@ from collections.abc import Iterator
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.environment import ALL_STEPS, declared_environments
 from tasker_ctl.template.issue import Issue, suggestion_hint
+from tasker_ctl.template.model import scalar_text
 from tasker_ctl.template.rules import rule
-
-DYNAMIC_PARENT_TYPES = ("decision", "batchable", "batch_worker", "planning")
 
 
 @rule("BATCH_WORKER_TEMPLATE_UNKNOWN", "BATCH_WORKER_TEMPLATE_NOT_WORKER", "BATCH_CONFIG_IGNORED")
@@ -99,22 +98,48 @@ def batch_roles(context: RuleContext) -> Iterator[Issue]:
 
 @rule("CONVERGENCE_WITHOUT_DYNAMIC_PARENT")
 def convergence_has_dynamic_parent(context: RuleContext) -> Iterator[Issue]:
+    """Tasker Core creates a deferred_convergence step in three ways only: at task start when
+    the template has decisions and the step descends from none of them; in a decision pass
+    when one of its dependencies is among the steps that pass creates (descendants of a
+    decision); in a batch pass when it depends on the batch_worker template."""
     graph = context.graph
+    named = context.named_steps
+    decisions = {name for name in graph.order if named[name].type == "decision"}
+    created_by_decisions = set().union(*(graph.descendants(name) for name in decisions))
     for step in context.steps:
         if step.type != "deferred_convergence" or step.name is None or step.name not in graph:
             continue
-        if context.named_steps[step.name] is not step:
+        if named[step.name] is not step:
             continue
         ancestors = graph.ancestors(step.name)
-        if not any(context.named_steps[a].type in DYNAMIC_PARENT_TYPES for a in ancestors):
-            yield Issue(
-                "CONVERGENCE_WITHOUT_DYNAMIC_PARENT",
-                f"deferred_convergence step '{step.name}' has no decision, batch or planning "
-                "step among its ancestors, so it is never created",
-                (*step.path, "type" if "type" in step.data else "step_type"),
-                "use 'type: standard' for an ordinary join",
-                step=step.name,
+        parents = graph.parents[step.name]
+        if any(named[a].type == "planning" for a in ancestors):
+            continue  # a planning fill creates it (tasker-ctl extension)
+        if any(named[parent].type == "batch_worker" for parent in parents):
+            continue
+        if decisions and not ancestors & decisions:
+            continue  # created at task start, like any step outside a decision's branches
+        if any(parent in created_by_decisions for parent in parents):
+            continue
+        if decisions:
+            reason = (
+                "a decision pass creates it only when one of its dependencies is a step the "
+                "decision creates, and none is"
             )
+            hint = "make it depend on the branch steps the decision creates"
+        else:
+            reason = (
+                "without a decision in the template it is not created at task start, and a "
+                "batch creates it only when it depends on the batch_worker step"
+            )
+            hint = "use 'type: standard' for an ordinary join, or depend on the batch_worker step"
+        yield Issue(
+            "CONVERGENCE_WITHOUT_DYNAMIC_PARENT",
+            f"deferred_convergence step '{step.name}' is never created: {reason}",
+            (*step.path, "type" if "type" in step.data else "step_type"),
+            hint,
+            step=step.name,
+        )
 
 
 @rule("DECISION_BRANCH_STEP")
@@ -150,8 +175,8 @@ def environment_overrides_name_steps(context: RuleContext) -> Iterator[Issue]:
     for environment, overrides in environments.items():
         entries = overrides.get("steps") if isinstance(overrides, dict) else None
         for index, entry in enumerate(entries if isinstance(entries, list) else []):
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if not isinstance(name, str) or name == ALL_STEPS or name in context.named_steps:
+            name = scalar_text(entry.get("name")) if isinstance(entry, dict) else None
+            if name is None or name == ALL_STEPS or name in context.named_steps:
                 continue
             yield Issue(
                 "ENV_UNKNOWN_STEP",

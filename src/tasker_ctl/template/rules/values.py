@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.issue import Issue
@@ -102,7 +102,7 @@ def _retry_blocks(context: RuleContext) -> Iterator[tuple[JsonPath, dict[str, An
                     yield ("environments", environment, "steps", index, "retry"), retry, None
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -124,7 +124,7 @@ def zero_attempts(context: RuleContext) -> Iterator[Issue]:
 def backoff_order(context: RuleContext) -> Iterator[Issue]:
     for path, retry, step in _retry_blocks(context):
         base, ceiling = retry.get("backoff_base_ms"), retry.get("max_backoff_ms")
-        if isinstance(base, int) and isinstance(ceiling, int) and base > ceiling:
+        if _is_int(base) and _is_int(ceiling) and base > ceiling:
             yield Issue(
                 "BACKOFF_INVERTED",
                 f"backoff_base_ms ({base}) is larger than max_backoff_ms ({ceiling})",
