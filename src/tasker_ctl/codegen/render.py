@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -39,15 +40,32 @@ def render(name: str, context: dict[str, Any], scaffolds: Path | None = None) ->
     """Render scaffold ``name``; files in ``scaffolds`` override the shipped ones."""
     import jinja2
 
+    if scaffolds is not None and not scaffolds.is_dir():
+        raise CodegenError(
+            f"scaffold directory '{scaffolds}' does not exist",
+            code="SCAFFOLDS_MISSING",
+            hint=f"create it with your own copies of {', '.join(SCAFFOLD_NAMES)}",
+        )
+    environment = _environment(str(scaffolds) if scaffolds is not None else None)
+    try:
+        text = environment.get_template(name).render(**context)
+    except jinja2.TemplateError as error:
+        raise CodegenError(
+            f"scaffold '{name}' failed to render: {error}",
+            code="SCAFFOLD_ERROR",
+            hint="check your --scaffolds overrides against the shipped ones",
+        ) from error
+    return str(text).rstrip("\n") + "\n"
+
+
+@functools.cache
+def _environment(scaffolds: str | None) -> Any:
+    """One environment per scaffold directory, so each scaffold is compiled once per process."""
+    import jinja2
+
     directories = [str(default_scaffold_directory())]
     if scaffolds is not None:
-        if not scaffolds.is_dir():
-            raise CodegenError(
-                f"scaffold directory '{scaffolds}' does not exist",
-                code="SCAFFOLDS_MISSING",
-                hint=f"create it with your own copies of {', '.join(SCAFFOLD_NAMES)}",
-            )
-        directories.insert(0, str(scaffolds))
+        directories.insert(0, scaffolds)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directories),
         undefined=jinja2.StrictUndefined,
@@ -59,12 +77,4 @@ def render(name: str, context: dict[str, Any], scaffolds: Path | None = None) ->
     environment.filters["pyrepr"] = lambda value: python_literal(value)
     environment.filters["pyliteral"] = lambda value, indent=0: python_literal(value, indent)
     environment.filters["docstring"] = _docstring
-    try:
-        text = environment.get_template(name).render(**context)
-    except jinja2.TemplateError as error:
-        raise CodegenError(
-            f"scaffold '{name}' failed to render: {error}",
-            code="SCAFFOLD_ERROR",
-            hint="check your --scaffolds overrides against the shipped ones",
-        ) from error
-    return text.rstrip("\n") + "\n"
+    return environment
