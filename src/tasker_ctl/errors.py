@@ -75,3 +75,121 @@ class StepNotFoundError(UsageError):
     """A step named on the command line does not exist in the template."""
 
     code = "STEP_NOT_FOUND"
+
+
+class ConfirmationRequiredError(UsageError):
+    """A destructive command needs explicit confirmation (``--yes``) when not interactive."""
+
+    code = "CONFIRMATION_REQUIRED"
+
+
+class DatabaseError(TaskerError):
+    """A database operation failed; ``sqlstate`` is PostgreSQL's error code when there is one."""
+
+    code = "DATABASE_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.sqlstate = sqlstate
+        self.detail = detail
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database cannot be reached or the embedded server cannot start."""
+
+    code = "DATABASE_UNAVAILABLE"
+
+
+class DatabaseVersionMismatchError(DatabaseUnavailableError):
+    """The embedded data directory was made by a PostgreSQL major version we cannot run."""
+
+    code = "DATABASE_VERSION_MISMATCH"
+
+
+class QueryError(DatabaseError):
+    """A statement failed for a reason the caller cannot handle: most likely a bug in our SQL."""
+
+    code = "DATABASE_QUERY_FAILED"
+    exit_code = ExitCode.INTERNAL
+
+
+class TransactionConflictError(DatabaseError):
+    """A serialization failure or deadlock rolled the transaction back; retrying may succeed."""
+
+    code = "TRANSACTION_CONFLICT"
+
+
+class ConflictError(DatabaseError):
+    """A row already exists: a unique constraint (named by ``constraint``) was violated."""
+
+    code = "CONFLICT"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        constraint: str | None = None,
+        hint: str | None = None,
+        sqlstate: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint, sqlstate=sqlstate, detail=detail)
+        self.constraint = constraint
+
+
+class EngineStateError(DatabaseError):
+    """A database function refused a state change (custom SQLSTATE class ``TK``)."""
+
+    code = "ENGINE_STATE_ERROR"
+
+
+class InvalidTransitionError(EngineStateError):
+    """A task or step cannot move from its current state to the requested one (``TK001``)."""
+
+    code = "INVALID_TRANSITION"
+
+
+class StaleAttemptError(EngineStateError):
+    """A worker reported for an attempt that is no longer current (``TK002``, fencing)."""
+
+    code = "STALE_ATTEMPT"
+
+
+class EntityNotFoundError(EngineStateError):
+    """A database function was given a task or step that does not exist (``TK003``)."""
+
+    code = "ENTITY_NOT_FOUND"
+
+
+class MigrationError(DatabaseError):
+    """The migration files themselves are wrong (bad name, duplicate version)."""
+
+    code = "MIGRATION_INVALID"
+    exit_code = ExitCode.INTERNAL
+
+
+class MigrationModifiedError(DatabaseError):
+    """A migration that was already applied has changed on disk since."""
+
+    code = "MIGRATION_MODIFIED"
+
+
+class QueryFileError(TaskerError):
+    """A named-query ``.sql`` file is malformed (duplicate, unnamed or empty query)."""
+
+    code = "QUERY_FILE_INVALID"
+    exit_code = ExitCode.INTERNAL
+
+
+class UnknownQueryError(TaskerError):
+    """Code asked for a named query that no ``.sql`` file defines."""
+
+    code = "UNKNOWN_QUERY"
+    exit_code = ExitCode.INTERNAL

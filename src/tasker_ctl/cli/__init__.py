@@ -45,11 +45,12 @@ def root(
 
 
 def _register_commands() -> None:
-    from tasker_ctl.cli import generate, template_commands, validate
+    from tasker_ctl.cli import db, generate, template_commands, validate
 
     validate.register(app)
     generate.register(app)
     template_commands.register(app)
+    db.register(app)
 
 
 def report_error(error: TaskerError) -> None:

@@ -144,6 +144,17 @@ class StepContext(BaseModel):
             max_retries=workflow_step.get("max_attempts") or 3,
         )
 
+    @property
+    def idempotency_key(self) -> str:
+        """A key that is the same for every attempt of this step (a tasker-ctl addition).
+
+        Handlers with side effects pass it to the systems they call so that a retried attempt,
+        or one re-run after a worker died, does not act twice.
+        """
+        workflow_step = _dict_at(self.event.task_sequence_step, "workflow_step")
+        key = workflow_step.get("idempotency_key")
+        return str(key) if key else str(self.step_uuid)
+
     def get_input(self, key: str) -> Any:
         """A task-context value, or None."""
         return self.input_data.get(key)

@@ -1,0 +1,132 @@
+"""Where handlers come from: ``--handlers`` files, directories and modules, and tasker_core.
+
+Handler modules written for Tasker Core import ``tasker_core``; when that package is not
+installed, ``alias_tasker_core()`` makes those imports resolve to ``tasker_ctl.sdk`` so the
+modules run unchanged. Loaded modules are scanned for handler classes (by ``handler_name``)
+and decorated handler functions (by their decorator name), as Tasker Core's worker does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import ModuleType
+
+from tasker_ctl.errors import UsageError
+from tasker_ctl.sdk.registry import HandlerRegistry
+
+# tasker_core module -> tasker_ctl.sdk module providing the same names
+_ALIASES = {
+    "tasker_core": "tasker_ctl.sdk",
+    "tasker_core.types": "tasker_ctl.sdk.types",
+    "tasker_core.errors": "tasker_ctl.sdk.errors",
+    "tasker_core.models": "tasker_ctl.sdk.models",
+    "tasker_core.registry": "tasker_ctl.sdk.registry",
+    "tasker_core.step_handler": "tasker_ctl.sdk.step_handler",
+    "tasker_core.step_handler.base": "tasker_ctl.sdk.step_handler.base",
+    "tasker_core.step_handler.decision": "tasker_ctl.sdk.step_handler.decision",
+    "tasker_core.step_handler.functional": "tasker_ctl.sdk.step_handler.functional",
+    "tasker_core.step_handler.mixins": "tasker_ctl.sdk.step_handler.mixins",
+    "tasker_core.step_handler.mixins.decision": "tasker_ctl.sdk.step_handler.mixins.decision",
+    "tasker_core.batch_processing": "tasker_ctl.sdk.batch_processing",
+    "tasker_core.batch_processing.batchable": "tasker_ctl.sdk.batch_processing.batchable",
+}
+
+
+class HandlerLoadError(UsageError):
+    """A ``--handlers`` entry could not be imported."""
+
+    code = "HANDLERS_NOT_LOADED"
+
+
+def alias_tasker_core() -> bool:
+    """Make ``import tasker_core...`` resolve to tasker_ctl.sdk unless the real one exists.
+
+    Returns True when the aliases were installed.
+    """
+    if "tasker_core" in sys.modules and not getattr(
+        sys.modules["tasker_core"], "__tasker_ctl__", False
+    ):
+        return False
+    if "tasker_core" not in sys.modules and importlib.util.find_spec("tasker_core") is not None:
+        return False
+    for alias, target in _ALIASES.items():
+        module = importlib.import_module(target)
+        sys.modules.setdefault(alias, module)
+    sys.modules["tasker_core"].__dict__.setdefault("__tasker_ctl__", True)
+    return True
+
+
+def load_handlers(
+    specs: Iterable[str | ModuleType], registry: HandlerRegistry | None = None
+) -> HandlerRegistry:
+    """Import every ``--handlers`` entry and register the handlers found.
+
+    An entry is a module object, a ``.py`` file, a directory (imported recursively as a
+    package named after it, its parent put on ``sys.path``) or an importable module name.
+    """
+    alias_tasker_core()
+    target = registry or HandlerRegistry()
+    for spec in specs:
+        for module in _import(spec):
+            target.register_module(module)
+    return target
+
+
+def _import(spec: str | ModuleType) -> list[ModuleType]:
+    if isinstance(spec, ModuleType):
+        return [spec, *_submodules(spec)]
+    path = Path(spec)
+    try:
+        if path.is_file() and path.suffix == ".py":
+            return [_import_file(path)]
+        if path.is_dir():
+            return _import_directory(path)
+        module = importlib.import_module(spec)
+        return [module, *_submodules(module)]
+    except HandlerLoadError:
+        raise
+    except Exception as error:  # an import runs arbitrary user code
+        raise HandlerLoadError(
+            f"cannot load handlers from '{spec}': {error.__class__.__name__}: {error}",
+            hint="pass a .py file, a directory of handler modules, or an importable module name",
+        ) from error
+
+
+def _import_file(path: Path) -> ModuleType:
+    directory = str(path.resolve().parent)
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
+    return importlib.import_module(path.stem)
+
+
+def _import_directory(path: Path) -> list[ModuleType]:
+    root = path.resolve()
+    parent = str(root.parent)
+    if parent not in sys.path:
+        sys.path.insert(0, parent)
+    modules: list[ModuleType] = []
+    for file in sorted(root.rglob("*.py")):
+        relative = file.relative_to(root.parent).with_suffix("")
+        parts = list(relative.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        elif parts[-1].startswith("_"):
+            continue
+        if any(part.startswith(".") or part == "__pycache__" for part in parts):
+            continue
+        modules.append(importlib.import_module(".".join(parts)))
+    return modules
+
+
+def _submodules(module: ModuleType) -> list[ModuleType]:
+    import pkgutil
+
+    found: list[ModuleType] = []
+    for info in pkgutil.walk_packages(getattr(module, "__path__", []), f"{module.__name__}."):
+        if not info.name.rsplit(".", 1)[-1].startswith("_"):
+            found.append(importlib.import_module(info.name))
+    return found

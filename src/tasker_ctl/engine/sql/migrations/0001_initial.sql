@@ -1,0 +1,357 @@
+-- tasker-ctl schema, version 1.
+--
+-- Tables follow Tasker Core's names. The transition tables are the source of truth for
+-- state: exactly one row per entity is `most_recent` (a partial unique index guards it) and
+-- `current_state` on tasks / workflow_steps is a cache written in the same transaction.
+-- Every transition goes through tasker.transition_task / tasker.transition_step, which lock
+-- the entity, compare the expected current state, and check the transition against the rule
+-- tables below; a trigger rejects any transition row that breaks the rules (SQLSTATE TK001).
+--
+-- Time: every function reads tasker.now(), which honours the session setting
+-- `tasker.fake_now` so that tests can move time (backoff, leases, staleness).
+
+CREATE SCHEMA IF NOT EXISTS tasker;
+
+CREATE OR REPLACE FUNCTION tasker.now() RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(nullif(current_setting('tasker.fake_now', true), '')::timestamptz,
+                    clock_timestamp())
+$$;
+
+-- ---------------------------------------------------------------------------------------
+-- State rules
+-- ---------------------------------------------------------------------------------------
+
+CREATE TABLE tasker.task_states (
+    state       varchar(32) PRIMARY KEY,
+    is_terminal boolean NOT NULL
+);
+INSERT INTO tasker.task_states (state, is_terminal) VALUES
+    ('pending', false), ('initializing', false), ('enqueuing_steps', false),
+    ('steps_in_process', false), ('evaluating_results', false),
+    ('waiting_for_dependencies', false), ('waiting_for_retry', false),
+    ('blocked_by_failures', false), ('complete', true), ('error', true),
+    ('cancelled', true), ('resolved_manually', true);
+
+CREATE TABLE tasker.step_states (
+    state       varchar(40) PRIMARY KEY,
+    is_terminal boolean NOT NULL
+);
+INSERT INTO tasker.step_states (state, is_terminal) VALUES
+    ('pending', false), ('enqueued', false), ('in_progress', false),
+    ('enqueued_for_orchestration', false), ('enqueued_as_error_for_orchestration', false),
+    ('waiting_for_retry', false), ('complete', true), ('error', false),
+    ('cancelled', true), ('resolved_manually', true);
+
+-- (from_state, to_state) pairs a transition may take; from_state NULL is the initial row.
+CREATE TABLE tasker.task_transition_rules (
+    from_state varchar(32) REFERENCES tasker.task_states,
+    to_state   varchar(32) NOT NULL REFERENCES tasker.task_states,
+    event      varchar(64) NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (from_state, to_state)
+);
+INSERT INTO tasker.task_transition_rules (from_state, to_state, event) VALUES
+    (NULL, 'pending', 'Create'),
+    ('pending', 'initializing', 'Start'),
+    ('initializing', 'enqueuing_steps', 'ReadyStepsFound'),
+    ('initializing', 'complete', 'NoStepsFound'),
+    ('initializing', 'waiting_for_dependencies', 'NoDependenciesReady'),
+    ('enqueuing_steps', 'steps_in_process', 'StepsEnqueued'),
+    ('enqueuing_steps', 'error', 'EnqueueFailed'),
+    ('steps_in_process', 'evaluating_results', 'StepCompleted'),
+    ('steps_in_process', 'waiting_for_retry', 'StepFailed'),
+    ('evaluating_results', 'complete', 'AllStepsSuccessful'),
+    ('evaluating_results', 'enqueuing_steps', 'ReadyStepsFound'),
+    ('evaluating_results', 'waiting_for_dependencies', 'NoDependenciesReady'),
+    ('evaluating_results', 'blocked_by_failures', 'PermanentFailure'),
+    ('evaluating_results', 'steps_in_process', 'StepsInProcess'),
+    ('waiting_for_dependencies', 'evaluating_results', 'DependenciesReady'),
+    ('waiting_for_retry', 'enqueuing_steps', 'RetryReady'),
+    ('blocked_by_failures', 'error', 'GiveUp'),
+    ('blocked_by_failures', 'resolved_manually', 'ManualResolution'),
+    ('blocked_by_failures', 'evaluating_results', 'StepRepaired');
+-- Cancel and ResolveManually are allowed from every non-terminal state.
+INSERT INTO tasker.task_transition_rules (from_state, to_state, event)
+SELECT s.state, t.to_state, t.event
+FROM tasker.task_states s
+CROSS JOIN (VALUES ('cancelled', 'Cancel'), ('resolved_manually', 'ResolveManually')) AS t(to_state, event)
+WHERE NOT s.is_terminal
+ON CONFLICT DO NOTHING;
+
+CREATE TABLE tasker.step_transition_rules (
+    from_state varchar(40) REFERENCES tasker.step_states,
+    to_state   varchar(40) NOT NULL REFERENCES tasker.step_states,
+    event      varchar(64) NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (from_state, to_state)
+);
+INSERT INTO tasker.step_transition_rules (from_state, to_state, event) VALUES
+    (NULL, 'pending', 'Create'),
+    ('pending', 'enqueued', 'Enqueue'),
+    ('enqueued', 'in_progress', 'Start'),
+    ('pending', 'in_progress', 'Start'),
+    ('in_progress', 'enqueued_for_orchestration', 'EnqueueForOrchestration'),
+    ('in_progress', 'enqueued_as_error_for_orchestration', 'EnqueueAsErrorForOrchestration'),
+    ('enqueued_for_orchestration', 'complete', 'Complete'),
+    ('enqueued_for_orchestration', 'error', 'Fail'),
+    ('enqueued_as_error_for_orchestration', 'error', 'Fail'),
+    ('enqueued_as_error_for_orchestration', 'complete', 'Complete'),
+    ('enqueued_as_error_for_orchestration', 'waiting_for_retry', 'WaitForRetry'),
+    ('in_progress', 'complete', 'Complete'),
+    ('in_progress', 'error', 'Fail'),
+    ('pending', 'error', 'Fail'),
+    ('enqueued', 'error', 'Fail'),
+    ('pending', 'waiting_for_retry', 'WaitForRetry'),
+    ('enqueued', 'waiting_for_retry', 'WaitForRetry'),
+    ('in_progress', 'waiting_for_retry', 'WaitForRetry'),
+    ('waiting_for_retry', 'pending', 'Retry'),
+    ('waiting_for_retry', 'enqueued', 'RetryReady'),
+    ('error', 'pending', 'Retry');
+INSERT INTO tasker.step_transition_rules (from_state, to_state, event)
+SELECT s.state, 'cancelled', 'Cancel' FROM tasker.step_states s WHERE NOT s.is_terminal
+ON CONFLICT DO NOTHING;
+INSERT INTO tasker.step_transition_rules (from_state, to_state, event)
+SELECT s.state, t.to_state, t.event
+FROM tasker.step_states s
+CROSS JOIN (VALUES ('resolved_manually', 'ResolveManually'), ('complete', 'CompleteManually')) AS t(to_state, event)
+WHERE s.state NOT IN ('resolved_manually', 'complete', 'cancelled')
+ON CONFLICT DO NOTHING;
+
+-- ---------------------------------------------------------------------------------------
+-- Templates
+-- ---------------------------------------------------------------------------------------
+
+CREATE TABLE tasker.task_namespaces (
+    task_namespace_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name                varchar(64) NOT NULL UNIQUE,
+    description         text,
+    created_at          timestamptz NOT NULL DEFAULT tasker.now(),
+    updated_at          timestamptz NOT NULL DEFAULT tasker.now()
+);
+
+CREATE TABLE tasker.named_tasks (
+    named_task_uuid     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_namespace_uuid uuid NOT NULL REFERENCES tasker.task_namespaces,
+    name                varchar(128) NOT NULL,
+    version             varchar(64) NOT NULL,
+    description         text,
+    configuration       jsonb NOT NULL,          -- the whole template, as JSON
+    content_hash        varchar(80) NOT NULL,
+    created_at          timestamptz NOT NULL DEFAULT tasker.now(),
+    updated_at          timestamptz NOT NULL DEFAULT tasker.now(),
+    UNIQUE (task_namespace_uuid, name, version)
+);
+
+CREATE TABLE tasker.named_steps (
+    named_step_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name            varchar(255) NOT NULL UNIQUE,
+    description     text,
+    created_at      timestamptz NOT NULL DEFAULT tasker.now()
+);
+
+-- ---------------------------------------------------------------------------------------
+-- Tasks and steps
+-- ---------------------------------------------------------------------------------------
+
+CREATE TABLE tasker.tasks (
+    task_uuid             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    named_task_uuid       uuid NOT NULL REFERENCES tasker.named_tasks,
+    namespace_name        varchar(64) NOT NULL,
+    current_state         varchar(32) NOT NULL DEFAULT 'pending' REFERENCES tasker.task_states,
+    complete              boolean NOT NULL DEFAULT false,
+    requested_at          timestamptz NOT NULL DEFAULT tasker.now(),
+    completed_at          timestamptz,
+    initiator             varchar(128),
+    source_system         varchar(128),
+    reason                varchar(128),
+    tags                  jsonb NOT NULL DEFAULT '[]',
+    context               jsonb NOT NULL DEFAULT '{}',
+    identity_hash         varchar(128) NOT NULL,
+    priority              integer NOT NULL DEFAULT 0,
+    correlation_id        uuid NOT NULL,
+    parent_correlation_id uuid,
+    environment           varchar(64),
+    -- steps not yet processed (complete, resolved or cancelled); whoever brings it to zero
+    -- finalizes the task, so concurrent completions need no scan of the steps
+    unfinished_steps      integer NOT NULL DEFAULT 0 CHECK (unfinished_steps >= 0),
+    -- budget ledger: limits set at creation, every reservation / commit in task_budget_entries
+    budget_limits         jsonb NOT NULL DEFAULT '{}',
+    created_at            timestamptz NOT NULL DEFAULT tasker.now(),
+    updated_at            timestamptz NOT NULL DEFAULT tasker.now()
+);
+CREATE UNIQUE INDEX tasks_identity_hash_key ON tasker.tasks (identity_hash);
+CREATE INDEX tasks_incomplete_idx ON tasker.tasks (priority DESC, created_at) WHERE NOT complete;
+CREATE INDEX tasks_correlation_idx ON tasker.tasks (correlation_id);
+CREATE INDEX tasks_parent_correlation_idx ON tasker.tasks (parent_correlation_id)
+    WHERE parent_correlation_id IS NOT NULL;
+CREATE INDEX tasks_state_idx ON tasker.tasks (current_state);
+
+CREATE TABLE tasker.workflow_steps (
+    workflow_step_uuid      uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_uuid               uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
+    named_step_uuid         uuid NOT NULL REFERENCES tasker.named_steps,
+    name                    varchar(255) NOT NULL,
+    template_step_name      varchar(255) NOT NULL,
+    step_type               varchar(32) NOT NULL DEFAULT 'standard',
+    namespace_name          varchar(64) NOT NULL,
+    current_state           varchar(40) NOT NULL DEFAULT 'pending' REFERENCES tasker.step_states,
+    retryable               boolean NOT NULL DEFAULT true,
+    max_attempts            integer NOT NULL DEFAULT 3,
+    attempts                integer NOT NULL DEFAULT 0,
+    in_process              boolean NOT NULL DEFAULT false,
+    processed               boolean NOT NULL DEFAULT false,
+    processed_at            timestamptz,
+    last_attempted_at       timestamptz,
+    backoff_request_seconds integer,
+    -- when a worker may take the step: set on enqueue (now), on retry (after backoff), on
+    -- claim (lease expiry, so a dead worker's step is reclaimed); NULL when not claimable
+    claimable_at            timestamptz,
+    lease_owner             varchar(255),
+    lease_expires_at        timestamptz,
+    timeout_seconds         integer,
+    idempotency_key         varchar(128) NOT NULL,
+    inputs                  jsonb NOT NULL DEFAULT '{}',
+    results                 jsonb,
+    checkpoint              jsonb,
+    priority                integer NOT NULL DEFAULT 0,
+    -- provenance: who put this step in the graph, and from what
+    created_by              varchar(32) NOT NULL DEFAULT 'template'
+        CHECK (created_by IN ('template', 'decision_point', 'planning_step', 'batch_spawn')),
+    planning_step_uuid      uuid,
+    fragment_id             varchar(128),
+    planning_phase          integer,
+    planning_reasoning      text,
+    handler_type            varchar(32) NOT NULL DEFAULT 'application'
+        CHECK (handler_type IN ('application', 'grammar')),
+    composition_source      varchar(255),
+    composition_spec        jsonb,
+    created_at              timestamptz NOT NULL DEFAULT tasker.now(),
+    updated_at              timestamptz NOT NULL DEFAULT tasker.now(),
+    UNIQUE (task_uuid, named_step_uuid)
+);
+CREATE INDEX workflow_steps_task_idx ON tasker.workflow_steps (task_uuid);
+CREATE INDEX workflow_steps_claimable_idx ON tasker.workflow_steps (claimable_at)
+    WHERE claimable_at IS NOT NULL;
+CREATE INDEX workflow_steps_unprocessed_idx ON tasker.workflow_steps (task_uuid, current_state)
+    WHERE NOT processed;
+
+CREATE TABLE tasker.workflow_step_edges (
+    workflow_step_edge_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    from_step_uuid          uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    to_step_uuid            uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    name                    varchar(64) NOT NULL DEFAULT 'provides',
+    created_at              timestamptz NOT NULL DEFAULT tasker.now(),
+    UNIQUE (from_step_uuid, to_step_uuid, name),
+    CHECK (from_step_uuid <> to_step_uuid)
+);
+CREATE INDEX workflow_step_edges_to_idx ON tasker.workflow_step_edges (to_step_uuid);
+
+-- ---------------------------------------------------------------------------------------
+-- Transitions
+-- ---------------------------------------------------------------------------------------
+
+CREATE TABLE tasker.task_transitions (
+    task_transition_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_uuid            uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
+    from_state           varchar(32) REFERENCES tasker.task_states,
+    to_state             varchar(32) NOT NULL REFERENCES tasker.task_states,
+    event                varchar(64) NOT NULL,
+    metadata             jsonb NOT NULL DEFAULT '{}',
+    sort_key             integer NOT NULL,
+    most_recent          boolean NOT NULL DEFAULT true,
+    created_at           timestamptz NOT NULL DEFAULT tasker.now(),
+    UNIQUE (task_uuid, sort_key)
+);
+CREATE UNIQUE INDEX task_transitions_most_recent_key ON tasker.task_transitions (task_uuid)
+    WHERE most_recent;
+
+CREATE TABLE tasker.workflow_step_transitions (
+    workflow_step_transition_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    workflow_step_uuid            uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    task_uuid                     uuid NOT NULL,
+    from_state                    varchar(40) REFERENCES tasker.step_states,
+    to_state                      varchar(40) NOT NULL REFERENCES tasker.step_states,
+    event                         varchar(64) NOT NULL,
+    attempt                       integer NOT NULL DEFAULT 0,
+    metadata                      jsonb NOT NULL DEFAULT '{}',
+    sort_key                      integer NOT NULL,
+    most_recent                   boolean NOT NULL DEFAULT true,
+    created_at                    timestamptz NOT NULL DEFAULT tasker.now(),
+    UNIQUE (workflow_step_uuid, sort_key)
+);
+CREATE UNIQUE INDEX workflow_step_transitions_most_recent_key
+    ON tasker.workflow_step_transitions (workflow_step_uuid) WHERE most_recent;
+CREATE INDEX workflow_step_transitions_task_idx ON tasker.workflow_step_transitions (task_uuid);
+
+-- Reject transition rows that break the rules, whoever writes them.
+CREATE OR REPLACE FUNCTION tasker.check_task_transition() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM tasker.task_transition_rules r
+        WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state
+    ) THEN
+        RAISE EXCEPTION 'task % cannot go from % to %', NEW.task_uuid,
+            coalesce(NEW.from_state, '(new)'), NEW.to_state
+            USING ERRCODE = 'TK001';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER task_transitions_rules BEFORE INSERT ON tasker.task_transitions
+    FOR EACH ROW EXECUTE FUNCTION tasker.check_task_transition();
+
+CREATE OR REPLACE FUNCTION tasker.check_step_transition() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM tasker.step_transition_rules r
+        WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state
+    ) THEN
+        RAISE EXCEPTION 'step % cannot go from % to %', NEW.workflow_step_uuid,
+            coalesce(NEW.from_state, '(new)'), NEW.to_state
+            USING ERRCODE = 'TK001';
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER workflow_step_transitions_rules BEFORE INSERT ON tasker.workflow_step_transitions
+    FOR EACH ROW EXECUTE FUNCTION tasker.check_step_transition();
+
+-- ---------------------------------------------------------------------------------------
+-- Dead-letter queue and budget ledger
+-- ---------------------------------------------------------------------------------------
+
+CREATE TABLE tasker.tasks_dlq (
+    dlq_entry_uuid       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_uuid            uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
+    workflow_step_uuid   uuid REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    original_state       varchar(50) NOT NULL,
+    dlq_reason           varchar(64) NOT NULL CHECK (dlq_reason IN (
+        'staleness_timeout', 'max_retries_exceeded', 'dependency_cycle_detected',
+        'worker_unavailable', 'permanent_failure', 'manual_dlq')),
+    dlq_timestamp        timestamptz NOT NULL DEFAULT tasker.now(),
+    resolution_status    varchar(32) NOT NULL DEFAULT 'pending' CHECK (resolution_status IN (
+        'pending', 'manually_resolved', 'permanently_failed', 'cancelled')),
+    resolution_timestamp timestamptz,
+    resolution_notes     text,
+    resolved_by          varchar(255),
+    task_snapshot        jsonb NOT NULL,
+    metadata             jsonb NOT NULL DEFAULT '{}',
+    created_at           timestamptz NOT NULL DEFAULT tasker.now(),
+    updated_at           timestamptz NOT NULL DEFAULT tasker.now()
+);
+CREATE UNIQUE INDEX tasks_dlq_pending_key ON tasker.tasks_dlq (task_uuid)
+    WHERE resolution_status = 'pending';
+
+CREATE TABLE tasker.task_budget_entries (
+    budget_entry_uuid  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_uuid          uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
+    workflow_step_uuid uuid REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    resource           varchar(32) NOT NULL CHECK (resource IN (
+        'steps', 'phases', 'llm_calls', 'tokens', 'cost_usd', 'wall_seconds')),
+    kind               varchar(16) NOT NULL CHECK (kind IN ('reserve', 'commit', 'release')),
+    amount             numeric NOT NULL CHECK (amount >= 0),
+    note               text,
+    created_at         timestamptz NOT NULL DEFAULT tasker.now()
+);
+CREATE INDEX task_budget_entries_task_idx ON tasker.task_budget_entries (task_uuid);

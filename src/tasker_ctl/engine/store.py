@@ -1,0 +1,254 @@
+"""The database connection of the engine: the only module that imports psycopg.
+
+A ``Store`` runs *named* queries (``tasker_ctl.engine.sql.queries``) with keyword parameters
+and returns rows as dicts. Outside a ``transaction()`` block every call commits on its own;
+inside one, everything commits or rolls back together (nested blocks are savepoints).
+psycopg errors leave this module only as coded ``DatabaseError``s (see ``translate_error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+from tasker_ctl.db.settings import redacted
+from tasker_ctl.engine.sql.queries import get_query
+from tasker_ctl.errors import (
+    ConflictError,
+    DatabaseError,
+    DatabaseUnavailableError,
+    EngineStateError,
+    EntityNotFoundError,
+    InvalidTransitionError,
+    QueryError,
+    StaleAttemptError,
+    TransactionConflictError,
+)
+
+Row = dict[str, Any]
+
+# Wrap dicts and lists passed as JSON parameters in Json(...). It is psycopg's jsonb wrapper:
+# our columns and function arguments are jsonb, and PostgreSQL does not convert a json
+# argument to jsonb when it resolves a function call.
+Json = Jsonb
+
+# custom SQLSTATEs raised by our plpgsql functions (class TK); other TK codes -> EngineStateError
+SQLSTATE_ERRORS: dict[str, type[DatabaseError]] = {
+    "TK001": InvalidTransitionError,
+    "TK002": StaleAttemptError,
+    "TK003": EntityNotFoundError,
+}
+_UNAVAILABLE_CLASSES = ("08", "53", "57P", "58")
+_QUERY_BUG_HINT = "this is probably a bug in tasker-ctl; rerun with TASKER_DEBUG=1 and report it"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One NOTIFY received on a channel this store listens to."""
+
+    channel: str
+    payload: str
+    pid: int
+
+
+class Store:
+    """Named queries over one psycopg connection (sync, autocommit off, dict rows)."""
+
+    def __init__(self, connection: psycopg.Connection[Row], *, url: str | None = None) -> None:
+        self._connection = connection
+        self._url = url
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = redacted(self._url) if self._url else "?"
+        return f"<Store {where}{' closed' if self.closed else ''}>"
+
+    @property
+    def closed(self) -> bool:
+        return self._connection.closed
+
+    @property
+    def in_transaction(self) -> bool:
+        """True inside ``transaction()`` (or while an implicit statement runs)."""
+        return self._connection.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        """Close the connection; an open transaction is lost, never committed."""
+        self._connection.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Commit the block's statements together, or roll all back if it raises.
+
+        After a failed statement the transaction accepts no more statements; to carry on after
+        an expected error (a ``ConflictError``, say), run the statement in a nested block,
+        which is a savepoint, and catch the error outside it.
+        """
+        with wrap_errors(url=self._url), self._connection.transaction():
+            yield
+
+    def execute(self, name: str, /, **params: Any) -> None:
+        """Run the named query for its effect."""
+        with self._statement():
+            self._connection.execute(get_query(name), params)
+
+    def execute_many(self, name: str, rows: Iterable[Mapping[str, Any]], /) -> None:
+        """Run the named query once per parameter mapping, in one round of the protocol."""
+        with self._statement(), self._connection.cursor() as cursor:
+            cursor.executemany(get_query(name), rows)
+
+    def fetch_one(self, name: str, /, **params: Any) -> Row | None:
+        """The first row of the named query, or None when it returns no row."""
+        with self._statement():
+            return self._connection.execute(get_query(name), params).fetchone()
+
+    def fetch_all(self, name: str, /, **params: Any) -> list[Row]:
+        """Every row of the named query."""
+        with self._statement():
+            return self._connection.execute(get_query(name), params).fetchall()
+
+    def fetch_value(self, name: str, /, **params: Any) -> Any:
+        """The first column of the first row, or None when the query returns no row."""
+        row = self.fetch_one(name, **params)
+        return None if row is None else next(iter(row.values()), None)
+
+    def execute_script(self, script: LiteralString) -> None:
+        """Run SQL text holding several statements and no parameters (migration files)."""
+        with self._statement():
+            self._connection.execute(script)
+
+    def server_version(self) -> str:
+        """The server's version string, e.g. ``18.4``."""
+        return str(self.fetch_value("fetch_server_version"))
+
+    def listen(self, *channels: str) -> None:
+        """Subscribe to channels; inside a transaction this takes effect when it commits."""
+        self._channel_command("LISTEN", channels)
+
+    def unlisten(self, *channels: str) -> None:
+        """Unsubscribe from channels (all of them when none is given)."""
+        if not channels:
+            with self._statement():
+                self._connection.execute(sql.SQL("UNLISTEN *"))
+            return
+        self._channel_command("UNLISTEN", channels)
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """Send a notification; inside a transaction it is delivered when that commits."""
+        self.execute("notify_channel", channel=channel, payload=payload)
+
+    def wait_for_notifications(self, timeout: float) -> list[Notification]:
+        """Wait up to ``timeout`` seconds for notifications; [] when none came.
+
+        Returns as soon as one arrives, with every other one already received. Notifications
+        are delivered between transactions, so this must not be called inside one.
+        """
+        if self.in_transaction:
+            raise RuntimeError("wait_for_notifications() cannot run inside a transaction")
+        with wrap_errors(url=self._url):
+            received = list(self._connection.notifies(timeout=timeout, stop_after=1))
+        return [Notification(item.channel, item.payload, item.pid) for item in received]
+
+    def _channel_command(self, command: LiteralString, channels: tuple[str, ...]) -> None:
+        with self._statement():
+            for channel in channels:
+                # channel names are identifiers and cannot be bound as parameters
+                statement = sql.SQL(command + " {}").format(sql.Identifier(channel))
+                self._connection.execute(statement)
+
+    def _statement(self) -> AbstractContextManager[Any]:
+        """Outside ``transaction()``, give the statement a transaction of its own."""
+        if self.in_transaction:
+            return wrap_errors(url=self._url)
+        return _chain(wrap_errors(url=self._url), self._connection.transaction())
+
+
+@contextmanager
+def _chain(
+    outer: AbstractContextManager[Any], inner: AbstractContextManager[Any]
+) -> Iterator[None]:
+    with outer, inner:
+        yield
+
+
+def connect(url: str, *, application_name: str = "tasker-ctl", connect_timeout: int = 10) -> Store:
+    """Open a ``Store`` on ``url`` (a ``postgresql://`` URL or a keyword/value string)."""
+    try:
+        connection = psycopg.connect(
+            url,
+            autocommit=False,
+            row_factory=dict_row,
+            application_name=application_name,
+            connect_timeout=connect_timeout,
+        )
+    except psycopg.ProgrammingError:
+        # libpq quotes pieces of a malformed string, which may include a password
+        raise DatabaseUnavailableError(
+            f"invalid database URL {redacted(url)}",
+            hint="write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
+        ) from None
+    except psycopg.Error as error:
+        raise translate_error(error, url=url) from error
+    return Store(connection, url=url)
+
+
+@contextmanager
+def wrap_errors(*, url: str | None = None) -> Iterator[None]:
+    """Re-raise psycopg errors as coded ``DatabaseError``s, chained to the original."""
+    try:
+        yield
+    except psycopg.Error as error:
+        raise translate_error(error, url=url) from error
+
+
+def translate_error(error: psycopg.Error, *, url: str | None = None) -> DatabaseError:
+    """The coded error for a psycopg error, chosen by its SQLSTATE and class."""
+    state = error.sqlstate
+    diagnostic = error.diag
+    # client-side libpq messages span lines ("...failed: refused\n\tIs the server running...")
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    message = diagnostic.message_primary or "; ".join(lines) or error.__class__.__name__
+    fields: dict[str, Any] = {
+        "sqlstate": state,
+        "detail": diagnostic.message_detail,
+        "hint": diagnostic.message_hint,
+    }
+    if state and state.startswith("TK"):
+        return SQLSTATE_ERRORS.get(state, EngineStateError)(message, **fields)
+    if isinstance(error, pg_errors.UniqueViolation):
+        constraint = diagnostic.constraint_name
+        return ConflictError(message, constraint=constraint, **fields)
+    if state and state.startswith("40"):
+        fields["hint"] = fields["hint"] or "another transaction got in the way; retry"
+        return TransactionConflictError(message, **fields)
+    if isinstance(error, psycopg.OperationalError) and (
+        state is None or state.startswith(_UNAVAILABLE_CLASSES)
+    ):
+        where = f" ({redacted(url)})" if url else ""
+        fields["hint"] = fields["hint"] or (
+            "check that the server is running and the URL is right (--database-url or "
+            "TASKER_DATABASE_URL); for the embedded server run `tasker-ctl db start`"
+        )
+        return DatabaseUnavailableError(f"cannot use the database{where}: {message}", **fields)
+    fields["hint"] = fields["hint"] or _QUERY_BUG_HINT
+    return QueryError(message, **fields)
