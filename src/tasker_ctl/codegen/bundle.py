@@ -43,11 +43,15 @@ def bundle_template(template: TaskTemplate) -> SchemaBundle:
     roots: list[tuple[str, Any, str | None]] = []
     if template.input_schema is not None:
         roots.append((input_model_name(template.name), template.input_schema, None))
+    taken = {name for name, _, _ in roots}
     for definition in template.steps:
         if definition.result_schema is not None:
-            roots.append(
-                (result_model_name(definition.name), definition.result_schema, definition.name)
-            )
+            # steps 'fetch-data' and 'fetch_data' both make FetchDataResult: number the second
+            name, counter = result_model_name(definition.name), 2
+            while name in taken:
+                name, counter = f"{result_model_name(definition.name)}{counter}", counter + 1
+            taken.add(name)
+            roots.append((name, definition.result_schema, definition.name))
     bundle = SchemaBundle()
     root_names = [name for name, _, _ in roots]
     definition_counts = Counter(

@@ -1,46 +1,38 @@
 """Deterministic example values that satisfy a JSON Schema.
 
 Generated handler stubs return them and generated tests feed them as inputs, so they must
-validate. Values come from the schema itself where it offers them (``const``, ``default``,
-``examples``, ``enum``), else are built from the keywords (types, bounds, lengths, formats,
-patterns, ``$ref``, ``allOf``/``anyOf``/``oneOf``). Every result is checked with a JSON Schema
-validator; when the construction fails, Hypothesis searches for a value deterministically.
+validate. Values come from the schema itself where it offers valid ones (``const``,
+``examples``, ``default``, ``enum``), else are built from the keywords (types, bounds, lengths,
+formats, patterns, ``$ref``, ``allOf``/``anyOf``/``oneOf``); optional properties are left out
+so examples stay small. Every result is checked with a JSON Schema validator; when the
+construction fails, Hypothesis searches for a value, derandomized so the result is the same on
+every run.
 """
 
 from __future__ import annotations
 
-import math
+import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from tasker_ctl.codegen.errors import CodegenError
-from tasker_ctl.codegen.regex_example import example_for_pattern
+from tasker_ctl.codegen.scalars import (
+    choose_type,
+    distinct,
+    integer_value,
+    merge_all_of,
+    number_value,
+    string_value,
+)
 
-_MAX_DEPTH = 12
-_FORMATS = {
-    "date-time": "2024-01-01T00:00:00Z",
-    "date": "2024-01-01",
-    "time": "00:00:00Z",
-    "duration": "P1D",
-    "email": "user@example.com",
-    "idn-email": "user@example.com",
-    "hostname": "example.com",
-    "idn-hostname": "example.com",
-    "ipv4": "192.0.2.1",
-    "ipv6": "2001:db8::1",
-    "uri": "https://example.com/",
-    "iri": "https://example.com/",
-    "uri-reference": "https://example.com/",
-    "iri-reference": "https://example.com/",
-    "uri-template": "https://example.com/{id}",
-    "uuid": "00000000-0000-4000-8000-000000000000",
-    "json-pointer": "/example",
-    "relative-json-pointer": "0",
-    "regex": "^example$",
-    "byte": "ZXhhbXBsZQ==",
-    "binary": "example",
-    "password": "example",
-}
+_MAX_DEPTH = 24
+_SEARCH_EXAMPLES = 200
+_NOTHING = object()
+
+
+class _Recursion(Exception):
+    """A value would need a schema inside itself (or nesting past ``_MAX_DEPTH``)."""
 
 
 class ExampleBuilder:
@@ -49,12 +41,16 @@ class ExampleBuilder:
     def __init__(self, document: dict[str, Any]) -> None:
         self.document = document
         self._validators: dict[str, Any] = {}
+        self._expanding: list[str] = []
 
     def example(self, ref: str) -> Any:
         """A valid example for the schema at ``ref`` (e.g. ``#/$defs/OrderInput``)."""
-        schema = self._resolve(ref)
-        value = self._build(schema, 0)
-        if self.is_valid(ref, value):
+        self._expanding = [ref]
+        try:
+            value = self._build(self._resolve(ref), 0)
+        except _Recursion:
+            value = _NOTHING
+        if value is not _NOTHING and self.is_valid(ref, value):
             return value
         found = self._search(ref)
         if found is not _NOTHING:
@@ -66,17 +62,21 @@ class ExampleBuilder:
         )
 
     def is_valid(self, ref: str, value: Any) -> bool:
-        return not any(True for _ in self._validator(ref).iter_errors(value))
+        return bool(self._validator({"$ref": ref}).is_valid(value))
 
-    def _validator(self, ref: str) -> Any:
-        if ref not in self._validators:
+    def _valid_under(self, schema: dict[str, Any], value: Any) -> bool:
+        return bool(self._validator(schema).is_valid(value))
+
+    def _validator(self, schema: dict[str, Any]) -> Any:
+        key = json.dumps(schema, sort_keys=True, default=str)
+        if key not in self._validators:
             from jsonschema import Draft202012Validator
 
-            schema = {"$defs": self.document.get("$defs", {}), "$ref": ref}
-            self._validators[ref] = Draft202012Validator(
-                schema, format_checker=Draft202012Validator.FORMAT_CHECKER
+            whole = {"$defs": self.document.get("$defs", {}), **schema}
+            self._validators[key] = Draft202012Validator(
+                whole, format_checker=Draft202012Validator.FORMAT_CHECKER
             )
-        return self._validators[ref]
+        return self._validators[key]
 
     def _resolve(self, ref: str) -> Any:
         node: Any = self.document
@@ -89,7 +89,7 @@ class ExampleBuilder:
 
     def _search(self, ref: str) -> Any:
         try:
-            from hypothesis import HealthCheck, find, settings
+            from hypothesis import HealthCheck, Phase, find, settings
             from hypothesis_jsonschema import from_schema
         except ImportError:  # pragma: no cover - both ship with tasker-ctl
             return _NOTHING
@@ -101,7 +101,8 @@ class ExampleBuilder:
                 settings=settings(
                     database=None,
                     derandomize=True,
-                    max_examples=500,
+                    max_examples=_SEARCH_EXAMPLES,
+                    phases=(Phase.generate, Phase.shrink),
                     suppress_health_check=list(HealthCheck),
                 ),
             )
@@ -111,203 +112,152 @@ class ExampleBuilder:
     # -- construction ---------------------------------------------------------------------------
 
     def _build(self, schema: Any, depth: int) -> Any:
-        if schema is True or schema == {} or not isinstance(schema, dict):
-            return None
+        if not isinstance(schema, dict) or not schema:
+            return None  # true, {}: anything goes; false: nothing does (validation says so)
         if depth > _MAX_DEPTH:
-            return None
-        for key in ("const",):
-            if key in schema:
-                return schema[key]
-        if "examples" in schema and isinstance(schema["examples"], list) and schema["examples"]:
-            return schema["examples"][0]
-        if "default" in schema:
-            return schema["default"]
-        if "enum" in schema and isinstance(schema["enum"], list) and schema["enum"]:
-            return schema["enum"][0]
-        if "$ref" in schema and isinstance(schema["$ref"], str):
-            target = self._resolve(schema["$ref"])
-            merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
-            return self._build(merged, depth + 1)
+            raise _Recursion
+        if "const" in schema:
+            return schema["const"]
+        given = self._given(schema)
+        if given is not _NOTHING:
+            return given
+        if isinstance(schema.get("$ref"), str):
+            return self._build_ref(schema, depth)
         if isinstance(schema.get("allOf"), list):
-            return self._build(_merge_all_of(schema), depth + 1)
+            parts = [self._inline(part) for part in schema["allOf"]]
+            return self._build(merge_all_of({**schema, "allOf": parts}), depth + 1)
         for key in ("oneOf", "anyOf"):
             if isinstance(schema.get(key), list) and schema[key]:
                 return self._build_choice(schema, key, depth)
-        kind = _choose_type(schema)
-        if kind is None:
-            return None
         builders: dict[str, Callable[[dict[str, Any], int], Any]] = {
             "object": self._object,
             "array": self._array,
-            "string": _string,
-            "integer": _integer,
-            "number": _number,
-            "boolean": lambda _schema, _depth: False,
-            "null": lambda _schema, _depth: None,
+            "string": lambda node, _depth: string_value(node),
+            "integer": lambda node, _depth: integer_value(node),
+            "number": lambda node, _depth: number_value(node),
+            "boolean": lambda _node, _depth: False,
+            "null": lambda _node, _depth: None,
         }
-        builder = builders.get(kind)
+        builder = builders.get(choose_type(schema) or "")
         return builder(schema, depth) if builder else None
 
-    def _build_choice(self, schema: dict[str, Any], key: str, depth: int) -> Any:
-        from jsonschema import Draft202012Validator
+    def _given(self, schema: dict[str, Any]) -> Any:
+        """The first value the schema offers (examples, default, enum) that satisfies it."""
+        offered: list[Any] = []
+        if isinstance(schema.get("examples"), list):
+            offered.extend(schema["examples"])
+        for key in ("example", "default"):  # "example": the OpenAPI spelling
+            if key in schema:
+                offered.append(schema[key])
+        if isinstance(schema.get("enum"), list):
+            offered.extend(schema["enum"])
+        for value in offered:
+            if self._valid_under(schema, value):
+                return value
+        return _NOTHING
 
+    def _build_ref(self, schema: dict[str, Any], depth: int) -> Any:
+        ref = schema["$ref"]
+        if ref in self._expanding:
+            raise _Recursion
+        self._expanding.append(ref)
+        try:
+            target = self._resolve(ref)
+            rest = {k: v for k, v in schema.items() if k != "$ref"}
+            merged = {**target, **rest} if isinstance(target, dict) else target
+            return self._build(merged, depth + 1)
+        finally:
+            self._expanding.pop()
+
+    def _inline(self, part: Any) -> Any:
+        """An ``allOf`` part with a non-recursive ``$ref`` replaced by its target."""
+        while isinstance(part, dict) and isinstance(part.get("$ref"), str):
+            ref = part["$ref"]
+            if ref in self._expanding:
+                return part
+            target = self._resolve(ref)
+            rest = {k: v for k, v in part.items() if k != "$ref"}
+            part = {**target, **rest} if isinstance(target, dict) else target
+        return part
+
+    def _build_choice(self, schema: dict[str, Any], key: str, depth: int) -> Any:
         rest = {k: v for k, v in schema.items() if k != key}
-        candidates = [
-            self._build({**rest, **branch} if isinstance(branch, dict) else rest, depth + 1)
-            for branch in schema[key]
-        ]
-        whole = {"$defs": self.document.get("$defs", {}), **schema}
-        validator = Draft202012Validator(whole, format_checker=Draft202012Validator.FORMAT_CHECKER)
-        for candidate in candidates:
-            if validator.is_valid(candidate):
+        for branch in schema[key]:
+            try:
+                candidate = self._build(
+                    {**rest, **branch} if isinstance(branch, dict) else rest, depth + 1
+                )
+            except _Recursion:
+                continue
+            if self._valid_under(schema, candidate):
                 return candidate
-        return candidates[0]
+        raise _Recursion
 
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         declared = schema.get("properties")
         properties: dict[str, Any] = declared if isinstance(declared, dict) else {}
         listed = schema.get("required")
-        required = (
-            [name for name in listed if isinstance(name, str)] if isinstance(listed, list) else []
-        )
-        extra = schema.get("additionalProperties", True)
+        required = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
         result: dict[str, Any] = {}
         for name in required:
-            if name in properties:
-                result[name] = self._build(properties[name], depth + 1)
-            else:
-                result[name] = self._build(extra, depth + 1) if isinstance(extra, dict) else None
-        minimum = schema.get("minProperties", 0)
+            result[name] = self._build(self._property_schema(schema, name), depth + 1)
+        minimum = schema.get("minProperties")
+        wanted = minimum if isinstance(minimum, int) else 0
         for name, subschema in properties.items():
-            if len(result) >= (minimum if isinstance(minimum, int) else 0):
+            if len(result) >= wanted:
                 break
             result.setdefault(name, self._build(subschema, depth + 1))
+        extra = schema.get("additionalProperties", True)
+        counter = 1
+        while len(result) < wanted and extra is not False:
+            name = f"property{counter}"
+            counter += 1
+            if name not in result:
+                result[name] = self._build(self._property_schema(schema, name), depth + 1)
         return result
+
+    @staticmethod
+    def _property_schema(schema: dict[str, Any], name: str) -> Any:
+        properties = schema.get("properties")
+        if isinstance(properties, dict) and name in properties:
+            return properties[name]
+        patterns = schema.get("patternProperties")
+        for pattern, subschema in (patterns or {}).items() if isinstance(patterns, dict) else []:
+            try:
+                if re.search(pattern, name):
+                    return subschema
+            except re.error:
+                continue
+        extra = schema.get("additionalProperties", True)
+        return extra if isinstance(extra, dict) else {}
 
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
         declared = schema.get("prefixItems")
         prefix: list[Any] = declared if isinstance(declared, list) else []
         items = schema.get("items", {})
-        minimum = schema.get("minItems", 0)
-        count = max(minimum if isinstance(minimum, int) else 0, len(prefix))
-        values: list[Any] = [self._build(item, depth + 1) for item in prefix]
-        while len(values) < count:
-            value = self._build(items if isinstance(items, dict) else {}, depth + 1)
-            if schema.get("uniqueItems"):
-                value = _distinct(value, len(values))
-            values.append(value)
+        item_schema = items if isinstance(items, dict) else {}
         contains = schema.get("contains")
-        if isinstance(contains, dict) and not values:
-            values.append(self._build(contains, depth + 1))
+        minimum = schema.get("minItems")
+        count = max(minimum if isinstance(minimum, int) else 0, len(prefix))
+        if isinstance(contains, dict) and count == 0:
+            count = 1
+        values: list[Any] = [self._build(item, depth + 1) for item in prefix[:count]]
+        if len(values) < count:
+            base = self._build(item_schema, depth + 1)
+            options = self._options(item_schema) if schema.get("uniqueItems") else None
+            while len(values) < count:
+                index = len(values) - len(prefix)
+                values.append(distinct(base, index, options) if schema.get("uniqueItems") else base)
+        if isinstance(contains, dict) and not any(self._valid_under(contains, v) for v in values):
+            values[len(prefix) if len(prefix) < len(values) else -1] = self._build(
+                contains, depth + 1
+            )
         return values
 
-
-_NOTHING = object()
-
-
-def _choose_type(schema: dict[str, Any]) -> str | None:
-    declared = schema.get("type")
-    if isinstance(declared, str):
-        return declared
-    if isinstance(declared, list):
-        concrete = [kind for kind in declared if kind != "null"]
-        return concrete[0] if concrete else "null"
-    if any(key in schema for key in ("properties", "required", "additionalProperties")):
-        return "object"
-    if any(key in schema for key in ("items", "prefixItems", "minItems")):
-        return "array"
-    if any(key in schema for key in ("minLength", "maxLength", "pattern", "format")):
-        return "string"
-    if any(key in schema for key in ("minimum", "maximum", "multipleOf", "exclusiveMinimum")):
-        return "number"
-    return None
-
-
-def _merge_all_of(schema: dict[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
-    for part in schema["allOf"]:
-        if not isinstance(part, dict):
-            continue
-        for key, value in part.items():
-            if key == "properties" and isinstance(value, dict):
-                merged["properties"] = {**merged.get("properties", {}), **value}
-            elif key == "required" and isinstance(value, list):
-                merged["required"] = list(dict.fromkeys([*merged.get("required", []), *value]))
-            else:
-                merged.setdefault(key, value)
-    return merged
-
-
-def _string(schema: dict[str, Any], _depth: int) -> str:
-    format_name = schema.get("format")
-    if isinstance(format_name, str) and format_name in _FORMATS:
-        return _FORMATS[format_name]
-    pattern = schema.get("pattern")
-    text = example_for_pattern(pattern) if isinstance(pattern, str) else "example"
-    minimum, maximum = schema.get("minLength"), schema.get("maxLength")
-    if isinstance(minimum, int) and len(text) < minimum:
-        text = text + "x" * (minimum - len(text))
-    if isinstance(maximum, int) and len(text) > maximum and not isinstance(pattern, str):
-        text = text[:maximum]
-    return text
-
-
-def _bounds(schema: dict[str, Any], step: float) -> tuple[float | None, float | None]:
-    low, high = schema.get("minimum"), schema.get("maximum")
-    exclusive_low, exclusive_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
-    if isinstance(exclusive_low, bool):  # draft-04 style flags
-        exclusive_low = low if exclusive_low else None
-        low = None if exclusive_low is not None else low
-    if isinstance(exclusive_high, bool):
-        exclusive_high = high if exclusive_high else None
-        high = None if exclusive_high is not None else high
-    if isinstance(exclusive_low, int | float):
-        low = (
-            max(low, exclusive_low + step) if isinstance(low, int | float) else exclusive_low + step
-        )
-    if isinstance(exclusive_high, int | float):
-        high = (
-            min(high, exclusive_high - step)
-            if isinstance(high, int | float)
-            else exclusive_high - step
-        )
-    return (
-        low if isinstance(low, int | float) else None,
-        high if isinstance(high, int | float) else None,
-    )
-
-
-def _integer(schema: dict[str, Any], _depth: int) -> int:
-    low, high = _bounds(schema, 1)
-    value: float = (
-        math.ceil(low)
-        if low is not None
-        else (0 if high is None or high >= 0 else math.floor(high))
-    )
-    multiple = schema.get("multipleOf")
-    if isinstance(multiple, int | float) and multiple > 0:
-        value = math.ceil(value / multiple) * multiple
-    return int(value)
-
-
-def _number(schema: dict[str, Any], _depth: int) -> float:
-    multiple = schema.get("multipleOf")
-    low, high = _bounds(
-        schema, multiple if isinstance(multiple, int | float) and multiple > 0 else 1
-    )
-    value = float(low) if low is not None else (0.0 if high is None or high >= 0 else float(high))
-    if isinstance(multiple, int | float) and multiple > 0:
-        value = math.ceil(value / multiple) * float(multiple)
-    return value
-
-
-def _distinct(value: Any, index: int) -> Any:
-    if index == 0:
-        return value
-    if isinstance(value, str):
-        return f"{value}{index}"
-    if isinstance(value, bool):
-        return not value if index == 1 else value
-    if isinstance(value, int | float):
-        return value + index
-    return value
+    def _options(self, schema: dict[str, Any]) -> list[Any] | None:
+        """Every value a schema allows when there are few (an enum, a boolean), else None."""
+        if isinstance(schema.get("enum"), list):
+            return [value for value in schema["enum"] if self._valid_under(schema, value)]
+        if schema.get("type") == "boolean":
+            return [False, True]
+        return None

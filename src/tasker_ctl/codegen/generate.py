@@ -7,6 +7,7 @@ same bytes on every run and machine.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from tasker_ctl.codegen.header import content_hash, file_header
 from tasker_ctl.codegen.models import generate_models_source
 from tasker_ctl.codegen.plan import TemplatePlan, plan_template
 from tasker_ctl.codegen.render import render
-from tasker_ctl.errors import TemplateLoadError
+from tasker_ctl.errors import ExitCode, TemplateLoadError
 from tasker_ctl.template.diagnostics import FileReport, Severity
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.template.source import read_document
@@ -183,6 +184,7 @@ def generate_scaffold(
             f"'{output.name}' is not a valid Python package name",
             code="INVALID_PACKAGE_NAME",
             hint="name the output directory with letters, digits and underscores",
+            exit_code=ExitCode.USAGE,
         )
     loaded = _load(path)
     files = [
@@ -207,13 +209,22 @@ def generate_scaffold(
 def write_files(files: list[GeneratedFile], output: Path) -> list[Path]:
     """Write every file under ``output`` (each replaced atomically); return the paths."""
     written: list[Path] = []
-    output.mkdir(parents=True, exist_ok=True)
     for generated in files:
         target = output / generated.path
-        target.parent.mkdir(parents=True, exist_ok=True)
         temporary = target.with_name(f".{target.name}.tmp")
-        temporary.write_text(generated.content, encoding="utf-8", newline="\n")
-        temporary.replace(target)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_text(generated.content, encoding="utf-8", newline="\n")
+            temporary.replace(target)
+        except OSError as error:
+            with contextlib.suppress(OSError):
+                temporary.unlink(missing_ok=True)
+            raise CodegenError(
+                f"cannot write '{target.as_posix()}': {error.strerror or error}",
+                code="WRITE_FAILED",
+                hint="choose an output path in a writable directory",
+                exit_code=ExitCode.USAGE,
+            ) from error
         written.append(target)
     return written
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import json
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Any
 
 from tasker_ctl.codegen.bundle import SchemaBundle
@@ -33,7 +35,13 @@ _GENERATOR_OPTIONS: dict[str, Any] = {
     "keep_model_order": True,
     "capitalise_enum_members": True,
     "class_name": _BUNDLE_CLASS,
+    "builtin_format_line_length": 88,
 }
+# The generator's formatter reads line length, first-party modules and quote style from the
+# nearest pyproject.toml above a settings directory (the working directory by default). It is
+# pointed at a directory of its own holding this file, so output never depends on where
+# tasker-ctl runs.
+_NEUTRAL_PYPROJECT = "[tool.datamodel-codegen]\nbuiltin-format-line-length = 88\n"
 
 
 def generate_models_source(bundle: SchemaBundle, header: str) -> str:
@@ -45,14 +53,16 @@ def generate_models_source(bundle: SchemaBundle, header: str) -> str:
     from datamodel_code_generator.format import Formatter
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory() as settings:
             warnings.simplefilter("ignore")
+            Path(settings, "pyproject.toml").write_text(_NEUTRAL_PYPROJECT, encoding="utf-8")
             source = generate(
                 json.dumps(bundle.document()),
                 input_file_type=InputFileType.JsonSchema,
                 output_model_type=DataModelType.PydanticV2BaseModel,
                 formatters=[Formatter.BUILTIN],
                 custom_file_header=header.rstrip("\n"),
+                settings_path=Path(settings),
                 **_GENERATOR_OPTIONS,
             )
     except Exception as error:  # the generator signals schema problems with assorted types
@@ -67,7 +77,22 @@ def generate_models_source(bundle: SchemaBundle, header: str) -> str:
         raise CodegenError(
             "model generation returned several modules", code="MODEL_GENERATION_FAILED"
         )
-    return _without_bundle_class(source)
+    source = _without_bundle_class(source)
+    _check_model_names(bundle, source)
+    return source
+
+
+def _check_model_names(bundle: SchemaBundle, source: str) -> None:
+    """Handlers import the root models by the names the bundle chose: they must exist."""
+    classes = {node.name for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+    expected = [bundle.input_model, *bundle.result_models.values()]
+    missing = sorted(name for name in expected if name is not None and name not in classes)
+    if missing:
+        raise CodegenError(
+            f"model generation renamed {', '.join(missing)}",
+            code="MODEL_GENERATION_FAILED",
+            hint="rename the template or step so its model name is a plain identifier",
+        )
 
 
 def _without_bundle_class(source: str) -> str:

@@ -12,12 +12,29 @@ from typing import Any
 from tasker_ctl.codegen.bundle import SchemaBundle
 from tasker_ctl.codegen.examples import ExampleBuilder
 from tasker_ctl.codegen.literal import python_literal
-from tasker_ctl.codegen.naming import snake_case, unique
+from tasker_ctl.codegen.naming import snake_base, snake_case, unique
 from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepType, TaskTemplate
 
 UNTYPED = "dict[str, Any]"
 _RESERVED_PARAMETERS = {"context", "inputs", "batch_context"}
+# Module-level names of the generated handlers module: a step function must not shadow them.
+_RESERVED_FUNCTIONS = frozenset(
+    {
+        "Any",
+        "BatchConfig",
+        "BatchWorkerContext",
+        "Decision",
+        "StepContext",
+        "annotations",
+        "batch_analyzer",
+        "batch_worker",
+        "decision_handler",
+        "depends_on",
+        "inputs",
+        "step_handler",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -103,7 +120,7 @@ def plan_template(template: TaskTemplate, bundle: SchemaBundle) -> TemplatePlan:
         model = bundle.result_models.get(step.name)
         plan = StepPlan(
             name=step.name,
-            function=unique(snake_case(step.name), functions),
+            function=_function_name(step.name, functions),
             callable=step.handler.callable,
             kind=kind,
             description=step.description,
@@ -122,7 +139,7 @@ def plan_template(template: TaskTemplate, bundle: SchemaBundle) -> TemplatePlan:
                 continue
             plan.dependencies.append(
                 DependencyPlan(
-                    parameter=unique(f"{snake_case(dependency)}_result", parameters),
+                    parameter=unique(f"{snake_base(dependency)}_result", parameters),
                     step=dependency,
                     model=bundle.result_models.get(dependency),
                     optional=kind == "convergence",
@@ -160,6 +177,11 @@ def plan_template(template: TaskTemplate, bundle: SchemaBundle) -> TemplatePlan:
         steps=plans,
         bundle=bundle,
     )
+
+
+def _function_name(step: str, taken: set[str]) -> str:
+    name = snake_case(step)
+    return unique(f"{name}_step" if name in _RESERVED_FUNCTIONS else name, taken)
 
 
 def _kind(step_type: StepType) -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import textwrap
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tasker_ctl.codegen.errors import CodegenError
-from tasker_ctl.codegen.literal import python_literal
+from tasker_ctl.codegen.layout import collecting, lay_out, placeholder
+from tasker_ctl.codegen.literal import INDENT, LINE_LENGTH
+from tasker_ctl.errors import ExitCode
 
 SCAFFOLD_NAMES = ("handlers.py.j2", "test_handlers.py.j2", "conftest.py.j2", "__init__.py.j2")
 
@@ -28,12 +31,36 @@ def default_scaffold_directory() -> Path:
     )
 
 
-def _docstring(text: str) -> str:
+def _docstring(text: str, indent: int = 1) -> str:
+    """The inside of a triple-quoted docstring at level ``indent``, long lines wrapped."""
     cleaned = text.strip().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
-    lines = cleaned.splitlines() or [""]
+    margin = INDENT * indent
+    lines: list[str] = []
+    for number, line in enumerate(cleaned.splitlines() or [""]):
+        # the opening quotes share the first line
+        available = LINE_LENGTH - len(margin) - (3 if number == 0 else 0)
+        if not line.strip() or len(line) <= available:
+            lines.append(line.rstrip())
+            continue
+        lines.extend(
+            textwrap.wrap(line, width=available, break_long_words=False, break_on_hyphens=False)
+            or [line]
+        )
+    if len(lines) == 1 and len(margin) + len(lines[0]) + 6 > LINE_LENGTH:
+        # ruff format puts one line of text on the quotes' line: leave room for both
+        lines = (
+            textwrap.wrap(
+                lines[0],
+                width=LINE_LENGTH - len(margin) - 6,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+            or lines
+        )
     if len(lines) == 1:
         return lines[0] + (" " if lines[0].endswith('"') else "")
-    return "\n".join([lines[0], *[f"    {line}" if line else "" for line in lines[1:]], "    "])
+    body = [lines[0], *[f"{margin}{line}" if line else "" for line in lines[1:]]]
+    return "\n".join([*body, margin])
 
 
 def render(name: str, context: dict[str, Any], scaffolds: Path | None = None) -> str:
@@ -45,15 +72,18 @@ def render(name: str, context: dict[str, Any], scaffolds: Path | None = None) ->
             f"scaffold directory '{scaffolds}' does not exist",
             code="SCAFFOLDS_MISSING",
             hint=f"create it with your own copies of {', '.join(SCAFFOLD_NAMES)}",
+            exit_code=ExitCode.USAGE,
         )
     environment = _environment(str(scaffolds) if scaffolds is not None else None)
     try:
-        text = environment.get_template(name).render(**context)
+        with collecting() as values:
+            text = lay_out(str(environment.get_template(name).render(**context)), values)
     except jinja2.TemplateError as error:
         raise CodegenError(
             f"scaffold '{name}' failed to render: {error}",
             code="SCAFFOLD_ERROR",
             hint="check your --scaffolds overrides against the shipped ones",
+            exit_code=ExitCode.USAGE,
         ) from error
     return str(text).rstrip("\n") + "\n"
 
@@ -74,7 +104,9 @@ def _environment(scaffolds: str | None) -> Any:
         keep_trailing_newline=True,
         autoescape=False,
     )
-    environment.filters["pyrepr"] = lambda value: python_literal(value)
-    environment.filters["pyliteral"] = lambda value, indent=0: python_literal(value, indent)
+    # Both print a value whose layout is decided once its line is known (see layout.py);
+    # ``indent`` is accepted for scaffolds written against earlier releases.
+    environment.filters["pyrepr"] = placeholder
+    environment.filters["pyliteral"] = lambda value, indent=0: placeholder(value)
     environment.filters["docstring"] = _docstring
     return environment

@@ -1,0 +1,1 @@
+"""Tests of code generation (``tasker_ctl.codegen``) and its scaffolds."""
