@@ -51,17 +51,22 @@ def main() -> None:
         subprocess.run([sys.executable, "-c", "pass"], check=True)
         bare.append(time.perf_counter() - start)
         start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-c", _ROUND, *files], check=True,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [sys.executable, "-c", _ROUND, *files], check=True, capture_output=True, text=True
+        )
         totals.append(time.perf_counter() - start)
         internal.append(float(done.stdout.split()[1]))
     total = statistics.median(totals)
     print(f"templates:                      {len(files)}")
     print(f"python -c pass (median):        {statistics.median(bare):6.2f} s")
-    print(f"generation, in-process (median): {statistics.median(internal):6.2f} s "
-          f"({statistics.median(internal) / len(files) * 1000:.1f} ms/template)")
-    print(f"whole process (median):         {total:6.2f} s  "
-          f"(goal < {GOAL_SECONDS:.0f} s: {'met' if total < GOAL_SECONDS else 'NOT met'})")
+    print(
+        f"generation, in-process (median): {statistics.median(internal):6.2f} s "
+        f"({statistics.median(internal) / len(files) * 1000:.1f} ms/template)"
+    )
+    print(
+        f"whole process (median):         {total:6.2f} s  "
+        f"(goal < {GOAL_SECONDS:.0f} s: {'met' if total < GOAL_SECONDS else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":

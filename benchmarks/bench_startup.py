@@ -30,7 +30,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15)
     options = parser.parse_args()
     executable = shutil.which("tasker-ctl")
-    command = [executable, "--version"] if executable else [sys.executable, "-m", "tasker_ctl", "--version"]
+    command = (
+        [executable, "--version"]
+        if executable
+        else [sys.executable, "-m", "tasker_ctl", "--version"]
+    )
     bare = [sys.executable, "-c", "pass"]
     run_once(command)  # warm the file-system cache
     tool, baseline = [], []
@@ -39,9 +43,14 @@ def main() -> None:
         tool.append(run_once(command))
     tool_ms, bare_ms = statistics.median(tool), statistics.median(baseline)
     print(f"python -c pass (median):        {bare_ms:7.1f} ms")
-    print(f"tasker-ctl --version (median):  {tool_ms:7.1f} ms  "
-          f"(goal < {GOAL_MS:.0f} ms: {'met' if tool_ms < GOAL_MS else 'NOT met'})")
-    print(f"tasker-ctl's own cost:          {tool_ms - bare_ms:7.1f} ms  ({tool_ms / bare_ms:.2f}x bare)")
+    print(
+        f"tasker-ctl --version (median):  {tool_ms:7.1f} ms  "
+        f"(goal < {GOAL_MS:.0f} ms: {'met' if tool_ms < GOAL_MS else 'NOT met'})"
+    )
+    print(
+        f"tasker-ctl's own cost:          {tool_ms - bare_ms:7.1f} ms  "
+        f"({tool_ms / bare_ms:.2f}x bare)"
+    )
 
 
 if __name__ == "__main__":

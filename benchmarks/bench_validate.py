@@ -69,10 +69,17 @@ def main() -> None:
     validate = median_seconds(validate_all, options.repeat)
     ratio = validate / parse
     print(f"files:                 {len(files)}")
-    print(f"bare parse (median):   {parse * 1000:8.1f} ms  ({parse / len(files) * 1000:.2f} ms/file)")
-    print(f"validation (median):   {validate * 1000:8.1f} ms  ({validate / len(files) * 1000:.2f} ms/file)")
-    print(f"ratio:                 {ratio:8.2f}x  (goal <= {GOAL_RATIO:.0f}x: "
-          f"{'met' if ratio <= GOAL_RATIO else 'NOT met'})")
+    print(
+        f"bare parse (median):   {parse * 1000:8.1f} ms  ({parse / len(files) * 1000:.2f} ms/file)"
+    )
+    print(
+        f"validation (median):   {validate * 1000:8.1f} ms  "
+        f"({validate / len(files) * 1000:.2f} ms/file)"
+    )
+    print(
+        f"ratio:                 {ratio:8.2f}x  (goal <= {GOAL_RATIO:.0f}x: "
+        f"{'met' if ratio <= GOAL_RATIO else 'NOT met'})"
+    )
 
 
 if __name__ == "__main__":
