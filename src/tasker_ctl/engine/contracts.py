@@ -1,10 +1,17 @@
-"""JSON Schema checks at the engine's boundaries: task context in, step results out."""
+"""JSON Schema checks at the engine's boundaries: task context in, step results out.
+
+Violations are ``$.path: message`` strings, sorted by path, so that a message names exactly
+where a value breaks its contract (``$.items[0].quantity: -1 is less than the minimum of 1``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
+
+SchemaCheck = Callable[[Any], list[str]]
 
 
 @lru_cache(maxsize=256)
@@ -16,13 +23,27 @@ def _validator(schema_json: str) -> Any:
     return cls(schema, format_checker=cls.FORMAT_CHECKER)
 
 
+def compile_schema(schema: Any) -> SchemaCheck | None:
+    """A reusable check for ``schema`` (None when there is no schema).
+
+    Workers compile each step's ``result_schema`` once per template revision instead of
+    serializing the schema again for every attempt.
+    """
+    if schema is None:
+        return None
+    validator = _validator(json.dumps(schema, sort_keys=True))
+
+    def check(value: Any) -> list[str]:
+        errors = sorted(validator.iter_errors(value), key=lambda e: [str(p) for p in e.path])
+        return [f"{_path(error.path)}: {error.message}" for error in errors]
+
+    return check
+
+
 def violations(value: Any, schema: Any) -> list[str]:
     """Every way ``value`` breaks ``schema``, as ``$.path: message`` strings (sorted by path)."""
-    if schema is None:
-        return []
-    validator = _validator(json.dumps(schema, sort_keys=True))
-    errors = sorted(validator.iter_errors(value), key=lambda error: [str(p) for p in error.path])
-    return [f"{_path(error.path)}: {error.message}" for error in errors]
+    check = compile_schema(schema)
+    return [] if check is None else check(value)
 
 
 def _path(parts: Any) -> str:

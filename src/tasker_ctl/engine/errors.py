@@ -32,3 +32,14 @@ class HandlerNotFoundError(TaskerError):
 
     code = "HANDLER_NOT_FOUND"
     exit_code = ExitCode.USAGE
+
+
+class DependencyCycleError(TaskerError):
+    """The template's steps depend on each other in a cycle: such a task could never finish."""
+
+    code = "CYCLE_DETECTED"
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, message: str, cycles: list[list[str]], *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.cycles = cycles

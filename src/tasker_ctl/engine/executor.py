@@ -4,22 +4,24 @@ The dispatch payload has the shape Tasker Core's worker hands to Python handlers
 row, template step definition, every completed ancestor's stored result), so handler modules
 written for it see what they expect. Outcomes are turned into Tasker Core's stored result
 envelope; a success whose result breaks the step's ``result_schema`` is a permanent failure.
+A handler that runs past the step's ``timeout_seconds`` fails with a retryable ``timeout``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tasker_ctl.engine.contracts import violations
+from tasker_ctl.engine.contracts import SchemaCheck, compile_schema
+from tasker_ctl.engine.retry import RetryPolicy
 from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.step_handler.base import StepHandler
@@ -28,24 +30,61 @@ from tasker_ctl.template.model import StepDefinition, TaskTemplate
 
 
 @dataclass(frozen=True)
+class PreparedStep:
+    """What every attempt of a template step needs, worked out once per template revision."""
+
+    definition: StepDefinition
+    definition_json: str  # decoded afresh for each dispatch: handlers may mutate the payload
+    result_check: SchemaCheck | None
+    retry_policy: RetryPolicy
+
+    @classmethod
+    def of(cls, definition: StepDefinition) -> PreparedStep:
+        return cls(
+            definition=definition,
+            definition_json=json.dumps(definition.model_dump(mode="json", by_alias=True)),
+            result_check=compile_schema(definition.result_schema),
+            retry_policy=RetryPolicy.from_template(definition.retry),
+        )
+
+
+@dataclass
+class PreparedTemplate:
+    """A parsed template with its steps prepared on first use."""
+
+    template: TaskTemplate
+    revision: int = 1
+    _steps: dict[str, PreparedStep] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def step(self, name: str) -> PreparedStep:
+        prepared = self._steps.get(name)
+        if prepared is None:
+            definition = self.template.step(name)
+            if definition is None:
+                raise LookupError(f"template {self.template.identifier} has no step '{name}'")
+            with self._lock:
+                prepared = self._steps.setdefault(name, PreparedStep.of(definition))
+        return prepared
+
+
+@dataclass(frozen=True)
 class Attempt:
     """What a worker needs to run one claimed attempt."""
 
     step: dict[str, Any]  # the claimed workflow_steps row
-    task: dict[str, Any]  # the task row with task_name, task_version, configuration
-    template: TaskTemplate
+    task: dict[str, Any]  # the task as JSON, with task_name, task_version, namespace_name
+    prepared: PreparedStep
     ancestors: dict[str, Any]  # step name -> stored result envelope
 
     @property
     def number(self) -> int:
+        """The attempt number: the fencing token its outcome must carry."""
         return int(self.step["attempts"])
 
     @property
     def definition(self) -> StepDefinition:
-        found = self.template.step(str(self.step["template_step_name"]))
-        if found is None:
-            raise LookupError(f"template has no step '{self.step['template_step_name']}'")
-        return found
+        return self.prepared.definition
 
 
 @dataclass(frozen=True)
@@ -57,26 +96,16 @@ class Outcome:
     duration_ms: int
 
 
+class StepTimeoutError(Exception):
+    """The handler ran past the step's ``timeout_seconds`` (kept apart from ``TimeoutError``
+    that a handler raises itself, which is the handler's own failure)."""
+
+
 def build_context(attempt: Attempt, handler_name: str) -> StepContext:
     step, task = attempt.step, attempt.task
-    definition = attempt.definition
     payload = {
         "task": {
-            "task": {
-                "task_uuid": str(task["task_uuid"]),
-                "named_task_uuid": str(task["named_task_uuid"]),
-                "context": task["context"],
-                "correlation_id": str(task["correlation_id"]),
-                "parent_correlation_id": _text(task.get("parent_correlation_id")),
-                "priority": task["priority"],
-                "tags": task["tags"],
-                "initiator": task.get("initiator"),
-                "source_system": task.get("source_system"),
-                "reason": task.get("reason"),
-                "identity_hash": task["identity_hash"],
-                "complete": task["complete"],
-                "requested_at": _text(task.get("requested_at")),
-            },
+            "task": {key: task.get(key) for key in _TASK_FIELDS},
             "task_name": task["task_name"],
             "task_version": task["task_version"],
             "namespace_name": task["namespace_name"],
@@ -99,7 +128,7 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
             "idempotency_key": step["idempotency_key"],
         },
         "dependency_results": attempt.ancestors,
-        "step_definition": definition.model_dump(mode="json", by_alias=True),
+        "step_definition": json.loads(attempt.prepared.definition_json),
     }
     event = FfiStepEvent(
         event_id=str(uuid.uuid4()),
@@ -107,28 +136,35 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
         step_uuid=str(step["workflow_step_uuid"]),
         correlation_id=str(task["correlation_id"]),
         task_sequence_step=payload,
-        parent_correlation_id=_text(task.get("parent_correlation_id")),
+        parent_correlation_id=task.get("parent_correlation_id"),
     )
     return StepContext.from_ffi_event(event, handler_name)
+
+
+_TASK_FIELDS = (
+    "task_uuid",
+    "named_task_uuid",
+    "context",
+    "correlation_id",
+    "parent_correlation_id",
+    "priority",
+    "tags",
+    "initiator",
+    "source_system",
+    "reason",
+    "identity_hash",
+    "complete",
+    "requested_at",
+)
 
 
 def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outcome:
     """Run the attempt's handler and return its outcome (never raises for handler problems)."""
     definition = attempt.definition
     started = time.perf_counter()
-    handler = registry.resolve(definition.handler.callable)
-    if handler is None:
-        failure = StepHandlerResult.failure(
-            f"Handler not found: {definition.handler.callable}",
-            error_type="handler_not_found",
-            retryable=False,
-        )
-        return _outcome(attempt, failure, started, worker_id)
-    context = build_context(attempt, handler.name)
-    call = _entry_point(handler, definition.handler.method)
     try:
-        result = _run(call, context, definition.timeout_seconds)
-    except FutureTimeout:
+        result = _invoke(attempt, registry)
+    except StepTimeoutError:
         result = StepHandlerResult.failure(
             f"step '{definition.name}' timed out after {definition.timeout_seconds} s",
             error_type="timeout",
@@ -142,8 +178,9 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
             error_type="invalid_result",
             retryable=False,
         )
-    if result.is_success and definition.result_schema is not None:
-        problems = violations(result.result or {}, definition.result_schema)
+    check = attempt.prepared.result_check
+    if result.is_success and check is not None:
+        problems = check(result.result or {})
         if problems:
             result = StepHandlerResult.failure(
                 f"result of step '{definition.name}' does not match its result_schema: "
@@ -156,6 +193,24 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
     return _outcome(attempt, result, started, worker_id)
 
 
+def _invoke(attempt: Attempt, registry: HandlerRegistry) -> Any:
+    definition = attempt.definition
+    handler = registry.resolve(definition.handler.callable)
+    if handler is None:
+        return StepHandlerResult.failure(
+            f"Handler not found: {definition.handler.callable}",
+            error_type="handler_not_found",
+            retryable=False,
+        )
+    context = build_context(attempt, handler.name)
+    call = _entry_point(handler, definition.handler.method)
+    timeout = definition.timeout_seconds
+    if timeout is None:
+        value = call(context)
+        return asyncio.run(_awaited(value)) if inspect.isawaitable(value) else value
+    return _call_with_timeout(call, context, float(timeout))
+
+
 def _entry_point(handler: StepHandler, method: str | None) -> Callable[[StepContext], Any]:
     # Tasker Core ignores `method` at run time; honour it when the handler has it.
     if method and method != "call" and callable(getattr(handler, method, None)):
@@ -163,19 +218,46 @@ def _entry_point(handler: StepHandler, method: str | None) -> Callable[[StepCont
     return handler.call
 
 
-def _run(call: Callable[[StepContext], Any], context: StepContext, timeout: int | None) -> Any:
-    def invoke() -> Any:
-        value = call(context)
-        return asyncio.run(value) if inspect.isawaitable(value) else value  # type: ignore[arg-type]
+async def _awaited(value: Awaitable[Any]) -> Any:
+    return await value
 
-    if timeout is None:
-        return invoke()
-    # The thread cannot be killed: on timeout the attempt fails and the thread is abandoned.
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tasker-step")
-    try:
-        return pool.submit(invoke).result(timeout=timeout)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+
+async def _bounded(value: Awaitable[Any], timeout: float) -> Any:
+    """Await ``value``, cancelling it at the deadline (an async handler can be stopped)."""
+    task = asyncio.ensure_future(value)
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if task not in done:
+        task.cancel()
+        raise StepTimeoutError
+    return task.result()
+
+
+def _call_with_timeout(
+    call: Callable[[StepContext], Any], context: StepContext, timeout: float
+) -> Any:
+    # A thread cannot be killed: on timeout the attempt fails and a sync handler's thread is
+    # abandoned (a daemon, so it never holds up the process's exit). Async handlers are
+    # cancelled at the deadline.
+    outcome: dict[str, Any] = {}
+    finished = threading.Event()
+
+    def run() -> None:
+        try:
+            value = call(context)
+            if inspect.isawaitable(value):
+                value = asyncio.run(_bounded(value, timeout))
+            outcome["value"] = value
+        except BaseException as exc:
+            outcome["error"] = exc
+        finally:
+            finished.set()
+
+    threading.Thread(target=run, name="tasker-step", daemon=True).start()
+    if not finished.wait(timeout):
+        raise StepTimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker: str) -> Outcome:
@@ -214,14 +296,8 @@ def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker
         success=result.is_success,
         envelope=envelope,
         retryable=bool(result.retryable) and not result.is_success,
-        retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+        retry_after=float(retry_after)
+        if isinstance(retry_after, int | float) and not isinstance(retry_after, bool)
+        else None,
         duration_ms=duration_ms,
     )
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)

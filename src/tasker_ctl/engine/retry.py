@@ -2,19 +2,26 @@
 
 Tasker Core stores these settings but never applies them; tasker-ctl does. The delay before
 attempt ``n + 1`` (after ``n`` failed attempts) is ``base * f(n)`` capped at ``max``, with
-``f`` = 0 (none), ``n`` (linear), ``2**(n-1)`` (exponential) or ``fib(n)`` (fibonacci), plus
-up to 10 % random jitter so that many failing steps do not retry in lockstep. A handler's
-``retry_after`` (in error metadata) takes precedence.
+``f`` = 0 (none), ``n`` (linear), ``2**(n-1)`` (exponential) or ``fib(n)`` (fibonacci:
+1, 1, 2, 3, 5, ...), plus up to 10 % random jitter (never past ``max``) so that many failing
+steps do not retry in lockstep. A handler's ``retry_after`` (seconds, from
+``RetryableError(retry_after=...)`` or failure metadata) replaces the computed delay, capped
+at ``max`` as Tasker Core caps a ``Retry-After`` header.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tasker_ctl.template.model import RetryPolicy as TemplateRetryPolicy
 
 DEFAULT_BASE_MS = 1000
 DEFAULT_MAX_MS = 30000
 JITTER_FRACTION = 0.1
+BACKOFF_STRATEGIES = ("none", "linear", "exponential", "fibonacci")
 
 
 @dataclass(frozen=True)
@@ -23,18 +30,37 @@ class RetryPolicy:
     base_ms: int = DEFAULT_BASE_MS
     max_ms: int = DEFAULT_MAX_MS
 
+    @classmethod
+    def from_template(cls, retry: TemplateRetryPolicy) -> RetryPolicy:
+        """The policy of a template step's ``retry`` block; unset values take the defaults."""
+        return cls(
+            backoff=retry.backoff.value,
+            base_ms=retry.backoff_base_ms if retry.backoff_base_ms is not None else DEFAULT_BASE_MS,
+            max_ms=retry.max_backoff_ms if retry.max_backoff_ms is not None else DEFAULT_MAX_MS,
+        )
 
-def _factor(backoff: str, failures: int) -> int:
+
+def backoff_factor(backoff: str, failures: int, *, limit: int | None = None) -> int:
+    """``f(failures)`` of the strategy: how many base delays to wait.
+
+    With ``limit``, the answer is ``min(f(failures), limit)``, computed without building
+    huge numbers for a step that failed very many times.
+    """
+    if backoff not in BACKOFF_STRATEGIES:
+        raise ValueError(f"unknown backoff strategy {backoff!r}")
     if backoff == "none" or failures <= 0:
         return 0
     if backoff == "linear":
-        return failures
-    if backoff == "fibonacci":
-        previous, current = 0, 1
+        factor = failures
+    elif backoff == "fibonacci":
+        previous, factor = 0, 1
         for _ in range(failures - 1):
-            previous, current = current, previous + current
-        return current
-    return int(2 ** min(failures - 1, 62))
+            if limit is not None and factor >= limit:
+                break
+            previous, factor = factor, previous + factor
+    else:
+        factor = 2 ** min(failures - 1, 64)
+    return factor if limit is None else min(factor, limit)
 
 
 def backoff_seconds(
@@ -46,8 +72,13 @@ def backoff_seconds(
 ) -> float:
     """Seconds to wait before the next attempt, after ``failures`` failed attempts."""
     if retry_after is not None and retry_after >= 0:
-        return float(retry_after)
-    delay_ms = min(policy.base_ms * _factor(policy.backoff, failures), policy.max_ms)
+        return min(float(retry_after), policy.max_ms / 1000)
+    if policy.base_ms <= 0 or policy.max_ms <= 0:
+        return 0.0
+    limit = -(-policy.max_ms // policy.base_ms)  # enough base delays to reach the cap
+    delay_ms = min(
+        policy.base_ms * backoff_factor(policy.backoff, failures, limit=limit), policy.max_ms
+    )
     if delay_ms <= 0:
         return 0.0
     jitter = (rng or random).uniform(0, JITTER_FRACTION) * delay_ms

@@ -5,7 +5,8 @@ The same rules live in the database (``tasker.task_transition_rules`` and
 lets Python code check a transition before asking for it, and a test keeps the two in step.
 The states are Tasker Core's; the transitions are its guard tables plus ``waiting_for_retry ->
 enqueued`` (a retry whose backoff elapsed is claimable at once) and ``blocked_by_failures ->
-evaluating_results`` (a task resumes once its failed step is repaired).
+evaluating_results`` (a task resumes once its failed step is repaired). See docs/engine.md for
+which of them the engine takes, and when.
 """
 
 from __future__ import annotations
@@ -76,7 +77,6 @@ TASK_TRANSITIONS: dict[tuple[TaskState | None, TaskState], str] = {
     (_T.EVALUATING_RESULTS, _T.ENQUEUING_STEPS): "ReadyStepsFound",
     (_T.EVALUATING_RESULTS, _T.WAITING_FOR_DEPENDENCIES): "NoDependenciesReady",
     (_T.EVALUATING_RESULTS, _T.BLOCKED_BY_FAILURES): "PermanentFailure",
-    (_T.EVALUATING_RESULTS, _T.STEPS_IN_PROCESS): "StepsInProcess",
     (_T.WAITING_FOR_DEPENDENCIES, _T.EVALUATING_RESULTS): "DependenciesReady",
     (_T.WAITING_FOR_RETRY, _T.ENQUEUING_STEPS): "RetryReady",
     (_T.BLOCKED_BY_FAILURES, _T.ERROR): "GiveUp",

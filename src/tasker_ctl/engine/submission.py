@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.contracts import violations
-from tasker_ctl.engine.errors import DuplicateTaskError, InvalidContextError
+from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
 from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
@@ -28,6 +28,8 @@ class QueryRunner(Protocol):
     def execute(self, name: str, /, **params: Any) -> None: ...
 
     def fetch_one(self, name: str, /, **params: Any) -> dict[str, Any] | None: ...
+
+    def fetch_all(self, name: str, /, **params: Any) -> list[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,16 @@ def identity_hash(template: TaskTemplate, context: Any, strategy: str = "strict"
 
 
 def initial_steps(template: TaskTemplate) -> list[StepDefinition]:
+    """The steps a task starts with (raises ``DependencyCycleError`` for a cyclic template)."""
     graph = StepGraph([(step.name, step.dependencies) for step in template.steps])
+    cycles = graph.cycles
+    if cycles:
+        shown = "; ".join(" -> ".join(cycle) for cycle in cycles[:3])
+        raise DependencyCycleError(
+            f"the steps of {template.identifier} depend on each other in a cycle: {shown}",
+            cycles,
+            hint="run `tasker-ctl validate` on the template and break the cycle",
+        )
     decisions = [s.name for s in template.steps if s.step_type is StepType.DECISION]
     behind_decisions = set().union(*(graph.descendants(name) for name in decisions))
     created: list[StepDefinition] = []
@@ -101,25 +112,16 @@ def submit_task(
     tags: Sequence[str] = (),
     identity: str = "strict",
 ) -> SubmittedTask:
-    """Create a task and its initial steps. The caller holds the transaction."""
-    problems = violations(context, template.input_schema)
-    if problems:
-        raise InvalidContextError(
-            f"the context does not satisfy the input_schema of {template.identifier}: "
-            + "; ".join(problems[:5]),
-            problems,
-            hint="fix the context (see input_schema in the template)",
-        )
-    digest = identity_hash(template, context, identity)
-    existing = store.fetch_one("find_task_by_identity", identity_hash=digest)
-    if existing is not None:
-        raise DuplicateTaskError(
-            f"a task with this template and context already exists: {existing['task_uuid']} "
-            f"({existing['current_state']})",
-            str(existing["task_uuid"]),
-            hint="use a different context, or identity 'always_unique' to allow duplicates",
-        )
+    """Create a task and its initial steps. The caller holds the transaction.
+
+    Raises ``InvalidContextError`` (nothing written) when the context is not a JSON object
+    or breaks the template's ``input_schema``, ``DependencyCycleError`` (nothing written) for
+    a cyclic template, and ``DuplicateTaskError`` when a task with the same identity exists,
+    also when it was created by a concurrent submission.
+    """
+    _check_context(template, context)
     steps = initial_steps(template)
+    digest = identity_hash(template, context, identity)
     created = store.fetch_one(
         "insert_task",
         named_task_uuid=named_task_uuid,
@@ -137,7 +139,15 @@ def submit_task(
         unfinished_steps=len(steps),
         budget_limits=_json({}),
     )
-    assert created is not None
+    if created is None:
+        existing = store.fetch_one("find_task_by_identity", identity_hash=digest)
+        state = existing["current_state"] if existing else "being created"
+        task = existing["task_uuid"] if existing else "unknown"
+        raise DuplicateTaskError(
+            f"a task with this template and context already exists: {task} ({state})",
+            str(task),
+            hint="use a different context, or identity 'always_unique' to allow duplicates",
+        )
     task_uuid = created["task_uuid"]
     store.execute(
         "insert_initial_task_transition",
@@ -145,23 +155,32 @@ def submit_task(
         metadata=_json({"environment": environment} if environment else {}),
     )
     _transition(store, task_uuid, "initializing")
-    step_uuids = {step.name: _insert_step(store, template, step, task_uuid) for step in steps}
-    for step in steps:
-        for dependency in dict.fromkeys(step.dependencies):
-            if dependency in step_uuids:
-                store.execute(
-                    "insert_step_edge",
-                    from_step_uuid=step_uuids[dependency],
-                    to_step_uuid=step_uuids[step.name],
-                    name="provides",
-                )
     if not steps:
         _transition(store, task_uuid, "complete")
     else:
+        step_uuids = _insert_steps(store, template, steps, task_uuid)
+        edges = [
+            (step_uuids[dependency], step_uuids[step.name])
+            for step in steps
+            for dependency in dict.fromkeys(step.dependencies)
+            if dependency in step_uuids
+        ]
+        if edges:
+            store.execute(
+                "insert_step_edges",
+                from_step_uuids=[parent for parent, _ in edges],
+                to_step_uuids=[child for _, child in edges],
+                names=["provides"] * len(edges),
+            )
+        # a dependency that is not created (a batch worker, a branch behind a decision)
+        # does not hold its dependent back, as in Tasker Core
+        roots = [
+            step_uuids[step.name]
+            for step in steps
+            if not any(dependency in step_uuids for dependency in step.dependencies)
+        ]
         _transition(store, task_uuid, "enqueuing_steps")
-        for step in steps:
-            if not any(dependency in step_uuids for dependency in step.dependencies):
-                store.execute("enqueue_step", step_uuid=step_uuids[step.name])
+        store.execute("enqueue_steps", step_uuids=roots)
         _transition(store, task_uuid, "steps_in_process")
         store.execute("notify_steps_ready", namespace_name=template.namespace_name)
     return SubmittedTask(
@@ -172,38 +191,89 @@ def submit_task(
     )
 
 
-def _insert_step(
-    store: QueryRunner, template: TaskTemplate, step: StepDefinition, task_uuid: Any
-) -> Any:
-    named = store.fetch_one("upsert_named_step", name=step.name)
-    assert named is not None
-    key = hashlib.sha256(f"{task_uuid}:{step.name}".encode()).hexdigest()[:32]
-    row = store.fetch_one(
-        "insert_workflow_step",
+def _check_context(template: TaskTemplate, context: Any) -> None:
+    if not isinstance(context, dict):
+        # handlers read the context as a mapping (StepContext.input_data); so does Tasker Core
+        raise InvalidContextError(
+            f"the context of a task must be a JSON object, not {_json_type(context)}",
+            [f"$: {_json_type(context)} is not of type 'object'"],
+            hint='pass the task input as an object, e.g. {"order_id": "o-1"}',
+        )
+    problems = violations(context, template.input_schema)
+    if problems:
+        raise InvalidContextError(
+            f"the context does not satisfy the input_schema of {template.identifier}: "
+            + "; ".join(problems[:5]),
+            problems,
+            hint="fix the context (see input_schema in the template)",
+        )
+
+
+def _insert_steps(
+    store: QueryRunner, template: TaskTemplate, steps: list[StepDefinition], task_uuid: Any
+) -> dict[str, Any]:
+    """Create the steps in two statements, whatever their number; their uuids by name."""
+    named = _named_steps(store, [step.name for step in steps])
+    rows = [
+        {
+            "named_step_uuid": str(named[step.name]),
+            "name": step.name,
+            "template_step_name": step.name,
+            "step_type": step.step_type.value,
+            "retryable": step.retry.retryable,
+            "max_attempts": step.retry.max_attempts,
+            "timeout_seconds": step.timeout_seconds,
+            "idempotency_key": idempotency_key(task_uuid, step.name),
+            "inputs": dict(step.handler.initialization),
+            "created_by": "template",
+        }
+        for step in steps
+    ]
+    created = store.fetch_all(
+        "insert_workflow_steps",
         task_uuid=task_uuid,
-        named_step_uuid=named["named_step_uuid"],
-        name=step.name,
-        template_step_name=step.name,
-        step_type=step.step_type.value,
         namespace_name=template.namespace_name,
-        retryable=step.retry.retryable,
-        max_attempts=step.retry.max_attempts,
-        timeout_seconds=step.timeout_seconds,
-        idempotency_key=key,
-        inputs=_json(dict(step.handler.initialization)),
-        created_by="template",
+        steps=_json(rows),
     )
-    assert row is not None
-    store.execute(
-        "insert_initial_step_transition", step_uuid=row["workflow_step_uuid"], task_uuid=task_uuid
-    )
-    return row["workflow_step_uuid"]
+    return {row["name"]: row["workflow_step_uuid"] for row in created}
+
+
+def _named_steps(store: QueryRunner, names: list[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    missing = sorted(set(names))
+    # a second round sees names that a concurrent submission committed meanwhile
+    for _ in range(3):
+        for row in store.fetch_all("upsert_named_steps", names=missing):
+            found[row["name"]] = row["named_step_uuid"]
+        missing = [name for name in missing if name not in found]
+        if not missing:
+            return found
+    raise RuntimeError(f"named steps could not be created: {', '.join(missing)}")
+
+
+def idempotency_key(task_uuid: Any, step_name: str) -> str:
+    """The key every attempt of a step shares: stable for the step, unique across tasks."""
+    return hashlib.sha256(f"{task_uuid}:{step_name}".encode()).hexdigest()[:32]
 
 
 def _transition(store: QueryRunner, task_uuid: Any, to_state: str) -> None:
     store.fetch_one(
         "transition_task", task_uuid=task_uuid, to_state=to_state, metadata=_json({}), expected=None
     )
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return type(value).__name__
 
 
 def _json(value: Any) -> Any:

@@ -5,6 +5,9 @@ Claiming uses ``FOR UPDATE SKIP LOCKED`` and a lease that a heartbeat renews whi
 runs; the attempt number is the fencing token, so a worker that lost its lease cannot record a
 result over a newer attempt. Idle workers sleep until NOTIFY ``tasker_steps_ready`` wakes them,
 or until the next retry falls due, polling as a fallback.
+
+The hot path is two statements per attempt: one claims the step and reads everything its
+handler needs (task, ancestors' results, template revision), one records the outcome.
 """
 
 from __future__ import annotations
@@ -13,21 +16,29 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from tasker_ctl.engine.executor import Attempt, Outcome, execute
-from tasker_ctl.engine.retry import DEFAULT_BASE_MS, DEFAULT_MAX_MS, RetryPolicy, backoff_seconds
+from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.retry import backoff_seconds
 from tasker_ctl.engine.store import Json, Store, connect
-from tasker_ctl.errors import StaleAttemptError
+from tasker_ctl.errors import DatabaseError, StaleAttemptError, TransactionConflictError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.template.model import TaskTemplate
 
 logger = logging.getLogger(__name__)
 
 READY_CHANNEL = "tasker_steps_ready"
+# How often an idle worker looks at its stop event while it waits for a notification.
+STOP_CHECK_SECONDS = 0.1
+_CONFLICT_RETRIES = 3
+
+T = TypeVar("T")
 
 
 def default_worker_id() -> str:
@@ -52,101 +63,150 @@ class Worker:
         registry: HandlerRegistry,
         options: WorkerOptions | None = None,
         stop: threading.Event | None = None,
+        *,
+        on_outcome: Callable[[Attempt, Outcome], None] | None = None,
     ) -> None:
+        """``on_outcome`` is called, on the worker's thread, after each outcome is recorded
+        (also when it was refused as stale)."""
         self.database_url = database_url
         self.registry = registry
         self.options = options or WorkerOptions()
         self.stop = stop or threading.Event()
+        self.on_outcome = on_outcome
         self.executed = 0
-        self._templates: dict[tuple[str, str], TaskTemplate] = {}
+        self._templates: dict[str, PreparedTemplate] = {}
+        self._heartbeat = _Heartbeat(database_url, self.options)
 
     def run(self) -> None:
         """Work until ``stop`` is set; the attempt in hand is finished first."""
         with connect(self.database_url, application_name="tasker-ctl worker") as store:
             store.listen(READY_CHANNEL)
-            while not self.stop.is_set():
-                if self.run_once(store):
-                    continue
-                self._idle(store)
+            self._heartbeat.close()
+            self._heartbeat = _Heartbeat(self.database_url, self.options)
+            try:
+                while not self.stop.is_set():
+                    if self.run_once(store):
+                        continue
+                    self._idle(store)
+            finally:
+                self._heartbeat.close()
 
     def run_once(self, store: Store) -> bool:
         """Claim and run one attempt; False when nothing was claimable."""
-        attempt = self._claim(store)
-        if attempt is None:
+        row = _retrying(lambda: self._claim(store))
+        if row is None:
             return False
-        with _Heartbeat(self.database_url, attempt, self.options):
+        try:
+            attempt = self._attempt(store, row)
+        except DatabaseError:
+            raise
+        except Exception as error:  # the template cannot run this step: no handler can help
+            self._record_unrunnable(store, row, error)
+            return True
+        with self._heartbeat.beating(attempt):
             outcome = execute(attempt, self.registry, self.options.worker_id)
         self._record(store, attempt, outcome)
         self.executed += 1
+        if self.on_outcome is not None:
+            self.on_outcome(attempt, outcome)
         return True
 
-    def _claim(self, store: Store) -> Attempt | None:
-        with store.transaction():
-            step = store.fetch_one(
-                "claim_step",
-                worker=self.options.worker_id,
-                namespaces=self.options.namespaces,
-                lease_seconds=self.options.lease_seconds,
-                task_uuid=self.options.task_uuid,
-            )
-            if step is None:
-                return None
-            task = store.fetch_one("fetch_task", task_uuid=step["task_uuid"])
-            assert task is not None
-            ancestors = {
-                row["name"]: row["results"]
-                for row in store.fetch_all(
-                    "fetch_ancestor_results", step_uuid=step["workflow_step_uuid"]
-                )
-            }
-        return Attempt(step=step, task=task, template=self._template(task), ancestors=ancestors)
+    def _claim(self, store: Store) -> dict[str, Any] | None:
+        return store.fetch_one(
+            "claim_attempt",
+            worker=self.options.worker_id,
+            namespaces=self.options.namespaces,
+            lease_seconds=self.options.lease_seconds,
+            task_uuid=self.options.task_uuid,
+        )
 
-    def _template(self, task: dict[str, Any]) -> TaskTemplate:
-        key = (str(task["named_task_uuid"]), str(task["configuration"].get("version")))
-        cached = self._templates.get(key)
-        if cached is None:
-            cached = TaskTemplate.model_validate(task["configuration"])
-            self._templates[key] = cached
-        return cached
+    def _attempt(self, store: Store, row: dict[str, Any]) -> Attempt:
+        template = self._template(store, str(row["named_task_uuid"]), row["template_revision"])
+        return Attempt(
+            step=row,
+            task=row["task"],
+            prepared=template.step(str(row["template_step_name"])),
+            ancestors=row["dependency_results"] or {},
+        )
+
+    def _template(self, store: Store, named_task_uuid: str, revision: int) -> PreparedTemplate:
+        cached = self._templates.get(named_task_uuid)
+        if cached is not None and cached.revision == revision:
+            return cached
+        found = store.fetch_one("fetch_template", named_task_uuid=named_task_uuid)
+        if found is None:
+            raise LookupError(f"template {named_task_uuid} is not registered")
+        prepared = PreparedTemplate(
+            TaskTemplate.model_validate(found["configuration"]), revision=found["revision"]
+        )
+        self._templates[named_task_uuid] = prepared
+        return prepared
 
     def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> None:
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
         metadata = Json({"worker": self.options.worker_id, "duration_ms": outcome.duration_ms})
         try:
-            with store.transaction():
-                if outcome.success:
-                    store.fetch_one(
+            if outcome.success:
+                _retrying(
+                    lambda: store.fetch_one(
                         "complete_step",
                         step_uuid=step_uuid,
                         attempt=number,
                         results=Json(outcome.envelope),
                         metadata=metadata,
                     )
-                else:
-                    store.fetch_one(
-                        "fail_step",
-                        step_uuid=step_uuid,
-                        attempt=number,
-                        results=Json(outcome.envelope),
-                        retryable=outcome.retryable,
-                        backoff_seconds=self._backoff(attempt, outcome),
-                        metadata=metadata,
-                    )
+                )
+            else:
+                delay = backoff_seconds(
+                    attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
+                )
+                self._fail(store, step_uuid, number, outcome.envelope, outcome.retryable, delay)
         except StaleAttemptError as error:
             # Our lease expired and another worker took the step over: its attempt wins.
             logger.warning(
                 "result of %s attempt %s refused: %s", attempt.step["name"], number, error
             )
 
-    @staticmethod
-    def _backoff(attempt: Attempt, outcome: Outcome) -> float:
-        retry = attempt.definition.retry
-        policy = RetryPolicy(
-            backoff=retry.backoff.value,
-            base_ms=retry.backoff_base_ms if retry.backoff_base_ms is not None else DEFAULT_BASE_MS,
-            max_ms=retry.max_backoff_ms if retry.max_backoff_ms is not None else DEFAULT_MAX_MS,
+    def _fail(
+        self,
+        store: Store,
+        step_uuid: Any,
+        attempt: int,
+        envelope: dict[str, Any],
+        retryable: bool,
+        backoff: float,
+    ) -> None:
+        _retrying(
+            lambda: store.fetch_one(
+                "fail_step",
+                step_uuid=step_uuid,
+                attempt=attempt,
+                results=Json(envelope),
+                retryable=retryable,
+                backoff_seconds=backoff,
+                metadata=Json({"worker": self.options.worker_id}),
+            )
         )
-        return backoff_seconds(policy, attempt.number, retry_after=outcome.retry_after)
+
+    def _record_unrunnable(self, store: Store, row: dict[str, Any], error: Exception) -> None:
+        logger.error("step %s cannot run: %s", row["name"], error)
+        message = f"step '{row['name']}' cannot run: {error.__class__.__name__}: {error}"
+        envelope = {
+            "step_uuid": str(row["workflow_step_uuid"]),
+            "success": False,
+            "result": None,
+            "status": "permanent_error",
+            "error": {"message": message, "error_type": "template_error", "retryable": False},
+            "metadata": {
+                "retryable": False,
+                "error_type": "template_error",
+                "attempt": row["attempts"],
+                "worker_id": self.options.worker_id,
+                "completed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            },
+        }
+        with suppress(StaleAttemptError):
+            self._fail(store, row["workflow_step_uuid"], row["attempts"], envelope, False, 0.0)
 
     def _idle(self, store: Store) -> None:
         row = store.fetch_one(
@@ -162,38 +222,107 @@ class Worker:
         ):
             due = (row["next_at"] - row["now"]).total_seconds()
             timeout = max(0.0, min(timeout, due))
-        if timeout > 0:
-            store.wait_for_notifications(timeout)
+        deadline = time.monotonic() + timeout
+        # in slices, so that a stop request is seen soon even with a long poll interval
+        while not self.stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or store.wait_for_notifications(min(remaining, STOP_CHECK_SECONDS)):
+                return
+
+
+def _retrying(operation: Callable[[], T]) -> T:
+    """Run a one-statement engine call again when the server aborted it for a conflict."""
+    for attempt in range(_CONFLICT_RETRIES):
+        try:
+            return operation()
+        except TransactionConflictError:
+            if attempt == _CONFLICT_RETRIES - 1:
+                raise
+            time.sleep(0.01 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 class _Heartbeat:
-    """Renews the lease of a running attempt from a thread with its own connection."""
+    """Renews the lease of the worker's running attempt, from one thread with its own
+    connection (opened the first time an attempt outlives a heartbeat interval)."""
 
-    def __init__(self, url: str, attempt: Attempt, options: WorkerOptions) -> None:
-        self._url, self._attempt, self._options = url, attempt, options
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._beat, daemon=True, name="tasker-heartbeat")
+    def __init__(self, url: str, options: WorkerOptions) -> None:
+        self._url, self._options = url, options
+        self._interval = max(options.lease_seconds / 3, 0.5)
+        self._changed = threading.Condition()
+        self._current: tuple[Any, int] | None = None
+        self._closed = False
+        self._store: Store | None = None
+        self._lost: tuple[Any, int] | None = None  # renewal refused: stop trying for it
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tasker-heartbeat")
 
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        elif self._store is not None:
+            self._store.close()
 
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        self._thread.join(timeout=5)
+    @contextmanager
+    def beating(self, attempt: Attempt) -> Iterator[None]:
+        with self._changed:
+            if not self._thread.is_alive() and not self._closed:
+                self._thread.start()
+            self._current = (attempt.step["workflow_step_uuid"], attempt.number)
+            self._changed.notify_all()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._current = None
+                self._changed.notify_all()
 
-    def _beat(self) -> None:
-        interval = max(self._options.lease_seconds / 3, 0.5)
-        if self._done.wait(interval):
-            return
-        with connect(self._url, application_name="tasker-ctl heartbeat") as store:
+    def _run(self) -> None:
+        try:
             while True:
-                extended = store.fetch_value(
-                    "extend_lease",
-                    step_uuid=self._attempt.step["workflow_step_uuid"],
-                    attempt=self._attempt.number,
-                    worker=self._options.worker_id,
-                    lease_seconds=self._options.lease_seconds,
-                )
-                if not extended or self._done.wait(interval):
-                    return
+                with self._changed:
+                    while not self._closed and self._current is None:
+                        self._changed.wait()
+                    current = self._current
+                    deadline = time.monotonic() + self._interval
+                    while not self._closed and self._current == current:
+                        remaining = deadline - time.monotonic()
+                        if remaining <= 0:
+                            break
+                        self._changed.wait(remaining)
+                    if self._closed:
+                        return
+                    if self._current != current or current is None or current == self._lost:
+                        continue
+                self._extend(*current)
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+    def _extend(self, step_uuid: Any, attempt: int) -> None:
+        try:
+            if self._store is None or self._store.closed:
+                self._store = connect(self._url, application_name="tasker-ctl heartbeat")
+            extended = self._store.fetch_value(
+                "extend_lease",
+                step_uuid=step_uuid,
+                attempt=attempt,
+                worker=self._options.worker_id,
+                lease_seconds=self._options.lease_seconds,
+            )
+        except DatabaseError as error:
+            # the attempt goes on; if renewals keep failing its lease runs out and it is retried
+            logger.warning("cannot renew the lease of step %s: %s", step_uuid, error)
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            return
+        if not extended:
+            self._lost = (step_uuid, attempt)
+            logger.warning(
+                "lease of step %s attempt %s was taken over; its result will be refused",
+                step_uuid,
+                attempt,
+            )

@@ -3,9 +3,9 @@
 -- Tables follow Tasker Core's names. The transition tables are the source of truth for
 -- state: exactly one row per entity is `most_recent` (a partial unique index guards it) and
 -- `current_state` on tasks / workflow_steps is a cache written in the same transaction.
--- Every transition goes through tasker.transition_task / tasker.transition_step, which lock
--- the entity, compare the expected current state, and check the transition against the rule
--- tables below; a trigger rejects any transition row that breaks the rules (SQLSTATE TK001).
+-- Transitions are written by the engine functions of 0002 while they hold the entity's row
+-- lock; a trigger checks every transition row against the rule tables below, names its
+-- event, and rejects a row that breaks the rules (SQLSTATE TK001).
 --
 -- Time: every function reads tasker.now(), which honours the session setting
 -- `tasker.fake_now` so that tests can move time (backoff, leases, staleness).
@@ -64,7 +64,6 @@ INSERT INTO tasker.task_transition_rules (from_state, to_state, event) VALUES
     ('evaluating_results', 'enqueuing_steps', 'ReadyStepsFound'),
     ('evaluating_results', 'waiting_for_dependencies', 'NoDependenciesReady'),
     ('evaluating_results', 'blocked_by_failures', 'PermanentFailure'),
-    ('evaluating_results', 'steps_in_process', 'StepsInProcess'),
     ('waiting_for_dependencies', 'evaluating_results', 'DependenciesReady'),
     ('waiting_for_retry', 'enqueuing_steps', 'RetryReady'),
     ('blocked_by_failures', 'error', 'GiveUp'),
@@ -136,6 +135,9 @@ CREATE TABLE tasker.named_tasks (
     description         text,
     configuration       jsonb NOT NULL,          -- the whole template, as JSON
     content_hash        varchar(80) NOT NULL,
+    -- bumped whenever a re-registration changes the configuration, so that workers know
+    -- when their parsed copy of the template is out of date
+    revision            integer NOT NULL DEFAULT 1,
     created_at          timestamptz NOT NULL DEFAULT tasker.now(),
     updated_at          timestamptz NOT NULL DEFAULT tasker.now(),
     UNIQUE (task_namespace_uuid, name, version)
@@ -228,8 +230,11 @@ CREATE TABLE tasker.workflow_steps (
     updated_at              timestamptz NOT NULL DEFAULT tasker.now(),
     UNIQUE (task_uuid, named_step_uuid)
 );
-CREATE INDEX workflow_steps_task_idx ON tasker.workflow_steps (task_uuid);
+-- (task_uuid, ...) lookups use the unique index on (task_uuid, named_step_uuid)
 CREATE INDEX workflow_steps_claimable_idx ON tasker.workflow_steps (claimable_at)
+    WHERE claimable_at IS NOT NULL;
+-- a worker bound to one task (tasker-ctl run) must not walk the steps of every other task
+CREATE INDEX workflow_steps_task_claimable_idx ON tasker.workflow_steps (task_uuid, claimable_at)
     WHERE claimable_at IS NOT NULL;
 CREATE INDEX workflow_steps_unprocessed_idx ON tasker.workflow_steps (task_uuid, current_state)
     WHERE NOT processed;
@@ -282,18 +287,26 @@ CREATE UNIQUE INDEX workflow_step_transitions_most_recent_key
     ON tasker.workflow_step_transitions (workflow_step_uuid) WHERE most_recent;
 CREATE INDEX workflow_step_transitions_task_idx ON tasker.workflow_step_transitions (task_uuid);
 
--- Reject transition rows that break the rules, whoever writes them.
+-- Reject transition rows that break the rules, whoever writes them, and name their event:
+-- writers may leave `event` NULL and the rule table supplies it.
 CREATE OR REPLACE FUNCTION tasker.check_task_transition() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_event varchar;
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM tasker.task_transition_rules r
-        WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state
-    ) THEN
+    SELECT r.event INTO v_event FROM tasker.task_transition_rules r
+    WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state;
+    IF v_event IS NULL THEN
         RAISE EXCEPTION 'task % cannot go from % to %', NEW.task_uuid,
             coalesce(NEW.from_state, '(new)'), NEW.to_state
             USING ERRCODE = 'TK001';
     END IF;
+    IF NEW.event IS NOT NULL AND NEW.event <> v_event THEN
+        RAISE EXCEPTION 'task % goes from % to % by event %, not %', NEW.task_uuid,
+            coalesce(NEW.from_state, '(new)'), NEW.to_state, v_event, NEW.event
+            USING ERRCODE = 'TK001';
+    END IF;
+    NEW.event := v_event;
     RETURN NEW;
 END
 $$;
@@ -302,15 +315,22 @@ CREATE TRIGGER task_transitions_rules BEFORE INSERT ON tasker.task_transitions
 
 CREATE OR REPLACE FUNCTION tasker.check_step_transition() RETURNS trigger
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_event varchar;
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1 FROM tasker.step_transition_rules r
-        WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state
-    ) THEN
+    SELECT r.event INTO v_event FROM tasker.step_transition_rules r
+    WHERE r.from_state IS NOT DISTINCT FROM NEW.from_state AND r.to_state = NEW.to_state;
+    IF v_event IS NULL THEN
         RAISE EXCEPTION 'step % cannot go from % to %', NEW.workflow_step_uuid,
             coalesce(NEW.from_state, '(new)'), NEW.to_state
             USING ERRCODE = 'TK001';
     END IF;
+    IF NEW.event IS NOT NULL AND NEW.event <> v_event THEN
+        RAISE EXCEPTION 'step % goes from % to % by event %, not %', NEW.workflow_step_uuid,
+            coalesce(NEW.from_state, '(new)'), NEW.to_state, v_event, NEW.event
+            USING ERRCODE = 'TK001';
+    END IF;
+    NEW.event := v_event;
     RETURN NEW;
 END
 $$;

@@ -5,26 +5,41 @@ ON CONFLICT (name) DO UPDATE SET updated_at = tasker.now()
 RETURNING task_namespace_uuid;
 
 -- name: upsert_named_task
--- Register a template version; re-registering replaces its configuration.
+-- Register a template version; re-registering replaces its configuration, and a changed
+-- configuration gets a new revision (workers re-read the template when it changes).
 INSERT INTO tasker.named_tasks
     (task_namespace_uuid, name, version, description, configuration, content_hash)
 VALUES (%(namespace_uuid)s, %(name)s, %(version)s, %(description)s, %(configuration)s,
         %(content_hash)s)
 ON CONFLICT (task_namespace_uuid, name, version) DO UPDATE
 SET description = EXCLUDED.description, configuration = EXCLUDED.configuration,
-    content_hash = EXCLUDED.content_hash, updated_at = tasker.now()
+    content_hash = EXCLUDED.content_hash, updated_at = tasker.now(),
+    revision = tasker.named_tasks.revision
+        + (tasker.named_tasks.configuration IS DISTINCT FROM EXCLUDED.configuration)::integer
 RETURNING named_task_uuid;
 
--- name: upsert_named_step
-INSERT INTO tasker.named_steps (name) VALUES (%(name)s)
-ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name
-RETURNING named_step_uuid;
+-- name: upsert_named_steps
+-- Find or create named steps. Inserting in name order means two submissions that share
+-- step names wait for each other instead of deadlocking. A name committed by another
+-- transaction after this statement began is missing from the answer: ask again for it.
+WITH wanted AS (
+    SELECT DISTINCT unnest(%(names)s::varchar[]) AS name
+), inserted AS (
+    INSERT INTO tasker.named_steps (name)
+    SELECT name FROM wanted ORDER BY name
+    ON CONFLICT (name) DO NOTHING
+    RETURNING name, named_step_uuid
+)
+SELECT name, named_step_uuid FROM inserted
+UNION ALL
+SELECT s.name, s.named_step_uuid FROM tasker.named_steps s JOIN wanted w ON w.name = s.name;
 
 -- name: find_task_by_identity
 SELECT task_uuid, current_state, created_at FROM tasker.tasks
 WHERE identity_hash = %(identity_hash)s;
 
 -- name: insert_task
+-- No row when a task with the same identity exists (see find_task_by_identity).
 INSERT INTO tasker.tasks
     (named_task_uuid, namespace_name, context, identity_hash, priority, correlation_id,
      parent_correlation_id, initiator, source_system, reason, tags, environment,
@@ -32,6 +47,7 @@ INSERT INTO tasker.tasks
 VALUES (%(named_task_uuid)s, %(namespace_name)s, %(context)s, %(identity_hash)s, %(priority)s,
         %(correlation_id)s, %(parent_correlation_id)s, %(initiator)s, %(source_system)s,
         %(reason)s, %(tags)s, %(environment)s, %(unfinished_steps)s, %(budget_limits)s)
+ON CONFLICT (identity_hash) DO NOTHING
 RETURNING task_uuid, correlation_id, requested_at;
 
 -- name: insert_initial_task_transition
@@ -41,35 +57,69 @@ VALUES (%(task_uuid)s, NULL, 'pending', 'Create', 1, %(metadata)s);
 -- name: transition_task
 SELECT tasker.transition_task(%(task_uuid)s, %(to_state)s, %(metadata)s, %(expected)s) AS from_state;
 
--- name: insert_workflow_step
-INSERT INTO tasker.workflow_steps
-    (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
-     retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by)
-VALUES (%(task_uuid)s, %(named_step_uuid)s, %(name)s, %(template_step_name)s, %(step_type)s,
-        %(namespace_name)s, %(retryable)s, %(max_attempts)s, %(timeout_seconds)s,
-        %(idempotency_key)s, %(inputs)s, %(created_by)s)
-RETURNING workflow_step_uuid;
+-- name: insert_workflow_steps
+-- Create steps, given as a JSON array of objects, each with its first transition.
+WITH step AS (
+    INSERT INTO tasker.workflow_steps
+        (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
+         retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by)
+    SELECT %(task_uuid)s::uuid, s.named_step_uuid, s.name, s.template_step_name, s.step_type,
+           %(namespace_name)s, s.retryable, s.max_attempts, s.timeout_seconds,
+           s.idempotency_key, s.inputs, s.created_by
+    FROM jsonb_to_recordset(%(steps)s) AS s (
+        named_step_uuid uuid, name varchar, template_step_name varchar, step_type varchar,
+        retryable boolean, max_attempts integer, timeout_seconds integer,
+        idempotency_key varchar, inputs jsonb, created_by varchar)
+    RETURNING workflow_step_uuid, task_uuid, name
+), first_transition AS (
+    INSERT INTO tasker.workflow_step_transitions
+        (workflow_step_uuid, task_uuid, from_state, to_state, sort_key)
+    SELECT workflow_step_uuid, task_uuid, NULL, 'pending', 1 FROM step
+)
+SELECT name, workflow_step_uuid FROM step;
 
--- name: insert_initial_step_transition
-INSERT INTO tasker.workflow_step_transitions
-    (workflow_step_uuid, task_uuid, from_state, to_state, event, sort_key)
-VALUES (%(step_uuid)s, %(task_uuid)s, NULL, 'pending', 'Create', 1);
-
--- name: insert_step_edge
+-- name: insert_step_edges
+-- Edges given as three parallel arrays: parents, children and edge names.
 INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name)
-VALUES (%(from_step_uuid)s, %(to_step_uuid)s, %(name)s)
+SELECT * FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[],
+                     %(names)s::varchar[])
 ON CONFLICT DO NOTHING;
 
--- name: enqueue_step
--- Make a pending step claimable now.
-SELECT tasker.enqueue_step(%(step_uuid)s);
+-- name: enqueue_steps
+-- Make pending steps claimable now.
+SELECT tasker.enqueue_step(step_uuid) FROM unnest(%(step_uuids)s::uuid[]) AS step_uuid;
 
 -- name: notify_steps_ready
 SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 
--- name: claim_step
-SELECT * FROM tasker.claim_step(%(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
-                                %(task_uuid)s::uuid);
+-- name: claim_attempt
+-- Claim the next claimable step and read all its handler needs, in one round trip: the
+-- step row, the task (as JSON, the shape the dispatch payload wants), the template's
+-- revision and the stored results of every completed ancestor.
+WITH claimed AS MATERIALIZED (
+    SELECT * FROM tasker.claim_step(%(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
+                                    %(task_uuid)s::uuid)
+)
+SELECT c.*,
+       jsonb_build_object(
+           'task_uuid', t.task_uuid, 'named_task_uuid', t.named_task_uuid,
+           'context', t.context, 'correlation_id', t.correlation_id,
+           'parent_correlation_id', t.parent_correlation_id, 'priority', t.priority,
+           'tags', t.tags, 'initiator', t.initiator, 'source_system', t.source_system,
+           'reason', t.reason, 'identity_hash', t.identity_hash, 'complete', t.complete,
+           'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
+           'task_name', nt.name, 'task_version', nt.version) AS task,
+       t.named_task_uuid,
+       nt.revision AS template_revision,
+       tasker.dependency_results(c.workflow_step_uuid) AS dependency_results
+FROM claimed c
+JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid;
+
+-- name: fetch_template
+-- A registered template's configuration, read when a worker's copy is missing or outdated.
+SELECT configuration, revision FROM tasker.named_tasks
+WHERE named_task_uuid = %(named_task_uuid)s;
 
 -- name: extend_lease
 SELECT tasker.extend_lease(%(step_uuid)s, %(attempt)s, %(worker)s, %(lease_seconds)s) AS extended;
@@ -82,7 +132,8 @@ SELECT * FROM tasker.fail_step(%(step_uuid)s, %(attempt)s, %(results)s, %(retrya
                                %(backoff_seconds)s, %(metadata)s);
 
 -- name: fetch_task
-SELECT t.*, nt.name AS task_name, nt.version AS task_version, nt.configuration
+-- A task with its template's name and version (not its configuration: that can be large).
+SELECT t.*, nt.name AS task_name, nt.version AS task_version
 FROM tasker.tasks t JOIN tasker.named_tasks nt USING (named_task_uuid)
 WHERE t.task_uuid = %(task_uuid)s;
 
@@ -100,20 +151,6 @@ SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.curren
 FROM tasker.workflow_steps s
 WHERE s.task_uuid = %(task_uuid)s
 ORDER BY s.created_at, s.name;
-
--- name: fetch_ancestor_results
--- Results of every completed ancestor of a step (Tasker Core hands handlers all of them).
-WITH RECURSIVE ancestors (step_uuid, depth) AS (
-    SELECT e.from_step_uuid, 1 FROM tasker.workflow_step_edges e
-    WHERE e.to_step_uuid = %(step_uuid)s
-    UNION
-    SELECT e.from_step_uuid, a.depth + 1 FROM tasker.workflow_step_edges e
-    JOIN ancestors a ON e.to_step_uuid = a.step_uuid
-    WHERE a.depth < 100
-)
-SELECT DISTINCT s.name, s.results
-FROM ancestors a JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.step_uuid
-WHERE s.current_state IN ('complete', 'resolved_manually');
 
 -- name: next_claimable_at
 -- When the next step becomes claimable (to sleep exactly until a retry is due).
