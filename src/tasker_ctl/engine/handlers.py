@@ -8,6 +8,7 @@ and decorated handler functions (by their decorator name), as Tasker Core's work
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import sys
@@ -97,10 +98,26 @@ def _import(spec: str | ModuleType) -> list[ModuleType]:
 
 
 def _import_file(path: Path) -> ModuleType:
-    directory = str(path.resolve().parent)
+    """Import a file under a name of its own, so two files called handlers.py both load."""
+    resolved = path.resolve()
+    directory = str(resolved.parent)
     if directory not in sys.path:
-        sys.path.insert(0, directory)
-    return importlib.import_module(path.stem)
+        sys.path.insert(0, directory)  # the file's own imports of its neighbours
+    digest = hashlib.sha256(str(resolved).encode()).hexdigest()[:12]
+    name = f"tasker_handlers_{digest}_{resolved.stem}"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, resolved)
+    if spec is None or spec.loader is None:
+        raise HandlerLoadError(f"cannot import '{path}' as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
 
 
 def _import_directory(path: Path) -> list[ModuleType]:
