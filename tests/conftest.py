@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -66,3 +66,52 @@ def corpus_root() -> Path:
     if not CORPUS_ROOT.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS_ROOT} (clone with ../shared beside it)")
     return CORPUS_ROOT
+
+
+# Read before any test runs: the autouse _clean_environment fixture deletes TASKER_* variables.
+_EXTERNAL_DATABASE_URL = os.environ.get("TASKER_DATABASE_URL", "").strip() or None
+
+
+@pytest.fixture(scope="session")
+def engine_template_database(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, str]]:
+    """``(server URL, database name)``: a migrated database to clone, for tests outside
+    ``tests/integration`` (whose conftest has the same fixtures for its own tests).
+
+    Built with the helpers of ``tests/integration/conftest.py``: the server is the one named
+    by ``TASKER_DATABASE_URL`` when it is set, else an embedded one in a temporary directory.
+    """
+    from tasker_ctl.db.embedded import start_embedded, stop_embedded
+    from tasker_ctl.engine.migrate import migrate
+    from tasker_ctl.engine.store import connect
+    from tests.integration.conftest import create_database, drop_database, unique_name
+
+    home = None if _EXTERNAL_DATABASE_URL else tmp_path_factory.mktemp("engine-postgres")
+    server = _EXTERNAL_DATABASE_URL or start_embedded(home)
+    name = unique_name("tasker_template")
+    try:
+        url = create_database(server, name)
+        try:
+            with connect(url) as store:
+                migrate(store)
+            yield server, name
+        finally:
+            drop_database(server, name)
+    finally:
+        if home is not None:
+            stop_embedded(home)
+
+
+@pytest.fixture
+def fresh_database_url(engine_template_database: tuple[str, str]) -> Iterator[str]:
+    """URL of a new, fully migrated database for this test only (dropped afterwards)."""
+    from tests.integration.conftest import create_database, drop_database, unique_name
+
+    server, template = engine_template_database
+    name = unique_name("test")
+    url = create_database(server, name, template)
+    try:
+        yield url
+    finally:
+        drop_database(server, name)

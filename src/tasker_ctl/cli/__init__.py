@@ -45,11 +45,14 @@ def root(
 
 
 def _register_commands() -> None:
-    from tasker_ctl.cli import db, generate, template_commands, validate
+    from tasker_ctl.cli import db, generate, run, task, template_commands, validate, worker
 
     validate.register(app)
     generate.register(app)
     template_commands.register(app)
+    run.register(app)
+    worker.register(app)
+    task.register(app)
     db.register(app)
 
 

@@ -1,9 +1,10 @@
-"""Running a template end to end: register it, create the task, work it to a resting state.
+"""Running templates: register, create the task, work it to a resting state; serve workers.
 
 ``run_template`` is what ``tasker-ctl run`` and generated tests call. Workers run as threads of
 this process, each with its own connection, and only take steps of the task being run. Stopping
 (Ctrl-C) lets running attempts finish and leaves the task resumable: running the same template
-with the same context again picks it up.
+with the same context again picks it up. ``serve`` is ``tasker-ctl worker``: threads that take
+steps of any task until stopped; any number of them may share one database.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
@@ -19,20 +21,26 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from tasker_ctl.engine.errors import DuplicateTaskError
+from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
+from tasker_ctl.engine.errors import DuplicateTaskError, HandlerNotFoundError, InvalidContextError
+from tasker_ctl.engine.executor import Attempt, Outcome
 from tasker_ctl.engine.handlers import load_handlers
-from tasker_ctl.engine.states import TaskState
+from tasker_ctl.engine.migrate import migrate
+from tasker_ctl.engine.states import TERMINAL_TASK_STATES, TaskState
 from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.engine.submission import register_template, submit_task
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker import Worker, WorkerOptions, default_worker_id
+from tasker_ctl.errors import UsageError
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.template.model import TaskTemplate
 
-RESTING_STATES = {
-    TaskState.COMPLETE,
-    TaskState.ERROR,
-    TaskState.CANCELLED,
-    TaskState.RESOLVED_MANUALLY,
-    TaskState.BLOCKED_BY_FAILURES,
-}
+RESTING_STATES = TERMINAL_TASK_STATES | {TaskState.BLOCKED_BY_FAILURES}
+
+
+class TaskNotFoundError(UsageError, LookupError):
+    """A task named on the command line does not exist in the database."""
+
+    code = "TASK_NOT_FOUND"
 
 
 class StepReport(BaseModel):
@@ -44,6 +52,7 @@ class StepReport(BaseModel):
     max_attempts: int
     created_by: str
     result: Any = None
+    # the last failure: message, error_type, error_code, retryable, metadata
     error: Any = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -52,7 +61,7 @@ class StepReport(BaseModel):
     def duration_ms(self) -> int | None:
         if self.started_at is None or self.finished_at is None:
             return None
-        return int((self.finished_at - self.started_at).total_seconds() * 1000)
+        return _milliseconds(self.started_at, self.finished_at)
 
 
 class TaskReport(BaseModel):
@@ -75,11 +84,29 @@ class TaskReport(BaseModel):
     def succeeded(self) -> bool:
         return self.status == TaskState.COMPLETE
 
+    @property
+    def resting(self) -> bool:
+        """Nothing more happens to the task without a person (or it is complete)."""
+        return self.status in RESTING_STATES
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.requested_at is None or self.completed_at is None:
+            return None
+        return _milliseconds(self.requested_at, self.completed_at)
+
+    @property
+    def failed_steps(self) -> list[StepReport]:
+        return [step for step in self.steps if step.state == "error"]
+
 
 def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) -> TaskReport:
     task = store.fetch_one("fetch_task", task_uuid=task_uuid)
     if task is None:
-        raise LookupError(f"task {task_uuid} does not exist")
+        raise TaskNotFoundError(
+            f"task {task_uuid} does not exist",
+            hint="check the UUID and the database (--database-url / TASKER_DATABASE_URL)",
+        )
     steps = []
     for row in store.fetch_all("fetch_task_steps", task_uuid=task_uuid):
         results = row["results"] or {}
@@ -91,9 +118,10 @@ def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) ->
                 max_attempts=row["max_attempts"],
                 created_by=row["created_by"],
                 result=results.get("result") if results.get("success") else None,
-                error=None if results.get("success", True) else results.get("error"),
+                error=None if results.get("success", True) else _error(results),
                 started_at=row["first_started_at"],
-                finished_at=row["processed_at"],
+                finished_at=row["processed_at"]
+                or (_failed_at(results) if row["current_state"] == "error" else None),
             )
         )
     return TaskReport(
@@ -110,6 +138,26 @@ def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) ->
     )
 
 
+def _error(results: dict[str, Any]) -> dict[str, Any] | None:
+    error, envelope = results.get("error"), results.get("metadata") or {}
+    if not isinstance(error, dict):
+        return None
+    metadata = error.get("metadata") if isinstance(error.get("metadata"), dict) else {}
+    # the SDK files a failure's code in either place, depending on how it was raised
+    code = metadata.get("error_code") or envelope.get("error_code")  # type: ignore[union-attr]
+    keys = ("message", "error_type", "retryable")
+    return {**{key: error.get(key) for key in keys}, "error_code": code, "metadata": metadata}
+
+
+def _failed_at(results: dict[str, Any]) -> datetime | None:
+    """When the last attempt failed (the store keeps no settle time for failed steps)."""
+    stamp = (results.get("metadata") or {}).get("completed_at")
+    try:
+        return datetime.fromisoformat(stamp) if isinstance(stamp, str) else None
+    except ValueError:
+        return None
+
+
 def run_template(
     template_path: str | Path,
     *,
@@ -122,51 +170,146 @@ def run_template(
     on_update: Callable[[TaskReport], None] | None = None,
     stop: threading.Event | None = None,
     timeout: float | None = None,
+    check_handlers: bool = False,
+    resume_task: uuid.UUID | None = None,
 ) -> TaskReport:
-    """Run the template's task to a resting state and return its report."""
+    """Run the template's task to a resting state and return its report.
+
+    Returns early, with the task still resumable, when ``stop`` is set or ``timeout`` passes.
+    ``check_handlers`` refuses to start when a step's ``handler.callable`` resolves to nothing.
+    ``resume_task`` works that existing task of the template instead of submitting one.
+    """
+    template, digest = _load(template_path, context, environment)
+    # handlers and the context are checked before the (possibly slow) database start
+    registry = load_handlers(handlers)
+    if check_handlers:
+        _check_handlers(template, registry)
+    store, target = _open(database_url)
+    url = target.url
+    with store:
+        if resume_task is None:
+            task_uuid, resumed = _submit(store, template, digest, context, environment, new_task)
+        else:
+            task_uuid, resumed = _check_task_of(store, template, resume_task), True
+        stop = stop or threading.Event()
+        pool = _Pool(
+            [
+                Worker(url, registry, WorkerOptions(task_uuid=task_uuid), stop)
+                for _ in range(max(workers, 1))
+            ]
+        )
+        try:
+            _watch(store, task_uuid, resumed, on_update, stop, pool, timeout)
+        finally:
+            # on an error the daemon threads end after their attempt; nobody waits for them
+            stop.set()
+        while pool.alive():  # running attempts finish, and are shown doing so
+            _report_to(on_update, store, task_uuid, resumed)
+            store.wait_for_notifications(0.25)
+        report = _report_to(on_update, store, task_uuid, resumed)
+        if not report.resting:
+            pool.raise_failure()
+        return report
+
+
+def submit_template(
+    template_path: str | Path,
+    *,
+    context: Any,
+    database_url: str | None = None,
+    environment: str | None = None,
+    new_task: bool = False,
+) -> TaskReport:
+    """Create the template's task without running it (``resumed`` when it already existed)."""
+    template, digest = _load(template_path, context, environment)
+    with _open(database_url)[0] as store:
+        task_uuid, existed = _submit(store, template, digest, context, environment, new_task)
+        return task_report(store, task_uuid, resumed=existed)
+
+
+def show_task(task_uuid: uuid.UUID, *, database_url: str | None = None) -> TaskReport:
+    with _open(database_url)[0] as store:
+        return task_report(store, task_uuid)
+
+
+def _open(database_url: str | None) -> tuple[Store, DatabaseTarget]:
+    """A store on the target database with the schema migrated (any process may migrate)."""
+    target = resolve_database_url(database_url)
+    store = connect(target.url)
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()
+        raise
+    return store, target
+
+
+def _load(
+    template_path: str | Path, context: Any, environment: str | None
+) -> tuple[TaskTemplate, str]:
     from tasker_ctl.codegen.header import content_hash
-    from tasker_ctl.db.settings import resolve_database_url
-    from tasker_ctl.engine.migrate import migrate
+    from tasker_ctl.engine.contracts import violations
     from tasker_ctl.template.source import read_document
     from tasker_ctl.template.validator import load_template
 
     template = load_template(template_path, environment=environment)
-    digest = content_hash(read_document(Path(template_path)).data)
-    url = resolve_database_url(database_url).url
-    registry = load_handlers(handlers)
-    with connect(url) as store:
-        migrate(store)
+    problems = violations(context, template.input_schema)
+    if problems:
+        # submit_task checks this too; checking here spares starting a database for nothing
+        raise InvalidContextError(
+            f"the context does not satisfy the input_schema of {template.identifier}: "
+            + "; ".join(problems[:5]),
+            problems,
+            hint="fix the context (see input_schema in the template)",
+        )
+    return template, content_hash(read_document(Path(template_path)).data)
+
+
+def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:
+    missing = [s for s in template.steps if registry.resolve(s.handler.callable) is None]
+    if missing:
+        raise HandlerNotFoundError(
+            f"no handler found for {len(missing)} step(s) of {template.identifier}: "
+            + ", ".join(f"{step.name} ({step.handler.callable})" for step in missing),
+            hint="pass --handlers with the file, directory or module that defines them; a "
+            "class's handler_name or a decorator's name must equal handler.callable",
+        )
+
+
+def _submit(
+    store: Store,
+    template: TaskTemplate,
+    digest: str,
+    context: Any,
+    environment: str | None,
+    new_task: bool,
+) -> tuple[uuid.UUID, bool]:
+    """Create the task; for an identical existing one return it instead (True: it existed)."""
+    with store.transaction():
+        named = register_template(store, template, digest)
+    try:
         with store.transaction():
-            named = register_template(store, template, digest)
-        resumed = False
-        try:
-            with store.transaction():
-                task_uuid = submit_task(
-                    store,
-                    template,
-                    named,
-                    context,
-                    environment=environment,
-                    identity="always_unique" if new_task else "strict",
-                ).task_uuid
-        except DuplicateTaskError as duplicate:
-            task_uuid, resumed = uuid.UUID(duplicate.task_uuid), True
-        stop = stop or threading.Event()
-        options = [WorkerOptions(task_uuid=task_uuid) for _ in range(max(workers, 1))]
-        pool = [Worker(url, registry, option, stop) for option in options]
-        threads = [
-            threading.Thread(target=worker.run, name=f"tasker-worker-{i}", daemon=True)
-            for i, worker in enumerate(pool)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
-            report = _watch(store, task_uuid, resumed, on_update, stop, threads, timeout)
-        finally:
-            stop.set()
-            for thread in threads:
-                thread.join()
-        return task_report(store, task_uuid, resumed=resumed) if report is None else report
+            submitted = submit_task(
+                store,
+                template,
+                named,
+                context,
+                environment=environment,
+                identity="always_unique" if new_task else "strict",
+            )
+    except DuplicateTaskError as duplicate:
+        return uuid.UUID(duplicate.task_uuid), True
+    return submitted.task_uuid, False
+
+
+def _check_task_of(store: Store, template: TaskTemplate, task_uuid: uuid.UUID) -> uuid.UUID:
+    task = task_report(store, task_uuid)
+    if (identity := f"{task.namespace}/{task.name}@{task.version}") != template.identifier:
+        raise UsageError(
+            f"task {task_uuid} is a {identity} task, not one of {template.identifier}",
+            hint="name the template the task was created from",
+        )
+    return task_uuid
 
 
 def _watch(
@@ -175,20 +318,150 @@ def _watch(
     resumed: bool,
     on_update: Callable[[TaskReport], None] | None,
     stop: threading.Event,
-    threads: list[threading.Thread],
+    pool: _Pool,
     timeout: float | None,
-) -> TaskReport | None:
+) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     store.listen("tasker_task_settled", "tasker_steps_ready")
     while not stop.is_set():
-        report = task_report(store, task_uuid, resumed=resumed)
-        if on_update is not None:
-            on_update(report)
-        if report.status in RESTING_STATES:
-            return report
+        report = _report_to(on_update, store, task_uuid, resumed)
+        if report.resting or not pool.alive():
+            return
         if deadline is not None and time.monotonic() > deadline:
-            return report
-        if not any(thread.is_alive() for thread in threads):
-            return report
+            return
         store.wait_for_notifications(0.25)
-    return None
+
+
+def _report_to(
+    on_update: Callable[[TaskReport], None] | None,
+    store: Store,
+    task_uuid: uuid.UUID,
+    resumed: bool,
+) -> TaskReport:
+    report = task_report(store, task_uuid, resumed=resumed)
+    if on_update is not None:
+        on_update(report)
+    return report
+
+
+@dataclass(frozen=True)
+class WorkerStart:
+    """What ``serve`` runs with, reported once before work starts."""
+
+    worker_id: str
+    namespaces: list[str] | None
+    concurrency: int
+    handlers: int
+    database: str  # described without secrets
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """One attempt a ``serve`` worker ran and recorded."""
+
+    task_uuid: uuid.UUID
+    namespace: str
+    task_name: str
+    step_name: str
+    attempt: int
+    max_attempts: int
+    success: bool
+    retryable: bool
+    duration_ms: int
+    error: str | None
+
+    @property
+    def will_retry(self) -> bool:
+        return not self.success and self.retryable and self.attempt < self.max_attempts
+
+
+def serve(
+    *,
+    handlers: Iterable[str | ModuleType] = (),
+    namespaces: list[str] | None = None,
+    concurrency: int = 1,
+    database_url: str | None = None,
+    stop: threading.Event | None = None,
+    on_start: Callable[[WorkerStart], None] | None = None,
+    on_step: Callable[[StepFinished], None] | None = None,
+) -> int:
+    """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run."""
+    registry = load_handlers(handlers)
+    store, target = _open(database_url)
+    store.close()
+    stop = stop or threading.Event()
+    base = default_worker_id()
+    count = max(concurrency, 1)
+    if on_start is not None:
+        handler_count = registry.handler_count()
+        on_start(WorkerStart(base, namespaces or None, count, handler_count, target.describe()))
+    hook = None if on_step is None else (lambda a, o: on_step(_finished(a, o)))
+    pool = _Pool(
+        [
+            Worker(
+                target.url,
+                registry,
+                WorkerOptions(namespaces=namespaces or None, worker_id=f"{base}/{i}"),
+                stop,
+                on_outcome=hook,
+            )
+            for i in range(count)
+        ]
+    )
+    try:
+        while not stop.wait(0.5) and pool.alive():
+            pass
+    finally:
+        stop.set()
+    for thread in pool.threads:  # running attempts finish
+        thread.join()
+    pool.raise_failure()
+    return pool.executed
+
+
+def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
+    error = outcome.envelope.get("error") or {}
+    return StepFinished(
+        task_uuid=uuid.UUID(str(attempt.step["task_uuid"])),
+        namespace=str(attempt.task["namespace_name"]),
+        task_name=str(attempt.task["task_name"]),
+        step_name=str(attempt.step["name"]),
+        attempt=attempt.number,
+        max_attempts=int(attempt.step["max_attempts"]),
+        success=outcome.success,
+        retryable=outcome.retryable,
+        duration_ms=outcome.duration_ms,
+        error=None if outcome.success else str(error.get("message") or "failed"),
+    )
+
+
+class _Pool:
+    """Worker threads, started at once; their exceptions are kept for the caller, not printed."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers, self.failures = workers, list[Exception]()
+        self.threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, worker: Worker) -> None:
+        try:
+            worker.run()
+        except Exception as error:  # raised again by raise_failure on the caller's thread
+            self.failures.append(error)
+            worker.stop.set()
+
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self.threads)
+
+    @property
+    def executed(self) -> int:
+        return sum(worker.executed for worker in self.workers)
+
+    def raise_failure(self) -> None:
+        if self.failures:
+            raise self.failures[0]
+
+
+def _milliseconds(start: datetime, end: datetime) -> int:
+    return max(0, int((end - start).total_seconds() * 1000))

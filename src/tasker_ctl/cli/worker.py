@@ -1,0 +1,124 @@
+"""``tasker-ctl worker``: take steps of any task from the database until stopped.
+
+Start as many as you like, on one machine or many, against one database: steps are claimed
+with row locks and leases, so each attempt runs once. SIGINT and SIGTERM stop it gracefully.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tasker_ctl.cli.db import DatabaseUrlOption
+from tasker_ctl.cli.run import EXIT_INTERRUPTED, GracefulStop, HandlersOption, check_handler_paths
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.runner import StepFinished, WorkerStart
+
+_EPILOG = (
+    "Exit codes: 0 stopped by SIGINT/SIGTERM after the running steps finished; 2 bad usage, "
+    "handlers that cannot be loaded, or a database that cannot be used; 130 a second signal "
+    "quit at once."
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog=_EPILOG)
+    def worker(
+        handlers: HandlersOption = None,
+        namespace: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--namespace",
+                "-n",
+                metavar="NAME",
+                help="Only take steps of tasks in this namespace; repeat for several. "
+                "Default: every namespace.",
+                show_default=False,
+            ),
+        ] = None,
+        concurrency: Annotated[
+            int,
+            typer.Option("--concurrency", min=1, metavar="N", help="Steps run at once (threads)."),
+        ] = 1,
+        database_url: DatabaseUrlOption = None,
+        quiet: Annotated[
+            bool,
+            typer.Option(
+                "--quiet", "-q", help="No line per finished step; only start and stop lines."
+            ),
+        ] = False,
+    ) -> None:
+        """Run steps of every task in the database until stopped (SIGINT or SIGTERM).
+
+        Tasks come from 'tasker-ctl task submit'. Run any number of workers on one database.
+
+        Prints a line when it starts and one per step attempt it finishes (none with -q).
+        """
+        specs = check_handler_paths(handlers or [])
+        from tasker_ctl.engine.runner import serve
+
+        printer = _Printer(quiet)
+        stopper = GracefulStop(printer.stopping)
+        with stopper:
+            try:
+                executed = serve(
+                    handlers=specs,
+                    namespaces=namespace or None,
+                    concurrency=concurrency,
+                    database_url=database_url,
+                    stop=stopper.stop,
+                    on_start=printer.started,
+                    on_step=printer.finished,
+                )
+            except KeyboardInterrupt:
+                typer.echo(
+                    "quit: steps that were running are retried once their lease expires",
+                    err=True,
+                )
+                raise typer.Exit(EXIT_INTERRUPTED) from None
+        typer.echo(f"worker {printer.worker_id} stopped after {executed} step attempts")
+
+
+class _Printer:
+    """Lines from worker threads, one whole line at a time."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.worker_id = "?"
+        self._lock = threading.Lock()
+
+    def started(self, start: WorkerStart) -> None:
+        self.worker_id = start.worker_id
+        namespaces = ", ".join(start.namespaces) if start.namespaces else "all"
+        self._echo(
+            f"worker {start.worker_id} started: namespaces {namespaces}, concurrency "
+            f"{start.concurrency}, {start.handlers} handlers registered, "
+            f"database {start.database}"
+        )
+
+    def finished(self, step: StepFinished) -> None:
+        if self.quiet:
+            return
+        outcome = "complete" if step.success else "retry" if step.will_retry else "failed"
+        line = (
+            f"{datetime.now().strftime('%H:%M:%S')} {outcome:<8} "
+            f"{step.namespace}/{step.task_name} {step.step_name} "
+            f"attempt {step.attempt}/{step.max_attempts} {step.duration_ms} ms "
+            f"task {step.task_uuid}"
+        )
+        if step.error:
+            line += f": {step.error}"
+        self._echo(line)
+
+    def stopping(self) -> None:
+        typer.echo(
+            "stopping: waiting for running steps to finish (signal again to quit now)", err=True
+        )
+
+    def _echo(self, line: str) -> None:
+        with self._lock:
+            typer.echo(line)

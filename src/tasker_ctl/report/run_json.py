@@ -1,0 +1,139 @@
+"""A task report as JSON: the documented, versioned output of ``run --json`` and ``task ...``.
+
+The shape is fixed by the ``RunOutput`` model below and documented field by field in
+``docs/cli/run.md``. Adding a key is a minor change; renaming or removing one bumps
+``version``. Keys keep model order; times are ISO 8601 in UTC.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasker_ctl import __version__
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.runner import StepReport, TaskReport
+
+__all__ = [
+    "FORMAT_VERSION",
+    "RunOutput",
+    "StepErrorOutput",
+    "StepOutput",
+    "TaskOutput",
+    "build_output",
+    "render_json",
+]
+
+FORMAT_VERSION = 1
+TOOL_NAME = "tasker-ctl"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ToolOutput(_Strict):
+    name: str = Field(description="always 'tasker-ctl'")
+    version: str = Field(description="the tasker-ctl version that wrote the document")
+
+
+class TaskOutput(_Strict):
+    uuid: UUID
+    status: str = Field(description="the task's state, e.g. 'complete', 'blocked_by_failures'")
+    namespace: str
+    name: str
+    version: str = Field(description="the template's version")
+    correlation_id: UUID
+    requested_at: datetime | None
+    completed_at: datetime | None = Field(description="null until the task completes")
+    duration_ms: int | None = Field(description="completed_at - requested_at, else null")
+    resumed: bool = Field(description="an identical task existed and was picked up")
+
+
+class StepErrorOutput(_Strict):
+    message: str
+    error_type: str = Field(description="e.g. 'permanent_error', 'retryable_error', 'timeout'")
+    error_code: str | None = Field(description="the handler's error code, if it gave one")
+    retryable: bool
+    metadata: dict[str, Any]
+
+
+class StepOutput(_Strict):
+    name: str
+    state: str = Field(description="the step's state, e.g. 'complete', 'error', 'pending'")
+    attempts: int = Field(description="attempts started so far")
+    max_attempts: int
+    created_by: str = Field(description="'template', or the step that created it at run time")
+    started_at: datetime | None = Field(description="when the first attempt started")
+    finished_at: datetime | None = Field(description="when the step settled")
+    duration_ms: int | None = Field(description="finished_at - started_at (retries included)")
+    result: Any = Field(description="what the handler returned, null unless it succeeded")
+    error: StepErrorOutput | None = Field(description="the last failure, null if none")
+
+
+class RunOutput(_Strict):
+    """The whole document written by ``tasker-ctl run --json``."""
+
+    version: Literal[1] = Field(description="format version; bumped on breaking changes")
+    tool: ToolOutput
+    task: TaskOutput
+    steps: list[StepOutput]
+
+
+def build_output(report: TaskReport) -> RunOutput:
+    return RunOutput(
+        version=FORMAT_VERSION,
+        tool=ToolOutput(name=TOOL_NAME, version=__version__),
+        task=TaskOutput(
+            uuid=report.task_uuid,
+            status=report.status,
+            namespace=report.namespace,
+            name=report.name,
+            version=report.version,
+            correlation_id=report.correlation_id,
+            requested_at=report.requested_at,
+            completed_at=report.completed_at,
+            duration_ms=report.duration_ms,
+            resumed=report.resumed,
+        ),
+        steps=[_step(step) for step in report.steps],
+    )
+
+
+def render_json(report: TaskReport) -> str:
+    """The report as indented JSON text, ending with a newline."""
+    data = build_output(report).model_dump(mode="json")
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _step(step: StepReport) -> StepOutput:
+    return StepOutput(
+        name=step.name,
+        state=step.state,
+        attempts=step.attempts,
+        max_attempts=step.max_attempts,
+        created_by=step.created_by,
+        started_at=step.started_at,
+        finished_at=step.finished_at,
+        duration_ms=step.duration_ms,
+        result=step.result,
+        error=_error(step.error),
+    )
+
+
+def _error(error: Any) -> StepErrorOutput | None:
+    if not isinstance(error, dict):
+        return None
+    metadata = error.get("metadata")
+    return StepErrorOutput(
+        message=str(error.get("message") or "unknown error"),
+        error_type=str(error.get("error_type") or "unknown"),
+        error_code=None if error.get("error_code") is None else str(error["error_code"]),
+        retryable=bool(error.get("retryable")),
+        metadata=metadata if isinstance(metadata, dict) else {},
+    )
