@@ -100,10 +100,11 @@ def _warnings(loaded: _Loaded) -> list[str]:
 
 
 def _relative(target: Path, start: Path) -> str:
+    # abspath, not resolve: a path reached through a symlink keeps the layout the user sees
     try:
-        return Path(os.path.relpath(target.resolve(), start.resolve())).as_posix()
+        return Path(os.path.relpath(os.path.abspath(target), os.path.abspath(start))).as_posix()
     except ValueError:  # different drives on Windows
-        return target.resolve().as_posix()
+        return Path(os.path.abspath(target)).as_posix()
 
 
 def _sdk_imports(plan: TemplatePlan) -> list[str]:
