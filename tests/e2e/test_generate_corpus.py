@@ -34,8 +34,9 @@ def _has_schemas(path: Path) -> bool:
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=900,
-                          check=False)
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=900, check=False
+    )
 
 
 @pytest.fixture(scope="module")
