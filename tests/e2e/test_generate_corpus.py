@@ -20,7 +20,7 @@ from tests.conftest import CORPUS_ROOT, PROJECT_ROOT
 
 
 def _templates() -> list[Path]:
-    found = sorted((PROJECT_ROOT / "examples" / "templates").glob("*.yaml"))
+    found = sorted((PROJECT_ROOT / "examples").rglob("*.yaml"))
     for folder in ("tests/fixtures/task_templates", "config/tasks"):
         found += sorted((CORPUS_ROOT / folder).rglob("*.yaml")) if CORPUS_ROOT.is_dir() else []
     return found
