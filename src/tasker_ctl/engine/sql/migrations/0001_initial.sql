@@ -199,6 +199,9 @@ CREATE TABLE tasker.workflow_steps (
     retryable               boolean NOT NULL DEFAULT true,
     max_attempts            integer NOT NULL DEFAULT 3,
     attempts                integer NOT NULL DEFAULT 0,
+    -- parents not yet complete or resolved; the completion that brings it to zero enqueues
+    -- the step, so a join need not re-read all its parents on every parent's completion
+    pending_parents         integer NOT NULL DEFAULT 0 CHECK (pending_parents >= 0),
     in_process              boolean NOT NULL DEFAULT false,
     processed               boolean NOT NULL DEFAULT false,
     processed_at            timestamptz,

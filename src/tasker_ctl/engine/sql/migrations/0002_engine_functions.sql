@@ -126,26 +126,28 @@ $$;
 -- Enqueue every pending child of p_step whose parents are all complete or resolved. The
 -- caller holds the task row lock, which every completion of the task takes before calling
 -- this: of two parents completing at once, the second sees the first's committed completion.
-CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(p_step uuid) RETURNS integer
+-- The children are counted down even when p_enqueue is false (a blocked task), so that the
+-- counts stay true when the task resumes.
+CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(p_step uuid, p_enqueue boolean)
+RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_child uuid;
+    v_child tasker.workflow_steps;
     v_count integer := 0;
 BEGIN
+    -- Each edge from p_step satisfies one pending parent of its child.
     FOR v_child IN
-        SELECT c.workflow_step_uuid
+        UPDATE tasker.workflow_steps c
+        SET pending_parents = c.pending_parents - 1
         FROM tasker.workflow_step_edges e
-        JOIN tasker.workflow_steps c ON c.workflow_step_uuid = e.to_step_uuid
-        WHERE e.from_step_uuid = p_step AND c.current_state = 'pending'
-          AND NOT EXISTS (
-              SELECT 1 FROM tasker.workflow_step_edges pe
-              JOIN tasker.workflow_steps p ON p.workflow_step_uuid = pe.from_step_uuid
-              WHERE pe.to_step_uuid = c.workflow_step_uuid
-                AND p.current_state NOT IN ('complete', 'resolved_manually'))
-        ORDER BY c.workflow_step_uuid
+        WHERE e.from_step_uuid = p_step AND c.workflow_step_uuid = e.to_step_uuid
+          AND c.pending_parents > 0
+        RETURNING c.*
     LOOP
-        PERFORM tasker.enqueue_step(v_child);
-        v_count := v_count + 1;
+        IF p_enqueue AND v_child.pending_parents = 0 AND v_child.current_state = 'pending' THEN
+            PERFORM tasker.enqueue_step(v_child.workflow_step_uuid);
+            v_count := v_count + 1;
+        END IF;
     END LOOP;
     RETURN v_count;
 END
@@ -374,9 +376,7 @@ BEGIN
     UPDATE tasker.tasks SET unfinished_steps = unfinished_steps - 1
     WHERE task_uuid = v_step.task_uuid
     RETURNING unfinished_steps, current_state INTO v_remaining, v_state;
-    IF tasker.task_accepts_work(v_state) THEN
-        v_enqueued := tasker.enqueue_ready_children(p_step);
-    END IF;
+    v_enqueued := tasker.enqueue_ready_children(p_step, tasker.task_accepts_work(v_state));
     IF v_remaining = 0 AND v_state = 'steps_in_process' THEN
         PERFORM tasker.settle_task(v_step.task_uuid, 'complete', '{}'::jsonb);
         v_state := 'complete';

@@ -79,11 +79,23 @@ WITH step AS (
 SELECT name, workflow_step_uuid FROM step;
 
 -- name: insert_step_edges
--- Edges given as three parallel arrays: parents, children and edge names.
-INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name)
-SELECT * FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[],
-                     %(names)s::varchar[])
-ON CONFLICT DO NOTHING;
+-- Edges given as three parallel arrays: parents, children and edge names. Each new edge
+-- from a parent that has not completed adds one to its child's pending_parents.
+WITH inserted AS (
+    INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name)
+    SELECT * FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[],
+                         %(names)s::varchar[])
+    ON CONFLICT DO NOTHING
+    RETURNING from_step_uuid, to_step_uuid
+), waiting AS (
+    SELECT i.to_step_uuid, count(*) AS parents
+    FROM inserted i
+    JOIN tasker.workflow_steps p ON p.workflow_step_uuid = i.from_step_uuid
+    WHERE p.current_state NOT IN ('complete', 'resolved_manually')
+    GROUP BY i.to_step_uuid
+)
+UPDATE tasker.workflow_steps s SET pending_parents = s.pending_parents + w.parents
+FROM waiting w WHERE s.workflow_step_uuid = w.to_step_uuid;
 
 -- name: enqueue_steps
 -- Make pending steps claimable now.
