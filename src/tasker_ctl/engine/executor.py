@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tasker_ctl.engine.contracts import SchemaCheck, compile_schema
 from tasker_ctl.engine.retry import RetryPolicy
+from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.step_handler.base import StepHandler

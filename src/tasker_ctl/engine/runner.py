@@ -248,7 +248,7 @@ def _load(
     template_path: str | Path, context: Any, environment: str | None
 ) -> tuple[TaskTemplate, str]:
     from tasker_ctl.codegen.header import content_hash
-    from tasker_ctl.engine.contracts import violations
+    from tasker_ctl.sdk.contracts import violations
     from tasker_ctl.template.source import read_document
     from tasker_ctl.template.validator import load_template
 

@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tasker_ctl.engine.contracts import violations
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 

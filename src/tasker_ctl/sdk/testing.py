@@ -22,6 +22,7 @@ from uuid import uuid4
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import as_handler_class, instantiate_handler
 from tasker_ctl.sdk.step_handler.base import StepHandler
@@ -258,17 +259,7 @@ def _resolve(awaitable: Awaitable[T]) -> T:
 
 def schema_violations(value: Any, schema: Mapping[str, Any] | bool) -> list[str]:
     """Every way ``value`` breaks the JSON Schema ``schema``, as ``$.path: message`` lines."""
-    from jsonschema import validators
-
-    cls = validators.validator_for(schema, default=validators.Draft202012Validator)
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
-    problems = []
-    for error in sorted(validator.iter_errors(value), key=lambda error: list(error.path)):
-        path = "$" + "".join(
-            f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.path
-        )
-        problems.append(f"{path}: {error.message}")
-    return problems
+    return violations(value, schema)
 
 
 def assert_matches_schema(value: Any, schema: Mapping[str, Any] | bool) -> None:

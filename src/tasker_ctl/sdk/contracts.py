@@ -1,4 +1,7 @@
-"""JSON Schema checks at the engine's boundaries: task context in, step results out.
+"""JSON Schema contract checks: task context in, step results out.
+
+Used by the orchestrator at its boundaries and by ``testing.assert_matches_schema`` in
+handler tests, so both report a broken contract the same way.
 
 Violations are ``$.path: message`` strings, sorted by path, so that a message names exactly
 where a value breaks its contract (``$.items[0].quantity: -1 is less than the minimum of 1``).
