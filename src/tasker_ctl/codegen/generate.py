@@ -16,15 +16,15 @@ from typing import Any
 
 from tasker_ctl.codegen.bundle import bundle_template
 from tasker_ctl.codegen.errors import CodegenError
-from tasker_ctl.codegen.header import content_hash, file_header
+from tasker_ctl.codegen.header import file_header
 from tasker_ctl.codegen.models import generate_models_source
 from tasker_ctl.codegen.plan import TemplatePlan, plan_template
 from tasker_ctl.codegen.render import render
 from tasker_ctl.errors import ExitCode, TemplateLoadError
 from tasker_ctl.template.diagnostics import FileReport, Severity
 from tasker_ctl.template.model import TaskTemplate
-from tasker_ctl.template.source import read_document
-from tasker_ctl.template.validator import check_document
+from tasker_ctl.template.source import content_hash, read_document
+from tasker_ctl.template.validator import load_checked
 
 NO_SCHEMA_WARNING = (
     "template '{path}' has no input_schema and no result_schema: inputs and results are "
@@ -74,14 +74,15 @@ def template_digest(path: str | Path) -> str:
 
 
 def _load(path: str | Path) -> _Loaded:
-    document = read_document(Path(path), str(path))
-    report, template = check_document(document)
-    if template is None or report.count(Severity.ERROR):
-        raise TemplateInvalidError(report)
+    try:
+        loaded = load_checked(path)
+    except TemplateLoadError as error:
+        raise TemplateInvalidError(error.report) from error  # type: ignore[attr-defined]
+    template = loaded.template
     return _Loaded(
         Path(path),
         template,
-        content_hash(document.data),
+        loaded.content_hash,
         plan_template(template, bundle_template(template)),
     )
 

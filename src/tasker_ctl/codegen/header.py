@@ -2,18 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
-from typing import Any
-
-
-def content_hash(data: Any) -> str:
-    """A hash of the template's content, independent of YAML formatting and comments."""
-    canonical = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-    )
-    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
-
 
 def file_header(*, identifier: str, digest: str, kind: str, command: str) -> str:
     """Comment lines opening every generated file."""

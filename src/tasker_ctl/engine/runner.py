@@ -247,12 +247,11 @@ def _open(database_url: str | None) -> tuple[Store, DatabaseTarget]:
 def _load(
     template_path: str | Path, context: Any, environment: str | None
 ) -> tuple[TaskTemplate, str]:
-    from tasker_ctl.codegen.header import content_hash
     from tasker_ctl.sdk.contracts import violations
-    from tasker_ctl.template.source import read_document
-    from tasker_ctl.template.validator import load_template
+    from tasker_ctl.template.validator import load_checked
 
-    template = load_template(template_path, environment=environment)
+    loaded = load_checked(template_path, environment=environment)
+    template = loaded.template
     problems = violations(context, template.input_schema)
     if problems:
         # submit_task checks this too; checking here spares starting a database for nothing
@@ -262,7 +261,7 @@ def _load(
             problems,
             hint="fix the context (see input_schema in the template)",
         )
-    return template, content_hash(read_document(Path(template_path)).data)
+    return template, loaded.content_hash
 
 
 def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:

@@ -8,6 +8,8 @@ follow the YAML 1.2 core schema that Tasker Core's loader uses. Problems with th
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -449,3 +451,11 @@ def iter_paths(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]
     elif isinstance(data, list):
         for index, value in enumerate(data):
             yield from iter_paths(value, (*path, index))
+
+
+def content_hash(data: Any) -> str:
+    """A hash of the template's content, independent of YAML formatting and comments."""
+    canonical = json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

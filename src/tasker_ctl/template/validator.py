@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tasker_ctl.errors import FileReadError, NoTemplatesFoundError, TemplateLoadError
@@ -22,6 +23,7 @@ from tasker_ctl.template.rules import run_rules
 from tasker_ctl.template.source import (
     SourceDocument,
     SourceMap,
+    content_hash,
     format_path,
     parse_document,
     read_document,
@@ -137,11 +139,20 @@ def validate_paths(
     return report
 
 
-def load_template(path: str | Path, *, environment: str | None = None) -> TaskTemplate:
-    """Read, validate and return a template, resolved for ``environment`` if given.
+@dataclass(frozen=True)
+class LoadedTemplate:
+    """A template that passed validation, with its findings and content hash."""
 
-    Raises ``TemplateLoadError`` (carrying the report) when the template has errors, and
-    ``FileReadError`` when it cannot be read.
+    template: TaskTemplate
+    report: FileReport
+    content_hash: str
+
+
+def load_checked(path: str | Path, *, environment: str | None = None) -> LoadedTemplate:
+    """Read and validate a template once; raise ``TemplateLoadError`` if it has errors.
+
+    The error carries the report (``error.report``); ``FileReadError`` means the file could
+    not be read. The content hash is of the file as written, before environment overrides.
     """
     document = read_document(Path(path), str(path))
     report, template = check_document(document, environment=environment)
@@ -155,7 +166,16 @@ def load_template(path: str | Path, *, environment: str | None = None) -> TaskTe
         )
         error.report = report  # type: ignore[attr-defined]
         raise error
-    return template
+    return LoadedTemplate(template, report, content_hash(document.data))
+
+
+def load_template(path: str | Path, *, environment: str | None = None) -> TaskTemplate:
+    """Read, validate and return a template, resolved for ``environment`` if given.
+
+    Raises ``TemplateLoadError`` (carrying the report) when the template has errors, and
+    ``FileReadError`` when it cannot be read.
+    """
+    return load_checked(path, environment=environment).template
 
 
 def _unreadable(display: str, error: FileReadError) -> FileReport:
