@@ -71,12 +71,6 @@ class UnknownEnvironmentError(UsageError):
     code = "UNKNOWN_ENVIRONMENT"
 
 
-class StepNotFoundError(UsageError):
-    """A step named on the command line does not exist in the template."""
-
-    code = "STEP_NOT_FOUND"
-
-
 class ConfirmationRequiredError(UsageError):
     """A destructive command needs explicit confirmation (``--yes``) when not interactive."""
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
@@ -62,6 +63,12 @@ def register_template(store: QueryRunner, template: TaskTemplate, content_hash: 
 
 
 def identity_hash(template: TaskTemplate, context: Any, strategy: str = "strict") -> str:
+    """Two submissions with the same hash are the same task (``strict``), or never are."""
+    if strategy not in IDENTITY_STRATEGIES:
+        raise UsageError(
+            f"unknown identity strategy '{strategy}'",
+            hint=f"use one of: {', '.join(IDENTITY_STRATEGIES)}",
+        )
     if strategy == "always_unique":
         return uuid.uuid4().hex
     canonical = json.dumps(
