@@ -25,7 +25,7 @@ from tasker_ctl.cli.db import DatabaseUrlOption
 from tasker_ctl.errors import ExitCode, FileReadError, PathNotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.runner import TaskReport
+    from tasker_ctl.engine.reports import TaskReport
 
 EXIT_INTERRUPTED = 130
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tasker_ctl import __version__
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.runner import StepReport, TaskReport
+    from tasker_ctl.engine.reports import StepReport, TaskReport
 
 __all__ = [
     "FORMAT_VERSION",
