@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tasker_ctl.codegen import generate_scaffold, write_files
 from tests.conftest import PROJECT_ROOT
 
 GOOD_TEMPLATE = """\
@@ -56,15 +57,19 @@ def pre_commit_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pre-commit-home")
 
 
-def _user_repository(root: Path, revision: str, files: dict[str, str]) -> Path:
-    root.mkdir()
+GENERATE_CHECK = (
+    "      - id: tasker-generate-check\n"
+    "        args: [scaffold, templates/order.yaml, -o, orders, --check]\n"
+)
+
+
+def _user_repository(
+    root: Path, revision: str, files: dict[str, str], hooks: str = "      - id: tasker-validate\n"
+) -> Path:
+    root.mkdir(exist_ok=True)
     _git("init", "-q", cwd=root)
     (root / ".pre-commit-config.yaml").write_text(
-        "repos:\n"
-        f"  - repo: {PROJECT_ROOT.as_posix()}\n"
-        f"    rev: {revision}\n"
-        "    hooks:\n"
-        "      - id: tasker-validate\n"
+        f"repos:\n  - repo: {PROJECT_ROOT.as_posix()}\n    rev: {revision}\n    hooks:\n" + hooks
     )
     for name, text in files.items():
         path = root / name
@@ -115,3 +120,23 @@ def test_hook_passes_a_good_template_and_skips_other_yaml(
     result = _run_hooks(repository, pre_commit_home)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Passed" in result.stdout
+
+
+@pytest.mark.slow
+def test_generate_check_hook_fails_on_drift_and_passes_in_sync(
+    tmp_path: Path, project_revision: str, pre_commit_home: Path
+) -> None:
+    root = tmp_path / "repo"
+    template = root / "templates" / "order.yaml"
+    template.parent.mkdir(parents=True)
+    template.write_text(GOOD_TEMPLATE)
+    write_files(generate_scaffold(template, root / "orders").files, root / "orders")
+    repository = _user_repository(root, project_revision, {}, GENERATE_CHECK)
+    in_sync = _run_hooks(repository, pre_commit_home)
+    assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+
+    template.write_text(GOOD_TEMPLATE.replace('version: "1.0.0"', 'version: "1.1.0"'))
+    _git("add", "-A", cwd=repository)
+    drifted = _run_hooks(repository, pre_commit_home)
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert "differ from the template" in drifted.stdout + drifted.stderr
