@@ -342,6 +342,22 @@ def test_missing_handlers_and_template_exit_2(run_cli: RunCli, env: dict[str, st
     assert "error[PATH_NOT_FOUND]" in missing.stderr
 
 
+def test_an_invalid_template_lists_its_findings_and_exits_2(
+    run_cli: RunCli, env: dict[str, str], tmp_path: Path
+) -> None:
+    template = tmp_path / "broken.yaml"
+    template.write_text(
+        'name: broken\nnamespace_name: ns\nversion: "1.0.0"\nsteps:\n'
+        "  - name: a\n    handler: {callable: x.A}\n    depends-on: [b]\n"
+    )
+    result = run(run_cli, env, "run", str(template), "--context", "{}")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{template}:7:5" in result.stderr
+    assert "UNKNOWN_KEY" in result.stderr
+    assert "did you mean 'depends_on'?" in result.stderr
+    assert "error[TEMPLATE_INVALID]" in result.stderr
+
+
 def test_running_twice_resumes_the_same_task(
     run_cli: RunCli, env: dict[str, str], fresh_database_url: str
 ) -> None:

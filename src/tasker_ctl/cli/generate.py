@@ -7,7 +7,6 @@ the files on disk differ from what would be generated.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -144,10 +143,9 @@ def _run(produce: Callable[[], Generation]) -> Generation:
     try:
         generation = produce()
     except TemplateInvalidError as error:
-        from tasker_ctl.report.validation_text import render_text
-        from tasker_ctl.template import ValidationReport
+        from tasker_ctl.cli.findings import print_failing_findings
 
-        render_text(ValidationReport(files=[error.report]), sys.stderr, quiet=True)
+        print_failing_findings(error.report)
         raise
     for warning in generation.warnings:
         typer.echo(f"warning: {warning}", err=True)

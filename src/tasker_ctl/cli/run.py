@@ -200,6 +200,9 @@ def _run(
                 resume_task=resume,
             )
         except TemplateLoadError as error:
+            from tasker_ctl.cli.findings import print_failing_findings
+
+            print_failing_findings(getattr(error, "report", None))
             # for `run`, exit code 1 means "the task failed"; a broken template is bad usage
             error.exit_code = ExitCode.USAGE
             raise

@@ -11,7 +11,6 @@ import typer
 
 if TYPE_CHECKING:
     from tasker_ctl.report.dag import DagView
-    from tasker_ctl.template.diagnostics import Finding
     from tasker_ctl.template.model import TaskTemplate
 
 STDIN = "-"
@@ -91,8 +90,9 @@ def _load(file: str, environment: str | None) -> TaskTemplate:
     report, template = check_document(document, environment=environment)
     errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
     if template is None or errors:
-        for finding in errors:
-            typer.echo(_describe(finding), err=True)
+        from tasker_ctl.cli.findings import print_failing_findings
+
+        print_failing_findings(report)
         raise TemplateLoadError(
             f"template '{shown}' has {len(errors)} error(s); nothing to draw",
             hint=f"run 'tasker-ctl validate {file}' for every finding"
@@ -105,12 +105,6 @@ def _load(file: str, environment: str | None) -> TaskTemplate:
             f"environment '{environment}' is not declared by '{shown}'", hint=undeclared.hint
         )
     return template
-
-
-def _describe(finding: Finding) -> str:
-    text = f"{finding.location}: {finding.severity.value} {finding.code} at {finding.path}: "
-    text += finding.message
-    return text + (f"\n  hint: {finding.hint}" if finding.hint else "")
 
 
 def _emit(view: DagView, view_format: ViewFormat, output: Path | None) -> None:
