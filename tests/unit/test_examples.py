@@ -29,3 +29,12 @@ def test_environment_resolution_of_example() -> None:
     assert price is not None
     assert price.timeout_seconds == 5  # from the ALL override
     assert price.handler.initialization == {"currency": "EUR"}
+
+
+def test_loading_for_an_undeclared_environment_is_refused() -> None:
+    from tasker_ctl.errors import UnknownEnvironmentError
+
+    with pytest.raises(UnknownEnvironmentError, match="'prodution' is not declared") as caught:
+        load_template(str(EXAMPLES / "order_intake.yaml"), environment="prodution")
+    assert caught.value.code == "UNKNOWN_ENVIRONMENT"
+    assert caught.value.hint is not None

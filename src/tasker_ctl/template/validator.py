@@ -11,7 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tasker_ctl.errors import FileReadError, NoTemplatesFoundError, TemplateLoadError
+from tasker_ctl.errors import (
+    FileReadError,
+    NoTemplatesFoundError,
+    TemplateLoadError,
+    UnknownEnvironmentError,
+)
 from tasker_ctl.template.codes import severity_of
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
@@ -152,7 +157,8 @@ def load_checked(path: str | Path, *, environment: str | None = None) -> LoadedT
     """Read and validate a template once; raise ``TemplateLoadError`` if it has errors.
 
     The error carries the report (``error.report``); ``FileReadError`` means the file could
-    not be read. The content hash is of the file as written, before environment overrides.
+    not be read, and ``UnknownEnvironmentError`` that ``environment`` is not among the ones
+    the template declares. The content hash is of the file as written, before environment overrides.
     """
     document = read_document(Path(path), str(path))
     report, template = check_document(document, environment=environment)
@@ -166,6 +172,12 @@ def load_checked(path: str | Path, *, environment: str | None = None) -> LoadedT
         )
         error.report = report  # type: ignore[attr-defined]
         raise error
+    undeclared = next((f for f in report.findings if f.code == "ENVIRONMENT_NOT_DECLARED"), None)
+    if undeclared is not None:
+        # validate only warns; a command about to use the template must not run it unresolved
+        raise UnknownEnvironmentError(
+            f"environment '{environment}' is not declared by '{path}'", hint=undeclared.hint
+        )
     return LoadedTemplate(template, report, content_hash(document.data))
 
 
