@@ -1,7 +1,8 @@
 """Running one claimed attempt: build the handler's context, call it, judge the outcome.
 
 The dispatch payload has the shape Tasker Core's worker hands to Python handlers (task, step
-row, template step definition, every completed ancestor's stored result), so handler modules
+row, template step definition, every completed ancestor's stored result, read as far as the
+handler looks: see ``ancestors``), so handler modules
 written for it see what they expect. Outcomes are turned into Tasker Core's stored result
 envelope; a success whose result breaks the step's ``result_schema`` is a permanent failure.
 A handler that runs past the step's ``timeout_seconds`` fails with a retryable ``timeout``.
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.retry import RetryPolicy
 from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.sdk.errors import failure_for_exception
@@ -75,7 +77,7 @@ class Attempt:
     step: dict[str, Any]  # the claimed workflow_steps row
     task: dict[str, Any]  # the task as JSON, with task_name, task_version, namespace_name
     prepared: PreparedStep
-    ancestors: dict[str, Any]  # step name -> stored result envelope
+    ancestors: AncestorResults  # step name -> stored result envelope
 
     @property
     def number(self) -> int:
@@ -127,7 +129,8 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
             "checkpoint": step.get("checkpoint"),
             "idempotency_key": step["idempotency_key"],
         },
-        "dependency_results": attempt.ancestors,
+        # set after the models are built: validating would copy the mapping, reading it all
+        "dependency_results": {},
         "step_definition": json.loads(attempt.prepared.definition_json),
     }
     event = FfiStepEvent(
@@ -138,7 +141,10 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
         task_sequence_step=payload,
         parent_correlation_id=task.get("parent_correlation_id"),
     )
-    return StepContext.from_ffi_event(event, handler_name)
+    context = StepContext.from_ffi_event(event, handler_name)
+    event.task_sequence_step["dependency_results"] = attempt.ancestors
+    context.dependency_results = attempt.ancestors
+    return context
 
 
 _TASK_FIELDS = (

@@ -143,7 +143,6 @@ def submit_task(
         reason=reason,
         tags=_json(list(tags)),
         environment=environment,
-        unfinished_steps=len(steps),
         budget_limits=_json({}),
     )
     if created is None:

@@ -6,8 +6,9 @@ runs; the attempt number is the fencing token, so a worker that lost its lease c
 result over a newer attempt. Idle workers sleep until NOTIFY ``tasker_steps_ready`` wakes them,
 or until the next retry falls due, polling as a fallback.
 
-The hot path is two statements per attempt: one claims the step and reads everything its
-handler needs (task, ancestors' results, template revision), one records the outcome.
+The hot path is one statement per attempt: it records the previous attempt's success and
+claims the next step, reading everything its handler needs (task, parents' results, template
+revision) in the same round trip. Other ancestors' results are read only when a handler asks.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
 from tasker_ctl.engine.retry import backoff_seconds
 from tasker_ctl.engine.store import Json, Store, connect
@@ -75,16 +77,18 @@ class Worker:
         self.on_outcome = on_outcome
         self.executed = 0
         self._templates: dict[str, PreparedTemplate] = {}
+        # claimed together with the previous attempt's completion, run next
+        self._claimed: dict[str, Any] | None = None
         self._heartbeat = _Heartbeat(database_url, self.options)
 
     def run(self) -> None:
-        """Work until ``stop`` is set; the attempt in hand is finished first."""
+        """Work until ``stop`` is set; attempts in hand are finished first."""
         with connect(self.database_url, application_name="tasker-ctl worker") as store:
             store.listen(READY_CHANNEL)
             self._heartbeat.close()
             self._heartbeat = _Heartbeat(self.database_url, self.options)
             try:
-                while not self.stop.is_set():
+                while not self.stop.is_set() or self._claimed is not None:
                     if self.run_once(store):
                         continue
                     self._idle(store)
@@ -92,8 +96,14 @@ class Worker:
                 self._heartbeat.close()
 
     def run_once(self, store: Store) -> bool:
-        """Claim and run one attempt; False when nothing was claimable."""
-        row = _retrying(lambda: self._claim(store))
+        """Claim and run one attempt; False when nothing was claimable.
+
+        A success is recorded together with the next claim (unless ``stop`` is set), whose
+        step the following call runs.
+        """
+        row, self._claimed = self._claimed, None
+        if row is None:
+            row = _retrying(lambda: self._claim(store))
         if row is None:
             return False
         try:
@@ -122,11 +132,18 @@ class Worker:
 
     def _attempt(self, store: Store, row: dict[str, Any]) -> Attempt:
         template = self._template(store, str(row["named_task_uuid"]), row["template_revision"])
+        step_uuid = row["workflow_step_uuid"]
+
+        def all_ancestors() -> dict[str, Any]:
+            return store.fetch_value("ancestor_results", step_uuid=step_uuid) or {}
+
         return Attempt(
             step=row,
             task=row["task"],
             prepared=template.step(str(row["template_step_name"])),
-            ancestors=row["dependency_results"] or {},
+            ancestors=AncestorResults(
+                row["parent_results"] or {}, all_ancestors if row["has_more_ancestors"] else None
+            ),
         )
 
     def _template(self, store: Store, named_task_uuid: str, revision: int) -> PreparedTemplate:
@@ -146,7 +163,21 @@ class Worker:
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
         metadata = Json({"worker": self.options.worker_id, "duration_ms": outcome.duration_ms})
         try:
-            if outcome.success:
+            if outcome.success and not self.stop.is_set():
+                self._claimed = _retrying(
+                    lambda: store.fetch_one(
+                        "complete_and_claim",
+                        step_uuid=step_uuid,
+                        attempt=number,
+                        results=Json(outcome.envelope),
+                        metadata=metadata,
+                        worker=self.options.worker_id,
+                        namespaces=self.options.namespaces,
+                        lease_seconds=self.options.lease_seconds,
+                        task_uuid=self.options.task_uuid,
+                    )
+                )
+            elif outcome.success:
                 _retrying(
                     lambda: store.fetch_one(
                         "complete_step",

@@ -5,15 +5,20 @@
 --   extend_lease                        heartbeat of a running attempt
 --   complete_step / fail_step           store an attempt's outcome, enqueue ready children,
 --                                       finalize or block the task
---   dependency_results                  what a step's handler sees of its ancestors
+--   complete_and_claim                  complete_step and the worker's next claim_step in
+--                                       one transaction (one round trip per step)
+--   parent_results / dependency_results what a step's handler sees of its ancestors
 --
 -- A completion or failure must carry the attempt number it was claimed with (the fencing
 -- token); a late result from an attempt whose lease expired and was taken over is refused
 -- with SQLSTATE TK002. Unknown entities raise TK003.
 --
--- Locks, always in this order, so that no two engine transactions deadlock: first the one
--- step the call is about, then the task row (every outcome of a task takes it, so outcomes of
--- one task are serialized), then other steps of the task (children, waiting siblings).
+-- Locks. Step rows are locked before the task row, children in uuid order, and a
+-- transaction that holds a task row never waits for a step row (block_task skips steps that
+-- are locked; claims re-check the task's state), so engine transactions cannot deadlock.
+-- Only outcomes that may change the task's state take its row: failures, and completions of
+-- steps without children (the last step of a task to finish is always such a leaf). Other
+-- completions of one task run side by side.
 
 -- A task in one of these states takes no new work: nothing of it is enqueued or claimed.
 CREATE OR REPLACE FUNCTION tasker.task_accepts_work(p_state varchar) RETURNS boolean
@@ -123,33 +128,109 @@ BEGIN
 END
 $$;
 
--- Enqueue every pending child of p_step whose parents are all complete or resolved. The
--- caller holds the task row lock, which every completion of the task takes before calling
--- this: of two parents completing at once, the second sees the first's committed completion.
--- The children are counted down even when p_enqueue is false (a blocked task), so that the
--- counts stay true when the task resumes.
-CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(p_step uuid, p_enqueue boolean)
-RETURNS integer
+-- Count down the pending parents of every child of p_step; enqueue (when p_enqueue) those
+-- left with none. With p_taker, the first of them (in uuid order) is not left for a claim
+-- but started at once as an attempt of that worker, leased for p_lease_seconds: its
+-- transitions still go pending -> enqueued -> in_progress, recorded together. Children are
+-- locked in uuid order, so that two parents sharing children cannot deadlock; they are
+-- counted down even when p_enqueue is false (a blocked task), so that the counts stay true
+-- when the task resumes.
+CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(
+    p_step uuid, p_enqueue boolean, p_taker varchar DEFAULT NULL,
+    p_lease_seconds integer DEFAULT NULL,
+    OUT children integer, OUT enqueued integer, OUT taken uuid
+)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_child tasker.workflow_steps;
-    v_count integer := 0;
+    v_now   timestamptz := tasker.now();
+    v_until timestamptz := tasker.now() + make_interval(secs => coalesce(p_lease_seconds, 0));
+    v_ready uuid[];
+    v_count integer;
 BEGIN
-    -- Each edge from p_step satisfies one pending parent of its child.
-    FOR v_child IN
-        UPDATE tasker.workflow_steps c
-        SET pending_parents = c.pending_parents - 1
+    WITH locked AS (
+        SELECT c.workflow_step_uuid,
+               p_enqueue AND c.pending_parents = 1 AND c.current_state = 'pending' AS ready
         FROM tasker.workflow_step_edges e
-        WHERE e.from_step_uuid = p_step AND c.workflow_step_uuid = e.to_step_uuid
-          AND c.pending_parents > 0
-        RETURNING c.*
-    LOOP
-        IF p_enqueue AND v_child.pending_parents = 0 AND v_child.current_state = 'pending' THEN
-            PERFORM tasker.enqueue_step(v_child.workflow_step_uuid);
-            v_count := v_count + 1;
-        END IF;
-    END LOOP;
-    RETURN v_count;
+        JOIN tasker.workflow_steps c ON c.workflow_step_uuid = e.to_step_uuid
+        WHERE e.from_step_uuid = p_step
+        ORDER BY c.workflow_step_uuid
+        FOR UPDATE OF c
+    ), chosen AS (
+        SELECT workflow_step_uuid FROM locked
+        WHERE ready AND p_taker IS NOT NULL
+        ORDER BY workflow_step_uuid LIMIT 1
+    ), counted AS (
+        -- one edge from p_step satisfies one pending parent of its child
+        UPDATE tasker.workflow_steps c
+        SET pending_parents = greatest(c.pending_parents - 1, 0),
+            current_state = CASE WHEN h.workflow_step_uuid IS NOT NULL THEN 'in_progress'
+                                 WHEN l.ready THEN 'enqueued'
+                                 ELSE c.current_state END,
+            claimable_at = CASE WHEN h.workflow_step_uuid IS NOT NULL THEN v_until
+                                WHEN l.ready THEN v_now
+                                ELSE c.claimable_at END,
+            attempts = c.attempts + (h.workflow_step_uuid IS NOT NULL)::integer,
+            in_process = c.in_process OR h.workflow_step_uuid IS NOT NULL,
+            last_attempted_at = CASE WHEN h.workflow_step_uuid IS NOT NULL THEN v_now
+                                     ELSE c.last_attempted_at END,
+            lease_owner = CASE WHEN h.workflow_step_uuid IS NOT NULL THEN p_taker
+                               ELSE c.lease_owner END,
+            lease_expires_at = CASE WHEN h.workflow_step_uuid IS NOT NULL THEN v_until
+                                    ELSE c.lease_expires_at END,
+            updated_at = v_now
+        FROM locked l LEFT JOIN chosen h ON h.workflow_step_uuid = l.workflow_step_uuid
+        WHERE c.workflow_step_uuid = l.workflow_step_uuid
+        RETURNING c.workflow_step_uuid, l.ready, h.workflow_step_uuid AS chosen_uuid
+    )
+    SELECT count(*), array_agg(workflow_step_uuid) FILTER (WHERE ready),
+           (array_agg(chosen_uuid) FILTER (WHERE chosen_uuid IS NOT NULL))[1]
+    INTO children, v_ready, taken FROM counted;
+    enqueued := coalesce(cardinality(v_ready), 0);
+    IF enqueued = 0 THEN
+        RETURN;
+    END IF;
+    WITH previous AS (
+        UPDATE tasker.workflow_step_transitions SET most_recent = false
+        WHERE workflow_step_uuid = ANY (v_ready) AND most_recent
+        RETURNING workflow_step_uuid, task_uuid, to_state, sort_key
+    )
+    INSERT INTO tasker.workflow_step_transitions
+        (workflow_step_uuid, task_uuid, from_state, to_state, attempt, metadata, sort_key,
+         most_recent)
+    SELECT p.workflow_step_uuid, p.task_uuid, 'pending', 'enqueued',
+           s.attempts - (p.workflow_step_uuid IS NOT DISTINCT FROM taken)::integer,
+           '{}'::jsonb, p.sort_key + 1, p.workflow_step_uuid IS DISTINCT FROM taken
+    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
+    WHERE p.to_state = 'pending'
+    UNION ALL
+    SELECT p.workflow_step_uuid, p.task_uuid, 'enqueued', 'in_progress', s.attempts,
+           jsonb_build_object('worker', p_taker), p.sort_key + 2, true
+    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
+    WHERE p.to_state = 'pending' AND p.workflow_step_uuid = taken;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count <> enqueued + (taken IS NOT NULL)::integer THEN
+        RAISE EXCEPTION 'of % steps to enqueue only % are pending in their transitions',
+            enqueued, v_count USING ERRCODE = 'TK001';
+    END IF;
+END
+$$;
+
+-- A step without children finished: if no step of its task is left, complete the task.
+-- The task row is locked first and the steps are counted by a later statement (a fresh
+-- snapshot): of two leaves finishing at once, the second sees the first's commit.
+CREATE OR REPLACE FUNCTION tasker.finish_task_if_done(p_task uuid) RETURNS varchar
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_state varchar;
+BEGIN
+    SELECT current_state INTO v_state FROM tasker.tasks WHERE task_uuid = p_task FOR UPDATE;
+    IF v_state = 'steps_in_process' AND NOT EXISTS (
+        SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = p_task AND NOT processed
+    ) THEN
+        PERFORM tasker.settle_task(p_task, 'complete', '{}'::jsonb);
+        RETURN 'complete';
+    END IF;
+    RETURN v_state;
 END
 $$;
 
@@ -172,15 +253,19 @@ END
 $$;
 
 -- A task with a failed step stops: its waiting steps are no longer claimable. Attempts
--- already running finish, and their outcomes are recorded, but enqueue nothing.
+-- already running finish, and their outcomes are recorded, but enqueue nothing. Steps
+-- locked by another transaction are skipped (the task row's holder never waits for a step):
+-- a claim re-checks the task's state and drops a step of a task that takes no work.
 CREATE OR REPLACE FUNCTION tasker.block_task(p_task uuid, p_step uuid) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- the task row first: a concurrent outcome that waits for it then sees the task blocked
     PERFORM 1 FROM tasker.tasks WHERE task_uuid = p_task FOR UPDATE;
     UPDATE tasker.workflow_steps SET claimable_at = NULL
-    WHERE task_uuid = p_task AND claimable_at IS NOT NULL
-      AND current_state IN ('enqueued', 'waiting_for_retry');
+    WHERE workflow_step_uuid IN (
+        SELECT workflow_step_uuid FROM tasker.workflow_steps
+        WHERE task_uuid = p_task AND claimable_at IS NOT NULL
+          AND current_state IN ('enqueued', 'waiting_for_retry')
+        FOR UPDATE SKIP LOCKED);
     PERFORM tasker.settle_task(p_task, 'blocked_by_failures',
         jsonb_build_object('failed_step', p_step));
     PERFORM pg_notify('tasker_task_settled', p_task::text);
@@ -234,8 +319,11 @@ BEGIN
 END
 $$;
 
+-- p_recover false: stop at a step whose lease expired instead of recovering it (recovery
+-- takes the task row, which a caller already holding other steps' rows must not wait for).
 CREATE OR REPLACE FUNCTION tasker.claim_step(
-    p_worker varchar, p_namespaces varchar[], p_lease_seconds integer, p_task uuid DEFAULT NULL
+    p_worker varchar, p_namespaces varchar[], p_lease_seconds integer, p_task uuid DEFAULT NULL,
+    p_recover boolean DEFAULT true
 ) RETURNS SETOF tasker.workflow_steps
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -266,20 +354,27 @@ BEGIN
         END IF;
         v_state := v_step.current_state;
         IF v_state = 'in_progress' THEN
+            IF NOT p_recover THEN
+                RETURN;
+            END IF;
             CONTINUE WHEN NOT tasker.release_lost_attempt(v_step);
             v_state := 'waiting_for_retry';
+        END IF;
+        IF v_state NOT IN ('enqueued', 'pending', 'waiting_for_retry')
+           OR NOT tasker.task_accepts_work(
+                  (SELECT current_state FROM tasker.tasks WHERE task_uuid = v_step.task_uuid))
+        THEN
+            -- claimable_at on a step in another state, or of a task that stopped taking
+            -- work after the step was enqueued, is stale: drop it rather than fail every
+            -- claim that meets the step
+            UPDATE tasker.workflow_steps SET claimable_at = NULL
+            WHERE workflow_step_uuid = v_step.workflow_step_uuid;
+            CONTINUE;
         END IF;
         IF v_state = 'waiting_for_retry' THEN
             PERFORM tasker.record_step_transition(v_step.workflow_step_uuid, v_step.task_uuid,
                 'waiting_for_retry', 'enqueued', v_step.attempts);
             v_state := 'enqueued';
-        END IF;
-        IF v_state NOT IN ('enqueued', 'pending') THEN
-            -- claimable_at on a step in another state is stale: drop it rather than fail
-            -- every claim that meets the step
-            UPDATE tasker.workflow_steps SET claimable_at = NULL
-            WHERE workflow_step_uuid = v_step.workflow_step_uuid;
-            CONTINUE;
         END IF;
         PERFORM tasker.record_step_transition(v_step.workflow_step_uuid, v_step.task_uuid,
             v_state, 'in_progress', v_step.attempts + 1, jsonb_build_object('worker', p_worker));
@@ -317,11 +412,10 @@ END
 $$;
 
 -- Results of every completed ancestor of a step, by step name (Tasker Core hands a handler
--- all of them, not only its parents'). VOLATILE on purpose: called in the statement that
--- claims the step, it must read with a snapshot taken after the claim, which may have seen
--- a parent's completion that committed after the statement began.
+-- all of them, not only its parents'). Workers read the parents' results with the claim
+-- (parent_results) and the rest only when a handler asks for them.
 CREATE OR REPLACE FUNCTION tasker.dependency_results(p_step uuid) RETURNS jsonb
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql STABLE AS $$
     WITH RECURSIVE ancestors (step_uuid) AS (
         SELECT e.from_step_uuid FROM tasker.workflow_step_edges e
         WHERE e.to_step_uuid = p_step
@@ -332,6 +426,24 @@ LANGUAGE sql VOLATILE AS $$
     SELECT coalesce(jsonb_object_agg(s.name, s.results), '{}'::jsonb)
     FROM ancestors a JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.step_uuid
     WHERE s.current_state IN ('complete', 'resolved_manually') AND s.results IS NOT NULL
+$$;
+
+-- The completed parents' results of a step, and whether the step has ancestors beyond its
+-- parents. VOLATILE on purpose: called in the statement that claims the step, it must read
+-- with a snapshot taken after the claim, which may have seen a parent's completion that
+-- committed after the statement began.
+CREATE OR REPLACE FUNCTION tasker.parent_results(
+    p_step uuid, OUT results jsonb, OUT has_more_ancestors boolean
+)
+LANGUAGE sql VOLATILE AS $$
+    SELECT coalesce(jsonb_object_agg(s.name, s.results)
+                    FILTER (WHERE s.current_state IN ('complete', 'resolved_manually')
+                            AND s.results IS NOT NULL), '{}'::jsonb),
+           coalesce(bool_or(EXISTS (SELECT 1 FROM tasker.workflow_step_edges g
+                                    WHERE g.to_step_uuid = e.from_step_uuid)), false)
+    FROM tasker.workflow_step_edges e
+    JOIN tasker.workflow_steps s ON s.workflow_step_uuid = e.from_step_uuid
+    WHERE e.to_step_uuid = p_step
 $$;
 
 -- Lock a step for an outcome and check the fencing token.
@@ -354,16 +466,14 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION tasker.complete_step(
-    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb DEFAULT '{}'
-) RETURNS TABLE (task_state varchar, enqueued integer)
+-- Store a successful attempt's result; the step row stays locked until the transaction ends.
+CREATE OR REPLACE FUNCTION tasker.record_completion(
+    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb
+) RETURNS tasker.workflow_steps
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_step      tasker.workflow_steps;
-    v_now       timestamptz := tasker.now();
-    v_enqueued  integer := 0;
-    v_remaining integer;
-    v_state     varchar;
+    v_step tasker.workflow_steps;
+    v_now  timestamptz := tasker.now();
 BEGIN
     v_step := tasker.lock_attempt(p_step, p_attempt);
     PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'in_progress', 'complete',
@@ -373,21 +483,77 @@ BEGIN
         in_process = false, claimable_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
         updated_at = v_now
     WHERE workflow_step_uuid = p_step;
-    UPDATE tasker.tasks SET unfinished_steps = unfinished_steps - 1
-    WHERE task_uuid = v_step.task_uuid
-    RETURNING unfinished_steps, current_state INTO v_remaining, v_state;
-    v_enqueued := tasker.enqueue_ready_children(p_step, tasker.task_accepts_work(v_state));
-    IF v_remaining = 0 AND v_state = 'steps_in_process' THEN
-        PERFORM tasker.settle_task(v_step.task_uuid, 'complete', '{}'::jsonb);
-        v_state := 'complete';
+    RETURN v_step;
+END
+$$;
+
+-- What a completion changes beyond the step: its children, and the task when it was the
+-- last step left. With p_taker, one ready child is started at once for that worker (see
+-- enqueue_ready_children); idle workers are woken for the rest.
+CREATE OR REPLACE FUNCTION tasker.propagate_completion(
+    p_step tasker.workflow_steps, p_taker varchar DEFAULT NULL,
+    p_lease_seconds integer DEFAULT NULL,
+    OUT task_state varchar, OUT enqueued integer, OUT taken uuid
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_children integer;
+BEGIN
+    -- read without a lock: a task blocked meanwhile is caught by the claim (claim_step)
+    SELECT current_state INTO task_state FROM tasker.tasks WHERE task_uuid = p_step.task_uuid;
+    SELECT c.children, c.enqueued, c.taken INTO v_children, enqueued, taken
+    FROM tasker.enqueue_ready_children(p_step.workflow_step_uuid,
+                                       tasker.task_accepts_work(task_state),
+                                       p_taker, p_lease_seconds) c;
+    IF v_children = 0 THEN
+        task_state := tasker.finish_task_if_done(p_step.task_uuid);
     END IF;
-    IF v_enqueued > 0 THEN
-        PERFORM pg_notify('tasker_steps_ready', v_step.namespace_name);
+    IF enqueued > (taken IS NOT NULL)::integer THEN
+        PERFORM pg_notify('tasker_steps_ready', p_step.namespace_name);
     END IF;
-    IF v_state IN ('complete', 'blocked_by_failures') THEN
-        PERFORM pg_notify('tasker_task_settled', v_step.task_uuid::text);
+    IF v_children = 0 AND task_state = 'complete' THEN
+        PERFORM pg_notify('tasker_task_settled', p_step.task_uuid::text);
     END IF;
-    RETURN QUERY SELECT v_state, v_enqueued;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tasker.complete_step(
+    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb DEFAULT '{}'
+) RETURNS TABLE (task_state varchar, enqueued integer)
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY SELECT c.task_state, c.enqueued FROM tasker.propagate_completion(
+        tasker.record_completion(p_step, p_attempt, p_results, p_metadata)) c;
+END
+$$;
+
+-- A worker's completion and its next claim in one transaction. The claim comes before the
+-- children are counted down, so that a child shared by many parents (a join) stays locked
+-- only for the commit. When it finds nothing, the worker takes one of the children the
+-- completion makes ready (a chain hands each step to the worker that finished its parent).
+CREATE OR REPLACE FUNCTION tasker.complete_and_claim(
+    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb,
+    p_worker varchar, p_namespaces varchar[], p_lease_seconds integer, p_task uuid
+) RETURNS SETOF tasker.workflow_steps
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_done    tasker.workflow_steps;
+    v_next    tasker.workflow_steps;
+    v_outcome record;
+BEGIN
+    v_done := tasker.record_completion(p_step, p_attempt, p_results, p_metadata);
+    SELECT * INTO v_next
+    FROM tasker.claim_step(p_worker, p_namespaces, p_lease_seconds, p_task, false);
+    IF v_next.workflow_step_uuid IS NOT NULL THEN
+        PERFORM tasker.propagate_completion(v_done);
+        RETURN NEXT v_next;
+        RETURN;
+    END IF;
+    SELECT * INTO v_outcome FROM tasker.propagate_completion(v_done, p_worker, p_lease_seconds);
+    IF v_outcome.taken IS NOT NULL THEN
+        RETURN QUERY SELECT * FROM tasker.workflow_steps
+                     WHERE workflow_step_uuid = v_outcome.taken;
+    END IF;
 END
 $$;
 

@@ -43,10 +43,10 @@ WHERE identity_hash = %(identity_hash)s;
 INSERT INTO tasker.tasks
     (named_task_uuid, namespace_name, context, identity_hash, priority, correlation_id,
      parent_correlation_id, initiator, source_system, reason, tags, environment,
-     unfinished_steps, budget_limits)
+     budget_limits)
 VALUES (%(named_task_uuid)s, %(namespace_name)s, %(context)s, %(identity_hash)s, %(priority)s,
         %(correlation_id)s, %(parent_correlation_id)s, %(initiator)s, %(source_system)s,
-        %(reason)s, %(tags)s, %(environment)s, %(unfinished_steps)s, %(budget_limits)s)
+        %(reason)s, %(tags)s, %(environment)s, %(budget_limits)s)
 ON CONFLICT (identity_hash) DO NOTHING
 RETURNING task_uuid, correlation_id, requested_at;
 
@@ -107,7 +107,8 @@ SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 -- name: claim_attempt
 -- Claim the next claimable step and read all its handler needs, in one round trip: the
 -- step row, the task (as JSON, the shape the dispatch payload wants), the template's
--- revision and the stored results of every completed ancestor.
+-- revision and the stored results of its completed parents (other ancestors' results are
+-- read when a handler asks for them: see ancestor_results).
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.claim_step(%(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
                                     %(task_uuid)s::uuid)
@@ -123,10 +124,42 @@ SELECT c.*,
            'task_name', nt.name, 'task_version', nt.version) AS task,
        t.named_task_uuid,
        nt.revision AS template_revision,
-       tasker.dependency_results(c.workflow_step_uuid) AS dependency_results
+       pr.results AS parent_results,
+       pr.has_more_ancestors
 FROM claimed c
 JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
-JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid;
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
+
+-- name: complete_and_claim
+-- Record a successful attempt and claim the worker's next one in the same transaction; the
+-- answer has the columns of claim_attempt, or no row when nothing was claimable.
+WITH claimed AS MATERIALIZED (
+    SELECT * FROM tasker.complete_and_claim(
+        %(step_uuid)s, %(attempt)s, %(results)s, %(metadata)s, %(worker)s,
+        %(namespaces)s::varchar[], %(lease_seconds)s, %(task_uuid)s::uuid)
+)
+SELECT c.*,
+       jsonb_build_object(
+           'task_uuid', t.task_uuid, 'named_task_uuid', t.named_task_uuid,
+           'context', t.context, 'correlation_id', t.correlation_id,
+           'parent_correlation_id', t.parent_correlation_id, 'priority', t.priority,
+           'tags', t.tags, 'initiator', t.initiator, 'source_system', t.source_system,
+           'reason', t.reason, 'identity_hash', t.identity_hash, 'complete', t.complete,
+           'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
+           'task_name', nt.name, 'task_version', nt.version) AS task,
+       t.named_task_uuid,
+       nt.revision AS template_revision,
+       pr.results AS parent_results,
+       pr.has_more_ancestors
+FROM claimed c
+JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
+
+-- name: ancestor_results
+-- Stored results of every completed ancestor of a step, by step name.
+SELECT tasker.dependency_results(%(step_uuid)s) AS results;
 
 -- name: fetch_template
 -- A registered template's configuration, read when a worker's copy is missing or outdated.

@@ -1,0 +1,155 @@
+"""The worker's hot path: one statement per step, ancestors' results read as far as needed.
+
+A success is recorded together with the worker's next claim; a chain hands each step to the
+worker that finished its parent, still recording pending -> enqueued -> in_progress. Handlers
+get their parents' results with the claim and every other ancestor's on demand.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tasker_ctl.engine.executor import Attempt, Outcome
+from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.sdk.step_handler.functional import step_handler
+from tasker_ctl.sdk.types import StepContext
+from tests.integration.engine.conftest import Engine, make_template, step
+
+CHAIN = make_template(
+    [
+        step("first", "lazy.start"),
+        step("second", "lazy.next", "first"),
+        step("third", "lazy.next", "second"),
+        step("fourth", "lazy.reach_back", "third"),
+    ],
+    name="lazy_chain",
+)
+
+
+def _register(engine: Engine) -> None:
+    @step_handler("lazy.start")
+    def start(context: StepContext) -> dict[str, Any]:
+        return {"value": 1}
+
+    @step_handler("lazy.next")
+    def next_value(context: StepContext) -> dict[str, Any]:
+        (parent,) = context.event.task_sequence_step["step_definition"]["dependencies"]
+        return {"value": context.get_dependency_field(parent, "value") + 1}
+
+    @step_handler("lazy.reach_back")
+    def reach_back(context: StepContext) -> dict[str, Any]:
+        # a grandparent's and a great-grandparent's results, then every name
+        return {
+            "first": context.get_dependency_field("first", "value"),
+            "second": context.get_dependency_field("second", "value"),
+            "names": sorted(context.dependency_results),
+        }
+
+    engine.registry.register("lazy.start", start)
+    engine.registry.register("lazy.next", next_value)
+    engine.registry.register("lazy.reach_back", reach_back)
+
+
+def _run(engine: Engine, worker: Worker) -> None:
+    while worker.run_once(engine.store):
+        pass
+
+
+def test_only_a_handler_that_looks_past_its_parents_reads_them(engine: Engine) -> None:
+    _register(engine)
+    loaded: dict[str, bool] = {}
+
+    def seen(attempt: Attempt, outcome: Outcome) -> None:
+        assert outcome.success, outcome.envelope
+        loaded[attempt.step["name"]] = attempt.ancestors.complete
+
+    task = engine.submit(CHAIN, {})
+    _run(engine, Worker(engine.url, engine.registry, WorkerOptions(), on_outcome=seen))
+
+    results = {name: row["results"]["result"] for name, row in engine.steps(task.task_uuid).items()}
+    assert results["third"] == {"value": 3}
+    assert results["fourth"] == {"first": 1, "second": 2, "names": ["first", "second", "third"]}
+    # first and second have no ancestors beyond their parents; third never looked further
+    assert loaded == {"first": True, "second": True, "third": False, "fourth": True}
+
+
+def test_a_chain_is_handed_from_step_to_step_with_every_transition(engine: Engine) -> None:
+    _register(engine)
+    worker = Worker(engine.url, engine.registry, WorkerOptions(worker_id="chain-worker"))
+    task = engine.submit(CHAIN, {})
+    _run(engine, worker)
+
+    assert engine.task(task.task_uuid)["current_state"] == "complete"
+    for name in ("first", "second", "third", "fourth"):
+        transitions = engine.step_transitions(task.task_uuid, name)
+        assert [row["to_state"] for row in transitions] == [
+            "pending",
+            "enqueued",
+            "in_progress",
+            "complete",
+        ]
+        assert [row["most_recent"] for row in transitions] == [False, False, False, True]
+        started = transitions[2]
+        assert started["attempt"] == 1
+        assert started["metadata"]["worker"] == "chain-worker"
+        assert started["event"] == "Start"
+    steps = engine.steps(task.task_uuid)
+    assert {row["attempts"] for row in steps.values()} == {1}
+    assert all(row["lease_owner"] is None and row["claimable_at"] is None for row in steps.values())
+
+
+def test_a_stopping_worker_records_its_success_without_claiming_more(engine: Engine) -> None:
+    _register(engine)
+    stop = threading.Event()
+    worker = Worker(engine.url, engine.registry, WorkerOptions(), stop)
+    task = engine.submit(CHAIN, {})
+    stop.set()
+    assert worker.run_once(engine.store)  # claims and runs "first"
+
+    steps = engine.steps(task.task_uuid)  # nothing was claimed with the completion
+    assert steps["first"]["current_state"] == "complete"
+    assert steps["second"]["current_state"] == "enqueued"
+    assert steps["second"]["lease_owner"] is None
+
+
+def test_a_worker_stopped_with_a_step_in_hand_finishes_it(engine: Engine) -> None:
+    _register(engine)
+    stop = threading.Event()
+    ran: list[str] = []
+
+    def seen(attempt: Attempt, outcome: Outcome) -> None:
+        ran.append(attempt.step["name"])
+        if attempt.step["name"] == "second":
+            stop.set()  # "third" was claimed with this completion
+
+    worker = Worker(engine.url, engine.registry, WorkerOptions(), stop, on_outcome=seen)
+    task = engine.submit(CHAIN, {})
+    worker.run()
+
+    assert ran == ["first", "second", "third"]
+    steps = engine.steps(task.task_uuid)
+    assert steps["third"]["current_state"] == "complete"
+    assert steps["fourth"]["current_state"] == "enqueued"
+
+
+def test_parents_sharing_children_complete_side_by_side(engine: Engine) -> None:
+    """Completions that count down the same children lock them in one order (no deadlock),
+    and only the last leaf to finish completes the task."""
+    _register(engine)
+    roots = [f"root_{i}" for i in range(6)]
+    joins = [f"join_{i}" for i in range(4)]
+    template = make_template(
+        [
+            *(step(name, "lazy.start") for name in roots),
+            *(step(name, "lazy.start", *roots) for name in joins),
+        ],
+        name="shared_children",
+    )
+    for _ in range(3):
+        task = engine.submit(template, {}, identity="always_unique")
+        assert engine.run(task.task_uuid, workers=4) == "complete"
+        steps = engine.steps(task.task_uuid)
+        assert all(row["current_state"] == "complete" for row in steps.values())
+        assert all(steps[name]["pending_parents"] == 0 for name in joins)
+        assert engine.task_path(task.task_uuid)[-2:] == ["evaluating_results", "complete"]
