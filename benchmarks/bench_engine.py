@@ -122,13 +122,15 @@ def _engine_process(url: str, task: str, ready: Any, go: Any) -> None:
     with connect(url) as store:
         ready.release()
         go.wait()
-        idle = 0
-        while idle < 50:  # the join becomes claimable only after the last child completes
+        # nothing claimable is not the end: the join waits for the last child; a process
+        # stops when the task is complete, as a raw-SQL process stops at an empty queue
+        while True:
             if worker.run_once(store):
-                idle = 0
-            else:
-                idle += 1
-                time.sleep(0.002)
+                continue
+            found = store.fetch_one("fetch_task", task_uuid=task)
+            if found is None or found["current_state"] == "complete":
+                return
+            time.sleep(0.002)
 
 
 def _raw_process(url: str, ready: Any, go: Any) -> None:

@@ -62,7 +62,12 @@ class Notification:
 
 
 class Store:
-    """Named queries over one psycopg connection (sync, autocommit off, dict rows)."""
+    """Named queries over one psycopg connection (sync, dict rows).
+
+    A statement outside ``transaction()`` is a transaction of its own, sent in one round trip
+    (the connection is in autocommit mode: no separate BEGIN and COMMIT, which would hold the
+    statement's row locks for two more round trips).
+    """
 
     def __init__(self, connection: psycopg.Connection[Row], *, url: str | None = None) -> None:
         self._connection = connection
@@ -113,8 +118,9 @@ class Store:
             self._connection.execute(get_query(name), params)
 
     def execute_many(self, name: str, rows: Iterable[Mapping[str, Any]], /) -> None:
-        """Run the named query once per parameter mapping, in one round of the protocol."""
-        with self._statement(), self._connection.cursor() as cursor:
+        """Run the named query once per parameter mapping, in one round of the protocol and
+        one transaction."""
+        with self._atomic(), self._connection.cursor() as cursor:
             cursor.executemany(get_query(name), rows)
 
     def fetch_one(self, name: str, /, **params: Any) -> Row | None:
@@ -133,8 +139,9 @@ class Store:
         return None if row is None else next(iter(row.values()), None)
 
     def execute_script(self, script: LiteralString) -> None:
-        """Run SQL text holding several statements and no parameters (migration files)."""
-        with self._statement():
+        """Run SQL text holding several statements and no parameters (migration files), in
+        one transaction."""
+        with self._atomic():
             self._connection.execute(script)
 
     def server_version(self) -> str:
@@ -176,9 +183,15 @@ class Store:
                 statement = sql.SQL(command + " {}").format(sql.Identifier(channel))
                 self._connection.execute(statement)
 
+    def _atomic(self) -> AbstractContextManager[Any]:
+        """Outside ``transaction()``, one transaction for everything the block sends."""
+        if self.in_transaction:
+            return wrap_errors(url=self._url)
+        return _chain(wrap_errors(url=self._url), self._connection.transaction())
+
     def _statement(self) -> AbstractContextManager[Any]:
         """Outside ``transaction()``, give the statement a transaction of its own."""
-        if self.in_transaction:
+        if self.in_transaction or self._connection.autocommit:
             return wrap_errors(url=self._url)
         return _chain(wrap_errors(url=self._url), self._connection.transaction())
 
@@ -196,7 +209,7 @@ def connect(url: str, *, application_name: str = "tasker-ctl", connect_timeout: 
     try:
         connection = psycopg.connect(
             url,
-            autocommit=False,
+            autocommit=True,
             row_factory=dict_row,
             application_name=application_name,
             connect_timeout=connect_timeout,

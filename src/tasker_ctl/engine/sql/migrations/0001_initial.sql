@@ -245,11 +245,26 @@ CREATE TABLE tasker.workflow_step_edges (
     from_step_uuid          uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     to_step_uuid            uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     name                    varchar(64) NOT NULL DEFAULT 'provides',
+    -- the child's parent counter this edge counts down: NULL for the child's own
+    -- pending_parents, else a shard in step_parent_counts (see there)
+    counter_shard           smallint,
     created_at              timestamptz NOT NULL DEFAULT tasker.now(),
     UNIQUE (from_step_uuid, to_step_uuid, name),
     CHECK (from_step_uuid <> to_step_uuid)
 );
 CREATE INDEX workflow_step_edges_to_idx ON tasker.workflow_step_edges (to_step_uuid);
+
+-- A step with many parents (a join) would have every parent's completion wait for its row,
+-- one after the other. Its parents are counted in shards instead: each shard row counts
+-- the unfinished parents of its share of the edges, and the step's pending_parents counts
+-- the shards not yet at zero, so only the completion that empties a shard takes the step's
+-- row.
+CREATE TABLE tasker.step_parent_counts (
+    workflow_step_uuid uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    shard              smallint NOT NULL,
+    pending            integer NOT NULL CHECK (pending >= 0),
+    PRIMARY KEY (workflow_step_uuid, shard)
+);
 
 -- ---------------------------------------------------------------------------------------
 -- Transitions

@@ -128,8 +128,9 @@ BEGIN
 END
 $$;
 
--- Count down the pending parents of every child of p_step; enqueue (when p_enqueue) those
--- left with none. With p_taker, the first of them (in uuid order) is not left for a claim
+-- Count down the pending parents of every child of p_step (a child counted in shards, once
+-- p_step's shard is empty: see step_parent_counts); enqueue (when p_enqueue) those left with
+-- none. With p_taker, the first of them (in uuid order) is not left for a claim
 -- but started at once as an attempt of that worker, leased for p_lease_seconds: its
 -- transitions still go pending -> enqueued -> in_progress, recorded together. Children are
 -- locked in uuid order, so that two parents sharing children cannot deadlock; they are
@@ -146,13 +147,33 @@ DECLARE
     v_until timestamptz := tasker.now() + make_interval(secs => coalesce(p_lease_seconds, 0));
     v_ready uuid[];
     v_count integer;
+    v_emptied uuid[];
+    v_sharded integer;
 BEGIN
+    -- parents counted in shards: only a shard emptied now counts its child's row down
+    WITH locked AS (
+        SELECT pc.workflow_step_uuid, pc.shard
+        FROM tasker.workflow_step_edges e
+        JOIN tasker.step_parent_counts pc
+          ON pc.workflow_step_uuid = e.to_step_uuid AND pc.shard = e.counter_shard
+        WHERE e.from_step_uuid = p_step AND e.counter_shard IS NOT NULL AND pc.pending > 0
+        ORDER BY pc.workflow_step_uuid, pc.shard
+        FOR UPDATE OF pc
+    ), counted AS (
+        UPDATE tasker.step_parent_counts pc SET pending = greatest(pc.pending - 1, 0)
+        FROM locked l
+        WHERE pc.workflow_step_uuid = l.workflow_step_uuid AND pc.shard = l.shard
+        RETURNING pc.workflow_step_uuid, pc.pending
+    )
+    SELECT count(*), array_agg(workflow_step_uuid) FILTER (WHERE pending = 0)
+    INTO v_sharded, v_emptied FROM counted;
     WITH locked AS (
         SELECT c.workflow_step_uuid,
                p_enqueue AND c.pending_parents = 1 AND c.current_state = 'pending' AS ready
         FROM tasker.workflow_step_edges e
         JOIN tasker.workflow_steps c ON c.workflow_step_uuid = e.to_step_uuid
         WHERE e.from_step_uuid = p_step
+          AND (e.counter_shard IS NULL OR c.workflow_step_uuid = ANY (v_emptied))
         ORDER BY c.workflow_step_uuid
         FOR UPDATE OF c
     ), chosen AS (
@@ -182,7 +203,8 @@ BEGIN
         WHERE c.workflow_step_uuid = l.workflow_step_uuid
         RETURNING c.workflow_step_uuid, l.ready, h.workflow_step_uuid AS chosen_uuid
     )
-    SELECT count(*), array_agg(workflow_step_uuid) FILTER (WHERE ready),
+    SELECT count(*) + v_sharded - coalesce(cardinality(v_emptied), 0),
+           array_agg(workflow_step_uuid) FILTER (WHERE ready),
            (array_agg(chosen_uuid) FILTER (WHERE chosen_uuid IS NOT NULL))[1]
     INTO children, v_ready, taken FROM counted;
     enqueued := coalesce(cardinality(v_ready), 0);

@@ -80,22 +80,45 @@ SELECT name, workflow_step_uuid FROM step;
 
 -- name: insert_step_edges
 -- Edges given as three parallel arrays: parents, children and edge names. Each new edge
--- from a parent that has not completed adds one to its child's pending_parents.
-WITH inserted AS (
-    INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name)
-    SELECT * FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[],
-                         %(names)s::varchar[])
+-- from a parent that has not completed adds one to its child's pending_parents; a child
+-- given 32 or more edges at once has them counted in 16 new shards (step_parent_counts),
+-- and pending_parents counts the shards with parents left.
+WITH given AS (
+    SELECT g.from_step_uuid, g.to_step_uuid, g.name,
+           row_number() OVER (PARTITION BY g.to_step_uuid ORDER BY g.from_step_uuid) AS ordinal,
+           count(*) OVER (PARTITION BY g.to_step_uuid) AS fan_in
+    FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[], %(names)s::varchar[])
+         AS g (from_step_uuid, to_step_uuid, name)
+), inserted AS (
+    INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name, counter_shard)
+    SELECT g.from_step_uuid, g.to_step_uuid, g.name,
+           CASE WHEN g.fan_in >= 32 THEN (g.ordinal %% 16 + coalesce(
+               (SELECT max(c.shard) + 1 FROM tasker.step_parent_counts c
+                WHERE c.workflow_step_uuid = g.to_step_uuid), 0))::smallint END
+    FROM given g
     ON CONFLICT DO NOTHING
-    RETURNING from_step_uuid, to_step_uuid
+    RETURNING from_step_uuid, to_step_uuid, counter_shard
 ), waiting AS (
-    SELECT i.to_step_uuid, count(*) AS parents
+    SELECT i.to_step_uuid, i.counter_shard
     FROM inserted i
     JOIN tasker.workflow_steps p ON p.workflow_step_uuid = i.from_step_uuid
     WHERE p.current_state NOT IN ('complete', 'resolved_manually')
-    GROUP BY i.to_step_uuid
+), shards AS (
+    INSERT INTO tasker.step_parent_counts (workflow_step_uuid, shard, pending)
+    SELECT to_step_uuid, counter_shard, count(*) FROM waiting
+    WHERE counter_shard IS NOT NULL
+    GROUP BY to_step_uuid, counter_shard
+    RETURNING workflow_step_uuid
+), counts AS (
+    SELECT to_step_uuid, count(*) AS parents FROM (
+        SELECT to_step_uuid FROM waiting WHERE counter_shard IS NULL
+        UNION ALL
+        SELECT workflow_step_uuid FROM shards
+    ) counted
+    GROUP BY to_step_uuid
 )
-UPDATE tasker.workflow_steps s SET pending_parents = s.pending_parents + w.parents
-FROM waiting w WHERE s.workflow_step_uuid = w.to_step_uuid;
+UPDATE tasker.workflow_steps s SET pending_parents = s.pending_parents + c.parents
+FROM counts c WHERE s.workflow_step_uuid = c.to_step_uuid;
 
 -- name: enqueue_steps
 -- Make pending steps claimable now.
