@@ -153,3 +153,37 @@ def test_parents_sharing_children_complete_side_by_side(engine: Engine) -> None:
         assert all(row["current_state"] == "complete" for row in steps.values())
         assert all(steps[name]["pending_parents"] == 0 for name in joins)
         assert engine.task_path(task.task_uuid)[-2:] == ["evaluating_results", "complete"]
+
+
+def test_a_wide_join_counts_its_parents_in_shards(engine: Engine) -> None:
+    _register(engine)
+    parents = [f"parent_{i:02d}" for i in range(40)]
+    template = make_template(
+        [
+            *(step(name, "lazy.start") for name in parents),
+            step("join", "lazy.start", *parents),
+        ],
+        name="wide_join",
+    )
+    task = engine.submit(template, {})
+    join = engine.steps(task.task_uuid)["join"]
+    shards = engine.rows(
+        "SELECT shard, pending FROM tasker.step_parent_counts WHERE workflow_step_uuid = %s",
+        join["workflow_step_uuid"],
+    )
+    assert len(shards) == 16
+    assert sum(row["pending"] for row in shards) == 40
+    assert join["pending_parents"] == 16  # shards with parents left, not parents
+
+    assert engine.run(task.task_uuid, workers=4) == "complete"
+    join = engine.steps(task.task_uuid)["join"]
+    assert join["attempts"] == 1
+    assert join["pending_parents"] == 0
+    assert engine.path(task.task_uuid, "join") == ["pending", "enqueued", "in_progress", "complete"]
+    assert {
+        row["pending"]
+        for row in engine.rows(
+            "SELECT pending FROM tasker.step_parent_counts WHERE workflow_step_uuid = %s",
+            join["workflow_step_uuid"],
+        )
+    } == {0}
