@@ -140,13 +140,20 @@ def _raw_process(url: str, ready: Any, go: Any) -> None:
     with psycopg.connect(url) as connection:
         ready.release()
         go.wait()
-        while True:
-            with connection.transaction():
-                row = connection.execute(queries["claim_raw"], {"worker": "w"}).fetchone()
-            if row is None:
-                return
-            with connection.transaction():
-                connection.execute(queries["complete_raw"], {"id": row[0]})
+        while _raw_cycle(connection, queries):
+            pass
+
+
+def _raw_cycle(connection: Any, queries: dict[str, str]) -> bool:
+    """Claim one row of the raw queue (one transaction) and complete it (a second); False
+    when the queue is empty."""
+    with connection.transaction():
+        row = connection.execute(queries["claim_raw"], {"worker": "w"}).fetchone()
+    if row is None:
+        return False
+    with connection.transaction():
+        connection.execute(queries["complete_raw"], {"id": row[0]})
+    return True
 
 
 def raw_step_latency(url: str, count: int) -> list[float]:
@@ -161,12 +168,8 @@ def raw_step_latency(url: str, count: int) -> list[float]:
         connection.execute(queries["fill_raw_queue"], {"count": count})
         while True:
             start = time.perf_counter()
-            with connection.transaction():
-                row = connection.execute(queries["claim_raw"], {"worker": "w"}).fetchone()
-            if row is None:
+            if not _raw_cycle(connection, queries):
                 break
-            with connection.transaction():
-                connection.execute(queries["complete_raw"], {"id": row[0]})
             timings.append(time.perf_counter() - start)
     return timings
 

@@ -124,6 +124,21 @@ def test_execute_many(store: Store) -> None:
     assert {9001, 9002, 9003} <= set(_versions(store))
 
 
+def test_execute_many_outside_a_transaction_is_all_or_nothing(store: Store) -> None:
+    rows = [{"version": v, "name": f"m{v}", "checksum": "x"} for v in (9001, 9002, 9001)]
+    with pytest.raises(ConflictError):
+        store.execute_many("insert_schema_migration", rows)
+    assert not {9001, 9002} & set(_versions(store))
+
+
+def test_a_store_needs_an_autocommit_connection(database_url: str) -> None:
+    with (
+        psycopg.connect(database_url) as connection,
+        pytest.raises(ValueError, match="autocommit"),
+    ):
+        Store(connection)
+
+
 @pytest.mark.parametrize(
     ("sqlstate", "error_type", "code"),
     [

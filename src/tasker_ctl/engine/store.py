@@ -64,12 +64,14 @@ class Notification:
 class Store:
     """Named queries over one psycopg connection (sync, dict rows).
 
-    A statement outside ``transaction()`` is a transaction of its own, sent in one round trip
-    (the connection is in autocommit mode: no separate BEGIN and COMMIT, which would hold the
-    statement's row locks for two more round trips).
+    The connection must be in autocommit mode: a statement outside ``transaction()`` is then
+    a transaction of its own, sent in one round trip, with no separate BEGIN and COMMIT that
+    would hold the statement's row locks for two more round trips.
     """
 
     def __init__(self, connection: psycopg.Connection[Row], *, url: str | None = None) -> None:
+        if not connection.autocommit:
+            raise ValueError("a Store needs a connection in autocommit mode")
         self._connection = connection
         self._url = url
 
@@ -114,7 +116,7 @@ class Store:
 
     def execute(self, name: str, /, **params: Any) -> None:
         """Run the named query for its effect."""
-        with self._statement():
+        with wrap_errors(url=self._url):
             self._connection.execute(get_query(name), params)
 
     def execute_many(self, name: str, rows: Iterable[Mapping[str, Any]], /) -> None:
@@ -125,12 +127,12 @@ class Store:
 
     def fetch_one(self, name: str, /, **params: Any) -> Row | None:
         """The first row of the named query, or None when it returns no row."""
-        with self._statement():
+        with wrap_errors(url=self._url):
             return self._connection.execute(get_query(name), params).fetchone()
 
     def fetch_all(self, name: str, /, **params: Any) -> list[Row]:
         """Every row of the named query."""
-        with self._statement():
+        with wrap_errors(url=self._url):
             return self._connection.execute(get_query(name), params).fetchall()
 
     def fetch_value(self, name: str, /, **params: Any) -> Any:
@@ -155,7 +157,7 @@ class Store:
     def unlisten(self, *channels: str) -> None:
         """Unsubscribe from channels (all of them when none is given)."""
         if not channels:
-            with self._statement():
+            with wrap_errors(url=self._url):
                 self._connection.execute(sql.SQL("UNLISTEN *"))
             return
         self._channel_command("UNLISTEN", channels)
@@ -177,7 +179,7 @@ class Store:
         return [Notification(item.channel, item.payload, item.pid) for item in received]
 
     def _channel_command(self, command: LiteralString, channels: tuple[str, ...]) -> None:
-        with self._statement():
+        with wrap_errors(url=self._url):
             for channel in channels:
                 # channel names are identifiers and cannot be bound as parameters
                 statement = sql.SQL(command + " {}").format(sql.Identifier(channel))
@@ -186,12 +188,6 @@ class Store:
     def _atomic(self) -> AbstractContextManager[Any]:
         """Outside ``transaction()``, one transaction for everything the block sends."""
         if self.in_transaction:
-            return wrap_errors(url=self._url)
-        return _chain(wrap_errors(url=self._url), self._connection.transaction())
-
-    def _statement(self) -> AbstractContextManager[Any]:
-        """Outside ``transaction()``, give the statement a transaction of its own."""
-        if self.in_transaction or self._connection.autocommit:
             return wrap_errors(url=self._url)
         return _chain(wrap_errors(url=self._url), self._connection.transaction())
 

@@ -121,9 +121,14 @@ class Worker:
             self.on_outcome(attempt, outcome)
         return True
 
-    def _claim(self, store: Store) -> dict[str, Any] | None:
+    def _claim(
+        self, store: Store, completion: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Claim the next attempt; with ``completion`` (the previous attempt's success, as
+        complete_step takes it), record that in the same transaction."""
         return store.fetch_one(
             "claim_attempt",
+            **(completion or _NO_COMPLETION),
             worker=self.options.worker_id,
             namespaces=self.options.namespaces,
             lease_seconds=self.options.lease_seconds,
@@ -161,32 +166,20 @@ class Worker:
 
     def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> None:
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
-        metadata = Json({"worker": self.options.worker_id, "duration_ms": outcome.duration_ms})
         try:
-            if outcome.success and not self.stop.is_set():
-                self._claimed = _retrying(
-                    lambda: store.fetch_one(
-                        "complete_and_claim",
-                        step_uuid=step_uuid,
-                        attempt=number,
-                        results=Json(outcome.envelope),
-                        metadata=metadata,
-                        worker=self.options.worker_id,
-                        namespaces=self.options.namespaces,
-                        lease_seconds=self.options.lease_seconds,
-                        task_uuid=self.options.task_uuid,
-                    )
-                )
-            elif outcome.success:
-                _retrying(
-                    lambda: store.fetch_one(
-                        "complete_step",
-                        step_uuid=step_uuid,
-                        attempt=number,
-                        results=Json(outcome.envelope),
-                        metadata=metadata,
-                    )
-                )
+            if outcome.success:
+                completion = {
+                    "step_uuid": step_uuid,
+                    "attempt": number,
+                    "results": Json(outcome.envelope),
+                    "metadata": Json(
+                        {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
+                    ),
+                }
+                if self.stop.is_set():  # a stopping worker takes no more work
+                    _retrying(lambda: store.fetch_one("complete_step", **completion))
+                else:
+                    self._claimed = _retrying(lambda: self._claim(store, completion))
             else:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
@@ -259,6 +252,14 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or store.wait_for_notifications(min(remaining, STOP_CHECK_SECONDS)):
                 return
+
+
+_NO_COMPLETION: dict[str, Any] = {
+    "step_uuid": None,
+    "attempt": None,
+    "results": None,
+    "metadata": None,
+}
 
 
 def _retrying(operation: Callable[[], T]) -> T:

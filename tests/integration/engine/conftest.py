@@ -197,9 +197,27 @@ class Engine:
         return value
 
 
+def claim(
+    store: Store, task_uuid: uuid.UUID, worker: str = "w", lease: int = 60
+) -> dict[str, Any] | None:
+    """A worker's plain claim (no previous success to record with it), as the worker sends it;
+    None when nothing is claimable."""
+    return store.fetch_one(
+        "claim_attempt",
+        step_uuid=None,
+        attempt=None,
+        results=None,
+        metadata=None,
+        worker=worker,
+        namespaces=None,
+        lease_seconds=lease,
+        task_uuid=task_uuid,
+    )
+
+
 def clocked_store(url: str, now: datetime) -> Store:
     """A ``Store`` whose engine clock (``tasker.now()``) reads ``now``."""
-    connection = psycopg.connect(url, autocommit=False, row_factory=dict_row)
+    connection = psycopg.connect(url, autocommit=True, row_factory=dict_row)
     set_clock(connection, now)
     return Store(connection, url=url)
 

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from tasker_ctl.engine.store import Json, Store
-from tests.integration.engine.conftest import Engine, clocked_store, make_template, step
+from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 from tests.integration.engine.handlers import Recorder
 from tests.integration.engine.handlers.failures import GATE
 
@@ -27,9 +27,7 @@ TWO_ROOTS = make_template(
 
 
 def _claim(store: Store, task_uuid: uuid.UUID, worker: str = "w") -> dict[str, Any]:
-    claimed = store.fetch_one(
-        "claim_attempt", worker=worker, namespaces=None, lease_seconds=60, task_uuid=task_uuid
-    )
+    claimed = claim(store, task_uuid, worker, 60)
     assert claimed is not None
     return claimed
 
@@ -109,12 +107,7 @@ def test_a_retry_after_the_block_is_not_scheduled(
     survivor = engine.steps(task.task_uuid)["survivor"]
     assert survivor["current_state"] == "waiting_for_retry"
     assert survivor["claimable_at"] is None
-    assert (
-        store.fetch_one(
-            "claim_attempt", worker="w", namespaces=None, lease_seconds=60, task_uuid=task.task_uuid
-        )
-        is None
-    )
+    assert claim(store, task.task_uuid, "w", 60) is None
 
 
 def test_waiting_steps_are_frozen_by_the_block(engine: Engine, store: Store) -> None:
@@ -135,16 +128,7 @@ def test_a_lost_attempt_of_a_blocked_task_is_not_run_again(
     # the survivor's worker dies; half an hour later another worker looks for work
     later = engine.db_now() + timedelta(minutes=30)
     with clocked_store(database_url, later) as other:
-        assert (
-            other.fetch_one(
-                "claim_attempt",
-                worker="x",
-                namespaces=None,
-                lease_seconds=60,
-                task_uuid=task.task_uuid,
-            )
-            is None
-        )
+        assert claim(other, task.task_uuid, "x", 60) is None
     survivor = engine.steps(task.task_uuid)["survivor"]
     assert survivor["current_state"] == "waiting_for_retry"
     assert survivor["claimable_at"] is None
@@ -161,16 +145,7 @@ def test_a_lost_last_attempt_fails_the_step(
     _claim(store, task.task_uuid)
     later = engine.db_now() + timedelta(minutes=30)
     with clocked_store(database_url, later) as other:
-        assert (
-            other.fetch_one(
-                "claim_attempt",
-                worker="x",
-                namespaces=None,
-                lease_seconds=60,
-                task_uuid=task.task_uuid,
-            )
-            is None
-        )
+        assert claim(other, task.task_uuid, "x", 60) is None
     row = engine.steps(task.task_uuid)["only"]
     assert (row["current_state"], row["attempts"]) == ("error", 1)
     assert row["results"]["status"] == "permanent_error"

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, PreparedTemplate, build_context
 from tasker_ctl.engine.store import Json, Store
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.template.model import TaskTemplate
-from tests.integration.engine.conftest import Engine, clocked_store, make_template, step
+from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 from tests.integration.engine.handlers import Recorder
 from tests.integration.engine.handlers.failures import ENDED
 
@@ -78,9 +79,7 @@ def test_heartbeat_keeps_a_long_attempt_its_own(engine: Engine, calls: Recorder)
 
 
 def _claim(store: Store, task_uuid: uuid.UUID, worker: str, lease: int) -> dict[str, Any]:
-    claimed = store.fetch_one(
-        "claim_attempt", worker=worker, namespaces=None, lease_seconds=lease, task_uuid=task_uuid
-    )
+    claimed = claim(store, task_uuid, worker, lease)
     assert claimed is not None
     return claimed
 
@@ -144,7 +143,10 @@ def test_late_result_after_lease_expiry_is_refused(
     prepared = PreparedTemplate(TaskTemplate.model_validate(template.model_dump())).step("only")
     keys = {
         build_context(
-            Attempt(step=claimed, task=claimed["task"], prepared=prepared, ancestors={}), "h"
+            Attempt(
+                step=claimed, task=claimed["task"], prepared=prepared, ancestors=AncestorResults({})
+            ),
+            "h",
         ).idempotency_key
         for claimed in (first, second)
     }

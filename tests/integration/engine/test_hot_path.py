@@ -8,13 +8,15 @@ get their parents' results with the claim and every other ancestor's on demand.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from tasker_ctl.engine.executor import Attempt, Outcome
+from tasker_ctl.engine.store import Json
 from tasker_ctl.engine.worker import Worker, WorkerOptions
 from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext
-from tests.integration.engine.conftest import Engine, make_template, step
+from tests.integration.engine.conftest import Engine, claim, make_template, step
 
 CHAIN = make_template(
     [
@@ -76,9 +78,24 @@ def test_only_a_handler_that_looks_past_its_parents_reads_them(engine: Engine) -
 
 def test_a_chain_is_handed_from_step_to_step_with_every_transition(engine: Engine) -> None:
     _register(engine)
-    worker = Worker(engine.url, engine.registry, WorkerOptions(worker_id="chain-worker"))
+    leased: dict[str, dict[str, Any]] = {}
+
+    def seen(attempt: Attempt, outcome: Outcome) -> None:
+        leased[attempt.step["name"]] = attempt.step
+
+    worker = Worker(
+        engine.url, engine.registry, WorkerOptions(worker_id="chain-worker"), on_outcome=seen
+    )
     task = engine.submit(CHAIN, {})
     _run(engine, worker)
+
+    # "first" was claimed, the others handed over: both ways lease alike
+    for name, row in leased.items():
+        assert row["current_state"] == "in_progress", name
+        assert row["in_process"], name
+        assert row["lease_owner"] == "chain-worker", name
+        assert row["claimable_at"] == row["lease_expires_at"], name
+        assert row["lease_expires_at"] - row["last_attempted_at"] == timedelta(seconds=30), name
 
     assert engine.task(task.task_uuid)["current_state"] == "complete"
     for name in ("first", "second", "third", "fourth"):
@@ -187,3 +204,57 @@ def test_a_wide_join_counts_its_parents_in_shards(engine: Engine) -> None:
             join["workflow_step_uuid"],
         )
     } == {0}
+
+
+def test_a_claim_drops_a_step_of_a_task_that_takes_no_work(engine: Engine) -> None:
+    """A step enqueued just before its task was blocked (the block skips steps another
+    transaction holds) is not run: the claim re-checks the task and drops it."""
+    _register(engine)
+    task = engine.submit(CHAIN, {})
+    engine.execute(
+        "UPDATE tasker.tasks SET current_state = 'blocked_by_failures' WHERE task_uuid = %s",
+        task.task_uuid,
+    )
+    assert claim(engine.store, task.task_uuid) is None
+    first = engine.steps(task.task_uuid)["first"]
+    assert (first["current_state"], first["attempts"]) == ("enqueued", 0)
+    assert first["claimable_at"] is None
+
+
+def test_a_claim_with_a_completion_leaves_lost_leases_to_a_plain_claim(engine: Engine) -> None:
+    """Recovering a lost attempt takes its task's row, which a completion holding other rows
+    must not wait for: the claim made with a completion stops there instead."""
+    _register(engine)
+    template = make_template([step("lost", "lazy.start"), step("done", "lazy.start")], name="two")
+    task = engine.submit(template, {})
+    first, second = claim(engine.store, task.task_uuid, "w1"), claim(engine.store, task.task_uuid)
+    assert first is not None
+    assert second is not None
+    lost, done = (first, second) if first["name"] == "lost" else (second, first)
+    engine.execute(
+        "UPDATE tasker.workflow_steps SET lease_expires_at = now() - interval '1 hour',"
+        " claimable_at = now() - interval '1 hour' WHERE workflow_step_uuid = %s",
+        lost["workflow_step_uuid"],
+    )
+    completion = {
+        "step_uuid": done["workflow_step_uuid"],
+        "attempt": done["attempts"],
+        "results": Json({"success": True, "result": {}}),
+        "metadata": Json({}),
+    }
+    nothing = engine.store.fetch_one(
+        "claim_attempt",
+        **completion,
+        worker="w",
+        namespaces=None,
+        lease_seconds=60,
+        task_uuid=task.task_uuid,
+    )
+    assert nothing is None
+    steps = engine.steps(task.task_uuid)
+    assert steps["done"]["current_state"] == "complete"
+    assert (steps["lost"]["attempts"], steps["lost"]["lease_owner"]) == (1, lost["lease_owner"])
+
+    recovered = claim(engine.store, task.task_uuid)
+    assert recovered is not None
+    assert (recovered["name"], recovered["attempts"]) == ("lost", 2)

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.store import Json, Store
+from tasker_ctl.engine.store import Json
 from tasker_ctl.engine.worker import Worker, WorkerOptions
-from tests.integration.engine.conftest import Engine, clocked_store, make_template, step
+from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 from tests.integration.engine.handlers import Recorder
 
 QUICK = {"backoff": "linear", "backoff_base_ms": 50, "max_backoff_ms": 1000}
@@ -153,13 +153,8 @@ def test_backoff_is_honoured_on_the_engine_clock(engine: Engine, database_url: s
     task = engine.submit(_single("ok.noop"), {})
     start = engine.db_now()
 
-    def claim(store: Store) -> Any:
-        return store.fetch_one(
-            "claim_attempt", worker="w", namespaces=None, lease_seconds=60, task_uuid=task.task_uuid
-        )
-
     with clocked_store(database_url, start) as store:
-        first = claim(store)
+        first = claim(store, task.task_uuid)
         assert first is not None
         state = store.fetch_one(
             "fail_step",
@@ -176,7 +171,7 @@ def test_backoff_is_honoured_on_the_engine_clock(engine: Engine, database_url: s
         assert row["backoff_request_seconds"] == 30
     for seconds, claimable in [(29.9, False), (30, True)]:
         with clocked_store(database_url, start + timedelta(seconds=seconds)) as store:
-            assert (claim(store) is not None) is claimable
+            assert (claim(store, task.task_uuid) is not None) is claimable
     row = engine.steps(task.task_uuid)["only"]
     assert (row["current_state"], row["attempts"]) == ("in_progress", 2)
 

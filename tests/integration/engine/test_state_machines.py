@@ -19,7 +19,7 @@ from tasker_ctl.engine.states import (
 )
 from tasker_ctl.engine.store import Json, Store
 from tasker_ctl.errors import EntityNotFoundError, InvalidTransitionError
-from tests.integration.engine.conftest import Engine, clocked_store, make_template, step
+from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 
 QUICK = {"backoff": "none", "max_attempts": 2}
 MIXED = make_template(
@@ -74,13 +74,7 @@ def _lose_a_lease(engine: Engine, database_url: str) -> None:
     now = engine.db_now()
     for minutes in (0, 30):
         with clocked_store(database_url, now + timedelta(minutes=minutes)) as store:
-            claimed = store.fetch_one(
-                "claim_attempt",
-                worker=f"w{minutes}",
-                namespaces=None,
-                lease_seconds=60,
-                task_uuid=task.task_uuid,
-            )
+            claimed = claim(store, task.task_uuid, f"w{minutes}", 60)
             assert claimed is not None
             if minutes:
                 store.fetch_one(

@@ -5,8 +5,8 @@
 --   extend_lease                        heartbeat of a running attempt
 --   complete_step / fail_step           store an attempt's outcome, enqueue ready children,
 --                                       finalize or block the task
---   complete_and_claim                  complete_step and the worker's next claim_step in
---                                       one transaction (one round trip per step)
+--   complete_and_claim                  complete_step (if any) and the worker's next
+--                                       claim_step in one transaction (one round trip)
 --   parent_results / dependency_results what a step's handler sees of its ancestors
 --
 -- A completion or failure must carry the attempt number it was claimed with (the fencing
@@ -106,25 +106,63 @@ BEGIN
 END
 $$;
 
--- Make a pending step claimable now.
-CREATE OR REPLACE FUNCTION tasker.enqueue_step(p_step uuid) RETURNS void
+-- Make pending steps claimable now (TK001 unless every one of them is pending).
+CREATE OR REPLACE FUNCTION tasker.enqueue_steps(p_steps uuid[]) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_step tasker.workflow_steps;
+    v_now     timestamptz := tasker.now();
+    v_enqueued uuid[];
 BEGIN
-    SELECT * INTO v_step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'step % does not exist', p_step USING ERRCODE = 'TK003';
+    PERFORM 1 FROM tasker.workflow_steps WHERE workflow_step_uuid = ANY (p_steps)
+    ORDER BY workflow_step_uuid FOR UPDATE;
+    WITH enqueued AS (
+        UPDATE tasker.workflow_steps
+        SET current_state = 'enqueued', claimable_at = v_now, updated_at = v_now
+        WHERE workflow_step_uuid = ANY (p_steps) AND current_state = 'pending'
+        RETURNING workflow_step_uuid
+    )
+    SELECT array_agg(workflow_step_uuid) INTO v_enqueued FROM enqueued;
+    IF coalesce(cardinality(v_enqueued), 0) <> cardinality(p_steps) THEN
+        RAISE EXCEPTION 'of % steps to enqueue only % exist and are pending',
+            cardinality(p_steps), coalesce(cardinality(v_enqueued), 0) USING ERRCODE = 'TK001';
     END IF;
-    IF v_step.current_state <> 'pending' THEN
-        RAISE EXCEPTION 'step % is %, not pending', p_step, v_step.current_state
-            USING ERRCODE = 'TK001';
+    PERFORM tasker.record_enqueued(v_enqueued);
+END
+$$;
+
+-- Record pending -> enqueued for steps whose rows already say so; with p_taken, that one
+-- step (whose row already says in_progress, leased to p_taker) also gets its
+-- enqueued -> in_progress, in the same statement.
+CREATE OR REPLACE FUNCTION tasker.record_enqueued(
+    p_steps uuid[], p_taken uuid DEFAULT NULL, p_taker varchar DEFAULT NULL
+) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    WITH previous AS (
+        UPDATE tasker.workflow_step_transitions SET most_recent = false
+        WHERE workflow_step_uuid = ANY (p_steps) AND most_recent
+        RETURNING workflow_step_uuid, task_uuid, to_state, sort_key
+    )
+    INSERT INTO tasker.workflow_step_transitions
+        (workflow_step_uuid, task_uuid, from_state, to_state, attempt, metadata, sort_key,
+         most_recent)
+    SELECT p.workflow_step_uuid, p.task_uuid, 'pending', 'enqueued',
+           s.attempts - (p.workflow_step_uuid IS NOT DISTINCT FROM p_taken)::integer,
+           '{}'::jsonb, p.sort_key + 1, p.workflow_step_uuid IS DISTINCT FROM p_taken
+    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
+    WHERE p.to_state = 'pending'
+    UNION ALL
+    SELECT p.workflow_step_uuid, p.task_uuid, 'enqueued', 'in_progress', s.attempts,
+           jsonb_build_object('worker', p_taker), p.sort_key + 2, true
+    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
+    WHERE p.to_state = 'pending' AND p.workflow_step_uuid = p_taken;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count <> cardinality(p_steps) + (p_taken IS NOT NULL)::integer THEN
+        RAISE EXCEPTION 'of % steps to enqueue only % are pending in their transitions',
+            cardinality(p_steps), v_count USING ERRCODE = 'TK001';
     END IF;
-    PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'pending', 'enqueued',
-                                          v_step.attempts);
-    UPDATE tasker.workflow_steps
-    SET current_state = 'enqueued', claimable_at = tasker.now(), updated_at = tasker.now()
-    WHERE workflow_step_uuid = p_step;
 END
 $$;
 
@@ -144,9 +182,8 @@ CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_now   timestamptz := tasker.now();
-    v_until timestamptz := tasker.now() + make_interval(secs => coalesce(p_lease_seconds, 0));
+    v_until timestamptz := v_now + make_interval(secs => coalesce(p_lease_seconds, 0));
     v_ready uuid[];
-    v_count integer;
     v_emptied uuid[];
     v_sharded integer;
 BEGIN
@@ -208,31 +245,8 @@ BEGIN
            (array_agg(chosen_uuid) FILTER (WHERE chosen_uuid IS NOT NULL))[1]
     INTO children, v_ready, taken FROM counted;
     enqueued := coalesce(cardinality(v_ready), 0);
-    IF enqueued = 0 THEN
-        RETURN;
-    END IF;
-    WITH previous AS (
-        UPDATE tasker.workflow_step_transitions SET most_recent = false
-        WHERE workflow_step_uuid = ANY (v_ready) AND most_recent
-        RETURNING workflow_step_uuid, task_uuid, to_state, sort_key
-    )
-    INSERT INTO tasker.workflow_step_transitions
-        (workflow_step_uuid, task_uuid, from_state, to_state, attempt, metadata, sort_key,
-         most_recent)
-    SELECT p.workflow_step_uuid, p.task_uuid, 'pending', 'enqueued',
-           s.attempts - (p.workflow_step_uuid IS NOT DISTINCT FROM taken)::integer,
-           '{}'::jsonb, p.sort_key + 1, p.workflow_step_uuid IS DISTINCT FROM taken
-    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
-    WHERE p.to_state = 'pending'
-    UNION ALL
-    SELECT p.workflow_step_uuid, p.task_uuid, 'enqueued', 'in_progress', s.attempts,
-           jsonb_build_object('worker', p_taker), p.sort_key + 2, true
-    FROM previous p JOIN tasker.workflow_steps s USING (workflow_step_uuid)
-    WHERE p.to_state = 'pending' AND p.workflow_step_uuid = taken;
-    GET DIAGNOSTICS v_count = ROW_COUNT;
-    IF v_count <> enqueued + (taken IS NOT NULL)::integer THEN
-        RAISE EXCEPTION 'of % steps to enqueue only % are pending in their transitions',
-            enqueued, v_count USING ERRCODE = 'TK001';
+    IF enqueued > 0 THEN
+        PERFORM tasker.record_enqueued(v_ready, taken, p_taker);
     END IF;
 END
 $$;
@@ -351,7 +365,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_step  tasker.workflow_steps;
     v_now   timestamptz := tasker.now();
-    v_until timestamptz := tasker.now() + make_interval(secs => p_lease_seconds);
+    v_until timestamptz := v_now + make_interval(secs => p_lease_seconds);
     v_state varchar;
 BEGIN
     LOOP
@@ -407,7 +421,8 @@ BEGIN
             last_attempted_at = v_now,
             lease_owner = p_worker,
             lease_expires_at = v_until,
-            -- a lease that runs out makes the step claimable again (see release_lost_attempt)
+            -- a lease that runs out makes the step claimable again (see release_lost_attempt);
+            -- a child handed over by enqueue_ready_children gets the same lease columns
             claimable_at = v_until,
             updated_at = v_now
         WHERE workflow_step_uuid = v_step.workflow_step_uuid
@@ -553,6 +568,7 @@ $$;
 -- children are counted down, so that a child shared by many parents (a join) stays locked
 -- only for the commit. When it finds nothing, the worker takes one of the children the
 -- completion makes ready (a chain hands each step to the worker that finished its parent).
+-- With p_step NULL there is nothing to complete: a plain claim_step.
 CREATE OR REPLACE FUNCTION tasker.complete_and_claim(
     p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb,
     p_worker varchar, p_namespaces varchar[], p_lease_seconds integer, p_task uuid
@@ -563,6 +579,11 @@ DECLARE
     v_next    tasker.workflow_steps;
     v_outcome record;
 BEGIN
+    IF p_step IS NULL THEN
+        RETURN QUERY SELECT * FROM tasker.claim_step(p_worker, p_namespaces, p_lease_seconds,
+                                                     p_task);
+        RETURN;
+    END IF;
     v_done := tasker.record_completion(p_step, p_attempt, p_results, p_metadata);
     SELECT * INTO v_next
     FROM tasker.claim_step(p_worker, p_namespaces, p_lease_seconds, p_task, false);

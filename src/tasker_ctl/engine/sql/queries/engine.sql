@@ -122,45 +122,22 @@ FROM counts c WHERE s.workflow_step_uuid = c.to_step_uuid;
 
 -- name: enqueue_steps
 -- Make pending steps claimable now.
-SELECT tasker.enqueue_step(step_uuid) FROM unnest(%(step_uuids)s::uuid[]) AS step_uuid;
+SELECT tasker.enqueue_steps(%(step_uuids)s::uuid[]);
 
 -- name: notify_steps_ready
 SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 
 -- name: claim_attempt
--- Claim the next claimable step and read all its handler needs, in one round trip: the
--- step row, the task (as JSON, the shape the dispatch payload wants), the template's
--- revision and the stored results of its completed parents (other ancestors' results are
--- read when a handler asks for them: see ancestor_results).
-WITH claimed AS MATERIALIZED (
-    SELECT * FROM tasker.claim_step(%(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
-                                    %(task_uuid)s::uuid)
-)
-SELECT c.*,
-       jsonb_build_object(
-           'task_uuid', t.task_uuid, 'named_task_uuid', t.named_task_uuid,
-           'context', t.context, 'correlation_id', t.correlation_id,
-           'parent_correlation_id', t.parent_correlation_id, 'priority', t.priority,
-           'tags', t.tags, 'initiator', t.initiator, 'source_system', t.source_system,
-           'reason', t.reason, 'identity_hash', t.identity_hash, 'complete', t.complete,
-           'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
-           'task_name', nt.name, 'task_version', nt.version) AS task,
-       t.named_task_uuid,
-       nt.revision AS template_revision,
-       pr.results AS parent_results,
-       pr.has_more_ancestors
-FROM claimed c
-JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
-JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
-CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
-
--- name: complete_and_claim
--- Record a successful attempt and claim the worker's next one in the same transaction; the
--- answer has the columns of claim_attempt, or no row when nothing was claimable.
+-- Record the worker's previous success when it gives one (step_uuid, attempt, results,
+-- metadata; all NULL otherwise) and claim its next step, in one transaction, reading all
+-- that step's handler needs in the same round trip: the step row, the task (as JSON, the
+-- shape the dispatch payload wants), the template's revision and the stored results of its
+-- completed parents (other ancestors' results are read when a handler asks for them: see
+-- ancestor_results). No row when nothing was claimable.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim(
-        %(step_uuid)s, %(attempt)s, %(results)s, %(metadata)s, %(worker)s,
-        %(namespaces)s::varchar[], %(lease_seconds)s, %(task_uuid)s::uuid)
+        %(step_uuid)s::uuid, %(attempt)s::integer, %(results)s::jsonb, %(metadata)s::jsonb,
+        %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s, %(task_uuid)s::uuid)
 )
 SELECT c.*,
        jsonb_build_object(
