@@ -7,36 +7,8 @@ from pathlib import Path
 import pytest
 
 from tasker_ctl.report.github import escape_data, escape_property, render_github
-from tasker_ctl.template import ValidationReport, validate_file, validate_text
-
-BROKEN_DEPENDENCY = """\
-name: demo
-namespace_name: shop
-version: 1.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    dependencies: [fecth]
-"""
-
-LEGACY = """\
-name: legacy
-namespace_name: shop
-version: 2.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    retry:
-      limit: 3
-    result_schema:
-      type: object
-"""
-
-
-def make_report(*documents: tuple[str, str]) -> ValidationReport:
-    return ValidationReport(files=[validate_text(text, name=name) for name, text in documents])
+from tasker_ctl.template import ValidationReport, validate_file
+from tests.unit.render_samples import BROKEN_DEPENDENCY, LEGACY, make_report
 
 
 def lines_of(report: ValidationReport, **options: bool) -> list[str]:

@@ -10,47 +10,13 @@ from pydantic import ValidationError
 
 from tasker_ctl import __version__
 from tasker_ctl.report.validation_json import ValidationOutput, render_json
-from tasker_ctl.template import ValidationReport, validate_text
-
-BROKEN_DEPENDENCY = """\
-name: demo
-namespace_name: shop
-version: 1.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    dependencies: [fecth]
-"""
-
-LEGACY = """\
-name: legacy
-namespace_name: shop
-version: 2.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    retry:
-      limit: 3
-    result_schema:
-      type: object
-"""
+from tasker_ctl.template import ValidationReport
+from tests.unit.render_samples import BROKEN_DEPENDENCY, LEGACY, make_report
 
 TOP_KEYS = ["version", "tool", "environment", "strict", "summary", "files", "skipped"]
 SUMMARY_KEYS = ["files", "errors", "warnings", "infos", "skipped", "valid"]
 FILE_KEYS = ["file", "template", "valid", "findings"]
 FINDING_KEYS = ["code", "severity", "message", "hint", "line", "column", "path", "step"]
-
-
-def make_report(
-    *documents: tuple[str, str], skipped: list[str] | None = None, environment: str | None = None
-) -> ValidationReport:
-    return ValidationReport(
-        files=[validate_text(text, name=name) for name, text in documents],
-        skipped=skipped or [],
-        environment=environment,
-    )
 
 
 def parsed(report: ValidationReport, *, strict: bool = False) -> dict[str, Any]:

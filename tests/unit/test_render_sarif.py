@@ -10,39 +10,11 @@ import pytest
 
 from tasker_ctl import __version__
 from tasker_ctl.report.sarif import artifact_location, render_sarif, rule_name
-from tasker_ctl.template import ValidationReport, validate_file, validate_text
+from tasker_ctl.template import ValidationReport, validate_file
 from tasker_ctl.template.codes import BY_CODE, CATALOGUE
-
-BROKEN_DEPENDENCY = """\
-name: demo
-namespace_name: shop
-version: 1.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    dependencies: [fecth]
-"""
-
-LEGACY = """\
-name: legacy
-namespace_name: shop
-version: 2.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    retry:
-      limit: 3
-    result_schema:
-      type: object
-"""
+from tests.unit.render_samples import BROKEN_DEPENDENCY, LEGACY, make_report
 
 EXPECTED_LEVELS = {"MISSING_DEP_REF": "error", "LEGACY_KEY": "warning", "NO_RESULT_SCHEMA": "note"}
-
-
-def make_report(*documents: tuple[str, str]) -> ValidationReport:
-    return ValidationReport(files=[validate_text(text, name=name) for name, text in documents])
 
 
 def sarif(report: ValidationReport, **options: Any) -> dict[str, Any]:

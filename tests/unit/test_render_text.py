@@ -10,56 +10,11 @@ import pytest
 from rich.console import Console
 
 from tasker_ctl.report.validation_text import render_text
-from tasker_ctl.template import ValidationReport, validate_file, validate_text
-
-CLEAN = """\
-name: demo
-namespace_name: shop
-version: 1.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    result_schema:
-      type: object
-"""
-
-# line 8 holds the bad dependency; the step has no result_schema (an info finding)
-BROKEN_DEPENDENCY = """\
-name: demo
-namespace_name: shop
-version: 1.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    dependencies: [fecth]
-"""
-
-# line 9 holds the legacy key: one warning, nothing else
-LEGACY = """\
-name: legacy
-namespace_name: shop
-version: 2.0.0
-steps:
-  - name: fetch
-    handler:
-      callable: shop.Fetch
-    retry:
-      limit: 3
-    result_schema:
-      type: object
-"""
+from tasker_ctl.template import ValidationReport, validate_file
+from tests.unit.render_samples import BROKEN_DEPENDENCY, CLEAN, LEGACY, make_report
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 FOREGROUND = re.compile(r"\x1b\[(?:[0-9]+;)*3[0-7](?:;[0-9]+)*m")
-
-
-def make_report(*documents: tuple[str, str], skipped: list[str] | None = None) -> ValidationReport:
-    return ValidationReport(
-        files=[validate_text(text, name=name) for name, text in documents],
-        skipped=skipped or [],
-    )
 
 
 def render(report: ValidationReport, **options: bool) -> str:
