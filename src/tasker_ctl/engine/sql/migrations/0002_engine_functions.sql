@@ -167,15 +167,16 @@ END
 $$;
 
 -- Count down the pending parents of every child of p_step (a child counted in shards, once
--- p_step's shard is empty: see step_parent_counts); enqueue (when p_enqueue) those left with
--- none. With p_taker, the first of them (in uuid order) is not left for a claim
+-- p_step's shard is empty: see step_parent_counts); enqueue those left with none, when the
+-- task p_task takes work (its state read without a lock: a task blocked meanwhile is caught
+-- by the claim, see claim_step). With p_taker, the first of them (in uuid order) is not left for a claim
 -- but started at once as an attempt of that worker, leased for p_lease_seconds: its
 -- transitions still go pending -> enqueued -> in_progress, recorded together. Children are
 -- locked in uuid order, so that two parents sharing children cannot deadlock; they are
 -- counted down even when p_enqueue is false (a blocked task), so that the counts stay true
 -- when the task resumes.
 CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(
-    p_step uuid, p_enqueue boolean, p_taker varchar DEFAULT NULL,
+    p_step uuid, p_task uuid, p_taker varchar DEFAULT NULL,
     p_lease_seconds integer DEFAULT NULL,
     OUT children integer, OUT enqueued integer, OUT taken uuid
 )
@@ -186,6 +187,8 @@ DECLARE
     v_ready uuid[];
     v_emptied uuid[];
     v_sharded integer;
+    v_plain   integer;
+    v_enqueue boolean;
 BEGIN
     -- parents counted in shards: only a shard emptied now counts its child's row down
     WITH locked AS (
@@ -202,11 +205,21 @@ BEGIN
         WHERE pc.workflow_step_uuid = l.workflow_step_uuid AND pc.shard = l.shard
         RETURNING pc.workflow_step_uuid, pc.pending
     )
-    SELECT count(*), array_agg(workflow_step_uuid) FILTER (WHERE pending = 0)
-    INTO v_sharded, v_emptied FROM counted;
+    SELECT count(*), array_agg(workflow_step_uuid) FILTER (WHERE pending = 0),
+           (SELECT count(*) FROM tasker.workflow_step_edges
+            WHERE from_step_uuid = p_step AND counter_shard IS NULL)
+    INTO v_sharded, v_emptied, v_plain FROM counted;
+    IF v_plain = 0 AND v_emptied IS NULL THEN
+        -- no child's own row to count down (a leaf, or only shards that are not empty yet)
+        children := v_sharded;
+        enqueued := 0;
+        RETURN;
+    END IF;
+    SELECT tasker.task_accepts_work(current_state) INTO v_enqueue
+    FROM tasker.tasks WHERE task_uuid = p_task;
     WITH locked AS (
         SELECT c.workflow_step_uuid,
-               p_enqueue AND c.pending_parents = 1 AND c.current_state = 'pending' AS ready
+               v_enqueue AND c.pending_parents = 1 AND c.current_state = 'pending' AS ready
         FROM tasker.workflow_step_edges e
         JOIN tasker.workflow_steps c ON c.workflow_step_uuid = e.to_step_uuid
         WHERE e.from_step_uuid = p_step
@@ -363,10 +376,11 @@ CREATE OR REPLACE FUNCTION tasker.claim_step(
 ) RETURNS SETOF tasker.workflow_steps
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_step  tasker.workflow_steps;
-    v_now   timestamptz := tasker.now();
-    v_until timestamptz := v_now + make_interval(secs => p_lease_seconds);
-    v_state varchar;
+    v_step     tasker.workflow_steps;
+    v_started  tasker.workflow_steps;
+    v_now      timestamptz := tasker.now();
+    v_until    timestamptz := v_now + make_interval(secs => p_lease_seconds);
+    v_state    varchar;
 BEGIN
     LOOP
         -- two statements rather than one with "p_task IS NULL OR ...": each gets a plan
@@ -389,6 +403,40 @@ BEGIN
             RETURN;
         END IF;
         v_state := v_step.current_state;
+        IF v_state = 'enqueued' THEN
+            -- the common case in one statement: record the transition and start the
+            -- attempt; when the task stopped taking work, or the transitions do not say
+            -- enqueued, nothing is written and the general path below deals with the step
+            WITH previous AS (
+                UPDATE tasker.workflow_step_transitions w SET most_recent = false
+                FROM tasker.tasks t
+                WHERE w.workflow_step_uuid = v_step.workflow_step_uuid AND w.most_recent
+                  AND w.to_state = 'enqueued'
+                  AND t.task_uuid = v_step.task_uuid AND tasker.task_accepts_work(t.current_state)
+                RETURNING w.sort_key
+            ), started AS (
+                UPDATE tasker.workflow_steps s
+                SET current_state = 'in_progress', attempts = s.attempts + 1,
+                    in_process = true, last_attempted_at = v_now, lease_owner = p_worker,
+                    lease_expires_at = v_until, claimable_at = v_until, updated_at = v_now
+                FROM previous p
+                WHERE s.workflow_step_uuid = v_step.workflow_step_uuid
+                RETURNING s.*
+            ), recorded AS (
+                INSERT INTO tasker.workflow_step_transitions
+                    (workflow_step_uuid, task_uuid, from_state, to_state, attempt, metadata,
+                     sort_key)
+                SELECT v_step.workflow_step_uuid, v_step.task_uuid, 'enqueued', 'in_progress',
+                       v_step.attempts + 1, jsonb_build_object('worker', p_worker),
+                       p.sort_key + 1
+                FROM previous p
+            )
+            SELECT s.* INTO v_started FROM started s;
+            IF v_started.workflow_step_uuid IS NOT NULL THEN
+                RETURN NEXT v_started;
+                RETURN;
+            END IF;
+        END IF;
         IF v_state = 'in_progress' THEN
             IF NOT p_recover THEN
                 RETURN;
@@ -504,31 +552,60 @@ END
 $$;
 
 -- Store a successful attempt's result; the step row stays locked until the transaction ends.
+-- One statement writes the fenced row update and its transition (what lock_attempt and
+-- record_step_transition do in two calls); when it finds no current attempt, lock_attempt
+-- names the reason.
 CREATE OR REPLACE FUNCTION tasker.record_completion(
-    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb
-) RETURNS tasker.workflow_steps
+    p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb,
+    OUT task_uuid uuid, OUT namespace_name varchar
+)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_step tasker.workflow_steps;
-    v_now  timestamptz := tasker.now();
+    v_now      timestamptz := tasker.now();
+    v_recorded integer;
 BEGIN
-    v_step := tasker.lock_attempt(p_step, p_attempt);
-    PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'in_progress', 'complete',
-                                          p_attempt, p_metadata);
-    UPDATE tasker.workflow_steps
-    SET current_state = 'complete', results = p_results, processed = true, processed_at = v_now,
-        in_process = false, claimable_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
-        updated_at = v_now
-    WHERE workflow_step_uuid = p_step;
-    RETURN v_step;
+    WITH done AS (
+        UPDATE tasker.workflow_steps s
+        SET current_state = 'complete', results = p_results, processed = true,
+            processed_at = v_now, in_process = false, claimable_at = NULL, lease_owner = NULL,
+            lease_expires_at = NULL, updated_at = v_now
+        WHERE s.workflow_step_uuid = p_step AND s.current_state = 'in_progress'
+          AND s.attempts = p_attempt
+        RETURNING s.task_uuid, s.namespace_name
+    ), previous AS (
+        UPDATE tasker.workflow_step_transitions w SET most_recent = false
+        WHERE w.workflow_step_uuid = p_step AND w.most_recent AND EXISTS (SELECT FROM done)
+        RETURNING w.sort_key, w.to_state
+    ), recorded AS (
+        INSERT INTO tasker.workflow_step_transitions
+            (workflow_step_uuid, task_uuid, from_state, to_state, attempt, metadata, sort_key)
+        SELECT p_step, d.task_uuid, 'in_progress', 'complete', p_attempt, p_metadata,
+               p.sort_key + 1
+        FROM done d, previous p
+        WHERE p.to_state = 'in_progress'
+        RETURNING 1
+    )
+    SELECT d.task_uuid, d.namespace_name, (SELECT count(*) FROM recorded)
+    INTO task_uuid, namespace_name, v_recorded FROM done d;
+    IF task_uuid IS NULL THEN
+        PERFORM tasker.lock_attempt(p_step, p_attempt);  -- raises TK003 or TK002
+        RAISE EXCEPTION 'attempt % of step % is no longer current', p_attempt, p_step
+            USING ERRCODE = 'TK002';
+    END IF;
+    IF v_recorded <> 1 THEN
+        RAISE EXCEPTION 'step % is not in_progress in its transitions', p_step
+            USING ERRCODE = 'TK001';
+    END IF;
 END
 $$;
 
 -- What a completion changes beyond the step: its children, and the task when it was the
 -- last step left. With p_taker, one ready child is started at once for that worker (see
--- enqueue_ready_children); idle workers are woken for the rest.
+-- enqueue_ready_children); idle workers are woken for the rest. task_state is the task's
+-- state after a step without children finished (NULL after other steps: their completions
+-- do not read the task row).
 CREATE OR REPLACE FUNCTION tasker.propagate_completion(
-    p_step tasker.workflow_steps, p_taker varchar DEFAULT NULL,
+    p_step uuid, p_task uuid, p_namespace varchar, p_taker varchar DEFAULT NULL,
     p_lease_seconds integer DEFAULT NULL,
     OUT task_state varchar, OUT enqueued integer, OUT taken uuid
 )
@@ -536,20 +613,16 @@ LANGUAGE plpgsql AS $$
 DECLARE
     v_children integer;
 BEGIN
-    -- read without a lock: a task blocked meanwhile is caught by the claim (claim_step)
-    SELECT current_state INTO task_state FROM tasker.tasks WHERE task_uuid = p_step.task_uuid;
     SELECT c.children, c.enqueued, c.taken INTO v_children, enqueued, taken
-    FROM tasker.enqueue_ready_children(p_step.workflow_step_uuid,
-                                       tasker.task_accepts_work(task_state),
-                                       p_taker, p_lease_seconds) c;
+    FROM tasker.enqueue_ready_children(p_step, p_task, p_taker, p_lease_seconds) c;
     IF v_children = 0 THEN
-        task_state := tasker.finish_task_if_done(p_step.task_uuid);
+        task_state := tasker.finish_task_if_done(p_task);
+        IF task_state = 'complete' THEN
+            PERFORM pg_notify('tasker_task_settled', p_task::text);
+        END IF;
     END IF;
     IF enqueued > (taken IS NOT NULL)::integer THEN
-        PERFORM pg_notify('tasker_steps_ready', p_step.namespace_name);
-    END IF;
-    IF v_children = 0 AND task_state = 'complete' THEN
-        PERFORM pg_notify('tasker_task_settled', p_step.task_uuid::text);
+        PERFORM pg_notify('tasker_steps_ready', p_namespace);
     END IF;
 END
 $$;
@@ -558,9 +631,13 @@ CREATE OR REPLACE FUNCTION tasker.complete_step(
     p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb DEFAULT '{}'
 ) RETURNS TABLE (task_state varchar, enqueued integer)
 LANGUAGE plpgsql AS $$
+DECLARE
+    v_done record;
 BEGIN
-    RETURN QUERY SELECT c.task_state, c.enqueued FROM tasker.propagate_completion(
-        tasker.record_completion(p_step, p_attempt, p_results, p_metadata)) c;
+    v_done := tasker.record_completion(p_step, p_attempt, p_results, p_metadata);
+    RETURN QUERY SELECT coalesce(c.task_state, t.current_state), c.enqueued
+    FROM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name) c
+    JOIN tasker.tasks t ON t.task_uuid = v_done.task_uuid;
 END
 $$;
 
@@ -575,7 +652,7 @@ CREATE OR REPLACE FUNCTION tasker.complete_and_claim(
 ) RETURNS SETOF tasker.workflow_steps
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_done    tasker.workflow_steps;
+    v_done    record;
     v_next    tasker.workflow_steps;
     v_outcome record;
 BEGIN
@@ -588,11 +665,12 @@ BEGIN
     SELECT * INTO v_next
     FROM tasker.claim_step(p_worker, p_namespaces, p_lease_seconds, p_task, false);
     IF v_next.workflow_step_uuid IS NOT NULL THEN
-        PERFORM tasker.propagate_completion(v_done);
+        PERFORM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name);
         RETURN NEXT v_next;
         RETURN;
     END IF;
-    SELECT * INTO v_outcome FROM tasker.propagate_completion(v_done, p_worker, p_lease_seconds);
+    SELECT * INTO v_outcome FROM tasker.propagate_completion(
+        p_step, v_done.task_uuid, v_done.namespace_name, p_worker, p_lease_seconds);
     IF v_outcome.taken IS NOT NULL THEN
         RETURN QUERY SELECT * FROM tasker.workflow_steps
                      WHERE workflow_step_uuid = v_outcome.taken;
