@@ -221,3 +221,24 @@ def test_a_second_most_recent_row_is_impossible(engine: Engine) -> None:
             " most_recent) VALUES (%s, 'steps_in_process', 'evaluating_results', 50, true)",
             task.task_uuid,
         )
+
+
+def test_a_step_state_outside_the_machine_is_rejected(engine: Engine) -> None:
+    task = engine.submit(MIXED, {})
+    with pytest.raises(psycopg.errors.CheckViolation):
+        engine.execute(
+            "UPDATE tasker.workflow_steps SET current_state = 'finished' WHERE task_uuid = %s",
+            task.task_uuid,
+        )
+
+
+def test_deleting_a_task_deletes_its_steps_transitions(engine: Engine) -> None:
+    kept = engine.submit(MIXED, {})
+    assert engine.run(kept.task_uuid) == "complete"
+    gone = engine.submit(MIXED, {}, identity="always_unique")
+    assert engine.run(gone.task_uuid) == "complete"
+    count = "SELECT count(*) AS n FROM tasker.workflow_step_transitions WHERE task_uuid = %s"
+    assert engine.one(count, gone.task_uuid)["n"] > 0
+    engine.execute("DELETE FROM tasker.tasks WHERE task_uuid = %s", gone.task_uuid)
+    assert engine.one(count, gone.task_uuid)["n"] == 0
+    assert engine.one(count, kept.task_uuid)["n"] > 0

@@ -192,7 +192,13 @@ CREATE TABLE tasker.workflow_steps (
     template_step_name      varchar(255) NOT NULL,
     step_type               varchar(32) NOT NULL DEFAULT 'standard',
     namespace_name          varchar(64) NOT NULL,
-    current_state           varchar(40) NOT NULL DEFAULT 'pending' REFERENCES tasker.step_states,
+    -- a cache of the last transition, whose states the rules trigger checks; a CHECK rather
+    -- than a foreign key, which would take a shared lock on a state row at every update,
+    -- the same few rows for every worker
+    current_state           varchar(40) NOT NULL DEFAULT 'pending' CHECK (current_state IN (
+        'pending', 'enqueued', 'in_progress', 'enqueued_for_orchestration',
+        'enqueued_as_error_for_orchestration', 'waiting_for_retry', 'complete', 'error',
+        'cancelled', 'resolved_manually')),
     retryable               boolean NOT NULL DEFAULT true,
     max_attempts            integer NOT NULL DEFAULT 3,
     attempts                integer NOT NULL DEFAULT 0,
@@ -229,7 +235,10 @@ CREATE TABLE tasker.workflow_steps (
     created_at              timestamptz NOT NULL DEFAULT tasker.now(),
     updated_at              timestamptz NOT NULL DEFAULT tasker.now(),
     UNIQUE (task_uuid, named_step_uuid)
-);
+)
+-- a step row is rewritten three or four times in its life (enqueue, claim, outcome): room
+-- on its page lets each new version stay there, and lets pruning reuse the space
+WITH (fillfactor = 50);
 -- (task_uuid, ...) lookups use the unique index on (task_uuid, named_step_uuid)
 CREATE INDEX workflow_steps_claimable_idx ON tasker.workflow_steps (claimable_at)
     WHERE claimable_at IS NOT NULL;
@@ -285,9 +294,15 @@ CREATE TABLE tasker.task_transitions (
 CREATE UNIQUE INDEX task_transitions_most_recent_key ON tasker.task_transitions (task_uuid)
     WHERE most_recent;
 
+-- The hottest table: every step writes two or three transitions. Keyed by (step, sort_key):
+-- each transition writes index entries for two rows (the new one and the previous one losing
+-- most_recent), so the uuid, unique by construction, carries no index of its own. Rows are
+-- written only by the engine functions, which hold the step's row lock, so workflow_step_uuid
+-- has no foreign key (its check would lock the step row once more per transition); the
+-- trigger below deletes a deleted step's transitions, as ON DELETE CASCADE would.
 CREATE TABLE tasker.workflow_step_transitions (
-    workflow_step_transition_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    workflow_step_uuid            uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    workflow_step_transition_uuid uuid NOT NULL DEFAULT gen_random_uuid(),
+    workflow_step_uuid            uuid NOT NULL,
     task_uuid                     uuid NOT NULL,
     -- states are checked by the rules trigger (every rule names known states), which spares
     -- the hot path two foreign-key lookups per transition
@@ -299,10 +314,24 @@ CREATE TABLE tasker.workflow_step_transitions (
     sort_key                      integer NOT NULL,
     most_recent                   boolean NOT NULL DEFAULT true,
     created_at                    timestamptz NOT NULL DEFAULT tasker.now(),
-    UNIQUE (workflow_step_uuid, sort_key)
-);
+    PRIMARY KEY (workflow_step_uuid, sort_key)
+)
+-- every row is rewritten once, when the next transition takes most_recent from it
+WITH (fillfactor = 80);
 CREATE UNIQUE INDEX workflow_step_transitions_most_recent_key
     ON tasker.workflow_step_transitions (workflow_step_uuid) WHERE most_recent;
+
+CREATE OR REPLACE FUNCTION tasker.delete_step_transitions() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM tasker.workflow_step_transitions t
+    USING deleted_steps d WHERE t.workflow_step_uuid = d.workflow_step_uuid;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER workflow_steps_delete_transitions AFTER DELETE ON tasker.workflow_steps
+    REFERENCING OLD TABLE AS deleted_steps
+    FOR EACH STATEMENT EXECUTE FUNCTION tasker.delete_step_transitions();
 -- a task's transitions are found through its steps (workflow_steps has task_uuid indexed)
 
 -- Reject transition rows that break the rules, whoever writes them, and name their event:
