@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import random
 import threading
 import time
 import uuid
@@ -57,12 +58,17 @@ class PreparedTemplate:
     template: TaskTemplate
     revision: int = 1
     _steps: dict[str, PreparedStep] = field(default_factory=dict, repr=False)
+    _definitions: dict[str, StepDefinition] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def step(self, name: str) -> PreparedStep:
         prepared = self._steps.get(name)
         if prepared is None:
-            definition = self.template.step(name)
+            # indexed once: a wide template would otherwise be scanned once per step
+            if not self._definitions:
+                with self._lock:
+                    self._definitions = {step.name: step for step in self.template.steps}
+            definition = self._definitions.get(name)
             if definition is None:
                 raise LookupError(f"template {self.template.identifier} has no step '{name}'")
             with self._lock:
@@ -134,7 +140,7 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
         "step_definition": json.loads(attempt.prepared.definition_json),
     }
     event = FfiStepEvent(
-        event_id=str(uuid.uuid4()),
+        event_id=_event_id(),
         task_uuid=str(step["task_uuid"]),
         step_uuid=str(step["workflow_step_uuid"]),
         correlation_id=str(task["correlation_id"]),
@@ -145,6 +151,12 @@ def build_context(attempt: Attempt, handler_name: str) -> StepContext:
     event.task_sequence_step["dependency_results"] = attempt.ancestors
     context.dependency_results = attempt.ancestors
     return context
+
+
+def _event_id() -> str:
+    # only unique, not secret: random's generator (reseeded in forked children) spares the
+    # system call os.urandom makes per uuid4
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 _TASK_FIELDS = (
