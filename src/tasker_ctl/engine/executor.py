@@ -18,18 +18,19 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.retry import RetryPolicy
+from tasker_ctl.engine.topology import DecisionOutcomeError, DecisionSegments, read_decision_outcome
 from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.step_handler.base import StepHandler
 from tasker_ctl.sdk.types import FfiStepEvent, StepContext, StepHandlerResult
-from tasker_ctl.template.model import StepDefinition, TaskTemplate
+from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
 
 @dataclass(frozen=True)
@@ -40,14 +41,18 @@ class PreparedStep:
     definition_json: str  # decoded afresh for each dispatch: handlers may mutate the payload
     result_check: SchemaCheck | None
     retry_policy: RetryPolicy
+    segments: DecisionSegments | None = None  # for a decision step: what it may create
 
     @classmethod
-    def of(cls, definition: StepDefinition) -> PreparedStep:
+    def of(
+        cls, definition: StepDefinition, segments: DecisionSegments | None = None
+    ) -> PreparedStep:
         return cls(
             definition=definition,
             definition_json=json.dumps(definition.model_dump(mode="json", by_alias=True)),
             result_check=compile_schema(definition.result_schema),
             retry_policy=RetryPolicy.from_template(definition.retry),
+            segments=segments if definition.step_type is StepType.DECISION else None,
         )
 
 
@@ -59,6 +64,7 @@ class PreparedTemplate:
     revision: int = 1
     _steps: dict[str, PreparedStep] = field(default_factory=dict, repr=False)
     _definitions: dict[str, StepDefinition] = field(default_factory=dict, repr=False)
+    _segments: DecisionSegments | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def step(self, name: str) -> PreparedStep:
@@ -71,8 +77,14 @@ class PreparedTemplate:
             definition = self._definitions.get(name)
             if definition is None:
                 raise LookupError(f"template {self.template.identifier} has no step '{name}'")
+            segments = None
+            if definition.step_type is StepType.DECISION:
+                with self._lock:
+                    if self._segments is None:
+                        self._segments = DecisionSegments(self.template)
+                    segments = self._segments
             with self._lock:
-                prepared = self._steps.setdefault(name, PreparedStep.of(definition))
+                prepared = self._steps.setdefault(name, PreparedStep.of(definition, segments))
         return prepared
 
 
@@ -102,6 +114,7 @@ class Outcome:
     retryable: bool
     retry_after: float | None
     duration_ms: int
+    chosen: tuple[str, ...] = ()  # a decision step's success: the steps it creates
 
 
 class StepTimeoutError(Exception):
@@ -196,6 +209,20 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
             error_type="invalid_result",
             retryable=False,
         )
+    chosen: tuple[str, ...] = ()
+    segments = attempt.prepared.segments
+    if result.is_success and segments is not None:
+        try:
+            decision = read_decision_outcome(result.result)
+            chosen = decision.step_names if decision else ()
+            segments.check_choice(definition.name, chosen)
+        except DecisionOutcomeError as error:
+            result = StepHandlerResult.failure(
+                str(error),
+                error_type="invalid_decision",
+                retryable=False,
+                error_code=error.code,
+            )
     check = attempt.prepared.result_check
     if result.is_success and check is not None:
         problems = check(result.result or {})
@@ -208,7 +235,8 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
                 error_code="RESULT_SCHEMA_VIOLATION",
                 metadata={"violations": problems},
             )
-    return _outcome(attempt, result, started, worker_id)
+    outcome = _outcome(attempt, result, started, worker_id)
+    return replace(outcome, chosen=chosen) if outcome.success and chosen else outcome
 
 
 def _invoke(attempt: Attempt, registry: HandlerRegistry) -> Any:

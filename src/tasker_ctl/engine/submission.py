@@ -164,7 +164,7 @@ def submit_task(
     if not steps:
         _transition(store, task_uuid, "complete")
     else:
-        step_uuids = _insert_steps(store, template, steps, task_uuid)
+        step_uuids = insert_steps(store, template.namespace_name, steps, task_uuid)
         edges = [
             (step_uuids[dependency], step_uuids[step.name])
             for step in steps
@@ -215,8 +215,12 @@ def _check_context(template: TaskTemplate, context: Any) -> None:
         )
 
 
-def _insert_steps(
-    store: QueryRunner, template: TaskTemplate, steps: list[StepDefinition], task_uuid: Any
+def insert_steps(
+    store: QueryRunner,
+    namespace_name: str,
+    steps: Sequence[StepDefinition],
+    task_uuid: Any,
+    created_by: str = "template",
 ) -> dict[str, Any]:
     """Create the steps in two statements, whatever their number; their uuids by name."""
     named = _named_steps(store, [step.name for step in steps])
@@ -231,14 +235,14 @@ def _insert_steps(
             "timeout_seconds": step.timeout_seconds,
             "idempotency_key": idempotency_key(task_uuid, step.name),
             "inputs": dict(step.handler.initialization),
-            "created_by": "template",
+            "created_by": created_by,
         }
         for step in steps
     ]
     created = store.fetch_all(
         "insert_workflow_steps",
         task_uuid=task_uuid,
-        namespace_name=template.namespace_name,
+        namespace_name=namespace_name,
         steps=_json(rows),
     )
     return {row["name"]: row["workflow_step_uuid"] for row in created}

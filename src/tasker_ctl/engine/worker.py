@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.growth import grow_from_decision
 from tasker_ctl.engine.retry import backoff_seconds
 from tasker_ctl.engine.store import Json, Store, connect
 from tasker_ctl.errors import DatabaseError, StaleAttemptError, TransactionConflictError
@@ -176,7 +177,11 @@ class Worker:
                         {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
                     ),
                 }
-                if self.stop.is_set():  # a stopping worker takes no more work
+                if outcome.chosen:
+                    self._claimed = _retrying(
+                        lambda: self._complete_decision(store, attempt, outcome, completion)
+                    )
+                elif self.stop.is_set():  # a stopping worker takes no more work
                     _retrying(lambda: store.fetch_one("complete_step", **completion))
                 else:
                     self._claimed = _retrying(lambda: self._claim(store, completion))
@@ -190,6 +195,21 @@ class Worker:
             logger.warning(
                 "result of %s attempt %s refused: %s", attempt.step["name"], number, error
             )
+
+    def _complete_decision(
+        self, store: Store, attempt: Attempt, outcome: Outcome, completion: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """Create what a decision step chose and complete it, in one transaction: a crash
+        or a refused result (a lost lease) leaves none of the new steps."""
+        segments = attempt.prepared.segments
+        if segments is None:  # only decision steps choose
+            raise RuntimeError(f"step {attempt.step['name']} is not a decision step")
+        with store.transaction():
+            grow_from_decision(store, segments, attempt.step, outcome.chosen)
+            if self.stop.is_set():
+                store.fetch_one("complete_step", **completion)
+                return None
+            return self._claim(store, completion)
 
     def _fail(
         self,

@@ -92,3 +92,35 @@ def test_tasker_core_handlers(template: str, style: str, database_url: str) -> N
         if value is not None:
             assert step.result is not None
             assert step.result["result"] == value
+
+
+# amount -> the steps that exist (a decision point creates the branches it routes to)
+APPROVAL_ROUTES = {
+    500: ("auto_approve",),
+    2500: ("manager_approval",),
+    10000: ("manager_approval", "finance_review"),
+}
+
+
+@pytest.mark.parametrize("style", sorted(STYLES))
+@pytest.mark.parametrize("amount", sorted(APPROVAL_ROUTES))
+def test_tasker_core_conditional_approval(amount: int, style: str, database_url: str) -> None:
+    file = TEMPLATES / f"conditional_approval_handler{STYLES[style]}_py.yaml"
+    report = run_template(
+        file,
+        context={"amount": amount, "requester": "e2e", "purpose": "routing test"},
+        handlers=[str(Path(str(HANDLERS)))],
+        database_url=database_url,
+        timeout=60,
+    )
+    assert report.status == "complete", report
+    branches = APPROVAL_ROUTES[amount]
+    expected = ("validate_request", "routing_decision", *branches, "finalize_approval")
+    names = [step.name for step in report.steps]
+    assert sorted(names) == sorted(f"{name}{STYLES[style]}_py" for name in expected)
+    assert all((step.state, step.attempts) == ("complete", 1) for step in report.steps)
+    decision = next(step for step in report.steps if step.name.startswith("routing_decision"))
+    assert decision.result is not None
+    outcome = decision.result["decision_point_outcome"]
+    assert outcome["type"] == "create_steps"
+    assert sorted(outcome["step_names"]) == sorted(f"{b}{STYLES[style]}_py" for b in branches)

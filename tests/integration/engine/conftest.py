@@ -24,7 +24,14 @@ from tasker_ctl.engine.submission import SubmittedTask, register_template, submi
 from tasker_ctl.engine.worker import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.template.model import TaskTemplate
-from tests.integration.engine.handlers import CALLS, Recorder, arithmetic, diamond, failures
+from tests.integration.engine.handlers import (
+    CALLS,
+    Recorder,
+    arithmetic,
+    decisions,
+    diamond,
+    failures,
+)
 
 NAMESPACE = "engine_tests"
 RESTING = {
@@ -230,7 +237,7 @@ def set_clock(connection: psycopg.Connection[Any], now: datetime) -> None:
 @pytest.fixture
 def registry() -> HandlerRegistry:
     found = HandlerRegistry()
-    for module in (arithmetic, diamond, failures):
+    for module in (arithmetic, decisions, diamond, failures):
         found.register_module(module)
     return found
 

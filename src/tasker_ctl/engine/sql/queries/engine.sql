@@ -203,3 +203,8 @@ SELECT min(claimable_at) AS next_at, tasker.now() AS now FROM tasker.workflow_st
 WHERE claimable_at IS NOT NULL
   AND (%(namespaces)s::varchar[] IS NULL OR namespace_name = ANY (%(namespaces)s::varchar[]))
   AND (%(task_uuid)s::uuid IS NULL OR task_uuid = %(task_uuid)s::uuid);
+
+-- name: task_step_states
+-- The name, uuid and state of every step of a task (what a growing graph connects to).
+SELECT name, workflow_step_uuid, current_state FROM tasker.workflow_steps
+WHERE task_uuid = %(task_uuid)s;
