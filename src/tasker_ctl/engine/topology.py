@@ -2,12 +2,13 @@
 
 Pure functions over a template; ``growth.py`` writes their plans in the transaction that
 completes the step. The rules are Tasker Core's (decision points and deferred convergence),
-without two of its defects (see docs/compatibility.md):
+without its defects; docs/compatibility.md lists where they differ:
 
-- only the exit decisions reachable from the chosen steps are created, not every exit
-  decision of the decision's segment;
+- the decisions behind a decision's branches are created when a chosen step leads to them,
+  or when they are chosen by name, not whenever any branch is chosen;
 - a created step's dependency that already exists in the task is an edge from that step, not
-  from the decision.
+  from the decision;
+- a batch worker template cannot be chosen.
 """
 
 from __future__ import annotations
@@ -90,25 +91,19 @@ class DecisionSegments:
         }
 
     def segment(self, decision: str) -> set[str]:
-        """Steps a decision may create by name (its exit decisions not included; nor batch
-        worker templates, which only their batchable step instantiates)."""
-        reached = self._reach(self.children.get(decision, []), stop_at_decisions=True)[0]
-        return {name for name in reached if self.steps[name].step_type is not StepType.BATCH_WORKER}
-
-    def _reach(self, start: Iterable[str], *, stop_at_decisions: bool) -> tuple[set[str], set[str]]:
-        inside: set[str] = set()
-        exits: set[str] = set()
-        stack = list(start)
+        """Steps a decision may create by name: those reachable from its children without
+        passing another decision, and the decisions where that stops (the segment's exits),
+        batch worker templates left out (only their batchable step instantiates them)."""
+        reached: set[str] = set()
+        stack = list(self.children.get(decision, []))
         while stack:
             name = stack.pop()
-            if name in inside or name in exits:
+            if name in reached:
                 continue
-            if stop_at_decisions and name in self.decisions:
-                exits.add(name)
-                continue
-            inside.add(name)
-            stack.extend(self.children[name])
-        return inside, exits
+            reached.add(name)
+            if name not in self.decisions:
+                stack.extend(self.children[name])
+        return {name for name in reached if self.steps[name].step_type is not StepType.BATCH_WORKER}
 
     def growth(self, decision: str, chosen: Iterable[str], existing: Set[str]) -> Growth:
         """The steps and edges a decision's choice creates; ``existing``: names of the task's
@@ -142,15 +137,16 @@ class DecisionSegments:
 
     def _expand(self, decision: str, chosen: list[str], segment: set[str]) -> set[str]:
         created = set(chosen)
-        # the chosen steps' dependents in the segment, and the decisions they lead to
-        frontier = list(chosen)
+        # the chosen steps' dependents in the segment, up to the decisions they lead to
+        frontier = [name for name in chosen if name not in self.decisions]
         while frontier:
             for child in self.children[frontier.pop()]:
                 if child in created or self.steps[child].step_type in NOT_DYNAMIC:
                     continue
-                if child in segment or child in self.decisions:
+                if child in segment:
                     created.add(child)
-                    frontier.append(child)
+                    if child not in self.decisions:
+                        frontier.append(child)
         # deferred convergence: every such step waiting on something created now
         converging = [
             name
@@ -164,8 +160,10 @@ class DecisionSegments:
         while frontier:
             for child in self.children[frontier.pop()]:
                 step = self.steps[child]
-                if child not in created and all(
-                    d in created or d == decision for d in step.dependencies
+                if (
+                    child not in created
+                    and step.step_type is not StepType.BATCH_WORKER
+                    and all(d in created or d == decision for d in step.dependencies)
                 ):
                     created.add(child)
                     frontier.append(child)

@@ -116,7 +116,64 @@ def test_an_undeclared_step_fails_the_decision_and_creates_nothing(
     decide = steps["decide"]
     assert decide["current_state"] == "error"
     assert decide["attempts"] == 1  # permanent: not retried
+    assert decide["results"]["error"]["error_type"] == "invalid_decision"
     assert decide["results"]["metadata"]["error_code"] == "DECISION_UNDECLARED_STEP"
     assert "not among the steps it may create" in decide["results"]["error"]["message"]
     # the message names the offending step
     assert route[-1] in decide["results"]["error"]["message"]
+
+
+def test_a_malformed_outcome_fails_the_decision_and_creates_nothing(engine: Engine) -> None:
+    template = make_template(
+        [
+            step("decide", "decide.malformed", type="decision"),
+            step("branch", "ok.noop", "decide"),
+        ],
+        name="malformed",
+    )
+    task = engine.submit(template, {})
+    assert engine.run(task.task_uuid) == "blocked_by_failures"
+    steps = engine.steps(task.task_uuid)
+    assert set(steps) == {"decide"}
+    results = steps["decide"]["results"]
+    assert (steps["decide"]["current_state"], steps["decide"]["attempts"]) == ("error", 1)
+    assert results["error"]["error_type"] == "invalid_decision"
+    assert results["metadata"]["error_code"] == "DECISION_OUTCOME_INVALID"
+    assert "'route_everywhere'" in results["error"]["message"]
+
+
+NESTED = make_template(
+    [
+        step("outer", "decide.route", type="decision"),
+        step("slow_branch", "ok.slow", "outer", config={"seconds": 1}),
+        step("inner", "decide.route", "outer", type="decision"),
+        step("late_branch", "ok.noop", "inner"),
+        step("merge", "ok.noop", "slow_branch", "late_branch", type="deferred_convergence"),
+    ],
+    name="nested",
+)
+
+
+def test_a_nested_decision_adds_its_branch_to_a_waiting_convergence(engine: Engine) -> None:
+    """The outer decision creates the convergence waiting on its branch; the inner decision,
+    while that branch still runs, adds its own branch to what the convergence waits on."""
+    route = {"outer": ["slow_branch", "inner"], "inner": ["late_branch"]}
+    task = engine.submit(NESTED, {"route": route})
+    assert engine.run(task.task_uuid, workers=2) == "complete"
+    steps = engine.steps(task.task_uuid)
+    assert set(steps) == {"outer", "slow_branch", "inner", "late_branch", "merge"}
+    assert _parents(engine, steps["merge"]["workflow_step_uuid"]) == {
+        "slow_branch",
+        "late_branch",
+    }
+    started = {
+        row["name"]: row["created_at"]
+        for row in engine.step_transitions(task.task_uuid)
+        if row["to_state"] == "in_progress"
+    }
+    finished = {
+        row["name"]: row["created_at"]
+        for row in engine.step_transitions(task.task_uuid)
+        if row["to_state"] == "complete"
+    }
+    assert started["merge"] > max(finished["slow_branch"], finished["late_branch"])

@@ -50,8 +50,22 @@ NESTED = _template(
 
 def test_segments_stop_at_other_decisions() -> None:
     segments = DecisionSegments(NESTED)
-    assert segments.segment("outer") == {"left", "right", "right_more", "merge", "after_merge"}
+    assert segments.segment("outer") == {
+        "left",
+        "inner",
+        "right",
+        "right_more",
+        "merge",
+        "after_merge",
+    }
     assert segments.segment("inner") == {"deep_a", "deep_b", "inner_merge"}
+
+
+def test_a_decision_behind_a_branch_may_be_chosen_by_name() -> None:
+    growth = DecisionSegments(NESTED).growth("outer", ["inner"], existing={"start", "outer"})
+    # its own branches are its to choose; its missing parent is the outer decision
+    assert [step.name for step in growth.steps] == ["inner"]
+    assert set(growth.edges) == {NewEdge("outer", "inner")}
 
 
 def test_a_branch_brings_dependents_exit_decisions_and_convergence() -> None:
@@ -85,7 +99,7 @@ def test_a_convergence_chosen_by_name_waits_for_the_decision() -> None:
     assert set(growth.edges) == {NewEdge("inner", "inner_merge")}
 
 
-@pytest.mark.parametrize("chosen", [["start"], ["nowhere"], ["deep_a"], ["inner"]])
+@pytest.mark.parametrize("chosen", [["start"], ["nowhere"], ["deep_a"], ["outer"]])
 def test_only_the_decisions_own_steps_may_be_chosen(chosen: list[str]) -> None:
     with pytest.raises(DecisionOutcomeError) as caught:
         DecisionSegments(NESTED).growth("outer", chosen, existing={"start", "outer"})
@@ -162,3 +176,15 @@ def test_growth_is_consistent_for_any_template_and_choice(
         assert edge.child in created
     # every created step waits on something, so its completion order is defined
     assert created <= {edge.child for edge in growth.edges}
+
+
+def test_a_batch_worker_template_after_a_convergence_is_not_created() -> None:
+    template = _template(
+        ("decide", "decision", []),
+        ("branch", "standard", ["decide"]),
+        ("merge", "deferred_convergence", ["branch"]),
+        ("analyze", "batchable", ["merge"]),
+        ("worker", "batch_worker", ["merge"]),
+    )
+    growth = DecisionSegments(template).growth("decide", ["branch"], existing={"decide"})
+    assert [step.name for step in growth.steps] == ["branch", "merge", "analyze"]
