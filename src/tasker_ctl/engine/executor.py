@@ -52,7 +52,7 @@ class PreparedStep:
             definition_json=json.dumps(definition.model_dump(mode="json", by_alias=True)),
             result_check=compile_schema(definition.result_schema),
             retry_policy=RetryPolicy.from_template(definition.retry),
-            segments=segments if definition.step_type is StepType.DECISION else None,
+            segments=segments,
         )
 
 
@@ -63,26 +63,21 @@ class PreparedTemplate:
     template: TaskTemplate
     revision: int = 1
     _steps: dict[str, PreparedStep] = field(default_factory=dict, repr=False)
-    _definitions: dict[str, StepDefinition] = field(default_factory=dict, repr=False)
-    _segments: DecisionSegments | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        # indexed once: a wide template would otherwise be scanned once per step
+        self._definitions = {step.name: step for step in self.template.steps}
+        decisions = any(s.step_type is StepType.DECISION for s in self.template.steps)
+        self._segments = DecisionSegments(self.template) if decisions else None
 
     def step(self, name: str) -> PreparedStep:
         prepared = self._steps.get(name)
         if prepared is None:
-            # indexed once: a wide template would otherwise be scanned once per step
-            if not self._definitions:
-                with self._lock:
-                    self._definitions = {step.name: step for step in self.template.steps}
             definition = self._definitions.get(name)
             if definition is None:
                 raise LookupError(f"template {self.template.identifier} has no step '{name}'")
-            segments = None
-            if definition.step_type is StepType.DECISION:
-                with self._lock:
-                    if self._segments is None:
-                        self._segments = DecisionSegments(self.template)
-                    segments = self._segments
+            segments = self._segments if definition.step_type is StepType.DECISION else None
             with self._lock:
                 prepared = self._steps.setdefault(name, PreparedStep.of(definition, segments))
         return prepared

@@ -14,10 +14,10 @@ def grow_from_decision(
     segments: DecisionSegments,
     step: dict[str, Any],
     chosen: tuple[str, ...],
-) -> list[str]:
+) -> None:
     """Create the steps and edges that ``step`` (a decision step, still in progress in the
-    caller's transaction) chose; the names of the steps created. The step's completion, in
-    the same transaction, then enqueues those of them that wait only on it."""
+    caller's transaction) chose. The step's completion, in the same transaction, then
+    enqueues those of them that wait only on it."""
     existing = {
         row["name"]: row for row in store.fetch_all("task_step_states", task_uuid=step["task_uuid"])
     }
@@ -42,4 +42,3 @@ def grow_from_decision(
             to_step_uuids=[uuids[edge.child] for edge in edges],
             names=[edge.name for edge in edges],
         )
-    return [definition.name for definition in growth.steps]

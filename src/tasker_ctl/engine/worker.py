@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -177,14 +177,9 @@ class Worker:
                         {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
                     ),
                 }
-                if outcome.chosen:
-                    self._claimed = _retrying(
-                        lambda: self._complete_decision(store, attempt, outcome, completion)
-                    )
-                elif self.stop.is_set():  # a stopping worker takes no more work
-                    _retrying(lambda: store.fetch_one("complete_step", **completion))
-                else:
-                    self._claimed = _retrying(lambda: self._claim(store, completion))
+                self._claimed = _retrying(
+                    lambda: self._complete(store, attempt, outcome.chosen, completion)
+                )
             else:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
@@ -196,17 +191,23 @@ class Worker:
                 "result of %s attempt %s refused: %s", attempt.step["name"], number, error
             )
 
-    def _complete_decision(
-        self, store: Store, attempt: Attempt, outcome: Outcome, completion: dict[str, Any]
+    def _complete(
+        self,
+        store: Store,
+        attempt: Attempt,
+        chosen: tuple[str, ...],
+        completion: dict[str, Any],
     ) -> dict[str, Any] | None:
-        """Create what a decision step chose and complete it, in one transaction: a crash
-        or a refused result (a lost lease) leaves none of the new steps."""
-        segments = attempt.prepared.segments
-        if segments is None:  # only decision steps choose
-            raise RuntimeError(f"step {attempt.step['name']} is not a decision step")
-        with store.transaction():
-            grow_from_decision(store, segments, attempt.step, outcome.chosen)
-            if self.stop.is_set():
+        """Record a success and, unless the worker is stopping, claim its next step (None
+        when there is none). A decision step's chosen steps are created in the same
+        transaction: a crash or a refused result (a lost lease) leaves none of them."""
+        with store.transaction() if chosen else nullcontext():
+            if chosen:
+                segments = attempt.prepared.segments
+                if segments is None:  # only decision steps choose
+                    raise RuntimeError(f"step {attempt.step['name']} is not a decision step")
+                grow_from_decision(store, segments, attempt.step, chosen)
+            if self.stop.is_set():  # a stopping worker takes no more work
                 store.fetch_one("complete_step", **completion)
                 return None
             return self._claim(store, completion)

@@ -169,12 +169,12 @@ $$;
 -- Count down the pending parents of every child of p_step (a child counted in shards, once
 -- p_step's shard is empty: see step_parent_counts); enqueue those left with none, when the
 -- task p_task takes work (its state read without a lock: a task blocked meanwhile is caught
--- by the claim, see claim_step). With p_taker, the first of them (in uuid order) is not left for a claim
--- but started at once as an attempt of that worker, leased for p_lease_seconds: its
--- transitions still go pending -> enqueued -> in_progress, recorded together. Children are
--- locked in uuid order, so that two parents sharing children cannot deadlock; they are
--- counted down even when p_enqueue is false (a blocked task), so that the counts stay true
--- when the task resumes.
+-- by the claim, see claim_step). With p_taker, the first of them (in uuid order) is not
+-- left for a claim but started at once as an attempt of that worker, leased for
+-- p_lease_seconds: its transitions still go pending -> enqueued -> in_progress, recorded
+-- together. Children are locked in uuid order, so that two parents sharing children cannot
+-- deadlock; they are counted down even when the task takes no work (it is blocked), so that
+-- the counts stay true when the task resumes.
 CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(
     p_step uuid, p_task uuid, p_taker varchar DEFAULT NULL,
     p_lease_seconds integer DEFAULT NULL,
