@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tasker_ctl import __version__
+from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.reports import StepReport, TaskReport
@@ -30,19 +30,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-TOOL_NAME = "tasker-ctl"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ToolOutput(_Strict):
-    name: str = Field(description="always 'tasker-ctl'")
-    version: str = Field(description="the tasker-ctl version that wrote the document")
-
-
-class TaskOutput(_Strict):
+class TaskOutput(StrictOutput):
     uuid: UUID
     status: str = Field(description="the task's state, e.g. 'complete', 'blocked_by_failures'")
     namespace: str
@@ -55,7 +45,7 @@ class TaskOutput(_Strict):
     resumed: bool = Field(description="an identical task existed and was picked up")
 
 
-class StepErrorOutput(_Strict):
+class StepErrorOutput(StrictOutput):
     message: str
     error_type: str = Field(description="e.g. 'permanent_error', 'retryable_error', 'timeout'")
     error_code: str | None = Field(description="the handler's error code, if it gave one")
@@ -63,7 +53,7 @@ class StepErrorOutput(_Strict):
     metadata: dict[str, Any]
 
 
-class StepOutput(_Strict):
+class StepOutput(StrictOutput):
     name: str
     state: str = Field(description="the step's state, e.g. 'complete', 'error', 'pending'")
     attempts: int = Field(description="attempts started so far")
@@ -76,7 +66,7 @@ class StepOutput(_Strict):
     error: StepErrorOutput | None = Field(description="the last failure, null if none")
 
 
-class RunOutput(_Strict):
+class RunOutput(StrictOutput):
     """The whole document written by ``tasker-ctl run --json``."""
 
     version: Literal[1] = Field(description="format version; bumped on breaking changes")
@@ -88,7 +78,7 @@ class RunOutput(_Strict):
 def build_output(report: TaskReport) -> RunOutput:
     return RunOutput(
         version=FORMAT_VERSION,
-        tool=ToolOutput(name=TOOL_NAME, version=__version__),
+        tool=this_tool(),
         task=TaskOutput(
             uuid=report.task_uuid,
             status=report.status,

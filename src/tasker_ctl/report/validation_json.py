@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from tasker_ctl import __version__
 from tasker_ctl.report import tally
+from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
 
 __all__ = [
@@ -28,19 +28,9 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
-TOOL_NAME = "tasker-ctl"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ToolOutput(_Strict):
-    name: str = Field(description="always 'tasker-ctl'")
-    version: str = Field(description="the tasker-ctl version that wrote the report")
-
-
-class SummaryOutput(_Strict):
+class SummaryOutput(StrictOutput):
     files: int = Field(description="templates validated (skipped files not included)")
     errors: int
     warnings: int
@@ -49,7 +39,7 @@ class SummaryOutput(_Strict):
     valid: bool = Field(description="true when nothing fails (errors; warnings under strict)")
 
 
-class FindingOutput(_Strict):
+class FindingOutput(StrictOutput):
     code: str = Field(description="stable code from the diagnostics catalogue")
     severity: Severity = Field(description="'error', 'warning' or 'info'")
     message: str
@@ -60,14 +50,14 @@ class FindingOutput(_Strict):
     step: str | None = Field(description="name of the step concerned, if any")
 
 
-class FileOutput(_Strict):
+class FileOutput(StrictOutput):
     file: str = Field(description="the path as given or as found in a directory")
     template: str | None = Field(description="'namespace/name@version' when known")
     valid: bool
     findings: list[FindingOutput]
 
 
-class ValidationOutput(_Strict):
+class ValidationOutput(StrictOutput):
     """The whole document written by ``tasker-ctl validate --format json``."""
 
     version: Literal[1] = Field(description="format version; bumped on breaking changes")
@@ -83,7 +73,7 @@ def build_output(report: ValidationReport, *, strict: bool = False) -> Validatio
     counts = tally(report, strict=strict)
     return ValidationOutput(
         version=FORMAT_VERSION,
-        tool=ToolOutput(name=TOOL_NAME, version=__version__),
+        tool=this_tool(),
         environment=report.environment,
         strict=strict,
         summary=SummaryOutput(
