@@ -23,8 +23,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tasker_ctl.engine.ancestors import AncestorResults
+from tasker_ctl.engine.batching import BatchOutcome, BatchPlanner, read_batch_outcome
 from tasker_ctl.engine.retry import RetryPolicy
-from tasker_ctl.engine.topology import DecisionOutcomeError, DecisionSegments, read_decision_outcome
+from tasker_ctl.engine.topology import (
+    DecisionSegments,
+    GrowthOutcomeError,
+    read_decision_outcome,
+)
 from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import HandlerRegistry
@@ -42,10 +47,14 @@ class PreparedStep:
     result_check: SchemaCheck | None
     retry_policy: RetryPolicy
     segments: DecisionSegments | None = None  # for a decision step: what it may create
+    batches: BatchPlanner | None = None  # for a batchable step: its workers
 
     @classmethod
     def of(
-        cls, definition: StepDefinition, segments: DecisionSegments | None = None
+        cls,
+        definition: StepDefinition,
+        segments: DecisionSegments | None = None,
+        batches: BatchPlanner | None = None,
     ) -> PreparedStep:
         return cls(
             definition=definition,
@@ -53,6 +62,7 @@ class PreparedStep:
             result_check=compile_schema(definition.result_schema),
             retry_policy=RetryPolicy.from_template(definition.retry),
             segments=segments,
+            batches=batches,
         )
 
 
@@ -68,8 +78,9 @@ class PreparedTemplate:
     def __post_init__(self) -> None:
         # indexed once: a wide template would otherwise be scanned once per step
         self._definitions = {step.name: step for step in self.template.steps}
-        decisions = any(s.step_type is StepType.DECISION for s in self.template.steps)
-        self._segments = DecisionSegments(self.template) if decisions else None
+        kinds = {s.step_type for s in self.template.steps}
+        self._segments = DecisionSegments(self.template) if StepType.DECISION in kinds else None
+        self._batches = BatchPlanner(self.template) if StepType.BATCHABLE in kinds else None
 
     def step(self, name: str) -> PreparedStep:
         prepared = self._steps.get(name)
@@ -77,9 +88,13 @@ class PreparedTemplate:
             definition = self._definitions.get(name)
             if definition is None:
                 raise LookupError(f"template {self.template.identifier} has no step '{name}'")
-            segments = self._segments if definition.step_type is StepType.DECISION else None
+            kind = definition.step_type
+            segments = self._segments if kind is StepType.DECISION else None
+            batches = self._batches if kind is StepType.BATCHABLE else None
             with self._lock:
-                prepared = self._steps.setdefault(name, PreparedStep.of(definition, segments))
+                prepared = self._steps.setdefault(
+                    name, PreparedStep.of(definition, segments, batches)
+                )
         return prepared
 
 
@@ -110,6 +125,15 @@ class Outcome:
     retry_after: float | None
     duration_ms: int
     chosen: tuple[str, ...] = ()  # a decision step's success: the steps it creates
+    batch: BatchOutcome | None = None  # a batchable step's success: the workers it creates
+    # a checkpoint_yield: the progress to keep before the handler is dispatched again (the
+    # attempt goes on; nothing else of the outcome is stored)
+    checkpoint: dict[str, Any] | None = None
+
+    @property
+    def grows(self) -> bool:
+        """Whether recording this success adds steps to the task."""
+        return bool(self.chosen) or self.batch is not None
 
 
 class StepTimeoutError(Exception):
@@ -204,17 +228,18 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
             error_type="invalid_result",
             retryable=False,
         )
+    if result.is_success and result.metadata.get("checkpoint_yield") is True:
+        return _checkpoint_outcome(attempt, result, started)
     chosen: tuple[str, ...] = ()
-    segments = attempt.prepared.segments
-    if result.is_success and segments is not None:
+    batch: BatchOutcome | None = None
+    if result.is_success:
         try:
-            decision = read_decision_outcome(result.result)
-            chosen = decision.step_names if decision else ()
-            segments.check_choice(definition.name, chosen)
-        except DecisionOutcomeError as error:
+            chosen, batch = _growth(attempt, result)
+        except GrowthOutcomeError as error:
+            kind = "decision" if attempt.prepared.segments is not None else "batch_outcome"
             result = StepHandlerResult.failure(
                 str(error),
-                error_type="invalid_decision",
+                error_type=f"invalid_{kind}",
                 retryable=False,
                 error_code=error.code,
             )
@@ -231,7 +256,46 @@ def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outc
                 metadata={"violations": problems},
             )
     outcome = _outcome(attempt, result, started, worker_id)
-    return replace(outcome, chosen=chosen) if outcome.success and chosen else outcome
+    if outcome.success and (chosen or batch is not None):
+        return replace(outcome, chosen=chosen, batch=batch)
+    return outcome
+
+
+def _growth(
+    attempt: Attempt, result: StepHandlerResult
+) -> tuple[tuple[str, ...], BatchOutcome | None]:
+    """What a successful decision or batchable step adds to the task (raises
+    GrowthOutcomeError when its outcome cannot be carried out: nothing is added)."""
+    name = attempt.definition.name
+    segments, batches = attempt.prepared.segments, attempt.prepared.batches
+    if segments is not None:
+        decision = read_decision_outcome(result.result)
+        chosen = decision.step_names if decision else ()
+        segments.check_choice(name, chosen)
+        return chosen, None
+    if batches is not None:
+        batch = read_batch_outcome(result.result)
+        if batch is not None:
+            batches.check(name, batch)
+        return (), batch
+    return (), None
+
+
+def _checkpoint_outcome(attempt: Attempt, result: StepHandlerResult, started: float) -> Outcome:
+    yielded = result.result if isinstance(result.result, dict) else {}
+    checkpoint = {
+        "cursor": yielded.get("cursor"),
+        "items_processed": yielded.get("items_processed", 0),
+        "accumulated_results": yielded.get("accumulated_results"),
+    }
+    return Outcome(
+        success=True,
+        envelope={},
+        retryable=False,
+        retry_after=None,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        checkpoint=checkpoint,
+    )
 
 
 def _invoke(attempt: Attempt, registry: HandlerRegistry) -> Any:

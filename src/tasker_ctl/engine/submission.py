@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.engine.topology import NewStep
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.graph import StepGraph
@@ -93,9 +94,18 @@ def initial_steps(template: TaskTemplate) -> list[StepDefinition]:
         )
     decisions = [s.name for s in template.steps if s.step_type is StepType.DECISION]
     behind_decisions = set().union(*(graph.descendants(name) for name in decisions))
+    # what follows a batch is created with its workers (Tasker Core creates it now, and a
+    # step after the convergence then runs before the batch does)
+    after_batches = set().union(
+        *(graph.descendants(s.name) for s in template.steps if s.step_type is StepType.BATCH_WORKER)
+    )
     created: list[StepDefinition] = []
     for step in template.steps:
-        if step.step_type is StepType.BATCH_WORKER or step.name in behind_decisions:
+        if (
+            step.step_type is StepType.BATCH_WORKER
+            or step.name in behind_decisions
+            or step.name in after_batches
+        ):
             continue
         if step.step_type is StepType.DEFERRED_CONVERGENCE and not decisions:
             continue
@@ -164,7 +174,12 @@ def submit_task(
     if not steps:
         _transition(store, task_uuid, "complete")
     else:
-        step_uuids = insert_steps(store, template.namespace_name, steps, task_uuid)
+        step_uuids = insert_steps(
+            store,
+            template.namespace_name,
+            [NewStep.of(step, "template") for step in steps],
+            task_uuid,
+        )
         edges = [
             (step_uuids[dependency], step_uuids[step.name])
             for step in steps
@@ -218,9 +233,8 @@ def _check_context(template: TaskTemplate, context: Any) -> None:
 def insert_steps(
     store: QueryRunner,
     namespace_name: str,
-    steps: Sequence[StepDefinition],
+    steps: Sequence[NewStep],
     task_uuid: Any,
-    created_by: str = "template",
 ) -> dict[str, Any]:
     """Create the steps in two statements, whatever their number; their uuids by name."""
     named = _named_steps(store, [step.name for step in steps])
@@ -228,14 +242,14 @@ def insert_steps(
         {
             "named_step_uuid": str(named[step.name]),
             "name": step.name,
-            "template_step_name": step.name,
-            "step_type": step.step_type.value,
-            "retryable": step.retry.retryable,
-            "max_attempts": step.retry.max_attempts,
-            "timeout_seconds": step.timeout_seconds,
+            "template_step_name": step.definition.name,
+            "step_type": step.definition.step_type.value,
+            "retryable": step.definition.retry.retryable,
+            "max_attempts": step.definition.retry.max_attempts,
+            "timeout_seconds": step.definition.timeout_seconds,
             "idempotency_key": idempotency_key(task_uuid, step.name),
-            "inputs": dict(step.handler.initialization),
-            "created_by": created_by,
+            "inputs": step.inputs,
+            "created_by": step.created_by,
         }
         for step in steps
     ]

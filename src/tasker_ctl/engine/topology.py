@@ -22,12 +22,16 @@ from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 NOT_DYNAMIC = (StepType.DEFERRED_CONVERGENCE, StepType.BATCH_WORKER)
 
 
-class DecisionOutcomeError(ValueError):
-    """A decision step's result cannot be acted on; ``code`` says why."""
+class GrowthOutcomeError(ValueError):
+    """A step's result asks the graph to grow in a way it cannot; ``code`` says why."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
+
+
+class DecisionOutcomeError(GrowthOutcomeError):
+    """A decision step's result cannot be acted on; ``code`` says why."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,21 @@ class NewEdge:
     parent: str
     child: str
     name: str = "provides"
+
+
+@dataclass(frozen=True)
+class NewStep:
+    """A step to create: its template definition, its name and inputs (a batch worker's
+    differ from the definition's), and who puts it in the graph."""
+
+    definition: StepDefinition
+    name: str
+    inputs: dict[str, Any]
+    created_by: str
+
+    @classmethod
+    def of(cls, definition: StepDefinition, created_by: str) -> NewStep:
+        return cls(definition, definition.name, dict(definition.handler.initialization), created_by)
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
-from tasker_ctl.engine.growth import grow_from_decision
+from tasker_ctl.engine.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.retry import backoff_seconds
 from tasker_ctl.engine.store import Json, Store, connect
 from tasker_ctl.errors import DatabaseError, StaleAttemptError, TransactionConflictError
@@ -116,6 +116,10 @@ class Worker:
             return True
         with self._heartbeat.beating(attempt):
             outcome = execute(attempt, self.registry, self.options.worker_id)
+            while outcome.checkpoint is not None:
+                if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
+                    return True  # the attempt was taken over: its result would be refused
+                outcome = execute(attempt, self.registry, self.options.worker_id)
         self._record(store, attempt, outcome)
         self.executed += 1
         if self.on_outcome is not None:
@@ -165,6 +169,26 @@ class Worker:
         self._templates[named_task_uuid] = prepared
         return prepared
 
+    def _keep_checkpoint(self, store: Store, attempt: Attempt, checkpoint: dict[str, Any]) -> bool:
+        """Store a checkpoint_yield's progress for the handler's next dispatch (in this
+        attempt, or a retry's); False when the attempt is no longer this worker's."""
+        try:
+            saved = _retrying(
+                lambda: store.fetch_value(
+                    "record_checkpoint",
+                    step_uuid=attempt.step["workflow_step_uuid"],
+                    attempt=attempt.number,
+                    worker=self.options.worker_id,
+                    checkpoint=Json(checkpoint),
+                    lease_seconds=self.options.lease_seconds,
+                )
+            )
+        except StaleAttemptError as error:
+            logger.warning("checkpoint of %s refused: %s", attempt.step["name"], error)
+            return False
+        attempt.step["checkpoint"] = saved
+        return True
+
     def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> None:
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
         try:
@@ -178,7 +202,7 @@ class Worker:
                     ),
                 }
                 self._claimed = _retrying(
-                    lambda: self._complete(store, attempt, outcome.chosen, completion)
+                    lambda: self._complete(store, attempt, outcome, completion)
                 )
             else:
                 delay = backoff_seconds(
@@ -195,18 +219,24 @@ class Worker:
         self,
         store: Store,
         attempt: Attempt,
-        chosen: tuple[str, ...],
+        outcome: Outcome,
         completion: dict[str, Any],
     ) -> dict[str, Any] | None:
         """Record a success and, unless the worker is stopping, claim its next step (None
-        when there is none). A decision step's chosen steps are created in the same
-        transaction: a crash or a refused result (a lost lease) leaves none of them."""
-        with store.transaction() if chosen else nullcontext():
-            if chosen:
+        when there is none). The steps a decision chose or a batchable step's workers are
+        created in the same transaction: a crash or a refused result (a lost lease) leaves
+        none of them."""
+        with store.transaction() if outcome.grows else nullcontext():
+            if outcome.chosen:
                 segments = attempt.prepared.segments
                 if segments is None:  # only decision steps choose
                     raise RuntimeError(f"step {attempt.step['name']} is not a decision step")
-                grow_from_decision(store, segments, attempt.step, chosen)
+                grow_from_decision(store, segments, attempt.step, outcome.chosen)
+            if outcome.batch is not None:
+                planner = attempt.prepared.batches
+                if planner is None:  # only batchable steps create workers
+                    raise RuntimeError(f"step {attempt.step['name']} is not a batchable step")
+                grow_from_batch(store, planner, attempt.step, outcome.batch)
             if self.stop.is_set():  # a stopping worker takes no more work
                 store.fetch_one("complete_step", **completion)
                 return None

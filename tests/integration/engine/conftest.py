@@ -28,6 +28,7 @@ from tests.integration.engine.handlers import (
     CALLS,
     Recorder,
     arithmetic,
+    batches,
     decisions,
     diamond,
     failures,
@@ -237,7 +238,7 @@ def set_clock(connection: psycopg.Connection[Any], now: datetime) -> None:
 @pytest.fixture
 def registry() -> HandlerRegistry:
     found = HandlerRegistry()
-    for module in (arithmetic, decisions, diamond, failures):
+    for module in (arithmetic, batches, decisions, diamond, failures):
         found.register_module(module)
     return found
 

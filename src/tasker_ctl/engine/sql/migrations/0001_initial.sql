@@ -174,6 +174,9 @@ CREATE TABLE tasker.tasks (
     environment           varchar(64),
     -- budget ledger: limits set at creation, every reservation / commit in task_budget_entries
     budget_limits         jsonb NOT NULL DEFAULT '{}',
+    -- set once a batch worker under failure_strategy isolate failed: from then on the
+    -- completions that enqueue nothing ask whether only isolated failures are left
+    has_isolated_failures boolean NOT NULL DEFAULT false,
     created_at            timestamptz NOT NULL DEFAULT tasker.now(),
     updated_at            timestamptz NOT NULL DEFAULT tasker.now()
 );
@@ -274,6 +277,21 @@ CREATE TABLE tasker.step_parent_counts (
     pending            integer NOT NULL CHECK (pending >= 0),
     PRIMARY KEY (workflow_step_uuid, shard)
 );
+
+-- A batch with more workers than its template's parallelism: one row per worker, in the
+-- order workers get a slot. At most `parallelism` rows of a batch are running (from the
+-- batch's creation until the worker completes, is resolved, or fails under
+-- continue_on_failure); a waiting worker has one more pending parent than its edges count,
+-- taken away when a slot passes to it (tasker.release_batch_slot).
+CREATE TABLE tasker.batch_worker_slots (
+    worker_step_uuid uuid PRIMARY KEY REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    batch_step_uuid  uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
+    ordinal          integer NOT NULL,
+    state            varchar(8) NOT NULL CHECK (state IN ('waiting', 'running', 'released')),
+    UNIQUE (batch_step_uuid, ordinal)
+);
+CREATE INDEX batch_worker_slots_waiting_idx ON tasker.batch_worker_slots (batch_step_uuid, ordinal)
+    WHERE state = 'waiting';
 
 -- ---------------------------------------------------------------------------------------
 -- Transitions

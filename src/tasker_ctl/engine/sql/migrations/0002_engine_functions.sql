@@ -266,20 +266,109 @@ $$;
 
 -- A step without children finished: if no step of its task is left, complete the task.
 -- The task row is locked first and the steps are counted by a later statement (a fresh
--- snapshot): of two leaves finishing at once, the second sees the first's commit.
+-- snapshot): of two leaves finishing at once, the second sees the first's commit. A task
+-- with isolated batch failures is blocked when nothing else of it can run.
 CREATE OR REPLACE FUNCTION tasker.finish_task_if_done(p_task uuid) RETURNS varchar
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_state varchar;
+    v_state    varchar;
+    v_isolated boolean;
 BEGIN
-    SELECT current_state INTO v_state FROM tasker.tasks WHERE task_uuid = p_task FOR UPDATE;
-    IF v_state = 'steps_in_process' AND NOT EXISTS (
-        SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = p_task AND NOT processed
-    ) THEN
+    SELECT current_state, has_isolated_failures INTO v_state, v_isolated
+    FROM tasker.tasks WHERE task_uuid = p_task FOR UPDATE;
+    IF v_state <> 'steps_in_process' THEN
+        RETURN v_state;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = p_task AND NOT processed)
+    THEN
         PERFORM tasker.settle_task(p_task, 'complete', '{}'::jsonb);
         RETURN 'complete';
     END IF;
+    IF v_isolated THEN
+        RETURN tasker.block_if_stuck(p_task);
+    END IF;
     RETURN v_state;
+END
+$$;
+
+-- A task whose failed batch workers were isolated (failure_strategy isolate) runs on
+-- without them; once nothing else of it can run, it waits for an operator, blocked. The
+-- caller holds the task row. Steps still able to run: those enqueued, running or waiting
+-- for a retry, and pending ones with no parent left (enqueued when the task resumes).
+CREATE OR REPLACE FUNCTION tasker.block_if_stuck(p_task uuid) RETURNS varchar
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_failed uuid;
+BEGIN
+    IF EXISTS (
+        SELECT 1 FROM tasker.workflow_steps
+        WHERE task_uuid = p_task AND NOT processed
+          AND (current_state IN ('enqueued', 'in_progress', 'waiting_for_retry',
+                                 'enqueued_for_orchestration',
+                                 'enqueued_as_error_for_orchestration')
+               OR (current_state = 'pending' AND pending_parents = 0))
+    ) THEN
+        RETURN (SELECT current_state FROM tasker.tasks WHERE task_uuid = p_task);
+    END IF;
+    SELECT workflow_step_uuid INTO v_failed FROM tasker.workflow_steps
+    WHERE task_uuid = p_task AND current_state = 'error' AND NOT processed
+    ORDER BY updated_at LIMIT 1;
+    IF v_failed IS NULL THEN
+        RETURN (SELECT current_state FROM tasker.tasks WHERE task_uuid = p_task);
+    END IF;
+    PERFORM tasker.block_task(p_task, v_failed);
+    RETURN 'blocked_by_failures';
+END
+$$;
+
+-- A batch worker finished (or its failure was tolerated): its slot passes to the next
+-- waiting worker of its batch, which is enqueued when nothing else holds it back. No-op
+-- for a step without a running slot (most steps). Waiting rows are taken with SKIP
+-- LOCKED: two workers finishing at once pass their slots to two different workers.
+CREATE OR REPLACE FUNCTION tasker.release_batch_slot(p_step uuid, p_task uuid) RETURNS boolean
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_batch  uuid;
+    v_held   varchar;
+    v_next   uuid;
+    v_now    timestamptz;
+    v_ready  boolean;
+BEGIN
+    SELECT batch_step_uuid, state INTO v_batch, v_held FROM tasker.batch_worker_slots
+    WHERE worker_step_uuid = p_step AND state <> 'released'
+    FOR UPDATE;
+    IF v_batch IS NULL THEN
+        RETURN false;
+    END IF;
+    -- a worker resolved by an operator while it waited gives up its place in the queue
+    UPDATE tasker.batch_worker_slots SET state = 'released' WHERE worker_step_uuid = p_step;
+    IF v_held = 'waiting' THEN
+        RETURN false;
+    END IF;
+    SELECT worker_step_uuid INTO v_next FROM tasker.batch_worker_slots
+    WHERE batch_step_uuid = v_batch AND state = 'waiting'
+    ORDER BY ordinal LIMIT 1
+    FOR UPDATE SKIP LOCKED;
+    IF v_next IS NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE tasker.batch_worker_slots SET state = 'running' WHERE worker_step_uuid = v_next;
+    v_now := tasker.now();
+    UPDATE tasker.workflow_steps s
+    SET pending_parents = greatest(s.pending_parents - 1, 0),
+        current_state = CASE WHEN r.ready THEN 'enqueued' ELSE s.current_state END,
+        claimable_at = CASE WHEN r.ready THEN v_now ELSE s.claimable_at END,
+        updated_at = v_now
+    FROM (SELECT w.pending_parents = 1 AND w.current_state = 'pending'
+                 AND tasker.task_accepts_work(t.current_state) AS ready
+          FROM tasker.workflow_steps w JOIN tasker.tasks t USING (task_uuid)
+          WHERE w.workflow_step_uuid = v_next FOR UPDATE OF w) r
+    WHERE s.workflow_step_uuid = v_next
+    RETURNING r.ready INTO v_ready;
+    IF v_ready THEN
+        PERFORM tasker.record_enqueued(ARRAY[v_next]);
+    END IF;
+    RETURN v_ready;
 END
 $$;
 
@@ -496,6 +585,14 @@ BEGIN
 END
 $$;
 
+-- Whether a step's stored result is final and handed to its descendants: it completed, was
+-- resolved, or failed in a way its batch tolerates (processed: continue_on_failure).
+CREATE OR REPLACE FUNCTION tasker.has_final_result(p_state varchar, p_processed boolean)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_state IN ('complete', 'resolved_manually') OR (p_state = 'error' AND p_processed)
+$$;
+
 -- Results of every completed ancestor of a step, by step name (Tasker Core hands a handler
 -- all of them, not only its parents'). Workers read the parents' results with the claim
 -- (parent_results) and the rest only when a handler asks for them.
@@ -510,7 +607,7 @@ LANGUAGE sql STABLE AS $$
     )
     SELECT coalesce(jsonb_object_agg(s.name, s.results), '{}'::jsonb)
     FROM ancestors a JOIN tasker.workflow_steps s ON s.workflow_step_uuid = a.step_uuid
-    WHERE s.current_state IN ('complete', 'resolved_manually') AND s.results IS NOT NULL
+    WHERE tasker.has_final_result(s.current_state, s.processed) AND s.results IS NOT NULL
 $$;
 
 -- The completed parents' results of a step, and whether the step has ancestors beyond its
@@ -522,7 +619,7 @@ CREATE OR REPLACE FUNCTION tasker.parent_results(
 )
 LANGUAGE sql VOLATILE AS $$
     SELECT coalesce(jsonb_object_agg(s.name, s.results)
-                    FILTER (WHERE s.current_state IN ('complete', 'resolved_manually')
+                    FILTER (WHERE tasker.has_final_result(s.current_state, s.processed)
                             AND s.results IS NOT NULL), '{}'::jsonb),
            coalesce(bool_or(EXISTS (SELECT 1 FROM tasker.workflow_step_edges g
                                     WHERE g.to_step_uuid = e.from_step_uuid)), false)
@@ -557,7 +654,7 @@ $$;
 -- names the reason.
 CREATE OR REPLACE FUNCTION tasker.record_completion(
     p_step uuid, p_attempt integer, p_results jsonb, p_metadata jsonb,
-    OUT task_uuid uuid, OUT namespace_name varchar
+    OUT task_uuid uuid, OUT namespace_name varchar, OUT isolating boolean
 )
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -571,7 +668,7 @@ BEGIN
             lease_expires_at = NULL, updated_at = v_now
         WHERE s.workflow_step_uuid = p_step AND s.current_state = 'in_progress'
           AND s.attempts = p_attempt
-        RETURNING s.task_uuid, s.namespace_name
+        RETURNING s.task_uuid, s.namespace_name, tasker.isolates_failures(s) AS isolating
     ), previous AS (
         UPDATE tasker.workflow_step_transitions w SET most_recent = false
         WHERE w.workflow_step_uuid = p_step AND w.most_recent AND EXISTS (SELECT FROM done)
@@ -585,8 +682,8 @@ BEGIN
         WHERE p.to_state = 'in_progress'
         RETURNING 1
     )
-    SELECT d.task_uuid, d.namespace_name, (SELECT count(*) FROM recorded)
-    INTO task_uuid, namespace_name, v_recorded FROM done d;
+    SELECT d.task_uuid, d.namespace_name, d.isolating, (SELECT count(*) FROM recorded)
+    INTO task_uuid, namespace_name, isolating, v_recorded FROM done d;
     IF task_uuid IS NULL THEN
         PERFORM tasker.lock_attempt(p_step, p_attempt);  -- raises TK003 or TK002
         RAISE EXCEPTION 'attempt % of step % is no longer current', p_attempt, p_step
@@ -599,20 +696,25 @@ BEGIN
 END
 $$;
 
--- What a completion changes beyond the step: its children, and the task when it was the
--- last step left. With p_taker, one ready child is started at once for that worker (see
--- enqueue_ready_children); idle workers are woken for the rest. task_state is the task's
--- state after a step without children finished (NULL after other steps: their completions
--- do not read the task row).
+-- What a completion changes beyond the step: its batch slot, its children, and the task
+-- when it was the last step left. With p_taker, one ready child is started at once for that
+-- worker (see enqueue_ready_children); idle workers are woken for the rest. task_state is
+-- the task's state after a step without children finished (NULL after other steps: their
+-- completions do not read the task row). p_isolating: the step is a batch worker under
+-- failure_strategy isolate (NULL: look it up); its completion may leave only isolated
+-- failures, so it always asks, holding the task row (see block_if_stuck). Other steps ask
+-- only once the task has had such a failure.
 CREATE OR REPLACE FUNCTION tasker.propagate_completion(
     p_step uuid, p_task uuid, p_namespace varchar, p_taker varchar DEFAULT NULL,
-    p_lease_seconds integer DEFAULT NULL,
+    p_lease_seconds integer DEFAULT NULL, p_isolating boolean DEFAULT NULL,
     OUT task_state varchar, OUT enqueued integer, OUT taken uuid
 )
 LANGUAGE plpgsql AS $$
 DECLARE
     v_children integer;
+    v_slot     boolean;
 BEGIN
+    v_slot := tasker.release_batch_slot(p_step, p_task);
     SELECT c.children, c.enqueued, c.taken INTO v_children, enqueued, taken
     FROM tasker.enqueue_ready_children(p_step, p_task, p_taker, p_lease_seconds) c;
     IF v_children = 0 THEN
@@ -620,11 +722,30 @@ BEGIN
         IF task_state = 'complete' THEN
             PERFORM pg_notify('tasker_task_settled', p_task::text);
         END IF;
+    ELSIF enqueued = 0 AND NOT v_slot AND (
+        coalesce(p_isolating, (SELECT tasker.isolates_failures(s) FROM tasker.workflow_steps s
+                               WHERE s.workflow_step_uuid = p_step))
+        OR (SELECT has_isolated_failures FROM tasker.tasks WHERE task_uuid = p_task))
+    THEN
+        PERFORM 1 FROM tasker.tasks WHERE task_uuid = p_task AND has_isolated_failures
+            AND current_state = 'steps_in_process' FOR UPDATE;
+        IF FOUND THEN
+            task_state := tasker.block_if_stuck(p_task);
+        END IF;
     END IF;
-    IF enqueued > (taken IS NOT NULL)::integer THEN
+    IF enqueued > (taken IS NOT NULL)::integer OR v_slot THEN
         PERFORM pg_notify('tasker_steps_ready', p_namespace);
     END IF;
 END
+$$;
+
+-- Whether a step is a batch worker whose permanent failure stays with it
+-- (failure_strategy isolate): the rest of its batch runs on without it.
+CREATE OR REPLACE FUNCTION tasker.isolates_failures(p_step tasker.workflow_steps)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT p_step.created_by = 'batch_spawn'
+       AND p_step.inputs -> 'batch_metadata' ->> 'failure_strategy' = 'isolate'
 $$;
 
 CREATE OR REPLACE FUNCTION tasker.complete_step(
@@ -636,7 +757,8 @@ DECLARE
 BEGIN
     v_done := tasker.record_completion(p_step, p_attempt, p_results, p_metadata);
     RETURN QUERY SELECT coalesce(c.task_state, t.current_state), c.enqueued
-    FROM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name) c
+    FROM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name,
+                                     p_isolating => v_done.isolating) c
     JOIN tasker.tasks t ON t.task_uuid = v_done.task_uuid;
 END
 $$;
@@ -665,12 +787,14 @@ BEGIN
     SELECT * INTO v_next
     FROM tasker.claim_step(p_worker, p_namespaces, p_lease_seconds, p_task, false);
     IF v_next.workflow_step_uuid IS NOT NULL THEN
-        PERFORM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name);
+        PERFORM tasker.propagate_completion(p_step, v_done.task_uuid, v_done.namespace_name,
+                                            p_isolating => v_done.isolating);
         RETURN NEXT v_next;
         RETURN;
     END IF;
     SELECT * INTO v_outcome FROM tasker.propagate_completion(
-        p_step, v_done.task_uuid, v_done.namespace_name, p_worker, p_lease_seconds);
+        p_step, v_done.task_uuid, v_done.namespace_name, p_worker, p_lease_seconds,
+        v_done.isolating);
     IF v_outcome.taken IS NOT NULL THEN
         RETURN QUERY SELECT * FROM tasker.workflow_steps
                      WHERE workflow_step_uuid = v_outcome.taken;
@@ -678,21 +802,48 @@ BEGIN
 END
 $$;
 
+-- A failed attempt: retried after its backoff while attempts remain and it is retryable;
+-- else the step is in error and, as a batch worker's failure_strategy says: the task is
+-- blocked (fail_fast, and every step that is not a batch worker); the failure is tolerated
+-- and the step counts as finished for its dependents (continue_on_failure); or it waits
+-- for an operator while the rest of the task runs on (isolate: see block_if_stuck).
 CREATE OR REPLACE FUNCTION tasker.fail_step(
     p_step uuid, p_attempt integer, p_results jsonb, p_retryable boolean,
     p_backoff_seconds double precision, p_metadata jsonb DEFAULT '{}'
 ) RETURNS TABLE (step_state varchar, task_state varchar)
 LANGUAGE plpgsql AS $$
 DECLARE
-    v_step    tasker.workflow_steps;
-    v_now     timestamptz := tasker.now();
-    v_state   varchar;
-    v_resumes timestamptz;
+    v_step     tasker.workflow_steps;
+    v_now      timestamptz := tasker.now();
+    v_state    varchar;
+    v_resumes  timestamptz;
+    v_retry    boolean;
+    v_strategy varchar;
 BEGIN
     v_step := tasker.lock_attempt(p_step, p_attempt);
+    v_retry := p_retryable AND v_step.retryable AND v_step.attempts < v_step.max_attempts;
+    IF v_step.created_by = 'batch_spawn' THEN
+        v_strategy := v_step.inputs -> 'batch_metadata' ->> 'failure_strategy';
+    END IF;
+    IF NOT v_retry AND v_strategy = 'continue_on_failure' THEN
+        -- finished as far as the graph goes; the task row is taken (if at all) after the
+        -- children's rows, as for a completion
+        PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'in_progress', 'error',
+            p_attempt, p_metadata || jsonb_build_object('failure_tolerated', true));
+        UPDATE tasker.workflow_steps
+        SET current_state = 'error', results = p_results, in_process = false,
+            processed = true, processed_at = v_now, lease_owner = NULL,
+            lease_expires_at = NULL, claimable_at = NULL, updated_at = v_now
+        WHERE workflow_step_uuid = p_step;
+        SELECT c.task_state INTO v_state FROM tasker.propagate_completion(
+            p_step, v_step.task_uuid, v_step.namespace_name, p_isolating => false) c;
+        RETURN QUERY SELECT 'error'::varchar, coalesce(v_state,
+            (SELECT current_state FROM tasker.tasks WHERE task_uuid = v_step.task_uuid));
+        RETURN;
+    END IF;
     SELECT current_state INTO v_state FROM tasker.tasks
     WHERE task_uuid = v_step.task_uuid FOR UPDATE;
-    IF p_retryable AND v_step.retryable AND v_step.attempts < v_step.max_attempts THEN
+    IF v_retry THEN
         PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'in_progress',
                                               'waiting_for_retry', p_attempt, p_metadata);
         IF tasker.task_accepts_work(v_state) THEN
@@ -712,13 +863,56 @@ BEGIN
         RETURN;
     END IF;
     PERFORM tasker.record_step_transition(p_step, v_step.task_uuid, 'in_progress', 'error',
-                                          p_attempt, p_metadata);
+        p_attempt, CASE WHEN v_strategy = 'isolate'
+                        THEN p_metadata || jsonb_build_object('failure_isolated', true)
+                        ELSE p_metadata END);
     UPDATE tasker.workflow_steps
     SET current_state = 'error', results = p_results, in_process = false, lease_owner = NULL,
         lease_expires_at = NULL, claimable_at = NULL, updated_at = v_now
     WHERE workflow_step_uuid = p_step;
-    PERFORM tasker.block_task(v_step.task_uuid, p_step);
+    IF v_strategy = 'isolate' THEN
+        UPDATE tasker.tasks SET has_isolated_failures = true
+        WHERE task_uuid = v_step.task_uuid AND NOT has_isolated_failures;
+        IF v_state = 'steps_in_process' THEN
+            PERFORM tasker.block_if_stuck(v_step.task_uuid);
+        END IF;
+    ELSE
+        PERFORM tasker.block_task(v_step.task_uuid, p_step);
+    END IF;
     SELECT current_state INTO v_state FROM tasker.tasks WHERE task_uuid = v_step.task_uuid;
     RETURN QUERY SELECT 'error'::varchar, v_state;
+END
+$$;
+
+-- A batch worker's progress, kept while its attempt goes on (checkpoint_yield): the
+-- cursor, items processed and accumulated results, with the time and a history of every
+-- cursor. Renews the lease; the attempt number does not change. Refused (TK002) when the
+-- attempt is no longer current.
+CREATE OR REPLACE FUNCTION tasker.record_checkpoint(
+    p_step uuid, p_attempt integer, p_worker varchar, p_checkpoint jsonb,
+    p_lease_seconds integer
+) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_now   timestamptz := tasker.now();
+    v_until timestamptz := v_now + make_interval(secs => p_lease_seconds);
+    v_saved jsonb;
+BEGIN
+    UPDATE tasker.workflow_steps
+    SET checkpoint = p_checkpoint || jsonb_build_object(
+            'timestamp', v_now,
+            'history', coalesce(checkpoint -> 'history', '[]'::jsonb)
+                       || jsonb_build_array(jsonb_build_object(
+                              'cursor', p_checkpoint -> 'cursor', 'timestamp', v_now))),
+        lease_expires_at = v_until, claimable_at = v_until, updated_at = v_now
+    WHERE workflow_step_uuid = p_step AND current_state = 'in_progress'
+      AND attempts = p_attempt AND lease_owner = p_worker
+    RETURNING checkpoint INTO v_saved;
+    IF v_saved IS NULL THEN
+        PERFORM tasker.lock_attempt(p_step, p_attempt);  -- raises TK003 or TK002
+        RAISE EXCEPTION 'attempt % of step % is leased to another worker', p_attempt, p_step
+            USING ERRCODE = 'TK002';
+    END IF;
+    RETURN v_saved;
 END
 $$;

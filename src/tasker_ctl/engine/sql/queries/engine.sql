@@ -208,3 +208,20 @@ WHERE claimable_at IS NOT NULL
 -- The name, uuid and state of every step of a task (what a growing graph connects to).
 SELECT name, workflow_step_uuid, current_state FROM tasker.workflow_steps
 WHERE task_uuid = %(task_uuid)s;
+
+-- name: insert_batch_slots
+-- The slots of a batch with more workers than its parallelism: workers in slot order, the
+-- first `parallelism` running, the rest waiting with one more pending parent (the slot).
+WITH slots AS (
+    INSERT INTO tasker.batch_worker_slots (worker_step_uuid, batch_step_uuid, ordinal, state)
+    SELECT w.worker_step_uuid, %(batch_step_uuid)s, w.ordinal,
+           CASE WHEN w.ordinal <= %(parallelism)s THEN 'running' ELSE 'waiting' END
+    FROM unnest(%(worker_step_uuids)s::uuid[]) WITH ORDINALITY AS w (worker_step_uuid, ordinal)
+    RETURNING worker_step_uuid, state
+)
+UPDATE tasker.workflow_steps s SET pending_parents = s.pending_parents + 1
+FROM slots WHERE slots.state = 'waiting' AND s.workflow_step_uuid = slots.worker_step_uuid;
+
+-- name: record_checkpoint
+SELECT tasker.record_checkpoint(%(step_uuid)s, %(attempt)s, %(worker)s, %(checkpoint)s,
+                                %(lease_seconds)s) AS checkpoint;
