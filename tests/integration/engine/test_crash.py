@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.integration.engine.conftest import Engine
+from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers.crash import DATABASE_ENV
 from tests.integration.engine.test_concurrency import layered_dag
 
@@ -40,6 +40,20 @@ from tests.integration.engine.handlers import crash
 registry = HandlerRegistry()
 registry.register_module(crash)
 Worker({url!r}, registry, WorkerOptions(lease_seconds={lease}, poll_interval=0.5)).run()
+"""
+
+
+ONE_TASK_WORKER_CODE = """
+import sys, uuid
+sys.path.insert(0, {root!r})
+from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tests.integration.engine.handlers import crash
+
+registry = HandlerRegistry()
+registry.register_module(crash)
+options = WorkerOptions(task_uuid=uuid.UUID({task!r}), lease_seconds=60, poll_interval=0.5)
+Worker({url!r}, registry, options).run()
 """
 
 
@@ -140,3 +154,110 @@ def test_killed_workers_lose_no_step(engine: Engine, tmp_path: Path) -> None:
         if call["pid"] in workers.killed and call["attempt"] < steps[call["step"]]["attempts"]
     ]
     assert lost_in_handlers, "no kill hit a handler mid-run"
+
+
+GROWTH_TEMPLATES = {
+    # a batchable step creating 3,000 workers and the convergence over them
+    "batch": (
+        make_template(
+            [
+                step("fan_out", "crash.fan_out", type="batchable"),
+                step("part", "crash.work", "fan_out", type="batch_worker"),
+                step("gather", "crash.work", "part", type="deferred_convergence"),
+            ],
+            name="crash_batch",
+        ),
+        {"workers": 3000},
+        3001,
+    ),
+    # a decision step choosing 400 branches, each with a dependent
+    "decision": (
+        make_template(
+            [
+                step("decide", "crash.choose_all", type="decision"),
+                *(step(f"branch_{i}", "crash.work", "decide") for i in range(400)),
+                *(step(f"after_{i}", "crash.work", f"branch_{i}") for i in range(400)),
+            ],
+            name="crash_decision",
+        ),
+        {"branches": [f"branch_{i}" for i in range(400)]},
+        800,
+    ),
+}
+
+
+def _growth_round(engine: Engine, kind: str, delay: float | None, logs: Path) -> tuple[str, float]:
+    """Run the growing step of a new task in a worker process, SIGKILLed ``delay`` seconds
+    after its handler returned (None: not killed); "none" or "all" of the steps it adds
+    exist afterwards, and how long the growth took when it was not killed."""
+    template, context, added = GROWTH_TEMPLATES[kind]
+    task = engine.submit(template, context, identity="always_unique")
+    grower = next(iter(engine.steps(task.task_uuid)))
+    code = ONE_TASK_WORKER_CODE.format(
+        root=str(PROJECT_ROOT), url=engine.url, task=str(task.task_uuid)
+    )
+    logs.mkdir(parents=True, exist_ok=True)
+    with (logs / f"{kind}-{delay}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            env={**os.environ, DATABASE_ENV: engine.url},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while not engine.rows(
+            "SELECT 1 FROM crash_calls c JOIN tasker.workflow_steps s"
+            " ON s.idempotency_key = c.idempotency_key WHERE s.workflow_step_uuid = %s",
+            engine.steps(task.task_uuid)[grower]["workflow_step_uuid"],
+        ):
+            assert time.monotonic() < deadline, "the growing step's handler never ran"
+            time.sleep(0.002)
+        returned = time.monotonic()
+        if delay is None:
+            while engine.steps(task.task_uuid)[grower]["current_state"] != "complete":
+                assert time.monotonic() < deadline, "the growing step did not complete"
+                time.sleep(0.002)
+        else:
+            time.sleep(delay)
+            process.send_signal(signal.SIGKILL)
+        grown = time.monotonic()
+    finally:
+        process.kill()
+        process.wait()
+    # the server rolls the killed worker's transaction back once it notices the client gone
+    deadline = time.monotonic() + 30
+    while engine.rows(
+        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'tasker-ctl worker'"
+    ):
+        assert time.monotonic() < deadline, "the killed worker's session did not end"
+        time.sleep(0.01)
+    steps = engine.steps(task.task_uuid)
+    state = steps[grower]["current_state"]
+    if len(steps) == 1:
+        assert state == "in_progress"  # its attempt is lost; a retry creates the steps
+        return "none", 0.0
+    assert len(steps) == 1 + added, f"{len(steps) - 1} of {added} new steps exist"
+    assert state == "complete"
+    created_by = {row["created_by"] for name, row in steps.items() if name != grower}
+    assert created_by == {"batch_spawn" if kind == "batch" else "decision_point"}
+    return "all", grown - returned
+
+
+@pytest.mark.parametrize("kind", sorted(GROWTH_TEMPLATES))
+def test_a_kill_during_growth_leaves_none_or_all_of_the_new_steps(
+    engine: Engine, tmp_path: Path, kind: str
+) -> None:
+    engine.execute(
+        "CREATE TABLE crash_calls (step text, attempt int, idempotency_key text, pid int,"
+        " at timestamptz DEFAULT clock_timestamp())"
+    )
+    outcome, span = _growth_round(engine, kind, None, tmp_path)
+    assert outcome == "all"
+    # kills from the handler's return to well after the growth's commit
+    outcomes = [
+        _growth_round(engine, kind, span * fraction, tmp_path)[0]
+        for fraction in (0.0, 0.1, 0.25, 0.5, 3.0)
+    ]
+    assert "none" in outcomes, outcomes
+    assert "all" in outcomes, outcomes

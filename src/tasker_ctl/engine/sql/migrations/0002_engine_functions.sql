@@ -412,6 +412,8 @@ $$;
 
 -- The attempt of p_step (in_progress, lease expired) is lost: its worker stopped renewing
 -- the lease. Record it as a retryable failure; true when the step may be claimed again now.
+-- A lost last attempt is a failure like any other (fail_step: the task is blocked, or the
+-- batch's failure strategy applies).
 CREATE OR REPLACE FUNCTION tasker.release_lost_attempt(p_step tasker.workflow_steps)
 RETURNS boolean
 LANGUAGE plpgsql AS $$
@@ -422,29 +424,25 @@ DECLARE
                                              'worker', p_step.lease_owner);
     v_message    text := format('attempt %s lost: worker %s stopped renewing its lease',
                                 p_step.attempts, p_step.lease_owner);
-BEGIN
-    SELECT current_state INTO v_task_state FROM tasker.tasks
-    WHERE task_uuid = p_step.task_uuid FOR UPDATE;
-    UPDATE tasker.workflow_steps
-    SET in_process = false, lease_owner = NULL, lease_expires_at = NULL,
-        results = jsonb_build_object(
+    v_results    jsonb := jsonb_build_object(
             'step_uuid', p_step.workflow_step_uuid, 'success', false, 'result', NULL,
             'status', CASE WHEN v_retry THEN 'retryable_error' ELSE 'permanent_error' END,
             'error', jsonb_build_object('error_type', 'lease_expired', 'message', v_message,
                                         'retryable', true, 'metadata', v_metadata),
             'metadata', jsonb_build_object('retryable', true, 'error_type', 'lease_expired',
                                            'attempt', p_step.attempts,
-                                           'worker_id', p_step.lease_owner))
-    WHERE workflow_step_uuid = p_step.workflow_step_uuid;
+                                           'worker_id', p_step.lease_owner));
+BEGIN
     IF NOT v_retry THEN
-        PERFORM tasker.record_step_transition(p_step.workflow_step_uuid, p_step.task_uuid,
-            'in_progress', 'error', p_step.attempts, v_metadata);
-        UPDATE tasker.workflow_steps SET current_state = 'error', claimable_at = NULL,
-            updated_at = tasker.now()
-        WHERE workflow_step_uuid = p_step.workflow_step_uuid;
-        PERFORM tasker.block_task(p_step.task_uuid, p_step.workflow_step_uuid);
+        PERFORM tasker.fail_step(p_step.workflow_step_uuid, p_step.attempts, v_results, false,
+                                 0, v_metadata);
         RETURN false;
     END IF;
+    SELECT current_state INTO v_task_state FROM tasker.tasks
+    WHERE task_uuid = p_step.task_uuid FOR UPDATE;
+    UPDATE tasker.workflow_steps
+    SET in_process = false, lease_owner = NULL, lease_expires_at = NULL, results = v_results
+    WHERE workflow_step_uuid = p_step.workflow_step_uuid;
     PERFORM tasker.record_step_transition(p_step.workflow_step_uuid, p_step.task_uuid,
         'in_progress', 'waiting_for_retry', p_step.attempts, v_metadata);
     IF tasker.task_accepts_work(v_task_state) THEN
