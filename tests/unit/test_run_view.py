@@ -217,7 +217,8 @@ def test_summary_of_a_failed_task_names_the_error_and_a_hint() -> None:
         "error in step 'charge': card [declined] (attempt 1/3) [permanent_error, CARD_DECLINED]"
         in text
     )
-    assert "hint: fix the cause, then start a new task with --new" in text
+    assert "hint: fix the cause, then: tasker-ctl task retry-step" in text
+    assert " charge --reason ..." in text
 
 
 def test_summary_of_an_interrupted_run_says_how_to_resume() -> None:
@@ -257,7 +258,7 @@ def test_summary_of_many_steps_keeps_unfinished_and_slowest() -> None:
         ({"error_type": "result_schema_violation"}, 1, "result_schema"),
         ({"error_type": "timeout", "retryable": True}, 1, "timeout_seconds"),
         ({"error_type": "retryable_error", "retryable": True}, 3, "all 3 attempts"),
-        ({"error_type": "permanent_error"}, 1, "--new"),
+        ({"error_type": "permanent_error"}, 1, "task retry-step TASK x --reason"),
     ],
 )
 def test_failure_hints(error: dict[str, Any], attempts: int, expected: str) -> None:

@@ -1,10 +1,16 @@
-"""``tasker-ctl task submit|show``: create a task for workers to run, or look at one."""
+"""``tasker-ctl task ...``: create a task for workers to run, look at tasks, and repair them.
+
+``submit`` and ``show`` create and inspect one task; ``list`` lists tasks; ``cancel``,
+``retry-step``, ``resolve-step`` and ``complete-step`` are the operator's repairs
+(``tasker_ctl.engine.operator``, docs/operations.md).
+"""
 
 from __future__ import annotations
 
 import sys
 import uuid
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,11 +23,58 @@ from tasker_ctl.cli.run import (
     check_template_path,
     parse_context,
 )
+from tasker_ctl.errors import FileReadError, PathNotFoundError
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.operator import RepairOutcome
+
+TaskArgument = Annotated[uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")]
+StepArgument = Annotated[
+    str, typer.Argument(metavar="STEP_NAME", help="The step's name (as 'task show' lists it).")
+]
+ReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        metavar="TEXT",
+        help="Why (required): recorded with every transition the change makes.",
+        show_default=False,
+    ),
+]
+ByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="WHO",
+        help="Who acts; default: $TASKER_ACTOR, else user@host.",
+        show_default=False,
+    ),
+]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Also settle a step whose attempt is running; that attempt's result is refused.",
+    ),
+]
+RepairJsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print the change and the task as one JSON object (docs/operations.md).",
+    ),
+]
+
+_REPAIR_EPILOG = (
+    "Exit codes: 0 done; 2 bad usage, an unknown task or step, a task or step in a state "
+    "the command cannot change, or no database. docs/operations.md has the details."
+)
 
 
 def register(app: typer.Typer) -> None:
     task_app = typer.Typer(
-        help="Create tasks for workers to run, and inspect tasks.", no_args_is_help=True
+        help="Create tasks for workers to run, inspect tasks and repair them.",
+        no_args_is_help=True,
     )
     app.add_typer(task_app, name="task")
 
@@ -84,3 +137,182 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.report.run_view import make_console, render_summary
 
         render_summary(report, make_console())
+
+    @task_app.command("list")
+    def list_tasks(
+        status: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--status",
+                "-s",
+                metavar="STATE",
+                help="Only tasks in this state (e.g. blocked_by_failures); repeat for several.",
+                show_default=False,
+            ),
+        ] = None,
+        namespace: Annotated[
+            str | None,
+            typer.Option("--namespace", "-n", metavar="NAME", help="Only tasks of this namespace."),
+        ] = None,
+        limit: Annotated[
+            int, typer.Option("--limit", min=1, metavar="N", help="At most N tasks.")
+        ] = 50,
+        database_url: DatabaseUrlOption = None,
+        json_output: Annotated[
+            bool,
+            typer.Option("--json", help="Print the tasks as one JSON object (docs/operations.md)."),
+        ] = False,
+    ) -> None:
+        """List tasks, newest first: status, template, steps by state, created and updated."""
+        from tasker_ctl.engine.operator import connected
+        from tasker_ctl.engine.task_listing import check_task_status, list_tasks
+
+        statuses = [check_task_status(value) for value in status or []]
+        with connected(database_url) as store:
+            tasks = list_tasks(store, statuses=statuses, namespace=namespace, limit=limit)
+        if json_output:
+            from tasker_ctl.report.operator_json import render_task_list_json
+
+            sys.stdout.write(render_task_list_json(tasks))
+            return
+        from tasker_ctl.report.operator_view import render_task_list
+        from tasker_ctl.report.run_view import make_console
+
+        render_task_list(tasks, make_console())
+
+    @task_app.command(epilog=_REPAIR_EPILOG)
+    def cancel(
+        task_uuid: TaskArgument,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Cancel a task: every unfinished step, then the task, move to 'cancelled'.
+
+        Attempts still running finish, but their results are refused.
+        """
+        from tasker_ctl.engine.operator import Actor, cancel_task, connected
+
+        actor = Actor.of(reason, by)
+        with connected(database_url) as store:
+            outcome = cancel_task(store, task_uuid, actor)
+        _show(outcome, json_output)
+
+    @task_app.command("retry-step", epilog=_REPAIR_EPILOG)
+    def retry_step(
+        task_uuid: TaskArgument,
+        step_name: StepArgument,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Run a failed step again: error -> pending, its attempts reset to 0.
+
+        A task blocked by failures resumes once none of its steps is left failed.
+        """
+        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.operator import retry_step as retry
+
+        actor = Actor.of(reason, by)
+        with connected(database_url) as store:
+            outcome = retry(store, task_uuid, step_name, actor)
+        _show(outcome, json_output)
+
+    @task_app.command("resolve-step", epilog=_REPAIR_EPILOG)
+    def resolve_step(
+        task_uuid: TaskArgument,
+        step_name: StepArgument,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        force: ForceOption = False,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Settle a step by hand as 'resolved_manually': its children may then run.
+
+        The step keeps the result it had (none, or its failure's); a task blocked by
+        failures resumes once none of its steps is left failed.
+        """
+        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.operator import resolve_step as resolve
+
+        actor = Actor.of(reason, by)
+        with connected(database_url) as store:
+            outcome = resolve(store, task_uuid, step_name, actor, force=force)
+        _show(outcome, json_output)
+
+    @task_app.command("complete-step", epilog=_REPAIR_EPILOG)
+    def complete_step(
+        task_uuid: TaskArgument,
+        step_name: StepArgument,
+        result: Annotated[
+            str | None,
+            typer.Option(
+                "--result",
+                metavar="JSON|@FILE",
+                help="The step's result (required): a JSON object, @FILE, or @- for standard "
+                "input. Checked against the step's result_schema.",
+                show_default=False,
+            ),
+        ] = None,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        force: ForceOption = False,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Complete a step by hand with RESULT, which its children then see.
+
+        A result that breaks the step's result_schema changes nothing. A task blocked by
+        failures resumes once none of its steps is left failed.
+        """
+        from tasker_ctl.engine.manual_results import parse_result
+        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.operator import complete_step as complete
+
+        actor = Actor.of(reason, by)
+        text, source = _read_result(result)
+        value = parse_result(text, source=source)
+        with connected(database_url) as store:
+            outcome = complete(store, task_uuid, step_name, value, actor, force=force)
+        _show(outcome, json_output)
+
+
+def _read_result(value: str | None) -> tuple[str, str]:
+    """``--result``'s JSON text and where it came from: inline, ``@FILE`` or ``@-``."""
+    from tasker_ctl.engine.errors import ResultJsonError
+
+    if value is None:
+        raise ResultJsonError(
+            "complete-step needs the step's result",
+            hint='pass --result \'{"key": "value"}\', --result @FILE or --result @-',
+        )
+    if not value.startswith("@"):
+        return value, "--result"
+    name = value[1:]
+    if name == "-":
+        return sys.stdin.read(), "--result @- (standard input)"
+    path = Path(name)
+    if not path.is_file():
+        raise PathNotFoundError(
+            f"result file '{name}' does not exist",
+            hint="write --result @FILE with the path of a JSON file, or pass the JSON inline",
+        )
+    try:
+        return path.read_text(encoding="utf-8"), f"--result file '{name}'"
+    except (OSError, UnicodeDecodeError) as error:
+        raise FileReadError(f"cannot read result file '{name}': {error}") from error
+
+
+def _show(outcome: RepairOutcome, json_output: bool) -> None:
+    if json_output:
+        from tasker_ctl.report.operator_json import render_repair_json
+
+        sys.stdout.write(render_repair_json(outcome))
+        return
+    from tasker_ctl.report.operator_view import render_repair
+    from tasker_ctl.report.run_view import make_console
+
+    render_repair(outcome, make_console())

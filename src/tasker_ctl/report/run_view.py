@@ -80,8 +80,8 @@ def format_duration(milliseconds: float | None) -> str:
     return f"{minutes} min {rest} s"
 
 
-def failure_hint(step: StepReport) -> str:
-    """What to do about a failed step, judged by how it failed."""
+def failure_hint(step: StepReport, task: str = "TASK") -> str:
+    """What to do about a failed step of ``task``, judged by how it failed."""
     error = step.error if isinstance(step.error, dict) else {}
     kind = error.get("error_type")
     if kind == "handler_not_found":
@@ -90,12 +90,10 @@ def failure_hint(step: StepReport) -> str:
         return "make the handler return what the step's result_schema describes"
     if kind == "timeout":
         return "raise the step's timeout_seconds or make the handler faster"
+    repair = f"fix the cause, then: tasker-ctl task retry-step {task} {step.name} --reason ..."
     if error.get("retryable") and step.attempts >= step.max_attempts:
-        return (
-            f"it failed on all {step.max_attempts} attempts; fix the cause, then start a new "
-            "task with --new (this one stays blocked)"
-        )
-    return "fix the cause, then start a new task with --new (this one stays blocked)"
+        return f"it failed on all {step.max_attempts} attempts; {repair}"
+    return repair
 
 
 class RunView:
@@ -248,7 +246,7 @@ def render_summary(
     for step in report.failed_steps:
         error = Text(f"error in step '{step.name}': {_error_line(step)}", style="red")
         console.print(error, soft_wrap=True)
-        console.print(Text(f"  hint: {failure_hint(step)}"), soft_wrap=True)
+        console.print(Text(f"  hint: {failure_hint(step, str(report.task_uuid))}"), soft_wrap=True)
     if (interrupted or timed_out) and not report.resting:
         console.print("the task is resumable: run the same command again to continue")
         if resume_command:

@@ -32,6 +32,7 @@ from tests.integration.engine.handlers import (
     decisions,
     diamond,
     failures,
+    operator,
 )
 
 NAMESPACE = "engine_tests"
@@ -238,7 +239,7 @@ def set_clock(connection: psycopg.Connection[Any], now: datetime) -> None:
 @pytest.fixture
 def registry() -> HandlerRegistry:
     found = HandlerRegistry()
-    for module in (arithmetic, batches, decisions, diamond, failures):
+    for module in (arithmetic, batches, decisions, diamond, failures, operator):
         found.register_module(module)
     return found
 

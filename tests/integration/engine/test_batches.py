@@ -355,3 +355,35 @@ def test_a_decision_chooses_a_batch(engine: Engine) -> None:
     assert steps["even"]["created_by"] == "decision_point"
     assert steps["even_w_001"]["created_by"] == "batch_spawn"
     assert _result(steps["even_sum"])["items"] == 25
+
+
+def test_repairing_an_isolated_worker_lets_the_batch_run_on(engine: Engine, store: Any) -> None:
+    """With one slot and two isolated failures, each repair frees the slot for the next
+    workers; the task is blocked again while a failure is left, and completes after both."""
+    from tasker_ctl.engine.operator import Actor, resolve_step
+
+    operator = Actor(by="ops", reason="rows fixed by hand")
+    task = engine.submit(
+        batch_template(parallelism=1, strategy="isolate"),
+        {"items": 40, "fail": ["001", "003"]},
+    )
+    assert engine.run(task.task_uuid) == "blocked_by_failures"
+    states = {name: row["current_state"] for name, row in engine.steps(task.task_uuid).items()}
+    assert (states["proc_001"], states["proc_002"]) == ("error", "pending")
+
+    outcome = resolve_step(store, task.task_uuid, "proc_001", operator)
+    assert outcome.task_state_after == "steps_in_process"
+    assert engine.run(task.task_uuid) == "blocked_by_failures"
+    states = {name: row["current_state"] for name, row in engine.steps(task.task_uuid).items()}
+    assert [states[f"proc_{n:03d}"] for n in range(1, 5)] == [
+        "resolved_manually",
+        "complete",
+        "error",
+        "pending",
+    ]
+
+    resolve_step(store, task.task_uuid, "proc_003", operator)
+    assert engine.run(task.task_uuid) == "complete"
+    states = {name: row["current_state"] for name, row in engine.steps(task.task_uuid).items()}
+    assert states["proc_004"] == states["aggregate"] == states["report"] == "complete"
+    assert _running_at_once(engine, task.task_uuid) == 1

@@ -1,0 +1,56 @@
+-- Queries of the operator commands (tasker-ctl task list|cancel|retry-step|resolve-step|
+-- complete-step); the state changes are functions of migration 0003.
+
+-- name: list_tasks
+-- Tasks newest first, each with its template's identity and its steps counted by state;
+-- statuses and namespace NULL match every task.
+SELECT t.task_uuid, t.current_state, t.namespace_name, nt.name AS task_name,
+       nt.version AS task_version, t.created_at, t.updated_at, t.completed_at,
+       coalesce((SELECT jsonb_object_agg(counted.current_state, counted.steps)
+                 FROM (SELECT s.current_state, count(*) AS steps
+                       FROM tasker.workflow_steps s
+                       WHERE s.task_uuid = t.task_uuid
+                       GROUP BY s.current_state) counted), '{}'::jsonb) AS step_counts
+FROM tasker.tasks t
+JOIN tasker.named_tasks nt USING (named_task_uuid)
+WHERE (%(statuses)s::varchar[] IS NULL OR t.current_state = ANY (%(statuses)s::varchar[]))
+  AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s::varchar)
+ORDER BY t.created_at DESC, t.task_uuid DESC
+LIMIT %(limit)s;
+
+-- name: lock_task_for_operator
+-- Hold every unfinished step of the task and the task row until the transaction ends
+-- (SQLSTATE 40001 when another transaction holds one of them: try again).
+SELECT tasker.lock_task_for_operator(%(task_uuid)s) AS task_state;
+
+-- name: fetch_steps_for_operator
+-- What an operator's checks need of every step of a task, by name.
+SELECT workflow_step_uuid, task_uuid, name, template_step_name, step_type, namespace_name,
+       current_state, processed, attempts
+FROM tasker.workflow_steps
+WHERE task_uuid = %(task_uuid)s
+ORDER BY name;
+
+-- name: fetch_waiting_parents
+-- The parents of a step that have not finished (neither complete nor resolved).
+SELECT p.name FROM tasker.workflow_step_edges e
+JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
+WHERE e.to_step_uuid = %(step_uuid)s
+  AND p.current_state NOT IN ('complete', 'resolved_manually')
+ORDER BY p.name;
+
+-- name: fetch_blocking_steps
+-- The failed steps that hold a task blocked (a processed failure is a tolerated one).
+SELECT name FROM tasker.workflow_steps
+WHERE task_uuid = %(task_uuid)s AND current_state = 'error' AND NOT processed
+ORDER BY name;
+
+-- name: cancel_task_by_operator
+SELECT * FROM tasker.cancel_task_by_operator(%(task_uuid)s, %(metadata)s);
+
+-- name: retry_failed_step
+SELECT * FROM tasker.retry_failed_step(%(step_uuid)s, %(metadata)s);
+
+-- name: settle_step_by_operator
+SELECT * FROM tasker.settle_step_by_operator(%(step_uuid)s, %(to_state)s, %(results)s,
+                                             %(metadata)s, %(force)s);
