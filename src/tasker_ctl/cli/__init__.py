@@ -45,7 +45,7 @@ def root(
 
 
 def _register_commands() -> None:
-    from tasker_ctl.cli import db, generate, run, task, template_commands, validate, worker
+    from tasker_ctl.cli import db, dlq, generate, run, task, template_commands, validate, worker
 
     validate.register(app)
     generate.register(app)
@@ -54,6 +54,7 @@ def _register_commands() -> None:
     worker.register(app)
     task.register(app)
     db.register(app)
+    dlq.register(app)
 
 
 def report_error(error: TaskerError) -> None:

@@ -17,6 +17,7 @@ from tasker_ctl.cli.run import EXIT_INTERRUPTED, GracefulStop, HandlersOption, c
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.runner import StepFinished, WorkerStart
+    from tasker_ctl.engine.staleness import SweepReport
 
 _EPILOG = (
     "Exit codes: 0 stopped by SIGINT/SIGTERM after the running steps finished; 2 bad usage, "
@@ -51,6 +52,16 @@ def register(app: typer.Typer) -> None:
                 "--quiet", "-q", help="No line per finished step; only start and stop lines."
             ),
         ] = False,
+        staleness_interval: Annotated[
+            float,
+            typer.Option(
+                "--staleness-interval",
+                min=0,
+                metavar="SECONDS",
+                help="Sweep the tasks of the worker's namespaces for staleness this often "
+                "(docs/dlq.md); 0 turns the sweeper off.",
+            ),
+        ] = 300.0,
     ) -> None:
         """Run steps of every task in the database until stopped (SIGINT or SIGTERM).
 
@@ -73,6 +84,8 @@ def register(app: typer.Typer) -> None:
                     stop=stopper.stop,
                     on_start=printer.started,
                     on_step=printer.finished,
+                    staleness_interval=staleness_interval,
+                    on_sweep=printer.swept,
                 )
             except KeyboardInterrupt:
                 typer.echo(
@@ -113,6 +126,16 @@ class _Printer:
         if step.error:
             line += f": {step.error}"
         self._echo(line)
+
+    def swept(self, report: SweepReport) -> None:
+        # a line per stale task even with -q: each one is a task taken out of the running
+        if not report.stale:
+            return
+        from tasker_ctl.cli.dlq import describe_stale_task
+
+        stamp = datetime.now().strftime("%H:%M:%S")
+        for task in report.stale:
+            self._echo(f"{stamp} stale    {describe_stale_task(task)}")
 
     def stopping(self) -> None:
         typer.echo(

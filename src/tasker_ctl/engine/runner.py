@@ -24,6 +24,7 @@ from tasker_ctl.engine.executor import Attempt, Outcome
 from tasker_ctl.engine.handlers import load_handlers
 from tasker_ctl.engine.migrate import migrate
 from tasker_ctl.engine.reports import TaskReport, task_report
+from tasker_ctl.engine.staleness import StalenessSweeper, SweepReport
 from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.engine.submission import register_template, submit_task
 from tasker_ctl.engine.worker import Worker, WorkerOptions, default_worker_id
@@ -257,8 +258,14 @@ def serve(
     stop: threading.Event | None = None,
     on_start: Callable[[WorkerStart], None] | None = None,
     on_step: Callable[[StepFinished], None] | None = None,
+    staleness_interval: float | None = None,
+    on_sweep: Callable[[SweepReport], None] | None = None,
 ) -> int:
-    """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run."""
+    """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run.
+
+    With ``staleness_interval`` (seconds, above 0) a ``StalenessSweeper`` also sweeps the
+    tasks of ``namespaces`` for staleness that often, reporting each sweep to ``on_sweep``.
+    """
     registry = load_handlers(handlers)
     store, target = _open(database_url)
     store.close()
@@ -268,6 +275,17 @@ def serve(
     if on_start is not None:
         handler_count = registry.handler_count()
         on_start(WorkerStart(base, namespaces or None, count, handler_count, target.describe()))
+    # made before any thread starts: a bad interval raises while nothing runs yet
+    sweeper = None
+    if staleness_interval:
+        sweeper = StalenessSweeper(
+            target.url,
+            interval=staleness_interval,
+            namespaces=namespaces or None,
+            sweeper_id=f"{base}/staleness",
+            stop=stop,
+            on_sweep=on_sweep,
+        )
     hook = None if on_step is None else (lambda a, o: on_step(_finished(a, o)))
     pool = _Pool(
         [
@@ -281,6 +299,8 @@ def serve(
             for i in range(count)
         ]
     )
+    if sweeper is not None:
+        sweeper.start()
     try:
         while not stop.wait(0.5) and pool.alive():
             pass
@@ -288,6 +308,8 @@ def serve(
         stop.set()
     for thread in pool.threads:  # running attempts finish
         thread.join()
+    if sweeper is not None:
+        sweeper.join()
     pool.raise_failure()
     return pool.executed
 
