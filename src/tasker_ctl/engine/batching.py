@@ -23,7 +23,7 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
-from tasker_ctl.engine.topology import GrowthOutcomeError, NewEdge, NewStep
+from tasker_ctl.engine.topology import GrowthOutcomeError, NewEdge, NewStep, template_graph
 from tasker_ctl.template.model import BatchConfig, StepDefinition, StepType, TaskTemplate
 
 # More workers than this from one outcome is a runaway analyzer, not a plan.
@@ -126,11 +126,7 @@ class BatchPlanner:
     def __init__(self, template: TaskTemplate) -> None:
         self.steps = {step.name: step for step in template.steps}
         self.order = {name: index for index, name in enumerate(self.steps)}
-        self.children: dict[str, list[str]] = {name: [] for name in self.steps}
-        for step in template.steps:
-            for dependency in dict.fromkeys(step.dependencies):
-                if dependency in self.children:
-                    self.children[dependency].append(step.name)
+        self.children = template_graph(template).children
 
     def worker_template(self, batchable: str, outcome: BatchOutcome) -> StepDefinition | None:
         """The batch_worker step the outcome instantiates (None: no_batches without a
@@ -272,7 +268,4 @@ _CREATED_ELSEWHERE = (StepType.DEFERRED_CONVERGENCE, StepType.BATCH_WORKER)
 
 
 def _strategy(config: BatchConfig | None) -> str:
-    if config is None:
-        return DEFAULT_FAILURE_STRATEGY
-    value = config.failure_strategy
-    return str(getattr(value, "value", value))
+    return config.failure_strategy.value if config else DEFAULT_FAILURE_STRATEGY

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
-from tasker_ctl.engine.topology import NewStep
+from tasker_ctl.engine.topology import NewStep, template_graph
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.contracts import violations
-from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
 IDENTITY_STRATEGIES = ("strict", "always_unique")
@@ -83,7 +82,7 @@ def identity_hash(template: TaskTemplate, context: Any, strategy: str = "strict"
 
 def initial_steps(template: TaskTemplate) -> list[StepDefinition]:
     """The steps a task starts with (raises ``DependencyCycleError`` for a cyclic template)."""
-    graph = StepGraph([(step.name, step.dependencies) for step in template.steps])
+    graph = template_graph(template)
     cycles = graph.cycles
     if cycles:
         shown = "; ".join(" -> ".join(cycle) for cycle in cycles[:3])

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
 NOT_DYNAMIC = (StepType.DEFERRED_CONVERGENCE, StepType.BATCH_WORKER)
@@ -94,17 +95,18 @@ def read_decision_outcome(result: Any) -> DecisionOutcome | None:
     )
 
 
+def template_graph(template: TaskTemplate) -> StepGraph:
+    """The template's steps as a dependency graph (``children``: dependents by step name)."""
+    return StepGraph([(step.name, step.dependencies) for step in template.steps])
+
+
 class DecisionSegments:
     """A template's steps as decision segments: for each decision, the steps reachable from
     its children without passing another decision (which is an exit of the segment)."""
 
     def __init__(self, template: TaskTemplate) -> None:
         self.steps = {step.name: step for step in template.steps}
-        self.children: dict[str, list[str]] = {name: [] for name in self.steps}
-        for step in template.steps:
-            for dependency in dict.fromkeys(step.dependencies):
-                if dependency in self.children:
-                    self.children[dependency].append(step.name)
+        self.children = template_graph(template).children
         self.decisions = {
             name for name, step in self.steps.items() if step.step_type is StepType.DECISION
         }
