@@ -387,3 +387,33 @@ def test_repairing_an_isolated_worker_lets_the_batch_run_on(engine: Engine, stor
     states = {name: row["current_state"] for name, row in engine.steps(task.task_uuid).items()}
     assert states["proc_004"] == states["aggregate"] == states["report"] == "complete"
     assert _running_at_once(engine, task.task_uuid) == 1
+
+
+def test_a_tolerated_failure_counts_as_a_finished_parent_for_an_operator(
+    engine: Engine, store: Any
+) -> None:
+    """The convergence step failed; an operator may resolve it although one of its parents,
+    a worker whose failure the batch tolerated, is in error."""
+    from tasker_ctl.engine.operator import Actor, resolve_step
+
+    template = make_template(
+        [
+            step("analyze", "batch.analyze", type="batchable", config={"worker": "proc"}),
+            step("proc", "batch.work", "analyze", type="batch_worker", retry=QUICK),
+            step("aggregate", "fail.permanent", "proc", type="deferred_convergence"),
+        ],
+        name="tolerated_parent",
+    )
+    task = engine.submit(template, {"items": 20, "fail": ["001"]})
+    assert engine.run(task.task_uuid) == "blocked_by_failures"
+    outcome = resolve_step(
+        store, task.task_uuid, "aggregate", Actor(by="ops", reason="aggregated by hand")
+    )
+    assert outcome.task_state_after == "complete"
+    states = {name: row["current_state"] for name, row in engine.steps(task.task_uuid).items()}
+    assert states == {
+        "analyze": "complete",
+        "proc_001": "error",
+        "proc_002": "complete",
+        "aggregate": "resolved_manually",
+    }

@@ -51,6 +51,27 @@ BEGIN
 END
 $$;
 
+-- The step an operator changes, read after its task is held (lock_task_for_operator), and
+-- the task's state. TK003 for an unknown step, TK001 when the task has finished.
+CREATE OR REPLACE FUNCTION tasker.lock_step_for_operator(
+    p_step uuid, OUT step tasker.workflow_steps, OUT task_state varchar
+)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_task uuid;
+BEGIN
+    SELECT task_uuid INTO v_task FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'step % does not exist', p_step USING ERRCODE = 'TK003';
+    END IF;
+    task_state := tasker.lock_task_for_operator(v_task);
+    IF task_state IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN
+        RAISE EXCEPTION 'task % is already %', v_task, task_state USING ERRCODE = 'TK001';
+    END IF;
+    SELECT * INTO step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
+END
+$$;
+
 -- Append a transition to each of p_steps (their rows locked by the caller, still in the
 -- state their last transition names), and write the new state to the rows' cache.
 CREATE OR REPLACE FUNCTION tasker.record_operator_transitions(
@@ -195,19 +216,13 @@ CREATE OR REPLACE FUNCTION tasker.retry_failed_step(
 )
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_locked  record;
     v_step    tasker.workflow_steps;
     v_resumed record;
 BEGIN
-    SELECT * INTO v_step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'step % does not exist', p_step USING ERRCODE = 'TK003';
-    END IF;
-    task_state := tasker.lock_task_for_operator(v_step.task_uuid);
-    SELECT * INTO v_step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
-    IF task_state IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN
-        RAISE EXCEPTION 'task % is already %', v_step.task_uuid, task_state
-            USING ERRCODE = 'TK001';
-    END IF;
+    v_locked := tasker.lock_step_for_operator(p_step);
+    v_step := v_locked.step;
+    task_state := v_locked.task_state;
     IF v_step.current_state <> 'error' OR v_step.processed THEN
         RAISE EXCEPTION 'step % is %, not an unprocessed error', p_step, v_step.current_state
             USING ERRCODE = 'TK001';
@@ -248,6 +263,7 @@ CREATE OR REPLACE FUNCTION tasker.settle_step_by_operator(
 )
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_locked     record;
     v_step       tasker.workflow_steps;
     v_now        timestamptz := tasker.now();
     v_propagated record;
@@ -257,16 +273,9 @@ BEGIN
         RAISE EXCEPTION 'an operator settles a step as resolved_manually or complete, not %',
             p_to USING ERRCODE = 'TK001';
     END IF;
-    SELECT * INTO v_step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'step % does not exist', p_step USING ERRCODE = 'TK003';
-    END IF;
-    task_state := tasker.lock_task_for_operator(v_step.task_uuid);
-    SELECT * INTO v_step FROM tasker.workflow_steps WHERE workflow_step_uuid = p_step;
-    IF task_state IN ('complete', 'error', 'cancelled', 'resolved_manually') THEN
-        RAISE EXCEPTION 'task % is already %', v_step.task_uuid, task_state
-            USING ERRCODE = 'TK001';
-    END IF;
+    v_locked := tasker.lock_step_for_operator(p_step);
+    v_step := v_locked.step;
+    task_state := v_locked.task_state;
     IF v_step.current_state IN ('complete', 'cancelled', 'resolved_manually')
        OR (v_step.current_state = 'in_progress' AND NOT p_force)
        OR (v_step.current_state = 'error' AND v_step.processed) THEN
@@ -280,7 +289,7 @@ BEGIN
     IF EXISTS (
         SELECT 1 FROM tasker.workflow_step_edges e
         JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
-        WHERE e.to_step_uuid = p_step AND p.current_state NOT IN ('complete', 'resolved_manually')
+        WHERE e.to_step_uuid = p_step AND NOT tasker.has_final_result(p.current_state, p.processed)
     ) THEN
         RAISE EXCEPTION 'step % still waits for some of its parents', p_step
             USING ERRCODE = 'TK001';

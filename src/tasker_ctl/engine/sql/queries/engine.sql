@@ -102,7 +102,7 @@ WITH given AS (
     SELECT i.to_step_uuid, i.counter_shard
     FROM inserted i
     JOIN tasker.workflow_steps p ON p.workflow_step_uuid = i.from_step_uuid
-    WHERE p.current_state NOT IN ('complete', 'resolved_manually')
+    WHERE NOT tasker.has_final_result(p.current_state, p.processed)
 ), shards AS (
     INSERT INTO tasker.step_parent_counts (workflow_step_uuid, shard, pending)
     SELECT to_step_uuid, counter_shard, count(*) FROM waiting

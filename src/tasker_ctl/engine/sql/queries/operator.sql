@@ -32,11 +32,12 @@ WHERE task_uuid = %(task_uuid)s
 ORDER BY name;
 
 -- name: fetch_waiting_parents
--- The parents of a step that have not finished (neither complete nor resolved).
+-- The parents of a step that have not finished (neither complete, resolved, nor a
+-- failure its batch tolerates).
 SELECT p.name FROM tasker.workflow_step_edges e
 JOIN tasker.workflow_steps p ON p.workflow_step_uuid = e.from_step_uuid
 WHERE e.to_step_uuid = %(step_uuid)s
-  AND p.current_state NOT IN ('complete', 'resolved_manually')
+  AND NOT tasker.has_final_result(p.current_state, p.processed)
 ORDER BY p.name;
 
 -- name: fetch_blocking_steps
