@@ -13,7 +13,7 @@ without its defects; docs/compatibility.md lists where they differ:
   batchable step names its worker template in ``worker_template_name`` (as Tasker Core
   does), so that the convergence still runs; without that name nothing is created;
 - the batch worker template's ``parallelism`` is enforced: workers beyond it wait for a
-  slot (see ``BatchGrowth.waiting``); Tasker Core treats it as advice.
+  slot (see ``BatchGrowth.slotted``); Tasker Core treats it as advice.
 """
 
 from __future__ import annotations
@@ -46,7 +46,6 @@ class BatchOutcome:
 
     worker_template: str | None  # None: no_batches
     cursors: tuple[dict[str, Any], ...]
-    total_items: int | None = None
 
     @property
     def no_batches(self) -> bool:
@@ -57,10 +56,10 @@ class BatchOutcome:
 class BatchGrowth:
     steps: tuple[NewStep, ...]
     edges: tuple[NewEdge, ...]
-    # workers beyond the template's parallelism, in the order they get a slot
-    waiting: tuple[str, ...] = ()
-    # every worker of the batch, in slot order (empty when parallelism is never reached)
+    # every worker of the batch in the order they get a slot, when they outnumber the
+    # template's parallelism (else empty: no slots needed); the first `parallelism` run
     slotted: tuple[str, ...] = ()
+    parallelism: int = DEFAULT_PARALLELISM
 
 
 def read_batch_outcome(result: Any) -> BatchOutcome | None:
@@ -112,12 +111,7 @@ def read_batch_outcome(result: Any) -> BatchOutcome | None:
                 "BATCH_OUTCOME_INVALID", f"{where}.batch_id {batch_id!r} is used twice"
             )
         seen.add(batch_id)
-    total = outcome.get("total_items")
-    return BatchOutcome(
-        template,
-        tuple(dict(cursor) for cursor in cursors),
-        total if isinstance(total, int) and not isinstance(total, bool) else None,
-    )
+    return BatchOutcome(template, tuple(dict(cursor) for cursor in cursors))
 
 
 class BatchPlanner:
@@ -229,8 +223,8 @@ class BatchPlanner:
         return BatchGrowth(
             steps=(*workers, *following),
             edges=tuple(edges),
-            waiting=tuple(slotted[parallelism:]),
             slotted=tuple(slotted),
+            parallelism=parallelism,
         )
 
     def _after_convergence(

@@ -49,7 +49,7 @@ def grow_from_batch(
             "insert_batch_slots",
             batch_step_uuid=step["workflow_step_uuid"],
             worker_step_uuids=[uuids[name] for name in growth.slotted],
-            parallelism=len(growth.slotted) - len(growth.waiting),
+            parallelism=growth.parallelism,
         )
 
 

@@ -144,7 +144,8 @@ def test_workers_their_convergence_and_what_follows() -> None:
         NewEdge("work_001", "audit"),
         NewEdge("work_002", "audit"),
     }
-    assert growth.slotted == growth.waiting == ()
+    assert growth.slotted == ()
+    assert growth.parallelism == 3
 
 
 def test_what_follows_a_batch_is_not_created_with_the_task() -> None:
@@ -191,10 +192,10 @@ def test_slots_hold_back_exactly_the_workers_beyond_parallelism(
     names = [s.name for s in growth.steps if s.definition.name == "work"]
     assert len(names) == workers
     if workers <= parallelism:
-        assert growth.slotted == growth.waiting == ()
+        assert growth.slotted == ()
     else:
         assert list(growth.slotted) == names
-        assert list(growth.waiting) == names[parallelism:]
+    assert growth.parallelism == parallelism
     # every worker hangs off the batchable step and feeds the convergence
     for name in names:
         assert NewEdge("analyze", name, "batch_dependency") in growth.edges
