@@ -31,19 +31,6 @@ WORKERS = 4
 KILLS = 10
 LEASE_SECONDS = 2
 WORKER_CODE = """
-import sys
-sys.path.insert(0, {root!r})
-from tasker_ctl.engine.worker import Worker, WorkerOptions
-from tasker_ctl.sdk.registry import HandlerRegistry
-from tests.integration.engine.handlers import crash
-
-registry = HandlerRegistry()
-registry.register_module(crash)
-Worker({url!r}, registry, WorkerOptions(lease_seconds={lease}, poll_interval=0.5)).run()
-"""
-
-
-ONE_TASK_WORKER_CODE = """
 import sys, uuid
 sys.path.insert(0, {root!r})
 from tasker_ctl.engine.worker import Worker, WorkerOptions
@@ -52,7 +39,8 @@ from tests.integration.engine.handlers import crash
 
 registry = HandlerRegistry()
 registry.register_module(crash)
-options = WorkerOptions(task_uuid=uuid.UUID({task!r}), lease_seconds=60, poll_interval=0.5)
+task = uuid.UUID({task!r}) if {task!r} else None
+options = WorkerOptions(task_uuid=task, lease_seconds={lease}, poll_interval=0.5)
 Worker({url!r}, registry, options).run()
 """
 
@@ -65,7 +53,9 @@ class WorkerProcesses:
         logs.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
-        code = WORKER_CODE.format(root=str(PROJECT_ROOT), url=self.url, lease=LEASE_SECONDS)
+        code = WORKER_CODE.format(
+            root=str(PROJECT_ROOT), url=self.url, lease=LEASE_SECONDS, task=""
+        )
         log = (self.logs / f"worker-{len(self.running) + len(self.killed)}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-c", code],
@@ -193,8 +183,9 @@ def _growth_round(engine: Engine, kind: str, delay: float | None, logs: Path) ->
     template, context, added = GROWTH_TEMPLATES[kind]
     task = engine.submit(template, context, identity="always_unique")
     grower = next(iter(engine.steps(task.task_uuid)))
-    code = ONE_TASK_WORKER_CODE.format(
-        root=str(PROJECT_ROOT), url=engine.url, task=str(task.task_uuid)
+    # a long lease: nothing takes a killed attempt over while the round is checked
+    code = WORKER_CODE.format(
+        root=str(PROJECT_ROOT), url=engine.url, lease=60, task=str(task.task_uuid)
     )
     logs.mkdir(parents=True, exist_ok=True)
     with (logs / f"{kind}-{delay}.log").open("wb") as log:

@@ -8,6 +8,10 @@
 --   complete_and_claim                  complete_step (if any) and the worker's next
 --                                       claim_step in one transaction (one round trip)
 --   parent_results / dependency_results what a step's handler sees of its ancestors
+--   release_batch_slot                  a finished batch worker's slot to the next waiting
+--                                       worker of its batch (parallelism)
+--   block_if_stuck                      block a task left only with isolated batch failures
+--   record_checkpoint                   a batch worker's progress within its attempt
 --
 -- A completion or failure must carry the attempt number it was claimed with (the fencing
 -- token); a late result from an attempt whose lease expired and was taken over is refused
