@@ -67,7 +67,15 @@ def _write(
 ) -> dict[str, Any]:
     uuids = {name: row["workflow_step_uuid"] for name, row in existing.items()}
     if steps:
-        uuids.update(insert_steps(store, step["namespace_name"], steps, step["task_uuid"]))
+        uuids.update(
+            insert_steps(
+                store,
+                step["namespace_name"],
+                steps,
+                step["task_uuid"],
+                origin_step_uuid=step["workflow_step_uuid"],
+            )
+        )
     # a step created by an earlier pass gains parents only while it has not started
     kept = [
         edge

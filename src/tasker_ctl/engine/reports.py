@@ -85,27 +85,8 @@ class TaskReport(BaseModel):
 def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) -> TaskReport:
     task = store.fetch_one("fetch_task", task_uuid=task_uuid)
     if task is None:
-        raise TaskNotFoundError(
-            f"task {task_uuid} does not exist",
-            hint="check the UUID and the database (--database-url / TASKER_DATABASE_URL)",
-        )
-    steps = []
-    for row in store.fetch_all("fetch_task_steps", task_uuid=task_uuid):
-        results = row["results"] or {}
-        steps.append(
-            StepReport(
-                name=row["name"],
-                state=row["current_state"],
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
-                created_by=row["created_by"],
-                result=results.get("result") if results.get("success") else None,
-                error=None if results.get("success", True) else _error(results),
-                started_at=row["first_started_at"],
-                finished_at=row["processed_at"]
-                or (_failed_at(results) if row["current_state"] == "error" else None),
-            )
-        )
+        raise task_not_found(task_uuid)
+    steps = [step_report(row) for row in store.fetch_all("fetch_task_steps", task_uuid=task_uuid)]
     return TaskReport(
         task_uuid=task["task_uuid"],
         status=task["current_state"],
@@ -117,6 +98,35 @@ def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) ->
         completed_at=task["completed_at"],
         resumed=resumed,
         steps=steps,
+    )
+
+
+def step_report(row: dict[str, Any]) -> StepReport:
+    """A step as reports show it, from a row of ``fetch_task_steps`` (or a query with its
+    columns): every view of a task times its steps with this one rule."""
+    return StepReport(**step_report_fields(row))
+
+
+def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
+    results = row["results"] or {}
+    return {
+        "name": row["name"],
+        "state": row["current_state"],
+        "attempts": row["attempts"],
+        "max_attempts": row["max_attempts"],
+        "created_by": row["created_by"],
+        "result": results.get("result") if results.get("success") else None,
+        "error": None if results.get("success", True) else _error(results),
+        "started_at": row["first_started_at"],
+        "finished_at": row["processed_at"]
+        or (_failed_at(results) if row["current_state"] == "error" else None),
+    }
+
+
+def task_not_found(task_uuid: uuid.UUID) -> TaskNotFoundError:
+    return TaskNotFoundError(
+        f"task {task_uuid} does not exist",
+        hint="check the UUID and the database (--database-url / TASKER_DATABASE_URL)",
     )
 
 

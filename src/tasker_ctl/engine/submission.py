@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from tasker_ctl.engine.budget import task_budget_limits
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
 from tasker_ctl.engine.topology import NewStep, template_graph
 from tasker_ctl.errors import UsageError
@@ -127,13 +129,16 @@ def submit_task(
     reason: str | None = None,
     tags: Sequence[str] = (),
     identity: str = "strict",
+    trace_id: str | None = None,
+    span_id: str | None = None,
 ) -> SubmittedTask:
     """Create a task and its initial steps. The caller holds the transaction.
 
     Raises ``InvalidContextError`` (nothing written) when the context is not a JSON object
     or breaks the template's ``input_schema``, ``DependencyCycleError`` (nothing written) for
     a cyclic template, and ``DuplicateTaskError`` when a task with the same identity exists,
-    also when it was created by a concurrent submission.
+    also when it was created by a concurrent submission. ``trace_id`` and ``span_id`` (hex,
+    W3C sizes) are the task span's trace context; random ones are assigned by default.
     """
     _check_context(template, context)
     steps = initial_steps(template)
@@ -152,7 +157,9 @@ def submit_task(
         reason=reason,
         tags=_json(list(tags)),
         environment=environment,
-        budget_limits=_json({}),
+        budget_limits=_json(task_budget_limits(template)),
+        trace_id=trace_id or secrets.token_hex(16),
+        span_id=span_id or secrets.token_hex(8),
     )
     if created is None:
         existing = store.fetch_one("find_task_by_identity", identity_hash=digest)
@@ -234,8 +241,13 @@ def insert_steps(
     namespace_name: str,
     steps: Sequence[NewStep],
     task_uuid: Any,
+    *,
+    origin_step_uuid: Any = None,
 ) -> dict[str, Any]:
-    """Create the steps in two statements, whatever their number; their uuids by name."""
+    """Create the steps in two statements, whatever their number; their uuids by name.
+
+    ``origin_step_uuid`` names the step whose outcome creates them (None: the task's
+    creation); a step with a ``composition`` is recorded as a grammar step."""
     named = _named_steps(store, [step.name for step in steps])
     rows = [
         {
@@ -249,6 +261,8 @@ def insert_steps(
             "idempotency_key": idempotency_key(task_uuid, step.name),
             "inputs": step.inputs,
             "created_by": step.created_by,
+            "origin_step_uuid": None if origin_step_uuid is None else str(origin_step_uuid),
+            **_handler_provenance(step.definition),
         }
         for step in steps
     ]
@@ -259,6 +273,18 @@ def insert_steps(
         steps=_json(rows),
     )
     return {row["name"]: row["workflow_step_uuid"] for row in created}
+
+
+def _handler_provenance(definition: StepDefinition) -> dict[str, Any]:
+    composition = definition.composition
+    if composition is None:
+        return {"handler_type": "application", "composition_source": None, "composition_spec": None}
+    return {
+        "handler_type": "grammar",
+        # a named composition is a pattern; an unnamed one was written for this step
+        "composition_source": composition.name or "dynamic",
+        "composition_spec": composition.model_dump(mode="json", exclude_none=True),
+    }
 
 
 def _named_steps(store: QueryRunner, names: list[str]) -> dict[str, Any]:

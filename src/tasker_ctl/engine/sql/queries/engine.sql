@@ -43,10 +43,10 @@ WHERE identity_hash = %(identity_hash)s;
 INSERT INTO tasker.tasks
     (named_task_uuid, namespace_name, context, identity_hash, priority, correlation_id,
      parent_correlation_id, initiator, source_system, reason, tags, environment,
-     budget_limits)
+     budget_limits, trace_id, span_id)
 VALUES (%(named_task_uuid)s, %(namespace_name)s, %(context)s, %(identity_hash)s, %(priority)s,
         %(correlation_id)s, %(parent_correlation_id)s, %(initiator)s, %(source_system)s,
-        %(reason)s, %(tags)s, %(environment)s, %(budget_limits)s)
+        %(reason)s, %(tags)s, %(environment)s, %(budget_limits)s, %(trace_id)s, %(span_id)s)
 ON CONFLICT (identity_hash) DO NOTHING
 RETURNING task_uuid, correlation_id, requested_at;
 
@@ -62,14 +62,17 @@ SELECT tasker.transition_task(%(task_uuid)s, %(to_state)s, %(metadata)s, %(expec
 WITH step AS (
     INSERT INTO tasker.workflow_steps
         (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
-         retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by)
+         retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by,
+         origin_step_uuid, handler_type, composition_source, composition_spec)
     SELECT %(task_uuid)s::uuid, s.named_step_uuid, s.name, s.template_step_name, s.step_type,
            %(namespace_name)s, s.retryable, s.max_attempts, s.timeout_seconds,
-           s.idempotency_key, s.inputs, s.created_by
+           s.idempotency_key, s.inputs, s.created_by, s.origin_step_uuid, s.handler_type,
+           s.composition_source, s.composition_spec
     FROM jsonb_to_recordset(%(steps)s) AS s (
         named_step_uuid uuid, name varchar, template_step_name varchar, step_type varchar,
         retryable boolean, max_attempts integer, timeout_seconds integer,
-        idempotency_key varchar, inputs jsonb, created_by varchar)
+        idempotency_key varchar, inputs jsonb, created_by varchar, origin_step_uuid uuid,
+        handler_type varchar, composition_source varchar, composition_spec jsonb)
     RETURNING workflow_step_uuid, task_uuid, name
 ), first_transition AS (
     INSERT INTO tasker.workflow_step_transitions
