@@ -269,7 +269,7 @@ _CREATOR_KIND: dict[StepType, CreatorKind] = {
 # -- renderers ----------------------------------------------------------------------------------
 
 # Per type: Mermaid shape (opening, closing), Graphviz shape, style class ('' for none).
-_LOOK: dict[StepType, tuple[str, str, str, str]] = {
+STEP_LOOK: dict[StepType, tuple[str, str, str, str]] = {
     StepType.STANDARD: ('["', '"]', "box", ""),
     StepType.DECISION: ('{"', '"}', "diamond", "decision"),
     StepType.DEFERRED_CONVERGENCE: ('[/"', '"/]', "trapezium", "convergence"),
@@ -277,7 +277,7 @@ _LOOK: dict[StepType, tuple[str, str, str, str]] = {
     StepType.BATCH_WORKER: ('[["', '"]]', "box3d", "batch"),
     StepType.PLANNING: ('{{"', '"}}', "hexagon", "planning"),
 }
-_FILL: dict[str, tuple[str, str]] = {
+TYPE_FILL: dict[str, tuple[str, str]] = {
     "decision": ("#fff4d6", "#b7791f"),
     "convergence": ("#e6f4ea", "#2f855a"),
     "batch": ("#e8f0fe", "#2b6cb0"),
@@ -313,7 +313,7 @@ def mermaid_ids(names: list[str]) -> dict[str, str]:
     return ids
 
 
-def _mermaid_text(text: str) -> str:
+def mermaid_text(text: str) -> str:
     # '#' first: it introduces the entity codes used for the other characters.
     for raw, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         text = text.replace(raw, code)
@@ -323,14 +323,14 @@ def _mermaid_text(text: str) -> str:
 def render_mermaid(view: DagView) -> str:
     """A Mermaid flowchart (``graph TD``); dashed edges lead to steps created at run time."""
     ids = mermaid_ids([node.name for node in view.nodes])
-    lines = ["graph TD", f"    %% {_mermaid_text(view.template)}"]
+    lines = ["graph TD", f"    %% {mermaid_text(view.template)}"]
     used_classes: set[str] = set()
     extra_dynamic: list[str] = []
     for node in view.nodes:
-        opening, closing, _, type_class = _LOOK[node.type]
-        label = _mermaid_text(node.name)
+        opening, closing, _, type_class = STEP_LOOK[node.type]
+        label = mermaid_text(node.name)
         if caption := type_caption(node):
-            label += f"<br/>{_mermaid_text(caption)}"
+            label += f"<br/>{mermaid_text(caption)}"
         dynamic = not node.created_at_start
         style = type_class or ("dynamic" if dynamic else "")
         if type_class and dynamic:
@@ -347,14 +347,14 @@ def render_mermaid(view: DagView) -> str:
         if name == "dynamic":
             lines.append("    classDef dynamic stroke-dasharray:5 5")
         else:
-            fill, stroke = _FILL[name]
+            fill, stroke = TYPE_FILL[name]
             lines.append(f"    classDef {name} fill:{fill},stroke:{stroke},color:#1a202c")
     if extra_dynamic:
         lines.append(f"    class {','.join(extra_dynamic)} dynamic")
     return "\n".join(lines) + "\n"
 
 
-def _dot_quote(text: str) -> str:
+def dot_quote(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
     return f'"{escaped}"'
 
@@ -362,27 +362,27 @@ def _dot_quote(text: str) -> str:
 def render_dot(view: DagView) -> str:
     """A Graphviz digraph; dashed nodes and edges exist only if created at run time."""
     lines = [
-        f"digraph {_dot_quote(view.template)} {{",
+        f"digraph {dot_quote(view.template)} {{",
         "  rankdir=TB;",
-        f"  label={_dot_quote(view.template)};",
+        f"  label={dot_quote(view.template)};",
         "  labelloc=t;",
         '  node [shape=box, fontname="Helvetica", fontsize=11];',
         '  edge [fontname="Helvetica", fontsize=10];',
     ]
     for node in view.nodes:
         label = node.name + (f"\n{caption}" if (caption := type_caption(node)) else "")
-        _, _, shape, style_class = _LOOK[node.type]
-        attributes = [f"label={_dot_quote(label)}", f"shape={shape}"]
+        _, _, shape, style_class = STEP_LOOK[node.type]
+        attributes = [f"label={dot_quote(label)}", f"shape={shape}"]
         styles = []
         if style_class:
-            fill, stroke = _FILL[style_class]
+            fill, stroke = TYPE_FILL[style_class]
             styles.append("filled")
             attributes += [f'fillcolor="{fill}"', f'color="{stroke}"']
         if not node.created_at_start:
             styles.append("dashed")
         if styles:
             attributes.append(f'style="{",".join(styles)}"')
-        lines.append(f"  {_dot_quote(node.name)} [{', '.join(attributes)}];")
+        lines.append(f"  {dot_quote(node.name)} [{', '.join(attributes)}];")
     for edge in view.edges:
         attributes = []
         if edge.dynamic:
@@ -390,7 +390,7 @@ def render_dot(view: DagView) -> str:
         if edge.kind == "batch_spawn":
             attributes.append('label="×N"')
         suffix = f" [{', '.join(attributes)}]" if attributes else ""
-        lines.append(f"  {_dot_quote(edge.source)} -> {_dot_quote(edge.target)}{suffix};")
+        lines.append(f"  {dot_quote(edge.source)} -> {dot_quote(edge.target)}{suffix};")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
