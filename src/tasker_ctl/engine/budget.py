@@ -12,7 +12,6 @@ rounds), ``llm_calls``, ``tokens``, ``cost_usd`` and ``wall_seconds`` (time spen
 
 from __future__ import annotations
 
-import math
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -43,7 +42,7 @@ def task_budget_limits(template: TaskTemplate) -> dict[str, float | int]:
     """The budget a task of ``template`` gets: the sum of its planning steps' bounds.
 
     Steps: each planning round may add ``bounds.max_steps``, for ``bounds.max_phases``
-    rounds. A limit that is not finite (``max_cost_usd: .inf``) is no limit.
+    rounds.
     """
     planners = [
         step.planning
@@ -52,7 +51,7 @@ def task_budget_limits(template: TaskTemplate) -> dict[str, float | int]:
     ]
     if not planners:
         return {}
-    totals: dict[str, float | int] = {
+    return {
         "steps": sum(p.bounds.max_steps * p.bounds.max_phases for p in planners),
         "phases": sum(p.bounds.max_phases for p in planners),
         "llm_calls": sum(p.budget.max_llm_calls for p in planners),
@@ -60,7 +59,6 @@ def task_budget_limits(template: TaskTemplate) -> dict[str, float | int]:
         "cost_usd": sum(float(p.budget.max_cost_usd) for p in planners),
         "wall_seconds": sum(float(p.budget.max_wall_seconds) for p in planners),
     }
-    return {name: value for name, value in totals.items() if math.isfinite(value)}
 
 
 class LedgerEntry(BaseModel):

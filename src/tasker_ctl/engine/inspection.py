@@ -346,28 +346,33 @@ def inspect_step(store: Store, task_uuid: uuid.UUID, name: str) -> StepDetail:
 
 def attempts(transitions: list[Transition]) -> list[Attempt]:
     """A step's attempts from its transitions: each claim (to ``in_progress``) starts one,
-    which ends when the step leaves ``in_progress``; its outcome is the last state the
-    step reached before the next claim."""
+    which ends when the step leaves ``in_progress``; its outcome is the state that attempt
+    settled the step in (past the orchestration states a result passes through)."""
     found: list[Attempt] = []
     current: dict[str, Any] | None = None
     for item in transitions:
         if item.to_state == "in_progress":
             if current is not None:
                 found.append(_attempt(current))
+            number = item.attempt or len(found) + 1
             current = {
-                "number": item.attempt or len(found) + 1,
+                "number": number,
                 "started_at": item.at,
                 "ended_at": None,
                 "outcome": "running",
                 "worker": item.by,
             }
-        elif current is not None:
-            if current["ended_at"] is None:
-                current["ended_at"] = item.at
+        elif current is not None and current["outcome"] in _UNSETTLED:
+            current["ended_at"] = current["ended_at"] or item.at
             current["outcome"] = item.to_state
     if current is not None:
         found.append(_attempt(current))
     return found
+
+
+_UNSETTLED = frozenset(
+    {"running", "enqueued_for_orchestration", "enqueued_as_error_for_orchestration"}
+)
 
 
 def _attempt(values: dict[str, Any]) -> Attempt:

@@ -87,7 +87,7 @@ def step_label(
     label.append(step.state, style=STATE_STYLES.get(step.state, ""))
     if step.duration_ms is not None:
         label.append(f"  {format_duration(step.duration_ms)}")
-    label.append(f"  {step.attempts}/{step.max_attempts} attempts", style="dim")
+    label.append(f"  {step.attempts}/{step.max_attempts}", style="dim")
     if step.provenance.handler_type == "grammar":
         label.append("  grammar", style="magenta")
     if step.provenance.at_run_time:
@@ -121,8 +121,8 @@ def _tree(task: TaskInspection, *, ascii_only: bool, fold: bool) -> Tree:
             if isinstance(group, str):
                 add(branch, group)
             else:
-                template, hidden = group
-                branch.add(_folded(template, [steps[n] for n in hidden], ascii_only))
+                template, hidden, alone = group
+                branch.add(_folded(template, [steps[n] for n in hidden], ascii_only, alone))
 
     _add_children(root, children.get(None, []))
     return root
@@ -161,31 +161,25 @@ def _fold_groups(
     steps: dict[str, InspectedStep],
     children: dict[str | None, list[str]],
     fold: bool,
-) -> list[str | tuple[str, list[str]]]:
+) -> list[str | tuple[str, list[str], bool]]:
     """The children in order, each large set of batch workers of one template replaced by
     its interesting members (failed, running, with children of their own) and a count."""
     by_template = Counter(
-        steps[n].template_step_name
-        for n in names
-        if steps[n].provenance.created_by == "batch_spawn"
+        steps[n].template_step_name for n in names if steps[n].step_type == "batch_worker"
     )
     groups: list[str | tuple[str, list[str]]] = []
     folded: dict[str, list[str]] = {}
     for name in names:
         step = steps[name]
         template = step.template_step_name
-        if (
-            not fold
-            or step.provenance.created_by != "batch_spawn"
-            or by_template[template] <= FOLD_ABOVE
-        ):
+        if not fold or step.step_type != "batch_worker" or by_template[template] <= FOLD_ABOVE:
             groups.append(name)
             continue
         if template not in folded:
             folded[template] = []
             groups.append((template, folded[template]))
         folded[template].append(name)
-    result: list[str | tuple[str, list[str]]] = []
+    result: list[str | tuple[str, list[str], bool]] = []
     for group in groups:
         if isinstance(group, str):
             result.append(group)
@@ -199,15 +193,16 @@ def _fold_groups(
         result.extend(shown)
         hidden = [n for n in members if n not in shown]
         if hidden:
-            result.append((template, hidden))
+            result.append((template, hidden, not shown))
     return result
 
 
-def _folded(template: str, hidden: list[InspectedStep], ascii_only: bool) -> Text:
+def _folded(template: str, hidden: list[InspectedStep], ascii_only: bool, alone: bool) -> Text:
     states = Counter(step.state for step in hidden)
     counts = ", ".join(f"{count} {state}" for state, count in states.most_common())
     durations = [step.duration_ms for step in hidden if step.duration_ms is not None]
-    text = Text(f"{'...' if ascii_only else '…'} {len(hidden)} more {template} workers: {counts}")
+    more = "" if alone else " more"
+    text = Text(f"{'...' if ascii_only else '…'} {len(hidden)}{more} {template} workers: {counts}")
     if durations:
         text.append(f"  ({format_duration(min(durations))} to {format_duration(max(durations))})")
     return Text(text.plain, style="dim")
@@ -216,7 +211,7 @@ def _folded(template: str, hidden: list[InspectedStep], ascii_only: bool) -> Tex
 def _legend(ascii_only: bool) -> Text:
     mark = "+" if ascii_only else "⊕"
     return Text(
-        f"{mark} X: created at run time by X   n/m: attempts used of allowed   (after ...): a join",
+        f"{mark} X: created at run time by X   n/m: attempts made of allowed   (after ...): a join",
         style="dim",
     )
 

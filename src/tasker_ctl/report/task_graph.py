@@ -5,7 +5,8 @@ step type), so the two can be set side by side; each node adds its state and att
 and is coloured by state. Dependency edges are solid. A step created at run time is linked
 to the step that created it: its dependency edge from that step is labelled ``creates``,
 or, when the creator is not one of its parents (a convergence step created by a decision),
-a dotted ``created`` edge is added.
+a dotted ``created`` edge is added, unless the step's parents were created by that same step
+(then the creation shows through them).
 """
 
 from __future__ import annotations
@@ -98,11 +99,17 @@ def build_task_graph(task: TaskInspection) -> TaskGraph:
         )
         for edge in task.edges
     ]
-    linked = {(edge.source, edge.target) for edge in edges}
+    # a created step whose parents the same step created is drawn through them; a dotted
+    # link is added only where the creation would otherwise not show
+    parents: dict[str, list[str]] = {}
+    for edge in task.edges:
+        parents.setdefault(edge.target, []).append(edge.source)
     edges += [
         RunEdge(source=origin, target=node.name, kind="created", name=None, creates=True)
         for node in nodes
-        if (origin := node.created_by_step) is not None and (origin, node.name) not in linked
+        if (origin := node.created_by_step) is not None
+        and origin not in parents.get(node.name, [])
+        and not any(creator.get(parent) == origin for parent in parents.get(node.name, []))
     ]
     return TaskGraph(
         task_uuid=task.task_uuid, task=task.task, status=task.status, nodes=nodes, edges=edges
