@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import uuid
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -23,10 +24,17 @@ from tasker_ctl.cli.run import (
     check_template_path,
     parse_context,
 )
-from tasker_ctl.errors import FileReadError, PathNotFoundError
+from tasker_ctl.errors import FileReadError, PathNotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
+
+
+class GraphFormat(StrEnum):
+    MERMAID = "mermaid"
+    DOT = "dot"
+    JSON = "json"
+
 
 TaskArgument = Annotated[uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")]
 StepArgument = Annotated[
@@ -137,6 +145,52 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.report.run_view import make_console, render_summary
 
         render_summary(report, make_console())
+
+    @task_app.command()
+    def graph(
+        reference: Annotated[
+            str,
+            typer.Argument(
+                metavar="TASK", help="A task UUID, its first 8+ characters, or 'latest'."
+            ),
+        ],
+        graph_format: Annotated[
+            GraphFormat, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")
+        ] = GraphFormat.MERMAID,
+        output: Annotated[
+            Path | None,
+            typer.Option("--output", "-o", dir_okay=False, help="Write to FILE, not stdout."),
+        ] = None,
+        database_url: DatabaseUrlOption = None,
+    ) -> None:
+        """Draw a task's DAG as it ran: each step's state, and run-time steps linked to the
+        step that created them (compare with 'tasker-ctl template visualize')."""
+        from tasker_ctl.engine.dlq import open_store
+        from tasker_ctl.engine.inspection import inspect_task, resolve_task
+        from tasker_ctl.report import task_graph
+
+        with open_store(database_url) as store:
+            task = inspect_task(store, resolve_task(store, reference))
+        drawn = task_graph.build_task_graph(task)
+        renderers = {
+            GraphFormat.MERMAID: task_graph.render_mermaid,
+            GraphFormat.DOT: task_graph.render_dot,
+            GraphFormat.JSON: task_graph.render_json,
+        }
+        text = renderers[graph_format](drawn)
+        if output is None:
+            sys.stdout.write(text)
+            return
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(
+                f"cannot write '{output}': {exc.strerror or exc.__class__.__name__}",
+                hint="check the directory exists and is writable",
+            ) from exc
+        typer.echo(
+            f"wrote the {graph_format.value} graph of task {task.task_uuid} to {output}", err=True
+        )
 
     @task_app.command("list")
     def list_tasks(

@@ -10,7 +10,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from tasker_ctl.engine.states import TERMINAL_TASK_STATES, TaskState
 from tasker_ctl.engine.store import Store
@@ -39,8 +39,10 @@ class StepReport(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def duration_ms(self) -> int | None:
+        """finished_at - started_at (retries included); null until both are known."""
         if self.started_at is None or self.finished_at is None:
             return None
         return _milliseconds(self.started_at, self.finished_at)
