@@ -31,7 +31,7 @@ from tests.integration.engine.handlers import Recorder
 from tests.integration.engine.test_batches import batch_template
 from tests.integration.engine.test_decisions import APPROVAL
 
-GOLDEN = FIXTURES / "golden" / "inspect"
+GOLDEN = FIXTURES / "snapshots" / "inspect"
 FROZEN = "2026-03-04T05:06:07.123+00:00"
 WIDTH = 100
 LINEAR = make_template(
