@@ -45,7 +45,20 @@ def root(
 
 
 def _register_commands() -> None:
-    from tasker_ctl.cli import db, dlq, generate, run, task, template_commands, validate, worker
+    from tasker_ctl.cli import (
+        db,
+        dlq,
+        events,
+        generate,
+        inspect,
+        report,
+        run,
+        stats,
+        task,
+        template_commands,
+        validate,
+        worker,
+    )
 
     validate.register(app)
     generate.register(app)
@@ -55,6 +68,10 @@ def _register_commands() -> None:
     task.register(app)
     db.register(app)
     dlq.register(app)
+    inspect.register(app)
+    report.register(app)
+    stats.register(app)
+    events.register(app)
 
 
 def report_error(error: TaskerError) -> None:

@@ -67,6 +67,16 @@ EnvironmentOption = Annotated[
         show_default=False,
     ),
 ]
+ParentCorrelationOption = Annotated[
+    uuid.UUID | None,
+    typer.Option(
+        "--parent-correlation-id",
+        metavar="UUID",
+        help="The correlation id of the task (or session) this task is created for; "
+        "'inspect task --lineage' follows it.",
+        show_default=False,
+    ),
+]
 NewOption = Annotated[
     bool,
     typer.Option(
@@ -103,6 +113,7 @@ def register(app: typer.Typer) -> None:
         environment: EnvironmentOption = None,
         database_url: DatabaseUrlOption = None,
         new: NewOption = False,
+        parent_correlation_id: ParentCorrelationOption = None,
         json_output: JsonOption = False,
         timeout: Annotated[
             float | None,
@@ -144,6 +155,7 @@ def register(app: typer.Typer) -> None:
             environment=environment,
             database_url=database_url,
             new=new,
+            parent_correlation_id=parent_correlation_id,
             json_output=json_output,
             timeout=timeout,
             resume=resume,
@@ -160,6 +172,7 @@ def _run(
     environment: str | None,
     database_url: str | None,
     new: bool,
+    parent_correlation_id: uuid.UUID | None,
     json_output: bool,
     timeout: float | None,
     resume: uuid.UUID | None,
@@ -193,6 +206,7 @@ def _run(
                 database_url=database_url,
                 environment=environment,
                 new_task=new,
+                parent_correlation_id=parent_correlation_id,
                 on_update=update,
                 stop=stopper.stop,
                 timeout=timeout,

@@ -21,6 +21,7 @@ from tasker_ctl.cli.run import (
     EnvironmentOption,
     JsonOption,
     NewOption,
+    ParentCorrelationOption,
     check_template_path,
     parse_context,
 )
@@ -95,6 +96,7 @@ def register(app: typer.Typer) -> None:
         environment: EnvironmentOption = None,
         database_url: DatabaseUrlOption = None,
         new: NewOption = False,
+        parent_correlation_id: ParentCorrelationOption = None,
         json_output: JsonOption = False,
     ) -> None:
         """Create TEMPLATE's task without running it; 'tasker-ctl worker' runs it.
@@ -111,6 +113,7 @@ def register(app: typer.Typer) -> None:
             database_url=database_url,
             environment=environment,
             new_task=new,
+            parent_correlation_id=parent_correlation_id,
         )
         if json_output:
             from tasker_ctl.report.run_json import render_json

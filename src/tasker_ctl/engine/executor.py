@@ -11,6 +11,7 @@ A handler that runs past the step's ``timeout_seconds`` fails with a retryable `
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import json
 import random
@@ -357,7 +358,10 @@ def _call_with_timeout(
         finally:
             finished.set()
 
-    threading.Thread(target=run, name="tasker-step", daemon=True).start()
+    # in a copy of the caller's context: spans the handler starts stay children of the
+    # attempt's span (a new thread would otherwise start from an empty context)
+    context_copy = contextvars.copy_context()
+    threading.Thread(target=context_copy.run, args=(run,), name="tasker-step", daemon=True).start()
     if not finished.wait(timeout):
         raise StepTimeoutError
     if "error" in outcome:

@@ -5,6 +5,9 @@ this process, each with its own connection, and only take steps of the task bein
 (Ctrl-C) lets running attempts finish and leaves the task resumable: running the same template
 with the same context again picks it up. ``serve`` is ``tasker-ctl worker``: threads that take
 steps of any task until stopped; any number of them may share one database.
+
+Both read the telemetry configuration (``OTEL_*``) before starting the database, so that a
+bad one is reported before anything runs, and flush the telemetry when they return.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -30,6 +34,7 @@ from tasker_ctl.engine.submission import register_template, submit_task
 from tasker_ctl.engine.worker import Worker, WorkerOptions, default_worker_id
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.telemetry import Telemetry, current_telemetry
 from tasker_ctl.template.model import TaskTemplate
 
 
@@ -42,6 +47,7 @@ def run_template(
     database_url: str | None = None,
     environment: str | None = None,
     new_task: bool = False,
+    parent_correlation_id: uuid.UUID | None = None,
     on_update: Callable[[TaskReport], None] | None = None,
     stop: threading.Event | None = None,
     timeout: float | None = None,
@@ -53,17 +59,22 @@ def run_template(
     Returns early, with the task still resumable, when ``stop`` is set or ``timeout`` passes.
     ``check_handlers`` refuses to start when a step's ``handler.callable`` resolves to nothing.
     ``resume_task`` works that existing task of the template instead of submitting one.
+    ``parent_correlation_id`` links the new task to the task (or session) it was created for
+    (``inspect task --lineage``).
     """
     template, digest = _load(template_path, context, environment)
     # handlers and the context are checked before the (possibly slow) database start
     registry = load_handlers(handlers)
     if check_handlers:
         _check_handlers(template, registry)
+    telemetry = current_telemetry()
     store, target = _open(database_url)
     url = target.url
-    with store:
+    with store, _flushing(telemetry):
         if resume_task is None:
-            task_uuid, resumed = _submit(store, template, digest, context, environment, new_task)
+            task_uuid, resumed = _submit(
+                store, template, digest, context, environment, new_task, parent_correlation_id
+            )
         else:
             task_uuid, resumed = _check_task_of(store, template, resume_task), True
         stop = stop or threading.Event()
@@ -94,11 +105,14 @@ def submit_template(
     database_url: str | None = None,
     environment: str | None = None,
     new_task: bool = False,
+    parent_correlation_id: uuid.UUID | None = None,
 ) -> TaskReport:
     """Create the template's task without running it (``resumed`` when it already existed)."""
     template, digest = _load(template_path, context, environment)
     with _open(database_url)[0] as store:
-        task_uuid, existed = _submit(store, template, digest, context, environment, new_task)
+        task_uuid, existed = _submit(
+            store, template, digest, context, environment, new_task, parent_correlation_id
+        )
         return task_report(store, task_uuid, resumed=existed)
 
 
@@ -157,6 +171,7 @@ def _submit(
     context: Any,
     environment: str | None,
     new_task: bool,
+    parent_correlation_id: uuid.UUID | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Create the task; for an identical existing one return it instead (True: it existed)."""
     with store.transaction():
@@ -170,6 +185,7 @@ def _submit(
                 context,
                 environment=environment,
                 identity="always_unique" if new_task else "strict",
+                parent_correlation_id=parent_correlation_id,
             )
     except DuplicateTaskError as duplicate:
         return uuid.UUID(duplicate.task_uuid), True
@@ -267,6 +283,7 @@ def serve(
     tasks of ``namespaces`` for staleness that often, reporting each sweep to ``on_sweep``.
     """
     registry = load_handlers(handlers)
+    telemetry = current_telemetry()
     store, target = _open(database_url)
     store.close()
     stop = stop or threading.Event()
@@ -301,17 +318,29 @@ def serve(
     )
     if sweeper is not None:
         sweeper.start()
-    try:
-        while not stop.wait(0.5) and pool.alive():
-            pass
-    finally:
-        stop.set()
-    for thread in pool.threads:  # running attempts finish
-        thread.join()
-    if sweeper is not None:
-        sweeper.join()
+    with _flushing(telemetry):
+        try:
+            while not stop.wait(0.5) and pool.alive():
+                pass
+        finally:
+            stop.set()
+        for thread in pool.threads:  # running attempts finish
+            thread.join()
+        if sweeper is not None:
+            sweeper.join()
     pool.raise_failure()
     return pool.executed
+
+
+@contextmanager
+def _flushing(telemetry: Telemetry | None) -> Iterator[None]:
+    """Export buffered telemetry on the way out, so that a caller that goes on (a test, an
+    application) sees this run's spans without waiting for the exporter's schedule."""
+    try:
+        yield
+    finally:
+        if telemetry is not None:
+            telemetry.flush()
 
 
 def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:

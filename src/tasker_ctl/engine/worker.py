@@ -9,6 +9,9 @@ or until the next retry falls due, polling as a fallback.
 The hot path is one statement per attempt: it records the previous attempt's success and
 claims the next step, reading everything its handler needs (task, parents' results, template
 revision) in the same round trip. Other ancestors' results are read only when a handler asks.
+
+With telemetry on (``tasker_ctl.telemetry``), each attempt is a span, a child of its task's,
+and the worker whose outcome finishes a task emits the task's span (``instrumentation``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext, suppress
+from collections.abc import Callable
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,10 +31,12 @@ from typing import Any, TypeVar
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
 from tasker_ctl.engine.growth import grow_from_batch, grow_from_decision
+from tasker_ctl.engine.heartbeat import Heartbeat
 from tasker_ctl.engine.retry import backoff_seconds
 from tasker_ctl.engine.store import Json, Store, connect
 from tasker_ctl.errors import DatabaseError, StaleAttemptError, TransactionConflictError
 from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.telemetry import AttemptResult, AttemptSpan, Telemetry, current_telemetry
 from tasker_ctl.template.model import TaskTemplate
 
 logger = logging.getLogger(__name__)
@@ -68,26 +73,29 @@ class Worker:
         stop: threading.Event | None = None,
         *,
         on_outcome: Callable[[Attempt, Outcome], None] | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         """``on_outcome`` is called, on the worker's thread, after each outcome is recorded
-        (also when it was refused as stale)."""
+        (also when it was refused as stale). ``telemetry`` defaults to the process's
+        (``current_telemetry()``: off unless the OTEL_* variables ask for it)."""
         self.database_url = database_url
         self.registry = registry
         self.options = options or WorkerOptions()
         self.stop = stop or threading.Event()
         self.on_outcome = on_outcome
+        self.telemetry = telemetry if telemetry is not None else current_telemetry()
         self.executed = 0
         self._templates: dict[str, PreparedTemplate] = {}
         # claimed together with the previous attempt's completion, run next
         self._claimed: dict[str, Any] | None = None
-        self._heartbeat = _Heartbeat(database_url, self.options)
+        self._heartbeat = Heartbeat(database_url, self.options)
 
     def run(self) -> None:
         """Work until ``stop`` is set; attempts in hand are finished first."""
         with connect(self.database_url, application_name="tasker-ctl worker") as store:
             store.listen(READY_CHANNEL)
             self._heartbeat.close()
-            self._heartbeat = _Heartbeat(self.database_url, self.options)
+            self._heartbeat = Heartbeat(self.database_url, self.options)
             try:
                 while not self.stop.is_set() or self._claimed is not None:
                     if self.run_once(store):
@@ -114,17 +122,44 @@ class Worker:
         except Exception as error:  # the template cannot run this step: no handler can help
             self._record_unrunnable(store, row, error)
             return True
+        if self.telemetry is None:
+            self._run(store, attempt)
+        else:
+            self._run_traced(store, attempt, self.telemetry)
+        return True
+
+    def _run(self, store: Store, attempt: Attempt) -> tuple[Outcome | None, bool]:
+        """Run the attempt and record its outcome: the outcome and whether it was recorded
+        (no outcome when the attempt was taken over while it ran)."""
         with self._heartbeat.beating(attempt):
             outcome = execute(attempt, self.registry, self.options.worker_id)
             while outcome.checkpoint is not None:
                 if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
-                    return True  # the attempt was taken over: its result would be refused
+                    return None, False  # the attempt was taken over: its result would be refused
                 outcome = execute(attempt, self.registry, self.options.worker_id)
-        self._record(store, attempt, outcome)
+        recorded = self._record(store, attempt, outcome)
         self.executed += 1
         if self.on_outcome is not None:
             self.on_outcome(attempt, outcome)
-        return True
+        return outcome, recorded
+
+    def _run_traced(self, store: Store, attempt: Attempt, telemetry: Telemetry) -> None:
+        from tasker_ctl.engine.instrumentation import attempt_result, info_of
+
+        span = telemetry.start_attempt(info_of(attempt, self.options.worker_id))
+        try:
+            with span.activate():  # spans the handler starts are the attempt's children
+                outcome, recorded = self._run(store, attempt)
+        except BaseException:
+            span.end(AttemptResult(False, 0, error_type="worker_error", recorded=False))
+            raise
+        # a success that handed this worker another step of the same task did not finish it
+        step, claimed = attempt.step, self._claimed
+        done = outcome is not None and (
+            not outcome.success or claimed is None or claimed["task_uuid"] != step["task_uuid"]
+        )
+        result = attempt_result(outcome, recorded=recorded)
+        self._end_span(store, telemetry, span, result, step, may_finish=done)
 
     def _claim(
         self, store: Store, completion: dict[str, Any] | None = None
@@ -189,7 +224,8 @@ class Worker:
         attempt.step["checkpoint"] = saved
         return True
 
-    def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> None:
+    def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> bool:
+        """Record the outcome; False when it was refused (the attempt was taken over)."""
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
         try:
             if outcome.success:
@@ -214,6 +250,8 @@ class Worker:
             logger.warning(
                 "result of %s attempt %s refused: %s", attempt.step["name"], number, error
             )
+            return False
+        return True
 
     def _complete(
         self,
@@ -266,6 +304,12 @@ class Worker:
     def _record_unrunnable(self, store: Store, row: dict[str, Any], error: Exception) -> None:
         logger.error("step %s cannot run: %s", row["name"], error)
         message = f"step '{row['name']}' cannot run: {error.__class__.__name__}: {error}"
+        span = None
+        if self.telemetry is not None:
+            from tasker_ctl.engine.instrumentation import attempt_info
+
+            info = attempt_info(row, row["task"], None, self.options.worker_id)
+            span = self.telemetry.start_attempt(info)
         envelope = {
             "step_uuid": str(row["workflow_step_uuid"]),
             "success": False,
@@ -280,8 +324,35 @@ class Worker:
                 "completed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             },
         }
+        recorded = False
         with suppress(StaleAttemptError):
             self._fail(store, row["workflow_step_uuid"], row["attempts"], envelope, False, 0.0)
+            recorded = True
+        if span is not None and self.telemetry is not None:
+            result = AttemptResult(False, 0, "template_error", message, recorded=recorded)
+            self._end_span(store, self.telemetry, span, result, row, may_finish=True)
+
+    def _end_span(
+        self,
+        store: Store,
+        telemetry: Telemetry,
+        span: AttemptSpan,
+        result: AttemptResult,
+        step: dict[str, Any],
+        *,
+        may_finish: bool,
+    ) -> None:
+        """End the span of an attempt of ``step`` (its claimed row); then, when its recorded
+        outcome may have finished the task, emit the task's span if it did."""
+        from tasker_ctl.engine.instrumentation import report_if_finished
+
+        span.end(result)
+        if not (may_finish and result.recorded):
+            return
+        try:
+            report_if_finished(store, telemetry, step["workflow_step_uuid"], step["attempts"])
+        except DatabaseError as error:  # telemetry never stops the work
+            logger.warning("cannot tell whether task %s finished: %s", step["task_uuid"], error)
 
     def _idle(self, store: Store) -> None:
         row = store.fetch_one(
@@ -323,90 +394,3 @@ def _retrying(operation: Callable[[], T]) -> T:
                 raise
             time.sleep(0.01 * (attempt + 1))
     raise AssertionError("unreachable")
-
-
-class _Heartbeat:
-    """Renews the lease of the worker's running attempt, from one thread with its own
-    connection (opened the first time an attempt outlives a heartbeat interval).
-
-    The thread wakes once per interval (a third of the lease) rather than at every attempt,
-    which would cost two thread switches per step: it renews an attempt that has gone an
-    interval without renewal, so at most two intervals pass between renewals, within the
-    lease's three.
-    """
-
-    def __init__(self, url: str, options: WorkerOptions) -> None:
-        self._url, self._options = url, options
-        self._interval = max(options.lease_seconds / 3, 0.5)
-        # (step uuid, attempt number, monotonic time it began): replaced whole by the
-        # worker's thread, only read by the heartbeat thread
-        self._current: tuple[Any, int, float] | None = None
-        self._closing = threading.Event()
-        self._started = False
-        self._store: Store | None = None
-        self._lost: tuple[Any, int] | None = None  # renewal refused: stop trying for it
-        self._thread = threading.Thread(target=self._run, daemon=True, name="tasker-heartbeat")
-
-    def close(self) -> None:
-        self._closing.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-        elif self._store is not None:
-            self._store.close()
-
-    @contextmanager
-    def beating(self, attempt: Attempt) -> Iterator[None]:
-        if not self._started and not self._closing.is_set():
-            self._started = True
-            self._thread.start()
-        self._current = (attempt.step["workflow_step_uuid"], attempt.number, time.monotonic())
-        try:
-            yield
-        finally:
-            self._current = None
-
-    def _run(self) -> None:
-        renewed: tuple[Any, int] | None = None  # the attempt renewed last, and when
-        renewed_at = 0.0
-        try:
-            while not self._closing.wait(self._interval):
-                current = self._current
-                if current is None:
-                    continue
-                step_uuid, attempt, claimed_at = current
-                since = renewed_at if renewed == (step_uuid, attempt) else claimed_at
-                if time.monotonic() - since < self._interval or (step_uuid, attempt) == self._lost:
-                    continue
-                if self._extend(step_uuid, attempt):
-                    renewed, renewed_at = (step_uuid, attempt), time.monotonic()
-        finally:
-            if self._store is not None:
-                self._store.close()
-
-    def _extend(self, step_uuid: Any, attempt: int) -> bool:
-        """Renew the attempt's lease; True when it was renewed."""
-        try:
-            if self._store is None or self._store.closed:
-                self._store = connect(self._url, application_name="tasker-ctl heartbeat")
-            extended = self._store.fetch_value(
-                "extend_lease",
-                step_uuid=step_uuid,
-                attempt=attempt,
-                worker=self._options.worker_id,
-                lease_seconds=self._options.lease_seconds,
-            )
-        except DatabaseError as error:
-            # the attempt goes on; if renewals keep failing its lease runs out and it is retried
-            logger.warning("cannot renew the lease of step %s: %s", step_uuid, error)
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-            return False
-        if not extended:
-            self._lost = (step_uuid, attempt)
-            logger.warning(
-                "lease of step %s attempt %s was taken over; its result will be refused",
-                step_uuid,
-                attempt,
-            )
-        return bool(extended)

@@ -136,7 +136,8 @@ SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 -- that step's handler needs in the same round trip: the step row, the task (as JSON, the
 -- shape the dispatch payload wants), the template's revision and the stored results of its
 -- completed parents (other ancestors' results are read when a handler asks for them: see
--- ancestor_results). No row when nothing was claimable.
+-- ancestor_results), and the task's trace context, the parent of the attempt's span. No row
+-- when nothing was claimable.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim(
         %(step_uuid)s::uuid, %(attempt)s::integer, %(results)s::jsonb, %(metadata)s::jsonb,
@@ -152,6 +153,8 @@ SELECT c.*,
            'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
            'task_name', nt.name, 'task_version', nt.version) AS task,
        t.named_task_uuid,
+       t.trace_id,
+       t.span_id,
        nt.revision AS template_revision,
        pr.results AS parent_results,
        pr.has_more_ancestors

@@ -1,0 +1,144 @@
+"""``tasker-ctl events``: the transitions of tasks and their steps, one line each.
+
+``--json`` prints one JSON object per event and line: the structured log stream
+(``tasker-ctl events --follow --json >> events.log``). ``tasker_ctl.engine.events`` reads the
+events and ``tasker_ctl.report.events_view`` renders the text lines; both are imported inside
+the command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from tasker_ctl.cli.db import DatabaseUrlOption
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.events import TransitionEvent
+
+_EPILOG = (
+    "Exit codes: 0 done (with --follow: stopped by Ctrl-C, or --limit events printed); "
+    "2 bad usage (an unreadable --since, an unknown task) or no database. "
+    "docs/telemetry.md describes every field."
+)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command(epilog=_EPILOG)
+    def events(
+        task: Annotated[
+            uuid.UUID | None,
+            typer.Option(
+                "--task",
+                metavar="TASK_UUID",
+                help="Only this task's events. Default: every task's.",
+                show_default=False,
+            ),
+        ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                "--since",
+                metavar="10m|2h|ISO",
+                help="Only events from then on: a duration back from now (30s, 10m, 2h, 1d, "
+                "1w) or an ISO 8601 time (local time without a zone).",
+                show_default=False,
+            ),
+        ] = None,
+        follow: Annotated[
+            bool,
+            typer.Option(
+                "--follow",
+                "-f",
+                help="Keep printing new events until stopped (Ctrl-C). Without --since or "
+                "--task, only events from now on.",
+            ),
+        ] = False,
+        json_output: Annotated[
+            bool,
+            typer.Option("--json", help="One JSON object per event and line (docs/telemetry.md)."),
+        ] = False,
+        limit: Annotated[
+            int | None,
+            typer.Option(
+                "--limit",
+                min=1,
+                metavar="N",
+                help="Print at most N events (the first N). Default: 1000, and no limit "
+                "with --follow, which stops after N events when given.",
+                show_default=False,
+            ),
+        ] = None,
+        database_url: DatabaseUrlOption = None,
+    ) -> None:
+        """Print task and step transitions in the order they happened, one per line.
+
+        Every step has the same kind of line, whatever created it (the template, a decision,
+        a batch or a planner); what created it is shown in brackets.
+        """
+        from tasker_ctl.engine.events import (
+            DEFAULT_LIMIT,
+            EARLIEST,
+            follow_events,
+            parse_since,
+            read_events,
+        )
+        from tasker_ctl.engine.operator import connected
+
+        window = None if since is None else parse_since(since)
+        write = _writer(json_output, flush=follow)
+        try:
+            with connected(database_url) as store:
+                if not follow:
+                    cap = limit or DEFAULT_LIMIT
+                    found = read_events(store, task_uuid=task, since=window, limit=cap + 1)
+                    for event in found[:cap]:
+                        write(event)
+                    if len(found) > cap:
+                        typer.echo(
+                            f"note: more than {cap} events match; narrow them with --since or "
+                            "--task, or raise --limit",
+                            err=True,
+                        )
+                    return
+                # a task's history is printed before its new events; all tasks': only new ones
+                start = window if window is not None else (None if task is None else EARLIEST)
+                for printed, event in enumerate(
+                    follow_events(store, task_uuid=task, since=start), start=1
+                ):
+                    write(event)
+                    if limit is not None and printed >= limit:
+                        return
+        except KeyboardInterrupt:
+            return  # Ctrl-C is how following ends
+        except BrokenPipeError:
+            # the reader went away (| head): nothing is wrong, and nothing more can be said
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            return
+
+
+def _writer(json_output: bool, *, flush: bool) -> Callable[[TransitionEvent], None]:
+    if json_output:
+
+        def write_json(event: TransitionEvent) -> None:
+            sys.stdout.write(json.dumps(event.log_record(), separators=(",", ":")) + "\n")
+            if flush:  # a follower's lines reach a log file or a pipe as they happen
+                sys.stdout.flush()
+
+        return write_json
+    from tasker_ctl.report.events_view import render_event
+    from tasker_ctl.report.run_view import make_console
+
+    console = make_console()
+
+    def write_text(event: TransitionEvent) -> None:
+        render_event(event, console)
+
+    return write_text

@@ -1,0 +1,107 @@
+"""The heartbeat of a worker: it renews the lease of the attempt the worker is running."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from tasker_ctl.engine.executor import Attempt
+from tasker_ctl.engine.store import Store, connect
+from tasker_ctl.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.worker import WorkerOptions
+
+# the worker's logger: its lease warnings are the worker's, wherever the code lives
+logger = logging.getLogger("tasker_ctl.engine.worker")
+
+
+class Heartbeat:
+    """Renews the lease of the worker's running attempt, from one thread with its own
+    connection (opened the first time an attempt outlives a heartbeat interval).
+
+    The thread wakes once per interval (a third of the lease) rather than at every attempt,
+    which would cost two thread switches per step: it renews an attempt that has gone an
+    interval without renewal, so at most two intervals pass between renewals, within the
+    lease's three.
+    """
+
+    def __init__(self, url: str, options: WorkerOptions) -> None:
+        self._url, self._options = url, options
+        self._interval = max(options.lease_seconds / 3, 0.5)
+        # (step uuid, attempt number, monotonic time it began): replaced whole by the
+        # worker's thread, only read by the heartbeat thread
+        self._current: tuple[Any, int, float] | None = None
+        self._closing = threading.Event()
+        self._started = False
+        self._store: Store | None = None
+        self._lost: tuple[Any, int] | None = None  # renewal refused: stop trying for it
+        self._thread = threading.Thread(target=self._run, daemon=True, name="tasker-heartbeat")
+
+    def close(self) -> None:
+        self._closing.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        elif self._store is not None:
+            self._store.close()
+
+    @contextmanager
+    def beating(self, attempt: Attempt) -> Iterator[None]:
+        if not self._started and not self._closing.is_set():
+            self._started = True
+            self._thread.start()
+        self._current = (attempt.step["workflow_step_uuid"], attempt.number, time.monotonic())
+        try:
+            yield
+        finally:
+            self._current = None
+
+    def _run(self) -> None:
+        renewed: tuple[Any, int] | None = None  # the attempt renewed last, and when
+        renewed_at = 0.0
+        try:
+            while not self._closing.wait(self._interval):
+                current = self._current
+                if current is None:
+                    continue
+                step_uuid, attempt, claimed_at = current
+                since = renewed_at if renewed == (step_uuid, attempt) else claimed_at
+                if time.monotonic() - since < self._interval or (step_uuid, attempt) == self._lost:
+                    continue
+                if self._extend(step_uuid, attempt):
+                    renewed, renewed_at = (step_uuid, attempt), time.monotonic()
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+    def _extend(self, step_uuid: Any, attempt: int) -> bool:
+        """Renew the attempt's lease; True when it was renewed."""
+        try:
+            if self._store is None or self._store.closed:
+                self._store = connect(self._url, application_name="tasker-ctl heartbeat")
+            extended = self._store.fetch_value(
+                "extend_lease",
+                step_uuid=step_uuid,
+                attempt=attempt,
+                worker=self._options.worker_id,
+                lease_seconds=self._options.lease_seconds,
+            )
+        except DatabaseError as error:
+            # the attempt goes on; if renewals keep failing its lease runs out and it is retried
+            logger.warning("cannot renew the lease of step %s: %s", step_uuid, error)
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+            return False
+        if not extended:
+            self._lost = (step_uuid, attempt)
+            logger.warning(
+                "lease of step %s attempt %s was taken over; its result will be refused",
+                step_uuid,
+                attempt,
+            )
+        return bool(extended)
