@@ -163,3 +163,45 @@ def test_bad_references_are_coded_errors(run_cli: RunCli, env: dict[str, str]) -
         assert f"error[{code}]" in result.stderr, (args, result.stderr)
     hinted = run(run_cli, env, "inspect", "task", "latest", "--step", "route")
     assert "route_by_amount" in hinted.stderr
+
+
+def test_lineage_follows_parent_correlation_ids(run_cli: RunCli, env: dict[str, str]) -> None:
+    def submit(*extra: str) -> dict[str, Any]:
+        result = run(
+            run_cli,
+            env,
+            "task",
+            "submit",
+            "examples/linear/linear.yaml",
+            "--context",
+            "@examples/linear/context.json",
+            "--new",
+            "--json",
+            *extra,
+        )
+        task: dict[str, Any] = _json(result)["task"]
+        return task
+
+    parent = submit()
+    child = submit("--parent-correlation-id", parent["correlation_id"])
+    grandchild = submit("--parent-correlation-id", child["correlation_id"])
+    document = _json(
+        run(run_cli, env, "inspect", "task", grandchild["uuid"], "--lineage", "--json")
+    )
+    lineage = document["lineage"]
+    assert [root["task_uuid"] for root in lineage["roots"]] == [parent["uuid"]]
+    assert lineage["roots"][0]["children"][0]["task_uuid"] == child["uuid"]
+    assert lineage["totals"]["tasks"] == 3
+    assert lineage["totals"]["max_depth"] == 2
+    text = run(run_cli, env, "inspect", "task", parent["uuid"], "--lineage")
+    assert "3 tasks, depth 2" in text.stdout
+    bad = run(
+        run_cli,
+        env,
+        "task",
+        "submit",
+        "examples/linear/linear.yaml",
+        "--parent-correlation-id",
+        "nope",
+    )
+    assert bad.returncode == 2

@@ -52,7 +52,7 @@ def test_stats_after_a_run_then_with_a_pending_dlq_entry(
 
     text = run(run_cli, env, "stats")
     assert text.returncode == 0, text.stderr
-    assert "1 tasks; completion 100.0 % of the 1 settled" in text.stdout
+    assert "1 task; completion 100.0 % of the 1 settled" in text.stdout
     assert "examples.linear.square" in text.stdout
     assert "no alerts" in text.stdout
     assert max(len(line) for line in text.stdout.splitlines()) <= 100
