@@ -112,3 +112,20 @@ CREATE INDEX workflow_step_transitions_created_brin
     ON tasker.workflow_step_transitions USING brin (created_at);
 CREATE INDEX task_transitions_created_brin
     ON tasker.task_transitions USING brin (created_at);
+
+-- Each task's use of each budget resource, by the ledger's rule (engine/budget.py says the
+-- same in Python): a release frees open reservations first, and what it frees beyond them
+-- was committed.
+CREATE VIEW tasker.task_budget_use AS
+SELECT task_uuid, resource,
+       greatest(0, committed - greatest(0, released - greatest(0, reserved - committed)))
+           AS used,
+       greatest(0, reserved - committed - released) AS reserved
+FROM (
+    SELECT task_uuid, resource,
+           coalesce(sum(amount) FILTER (WHERE kind = 'commit'), 0) AS committed,
+           coalesce(sum(amount) FILTER (WHERE kind = 'reserve'), 0) AS reserved,
+           coalesce(sum(amount) FILTER (WHERE kind = 'release'), 0) AS released
+    FROM tasker.task_budget_entries
+    GROUP BY task_uuid, resource
+) sums;

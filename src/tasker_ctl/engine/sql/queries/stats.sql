@@ -141,29 +141,18 @@ GROUP BY d.dlq_reason, d.resolution_status
 ORDER BY d.dlq_reason, d.resolution_status;
 
 -- name: fetch_stats_budgets
--- Budget use per resource over the window's tasks. A task's use of a resource is what its
--- ledger committed, less what was released beyond its reservations (engine/budget.py's
--- budget_lines); a limit is a number under the resource's key in tasks.budget_limits.
+-- Budget use per resource over the window's tasks (a task's use: tasker.task_budget_use);
+-- a limit is a number under the resource's key in tasks.budget_limits.
 -- Utilisation (used / limit) is over the tasks with a positive limit; exhausted: used +
 -- still reserved reached the limit.
 WITH scope AS (
     SELECT t.task_uuid, t.budget_limits FROM tasker.tasks t
     WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
       AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
-), ledger AS (
-    SELECT e.task_uuid, e.resource,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'commit'), 0) AS committed,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reserve'), 0) AS reserved,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'release'), 0) AS released
-    FROM scope sc
-    JOIN tasker.task_budget_entries e ON e.task_uuid = sc.task_uuid
-    GROUP BY e.task_uuid, e.resource
 ), usage AS (
-    SELECT task_uuid, resource,
-           greatest(0, committed - greatest(0, released - greatest(0, reserved - committed)))
-               AS used,
-           greatest(0, reserved - committed - released) AS held
-    FROM ledger
+    SELECT u.task_uuid, u.resource, u.used, u.reserved AS held
+    FROM scope sc
+    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
 ), limits AS (
     SELECT sc.task_uuid, l.key AS resource, l.value::text::numeric AS limit_value
     FROM scope sc
@@ -216,20 +205,11 @@ WITH scope AS (
     SELECT t.task_uuid FROM tasker.tasks t
     WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
       AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
-), ledger AS (
-    SELECT e.task_uuid, e.resource,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'commit'), 0) AS committed,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reserve'), 0) AS reserved,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'release'), 0) AS released
-    FROM scope sc
-    JOIN tasker.task_budget_entries e ON e.task_uuid = sc.task_uuid
-    WHERE e.resource IN ('cost_usd', 'steps', 'phases')
-    GROUP BY e.task_uuid, e.resource
 ), per_task AS (
-    SELECT resource AS metric, task_uuid,
-           greatest(0, committed - greatest(0, released - greatest(0, reserved - committed)))
-               AS value
-    FROM ledger
+    SELECT u.resource AS metric, u.task_uuid, u.used AS value
+    FROM scope sc
+    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
+    WHERE u.resource IN ('cost_usd', 'steps', 'phases')
     UNION ALL
     SELECT 'planning_depth', pa.task_uuid, max(pa.planning_phase)::numeric
     FROM scope sc
@@ -252,20 +232,11 @@ WITH scope AS (
     SELECT t.task_uuid FROM tasker.tasks t
     WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
       AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
-), ledger AS (
-    SELECT e.task_uuid, e.resource,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'commit'), 0) AS committed,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'reserve'), 0) AS reserved,
-           coalesce(sum(e.amount) FILTER (WHERE e.kind = 'release'), 0) AS released
-    FROM scope sc
-    JOIN tasker.task_budget_entries e ON e.task_uuid = sc.task_uuid
-    WHERE e.resource IN ('cost_usd', 'steps', 'phases')
-    GROUP BY e.task_uuid, e.resource
 ), per_task AS (
-    SELECT resource AS metric, task_uuid,
-           greatest(0, committed - greatest(0, released - greatest(0, reserved - committed)))
-               AS value
-    FROM ledger
+    SELECT u.resource AS metric, u.task_uuid, u.used AS value
+    FROM scope sc
+    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
+    WHERE u.resource IN ('cost_usd', 'steps', 'phases')
     UNION ALL
     SELECT 'planning_depth', pa.task_uuid, max(pa.planning_phase)::numeric
     FROM scope sc
