@@ -13,7 +13,13 @@ from typing import Any
 
 from tasker_ctl.engine.executor import Attempt, Outcome
 from tasker_ctl.engine.store import Store
-from tasker_ctl.telemetry import AttemptInfo, AttemptResult, FinishedTask, Telemetry
+from tasker_ctl.telemetry import (
+    AttemptInfo,
+    AttemptResult,
+    FinishedTask,
+    Telemetry,
+    current_telemetry,
+)
 
 
 def attempt_info(
@@ -68,6 +74,19 @@ def report_if_finished(
 ) -> FinishedTask | None:
     """Report the task to ``telemetry`` when recording this attempt's outcome finished it."""
     row = store.fetch_one("fetch_task_finished_by_attempt", step_uuid=step_uuid, attempt=attempt)
+    return _report(telemetry, row)
+
+
+def report_final_task(store: Store, task_uuid: Any) -> FinishedTask | None:
+    """Report a task that an operator or the staleness sweep moved to a terminal state
+    (no attempt finished it, so no worker reports it); nothing while telemetry is off."""
+    telemetry = current_telemetry()
+    if telemetry is None:
+        return None
+    return _report(telemetry, store.fetch_one("fetch_final_task", task_uuid=task_uuid))
+
+
+def _report(telemetry: Telemetry, row: dict[str, Any] | None) -> FinishedTask | None:
     if row is None:
         return None
     finished = FinishedTask(

@@ -34,7 +34,7 @@ from tasker_ctl.engine.operator_checks import (
     settleable_step,
 )
 from tasker_ctl.engine.reports import TaskNotFoundError, TaskReport, task_report
-from tasker_ctl.engine.states import StepState, TaskState
+from tasker_ctl.engine.states import TERMINAL_TASK_STATES, StepState, TaskState
 from tasker_ctl.engine.store import Json, Store
 from tasker_ctl.errors import TransactionConflictError, UsageError
 
@@ -252,6 +252,14 @@ def complete_step(
 # -- holding the task --------------------------------------------------------------------
 
 
+def _report_if_final(store: Store, task_uuid: uuid.UUID, state_before: str) -> None:
+    """A change that finished the task is the task span's end: no worker reports it."""
+    if state_before not in TERMINAL_TASK_STATES:
+        from tasker_ctl.engine.instrumentation import report_final_task
+
+        report_final_task(store, task_uuid)
+
+
 def _holding_task(store: Store, task_uuid: uuid.UUID, change: Callable[[dict[str, Any]], T]) -> T:
     """Run ``change(task)`` in one transaction that holds the task (the row of
     ``fetch_task``, its state read under the lock); again when a worker held one of its
@@ -269,7 +277,9 @@ def _holding_task(store: Store, task_uuid: uuid.UUID, change: Callable[[dict[str
                 task["current_state"] = store.fetch_value(
                     "lock_task_for_operator", task_uuid=task_uuid
                 )
-                return change(task)
+                changed = change(task)
+            _report_if_final(store, task_uuid, task["current_state"])
+            return changed
         except TransactionConflictError as error:
             if attempt == _LOCK_ATTEMPTS:
                 raise TransactionConflictError(

@@ -346,6 +346,9 @@ def _settle(
             ),
         )
     assert settled is not None  # the function returns one row or raises
+    from tasker_ctl.engine.instrumentation import report_final_task
+
+    report_final_task(store, task_uuid)  # the sweep ended the task: the end of its span
     return judged.model_copy(
         update={
             "dlq_entry_uuid": settled["entry_uuid"],

@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from tasker_ctl.engine.operator import Actor, cancel_task
 from tasker_ctl.engine.worker import Worker
 from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext
@@ -250,3 +251,22 @@ def test_without_telemetry_workers_carry_none(engine: Engine) -> None:
         assert Worker(engine.url, engine.registry).telemetry is None
     finally:
         reset_telemetry()
+
+
+def test_an_operator_who_ends_a_task_emits_its_span(engine: Engine, otel: Recorded) -> None:
+    template = make_template(
+        [step("prepare", "ok.noop"), step("charge", "fail.permanent", "prepare")], name="ended"
+    )
+    task = engine.submit(template, {})
+    assert engine.run(task.task_uuid) == "blocked_by_failures"
+    assert otel.task_spans() == []
+    cancel_task(engine.store, task.task_uuid, Actor.of("customer withdrew", by="ops"))
+    (span,) = otel.task_spans()
+    assert _attributes(span)["tasker.task.state"] == "cancelled"
+    assert span.context is not None
+    assert (
+        _hex(span.context.trace_id, 32)
+        == engine.rows("SELECT trace_id FROM tasker.tasks WHERE task_uuid = %s", task.task_uuid)[0][
+            "trace_id"
+        ]
+    )

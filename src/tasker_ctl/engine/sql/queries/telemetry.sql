@@ -22,3 +22,17 @@ WHERE st.workflow_step_uuid = %(step_uuid)s
   AND st.from_state = 'in_progress'
   AND st.to_state IN ('complete', 'error')
   AND tt.to_state IN ('complete', 'error', 'cancelled', 'resolved_manually');
+
+-- name: fetch_final_task
+-- A task in a terminal state, as fetch_task_finished_by_attempt answers it; no row while it
+-- is not final (read after an operator's change or a staleness sweep finished it).
+SELECT t.task_uuid, t.namespace_name, nt.name AS task_name, nt.version AS task_version,
+       t.correlation_id, t.trace_id, t.span_id, t.requested_at,
+       tt.to_state AS state, tt.created_at AS finished_at,
+       (SELECT count(*) FROM tasker.workflow_steps s WHERE s.task_uuid = t.task_uuid)
+           AS step_count
+FROM tasker.tasks t
+JOIN tasker.task_transitions tt ON tt.task_uuid = t.task_uuid AND tt.most_recent
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+WHERE t.task_uuid = %(task_uuid)s
+  AND tt.to_state IN ('complete', 'error', 'cancelled', 'resolved_manually');
