@@ -82,11 +82,11 @@ def register(app: typer.Typer) -> None:
         Every step has the same kind of line, whatever created it (the template, a decision,
         a batch or a planner); what created it is shown in brackets.
         """
+        from tasker_ctl.engine.clock import parse_since
         from tasker_ctl.engine.events import (
             DEFAULT_LIMIT,
             EARLIEST,
             follow_events,
-            parse_since,
             read_events,
         )
         from tasker_ctl.engine.operator import connected

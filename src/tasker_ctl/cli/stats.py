@@ -51,16 +51,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Task and step figures, retries, failures and latency per handler, the DLQ, budget
         use and planning, with alerts (docs/stats.md)."""
+        from tasker_ctl.engine.clock import parse_since, window_start
         from tasker_ctl.engine.dlq import open_store
-        from tasker_ctl.engine.stats import (
-            check_namespace,
-            collect_stats,
-            parse_since,
-            window_start,
-        )
+        from tasker_ctl.engine.stats import check_namespace, collect_stats
 
         # bad options are reported before the database is started
-        wanted = parse_since(since)
+        wanted = parse_since(since, allow_all=True)
         check_namespace(namespace)
         with open_store(database_url) as store:
             report = collect_stats(store, since=window_start(store, wanted), namespace=namespace)

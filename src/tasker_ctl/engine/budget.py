@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.clock import database_now
 from tasker_ctl.engine.reports import task_not_found
 from tasker_ctl.template.model import StepType, TaskTemplate
 
@@ -165,7 +166,7 @@ def task_budget(store: Store, task_uuid: uuid.UUID) -> TaskBudget:
         row["created_by"]: int(row["steps"])
         for row in store.fetch_all("task_steps_by_origin", task_uuid=task_uuid)
     }
-    end = task["completed_at"] or store.fetch_value("engine_now")
+    end = task["completed_at"] or database_now(store)
     return TaskBudget(
         task_uuid=task["task_uuid"],
         task=f"{task['namespace_name']}/{task['task_name']}@{task['task_version']}",

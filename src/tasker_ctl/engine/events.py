@@ -9,7 +9,6 @@ structured log stream (``event_logging`` forwards them to ``logging``; docs/tele
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from tasker_ctl.engine.clock import database_now
 from tasker_ctl.engine.reports import task_not_found
 from tasker_ctl.engine.store import Store
 from tasker_ctl.errors import UsageError
@@ -30,15 +30,6 @@ DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_OVERLAP = timedelta(seconds=5)
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 _NIL_UUID = uuid.UUID(int=0)
-
-_RELATIVE = re.compile(r"^\s*(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>s|m|h|d|w)\s*$", re.IGNORECASE)
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-class InvalidSinceError(UsageError):
-    """``--since`` is neither a duration (``10m``, ``2h``) nor an ISO 8601 time."""
-
-    code = "INVALID_SINCE"
 
 
 class EventPosition(NamedTuple):
@@ -123,32 +114,6 @@ class TransitionEvent(BaseModel):
     def log_record(self) -> dict[str, Any]:
         """The event as a JSON object: what ``tasker-ctl events --json`` prints per line."""
         return self.model_dump(mode="json")
-
-
-def parse_since(text: str) -> datetime | timedelta:
-    """``10m``, ``2h``, ``1.5d`` (s, m, h, d, w: that long before now) or an ISO 8601 time
-    (without a zone: local time)."""
-    relative = _RELATIVE.match(text)
-    if relative:
-        unit = _UNITS[relative["unit"].lower()]
-        return timedelta(**{unit: float(relative["amount"])})
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidSinceError(
-            f"cannot read --since {text!r}",
-            hint="give a duration such as 30s, 10m, 2h, 1d, 1w, or an ISO 8601 time such as "
-            "2026-01-31T12:00:00Z",
-        ) from None
-    return moment if moment.tzinfo is not None else moment.astimezone()
-
-
-def database_now(store: Store) -> datetime:
-    """The engine's clock (``tasker.now()``)."""
-    now = store.fetch_value("fetch_event_clock")
-    if not isinstance(now, datetime):
-        raise TypeError(f"tasker.now() returned {now!r}")
-    return now
 
 
 def read_events(
@@ -276,7 +241,7 @@ def _lower_bound(store: Store, since: datetime | timedelta | None) -> datetime:
         return EARLIEST
     if isinstance(since, timedelta):
         return database_now(store) - since
-    return since if since.tzinfo is not None else since.astimezone()
+    return since
 
 
 def _require_task(store: Store, task_uuid: uuid.UUID) -> None:

@@ -30,6 +30,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.clock import database_now
 from tasker_ctl.engine.dlq_errors import InvalidSweepOptionError
 from tasker_ctl.engine.states import TaskState
 from tasker_ctl.engine.store import Json, Row, Store, connect
@@ -248,7 +249,7 @@ def sweep_stale_tasks(
             hint="it caps how many tasks one sweep fails",
         )
     sweeper_name = sweeper or _default_sweeper()
-    swept_at = store.fetch_value("fetch_sweep_clock")
+    swept_at = database_now(store)
     stale: list[StaleTask] = []
     skipped = acted = 0
     after: tuple[datetime, uuid.UUID] | None = None

@@ -6,19 +6,18 @@ failures and latency per handler, the DLQ, budget use, planner calls, and the al
 raise (``engine.stats_alerts``). Every figure is an aggregate computed by PostgreSQL
 (``sql/queries/stats.sql``); only a handful of rows come back. docs/stats.md defines them.
 
-``--since`` is a duration back from the engine's clock (``tasker.now()``, which tests fix
-with ``tasker.fake_now``) or a timestamp: ``parse_since`` reads it and ``window_start``
-turns it into the start of the window.
+``--since`` is read by ``engine.clock.parse_since`` and turned into the start of the window
+by ``engine.clock.window_start`` (a duration counts back from the engine's clock).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tasker_ctl.engine.budget import RESOURCES
+from tasker_ctl.engine.clock import database_now
 from tasker_ctl.engine.stats_alerts import (
     DEFAULT_POLICY,
     OUTLIER_METRICS,
@@ -50,25 +49,14 @@ from tasker_ctl.errors import UsageError
 
 __all__ = [
     "InvalidNamespaceError",
-    "InvalidSinceError",
     "StatsReport",
     "check_namespace",
     "collect_stats",
-    "parse_since",
-    "window_start",
 ]
 
-_DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _FAILED_STATES = ("error", "blocked_by_failures")
 # states in which a task needs nothing more from the engine
 _SETTLED_STATES = ("complete", *_FAILED_STATES, "cancelled", "resolved_manually")
-
-
-class InvalidSinceError(UsageError):
-    """``--since`` is neither a duration (``90m``, ``24h``, ``7d``) nor an ISO-8601 time."""
-
-    code = "INVALID_SINCE"
 
 
 class InvalidNamespaceError(UsageError):
@@ -77,48 +65,12 @@ class InvalidNamespaceError(UsageError):
     code = "INVALID_NAMESPACE"
 
 
-def parse_since(text: str) -> timedelta | datetime | None:
-    """A window start as typed: a duration back from now (``90m``, ``24h``, ``7d``, ``2w``,
-    also ``s``), an ISO-8601 date or time (UTC unless it has an offset), or ``all`` (None:
-    every task)."""
-    value = text.strip()
-    if value.lower() == "all":
-        return None
-    duration = _DURATION.match(value.lower())
-    if duration is not None:
-        seconds = float(duration["amount"]) * _UNIT_SECONDS[duration["unit"]]
-        if seconds <= 0:
-            raise InvalidSinceError(
-                f"--since '{text}' is an empty window",
-                hint="give a positive duration such as 90m, 24h or 7d",
-            )
-        return timedelta(seconds=seconds)
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidSinceError(
-            f"--since '{text}' is neither a duration nor an ISO-8601 time",
-            hint="write a duration (90m, 24h, 7d, 2w), a time such as 2026-03-01T12:00:00Z "
-            "or 2026-03-01, or 'all'",
-        ) from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def check_namespace(namespace: str | None) -> None:
     """Refuse a blank namespace, which would silently match no task."""
     if namespace is not None and not namespace.strip():
         raise InvalidNamespaceError(
             "--namespace is blank", hint="name a namespace, or leave the option out"
         )
-
-
-def window_start(store: Store, since: timedelta | datetime | None) -> datetime | None:
-    """The start of the window: a duration is counted back from the engine's clock."""
-    if not isinstance(since, timedelta):
-        return since
-    now = store.fetch_value("fetch_stats_clock")
-    assert isinstance(now, datetime)
-    return now - since
 
 
 def collect_stats(
@@ -141,7 +93,7 @@ def collect_stats(
 def _collect(
     store: Store, since: datetime | None, namespace: str | None, policy: AlertPolicy
 ) -> StatsReport:
-    now = store.fetch_value("fetch_stats_clock")
+    now = database_now(store)
     tasks = _tasks(store.fetch_all("fetch_stats_tasks", since=since, namespace=namespace))
     per_step = store.fetch_one("fetch_stats_steps", since=since, namespace=namespace) or {}
     handlers = [_handler(row) for row in per_step.get("handlers") or []]

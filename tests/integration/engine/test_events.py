@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.events import (
-    EARLIEST,
-    TransitionEvent,
-    database_now,
-    follow_events,
-    read_events,
-)
+from tasker_ctl.engine.clock import database_now
+from tasker_ctl.engine.events import EARLIEST, TransitionEvent, follow_events, read_events
 from tasker_ctl.engine.reports import TaskNotFoundError
 from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.engine.submission import submit_task

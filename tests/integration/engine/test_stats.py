@@ -12,12 +12,8 @@ from typing import Any
 import pytest
 
 from tasker_ctl.engine.budget import RESOURCES
-from tasker_ctl.engine.stats import (
-    InvalidNamespaceError,
-    StatsReport,
-    collect_stats,
-    window_start,
-)
+from tasker_ctl.engine.clock import window_start
+from tasker_ctl.engine.stats import InvalidNamespaceError, StatsReport, collect_stats
 from tasker_ctl.engine.stats_alerts import outliers
 from tasker_ctl.engine.store import Store
 from tests.integration.engine.conftest import NAMESPACE, Engine, clocked_store, make_template, step

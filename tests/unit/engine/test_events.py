@@ -14,12 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from tasker_ctl.engine.event_logging import EVENTS_LOGGER, JsonEventFormatter, log_events
-from tasker_ctl.engine.events import (
-    InvalidSinceError,
-    TransitionEvent,
-    describe_event,
-    parse_since,
-)
+from tasker_ctl.engine.events import TransitionEvent, describe_event
 from tasker_ctl.report.events_view import event_line, render_event
 
 TASK = uuid.UUID("11111111-2222-3333-4444-555555555555")
@@ -143,38 +138,6 @@ def test_positions_order_events_as_the_reader_does() -> None:
     later_same_time = TransitionEvent.model_validate(task_row(sort_key=1))
     later = TransitionEvent.model_validate(row(occurred_at=AT + timedelta(microseconds=1)))
     assert first.position < later_same_time.position < later.position
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("30s", timedelta(seconds=30)),
-        ("10m", timedelta(minutes=10)),
-        ("2h", timedelta(hours=2)),
-        ("1.5d", timedelta(days=1.5)),
-        ("1W", timedelta(weeks=1)),
-        (" 5 m ", timedelta(minutes=5)),
-        ("2026-01-02T03:04:05Z", datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
-        ("2026-01-02T03:04:05+01:00", datetime(2026, 1, 2, 2, 4, 5, tzinfo=UTC)),
-    ],
-)
-def test_since_is_a_duration_or_a_time(text: str, expected: datetime | timedelta) -> None:
-    assert parse_since(text) == expected
-
-
-def test_since_without_a_zone_is_local_time() -> None:
-    parsed = parse_since("2026-01-02T03:04:05")
-    assert isinstance(parsed, datetime)
-    assert parsed.tzinfo is not None
-    assert parsed.replace(tzinfo=None) == datetime(2026, 1, 2, 3, 4, 5)
-
-
-@pytest.mark.parametrize("text", ["", "10", "ten minutes", "5y", "-5m", "2026-13-01"])
-def test_an_unreadable_since_is_a_coded_error(text: str) -> None:
-    with pytest.raises(InvalidSinceError) as raised:
-        parse_since(text)
-    assert raised.value.code == "INVALID_SINCE"
-    assert raised.value.hint is not None
 
 
 def test_describe_names_what_moved() -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.stats import InvalidSinceError, parse_since
 from tasker_ctl.engine.stats_alerts import (
     DEFAULT_POLICY,
     AlertPolicy,
@@ -168,41 +167,6 @@ def alerts(**figures: Any) -> list[Alert]:
 
 def codes(found: list[Alert]) -> list[tuple[str, str, str | None]]:
     return [(alert.code, alert.severity, alert.subject) for alert in found]
-
-
-# -- --since -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("90m", timedelta(minutes=90)),
-        ("24h", timedelta(hours=24)),
-        ("7d", timedelta(days=7)),
-        ("2w", timedelta(weeks=2)),
-        ("30s", timedelta(seconds=30)),
-        ("1.5h", timedelta(minutes=90)),
-        (" 24H ", timedelta(hours=24)),
-        ("all", None),
-        ("2026-03-01", datetime(2026, 3, 1, tzinfo=UTC)),
-        ("2026-03-01T12:30:00Z", datetime(2026, 3, 1, 12, 30, tzinfo=UTC)),
-        (
-            "2026-03-01T12:30:00+02:00",
-            datetime(2026, 3, 1, 12, 30, tzinfo=timezone(timedelta(hours=2))),
-        ),
-    ],
-)
-def test_since_values(text: str, expected: timedelta | datetime | None) -> None:
-    assert parse_since(text) == expected
-
-
-@pytest.mark.parametrize("text", ["yesterday", "24", "h", "-5m", "5 days", "0h", "2026-13-01", ""])
-def test_bad_since_values_name_the_value(text: str) -> None:
-    with pytest.raises(InvalidSinceError) as raised:
-        parse_since(text)
-    assert raised.value.code == "INVALID_SINCE"
-    assert f"'{text}'" in raised.value.message
-    assert raised.value.hint
 
 
 # -- the 2-sigma rule ----------------------------------------------------------------------

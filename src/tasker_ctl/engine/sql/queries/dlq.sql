@@ -66,10 +66,6 @@ WHERE ((state_limit_minutes IS NOT NULL
 ORDER BY last_progress_at, task_uuid
 LIMIT %(page)s;
 
--- name: fetch_sweep_clock
--- The engine's time (tasker.now(): honours the session's tasker.fake_now).
-SELECT tasker.now() AS now;
-
 -- name: lock_stale_task
 -- Take a task's row for a staleness decision; no row when another transaction holds it (a
 -- sweeper or a worker settling it): it is left for them, and for the next sweep.

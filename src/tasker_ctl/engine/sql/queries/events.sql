@@ -31,10 +31,5 @@ WHERE e.occurred_at >= %(since)s
 ORDER BY e.occurred_at, e.entity, e.sort_key, e.event_uuid
 LIMIT %(limit)s;
 
--- name: fetch_event_clock
--- The engine's clock (tasker.now()): where following starts, and what relative times
--- (--since 10m) count back from.
-SELECT tasker.now() AS now;
-
 -- name: fetch_event_task_exists
 SELECT EXISTS (SELECT 1 FROM tasker.tasks WHERE task_uuid = %(task_uuid)s) AS found;

@@ -159,9 +159,6 @@ WHERE replace(task_uuid::text, '-', '') LIKE replace(%(prefix)s, '-', '') || '%%
 ORDER BY created_at DESC
 LIMIT %(limit)s;
 
--- name: engine_now
-SELECT tasker.now() AS now;
-
 -- name: inspect_fragment_steps
 -- The handler configuration of a task's planned steps.
 SELECT name, inputs FROM tasker.workflow_steps

@@ -6,10 +6,6 @@
 -- only its own tasks' steps, through the (task_uuid, ...) indexes. The exception is the DLQ
 -- backlog, counted whatever its age.
 
--- name: fetch_stats_clock
--- The engine's time (tasker.now(): honours the session's tasker.fake_now).
-SELECT tasker.now() AS now;
-
 -- name: begin_stats_snapshot
 -- Inside a fresh transaction: every query of the report sees the same snapshot, so its
 -- figures add up (the steps counted are those of the tasks counted).
