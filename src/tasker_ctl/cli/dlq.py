@@ -78,7 +78,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """List DLQ entries, newest first."""
-        from tasker_ctl.engine.dlq import list_dlq_entries, open_store
+        from tasker_ctl.engine.dlq import list_dlq_entries
+        from tasker_ctl.engine.migrate import open_store
 
         with open_store(database_url) as store:
             entries = list_dlq_entries(store, status=status, limit=limit)
@@ -95,7 +96,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a DLQ entry: why the task was taken out, its resolution, and the snapshot of
         the task and its steps."""
-        from tasker_ctl.engine.dlq import dlq_entry, open_store, parse_entry_uuid
+        from tasker_ctl.engine.dlq import dlq_entry, parse_entry_uuid
+        from tasker_ctl.engine.migrate import open_store
 
         key = parse_entry_uuid(entry)
         with open_store(database_url) as store:
@@ -139,7 +141,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Record the resolution of a pending DLQ entry (once; the task is not changed)."""
-        from tasker_ctl.engine.dlq import open_store, parse_entry_uuid, resolve_dlq_entry
+        from tasker_ctl.engine.dlq import parse_entry_uuid, resolve_dlq_entry
+        from tasker_ctl.engine.migrate import open_store
 
         key = parse_entry_uuid(entry)
         with open_store(database_url) as store:
@@ -179,7 +182,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find stale tasks once and apply their templates' staleness_action (dlq, error or
         none), as the sweeper of 'tasker-ctl worker' does every few minutes."""
-        from tasker_ctl.engine.dlq import open_store
+        from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.engine.operator import default_actor
         from tasker_ctl.engine.staleness import sweep_stale_tasks
 
@@ -203,7 +206,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Count DLQ entries by reason and resolution status."""
-        from tasker_ctl.engine.dlq import dlq_stats, open_store
+        from tasker_ctl.engine.dlq import dlq_stats
+        from tasker_ctl.engine.migrate import open_store
 
         with open_store(database_url) as store:
             counted = dlq_stats(store)

@@ -89,12 +89,12 @@ def register(app: typer.Typer) -> None:
             follow_events,
             read_events,
         )
-        from tasker_ctl.engine.operator import connected
+        from tasker_ctl.engine.migrate import open_store
 
         window = None if since is None else parse_since(since)
         write = _writer(json_output, flush=follow)
         try:
-            with connected(database_url) as store:
+            with open_store(database_url) as store:
                 if not follow:
                     cap = limit or DEFAULT_LIMIT
                     found = read_events(store, task_uuid=task, since=window, limit=cap + 1)

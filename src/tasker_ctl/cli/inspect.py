@@ -94,8 +94,8 @@ def register(app: typer.Typer) -> None:
                 hint="run the command once per view",
             )
         from tasker_ctl.engine import inspection, inspection_layers
-        from tasker_ctl.engine.dlq import open_store
         from tasker_ctl.engine.lineage import task_lineage
+        from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.report import inspect_json as documents
         from tasker_ctl.report import inspect_layers_view as layers
         from tasker_ctl.report import inspect_view as views

@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
         """Task and step figures, retries, failures and latency per handler, the DLQ, budget
         use and planning, with alerts (docs/stats.md)."""
         from tasker_ctl.engine.clock import parse_since, window_start
-        from tasker_ctl.engine.dlq import open_store
+        from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.engine.stats import check_namespace, collect_stats
 
         # bad options are reported before the database is started

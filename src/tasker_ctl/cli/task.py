@@ -168,8 +168,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Draw a task's DAG as it ran: each step's state, and run-time steps linked to the
         step that created them (compare with 'tasker-ctl template visualize')."""
-        from tasker_ctl.engine.dlq import open_store
         from tasker_ctl.engine.inspection import inspect_task, resolve_task
+        from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.report import task_graph
 
         with open_store(database_url) as store:
@@ -221,11 +221,11 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """List tasks, newest first: status, template, steps by state, created and updated."""
-        from tasker_ctl.engine.operator import connected
+        from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.engine.task_listing import check_task_status, list_tasks
 
         statuses = [check_task_status(value) for value in status or []]
-        with connected(database_url) as store:
+        with open_store(database_url) as store:
             tasks = list_tasks(store, statuses=statuses, namespace=namespace, limit=limit)
         if json_output:
             from tasker_ctl.report.operator_json import render_task_list_json
@@ -249,10 +249,11 @@ def register(app: typer.Typer) -> None:
 
         Attempts still running finish, but their results are refused.
         """
-        from tasker_ctl.engine.operator import Actor, cancel_task, connected
+        from tasker_ctl.engine.migrate import open_store
+        from tasker_ctl.engine.operator import Actor, cancel_task
 
         actor = Actor.of(reason, by)
-        with connected(database_url) as store:
+        with open_store(database_url) as store:
             outcome = cancel_task(store, task_uuid, actor)
         _show(outcome, json_output)
 
@@ -269,11 +270,12 @@ def register(app: typer.Typer) -> None:
 
         A task blocked by failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.migrate import open_store
+        from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import retry_step as retry
 
         actor = Actor.of(reason, by)
-        with connected(database_url) as store:
+        with open_store(database_url) as store:
             outcome = retry(store, task_uuid, step_name, actor)
         _show(outcome, json_output)
 
@@ -292,11 +294,12 @@ def register(app: typer.Typer) -> None:
         The step keeps the result it had (none, or its failure's); a task blocked by
         failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.migrate import open_store
+        from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import resolve_step as resolve
 
         actor = Actor.of(reason, by)
-        with connected(database_url) as store:
+        with open_store(database_url) as store:
             outcome = resolve(store, task_uuid, step_name, actor, force=force)
         _show(outcome, json_output)
 
@@ -326,13 +329,14 @@ def register(app: typer.Typer) -> None:
         failures resumes once none of its steps is left failed.
         """
         from tasker_ctl.engine.manual_results import parse_result
-        from tasker_ctl.engine.operator import Actor, connected
+        from tasker_ctl.engine.migrate import open_store
+        from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import complete_step as complete
 
         actor = Actor.of(reason, by)
         text, source = _read_result(result)
         value = parse_result(text, source=source)
-        with connected(database_url) as store:
+        with open_store(database_url) as store:
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
         _show(outcome, json_output)
 

@@ -15,7 +15,6 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.db.settings import resolve_database_url
 from tasker_ctl.engine.dlq_errors import (
     DlqEntryAlreadyResolvedError,
     DlqEntryNotFoundError,
@@ -25,9 +24,8 @@ from tasker_ctl.engine.dlq_errors import (
     InvalidResolverError,
     ResolutionNotesRequiredError,
 )
-from tasker_ctl.engine.migrate import migrate
 from tasker_ctl.engine.operator import default_actor
-from tasker_ctl.engine.store import Row, Store, connect
+from tasker_ctl.engine.store import Row, Store
 
 EntryStatus = Literal["pending", "manually_resolved", "permanently_failed", "cancelled"]
 ResolutionStatus = Literal["manually_resolved", "permanently_failed", "cancelled"]
@@ -88,18 +86,6 @@ class DlqStats(_Closed):
     total: int
     pending: int
     by_reason_and_status: list[DlqStatsRow]
-
-
-def open_store(database_url: str | None = None) -> Store:
-    """A store on the target database (``--database-url``, ``TASKER_DATABASE_URL`` or the
-    embedded server), its schema migrated."""
-    store = connect(resolve_database_url(database_url).url)
-    try:
-        migrate(store)
-    except BaseException:
-        store.close()
-        raise
-    return store
 
 
 def parse_entry_uuid(text: str | uuid.UUID) -> uuid.UUID:

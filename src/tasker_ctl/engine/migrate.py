@@ -18,7 +18,7 @@ from importlib.resources.abc import Traversable
 from typing import Any, LiteralString
 
 from tasker_ctl.engine.sql.queries import vouch
-from tasker_ctl.engine.store import Store
+from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.errors import MigrationError, MigrationModifiedError
 
 # any fixed 64-bit number works; this one spells "tasker m" in ASCII
@@ -189,3 +189,18 @@ def _check_unmodified(migrations: list[Migration], applied: dict[int, AppliedMig
             hint="restore the applied text and put the change in a new migration (the "
             "embedded server can start over with `tasker-ctl db reset --yes`, losing its data)",
         )
+
+
+def open_store(database_url: str | None = None) -> Store:
+    """A store on the target database (``--database-url``, ``TASKER_DATABASE_URL`` or the
+    embedded server, started if need be), its schema migrated: what every command that
+    reads or changes tasks opens (any process may migrate)."""
+    from tasker_ctl.db.settings import resolve_database_url
+
+    store = connect(resolve_database_url(database_url).url)
+    try:
+        migrate(store)
+    except BaseException:
+        store.close()
+        raise
+    return store

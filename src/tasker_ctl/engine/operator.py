@@ -17,8 +17,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -123,18 +122,6 @@ class RepairOutcome(BaseModel):
         """The change let a task blocked by failures run (or complete) again."""
         blocked = TaskState.BLOCKED_BY_FAILURES
         return self.task_state_before == blocked and self.task_state_after != blocked
-
-
-@contextmanager
-def connected(database_url: str | None = None) -> Iterator[Store]:
-    """A store on the target database with the schema migrated (as the other commands)."""
-    from tasker_ctl.db.settings import resolve_database_url
-    from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.store import connect
-
-    with connect(resolve_database_url(database_url).url) as store:
-        migrate(store)
-        yield store
 
 
 def cancel_task(store: Store, task_uuid: uuid.UUID, actor: Actor) -> RepairOutcome:

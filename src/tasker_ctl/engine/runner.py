@@ -26,10 +26,10 @@ from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
 from tasker_ctl.engine.errors import DuplicateTaskError, HandlerNotFoundError, InvalidContextError
 from tasker_ctl.engine.executor import Attempt, Outcome
 from tasker_ctl.engine.handlers import load_handlers
-from tasker_ctl.engine.migrate import migrate
+from tasker_ctl.engine.migrate import open_store
 from tasker_ctl.engine.reports import TaskReport, task_report
 from tasker_ctl.engine.staleness import StalenessSweeper, SweepReport
-from tasker_ctl.engine.store import Store, connect
+from tasker_ctl.engine.store import Store
 from tasker_ctl.engine.submission import register_template, submit_task
 from tasker_ctl.engine.worker import Worker, WorkerOptions, default_worker_id
 from tasker_ctl.errors import UsageError
@@ -122,15 +122,10 @@ def show_task(task_uuid: uuid.UUID, *, database_url: str | None = None) -> TaskR
 
 
 def _open(database_url: str | None) -> tuple[Store, DatabaseTarget]:
-    """A store on the target database with the schema migrated (any process may migrate)."""
+    """A store on the target database with the schema migrated, and that target (workers
+    open their own connections to it)."""
     target = resolve_database_url(database_url)
-    store = connect(target.url)
-    try:
-        migrate(store)
-    except BaseException:
-        store.close()
-        raise
-    return store, target
+    return open_store(target.url), target
 
 
 def _load(
