@@ -285,18 +285,6 @@ def timed(action: Callable[[], Any], rounds: int) -> tuple[float, float, float]:
     return statistics.median(runs), min(runs), max(runs)
 
 
-def inspector() -> tuple[str, Callable[[Any, uuid.UUID], Any]]:
-    """The single-task view to time: ``inspect_task``, else (while it is not there) the
-    ``task_report`` that ``task show`` prints."""
-    try:
-        from tasker_ctl.engine.inspection import inspect_task
-    except ImportError:  # TODO(inspect_task): time inspect_task once it exists
-        from tasker_ctl.engine.reports import task_report
-
-        return "task_report", task_report
-    return "inspect_task", inspect_task
-
-
 def explain(url: str) -> None:
     import psycopg
 
@@ -344,8 +332,10 @@ def main() -> None:
     import psycopg.sql
 
     from tasker_ctl.db.settings import resolve_database_url, with_database
+    from tasker_ctl.engine.clock import window_start
+    from tasker_ctl.engine.inspection import inspect_task
     from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.stats import collect_stats, window_start
+    from tasker_ctl.engine.stats import collect_stats
     from tasker_ctl.engine.store import connect
 
     server = resolve_database_url(options.database_url).url
@@ -357,7 +347,6 @@ def main() -> None:
         with connect(url) as store:
             migrate(store)
         targets = build(url, options.tasks)
-        label, inspect = inspector()
         with connect(url) as store:
             day = window_start(store, timedelta(hours=24))
             report = collect_stats(store)
@@ -375,8 +364,8 @@ def main() -> None:
                 ),
             }
             for size, task in targets.items():
-                results[f"{label}, a task of {size}"] = (
-                    timed(lambda task=task: inspect(store, task), options.rounds),
+                results[f"inspect_task, a task of {size}"] = (
+                    timed(lambda task=task: inspect_task(store, task), options.rounds),
                     200,
                 )
         if options.explain:

@@ -129,3 +129,26 @@ FROM (
     FROM tasker.task_budget_entries
     GROUP BY task_uuid, resource
 ) sums;
+
+-- What the outlier alerts of `tasker-ctl stats` watch, one value per task of a window (the
+-- tasks created at or after p_since, NULL: all, of namespace p_namespace, NULL: any): its
+-- use of cost_usd, steps and phases (tasks with ledger entries for the resource), and its
+-- planning depth, the deepest planning_phase it reached (tasks with planner calls).
+CREATE FUNCTION tasker.task_watch_values(p_since timestamptz, p_namespace varchar)
+RETURNS TABLE (metric varchar, task_uuid uuid, value numeric)
+LANGUAGE sql STABLE AS $$
+    WITH scope AS (
+        SELECT t.task_uuid FROM tasker.tasks t
+        WHERE t.created_at >= coalesce(p_since, '-infinity')
+          AND (p_namespace IS NULL OR t.namespace_name = p_namespace)
+    )
+    SELECT u.resource, u.task_uuid, u.used
+    FROM scope sc
+    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
+    WHERE u.resource IN ('cost_usd', 'steps', 'phases')
+    UNION ALL
+    SELECT 'planning_depth', pa.task_uuid, max(pa.planning_phase)::numeric
+    FROM scope sc
+    JOIN tasker.planning_attempts pa ON pa.task_uuid = sc.task_uuid
+    GROUP BY pa.task_uuid
+$$;

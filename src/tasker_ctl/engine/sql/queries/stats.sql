@@ -193,56 +193,25 @@ WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
   AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s);
 
 -- name: fetch_stats_baselines
--- The distribution, over the window's tasks, of what the outlier alerts watch: the use of
--- cost_usd, steps and phases (over the tasks with ledger entries for that resource), and
--- planning depth, a task's deepest planning_phase (over the tasks with planner calls).
--- Population standard deviation.
-WITH scope AS (
-    SELECT t.task_uuid FROM tasker.tasks t
-    WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
-      AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
-), per_task AS (
-    SELECT u.resource AS metric, u.task_uuid, u.used AS value
-    FROM scope sc
-    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
-    WHERE u.resource IN ('cost_usd', 'steps', 'phases')
-    UNION ALL
-    SELECT 'planning_depth', pa.task_uuid, max(pa.planning_phase)::numeric
-    FROM scope sc
-    JOIN tasker.planning_attempts pa ON pa.task_uuid = sc.task_uuid
-    GROUP BY pa.task_uuid
-)
+-- The distribution, over the window's tasks, of what the outlier alerts watch
+-- (tasker.task_watch_values). Population standard deviation.
 SELECT metric,
        count(*) AS samples,
        avg(value)::float8 AS mean,
        stddev_pop(value)::float8 AS stddev,
        max(value)::float8 AS max
-FROM per_task
+FROM tasker.task_watch_values(%(since)s, %(namespace)s)
 GROUP BY metric
 ORDER BY metric;
 
 -- name: fetch_stats_outliers
 -- The tasks above a metric's threshold (computed from fetch_stats_baselines; NULL: the
 -- metric is not checked), the highest %(listed)s of each, with how many there are in all.
-WITH scope AS (
-    SELECT t.task_uuid FROM tasker.tasks t
-    WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
-      AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
-), per_task AS (
-    SELECT u.resource AS metric, u.task_uuid, u.used AS value
-    FROM scope sc
-    JOIN tasker.task_budget_use u ON u.task_uuid = sc.task_uuid
-    WHERE u.resource IN ('cost_usd', 'steps', 'phases')
-    UNION ALL
-    SELECT 'planning_depth', pa.task_uuid, max(pa.planning_phase)::numeric
-    FROM scope sc
-    JOIN tasker.planning_attempts pa ON pa.task_uuid = sc.task_uuid
-    GROUP BY pa.task_uuid
-), flagged AS (
+WITH flagged AS (
     SELECT metric, task_uuid, value,
            count(*) OVER (PARTITION BY metric) AS offending,
            row_number() OVER (PARTITION BY metric ORDER BY value DESC, task_uuid) AS rank
-    FROM per_task
+    FROM tasker.task_watch_values(%(since)s, %(namespace)s)
     WHERE value > CASE metric
         WHEN 'cost_usd' THEN %(cost_usd)s::float8
         WHEN 'steps' THEN %(steps)s::float8
