@@ -261,8 +261,7 @@ def insert_steps(
             "idempotency_key": idempotency_key(task_uuid, step.name),
             "inputs": step.inputs,
             "created_by": step.created_by,
-            "origin_step_uuid": None if origin_step_uuid is None else str(origin_step_uuid),
-            **_handler_provenance(step.definition),
+            **_composition_provenance(step.definition),
         }
         for step in steps
     ]
@@ -270,15 +269,18 @@ def insert_steps(
         "insert_workflow_steps",
         task_uuid=task_uuid,
         namespace_name=namespace_name,
+        origin_step_uuid=origin_step_uuid,
         steps=_json(rows),
     )
     return {row["name"]: row["workflow_step_uuid"] for row in created}
 
 
-def _handler_provenance(definition: StepDefinition) -> dict[str, Any]:
+def _composition_provenance(definition: StepDefinition) -> dict[str, Any]:
+    """A grammar step's provenance keys; none for an application step, the common case,
+    whose row is then no larger than it needs to be (a batch may create thousands)."""
     composition = definition.composition
     if composition is None:
-        return {"handler_type": "application", "composition_source": None, "composition_spec": None}
+        return {}
     return {
         "handler_type": "grammar",
         # a named composition is a pattern; an unnamed one was written for this step
