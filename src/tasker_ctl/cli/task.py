@@ -120,7 +120,7 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write(render_json(report))
             return
-        identity = f"{report.namespace}/{report.name}@{report.version}"
+        identity = report.identity
         if report.resumed:
             typer.echo(f"task {report.task_uuid} already exists ({identity}, {report.status})")
             typer.echo("  hint: pass --new to submit another task with the same context")

@@ -12,6 +12,7 @@ rounds), ``llm_calls``, ``tokens``, ``cost_usd`` and ``wall_seconds`` (time spen
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +21,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasker_ctl.engine.clock import database_now
-from tasker_ctl.engine.reports import task_not_found
+from tasker_ctl.engine.reports import row_identity, task_not_found
+from tasker_ctl.errors import UsageError
 from tasker_ctl.template.model import StepType, TaskTemplate
 
 if TYPE_CHECKING:
@@ -36,7 +38,14 @@ RESOURCES: tuple[Resource, ...] = (
     "wall_seconds",
 )
 
+_KINDS = ("reserve", "commit", "release")
 _STRICT = ConfigDict(extra="forbid")
+
+
+class InvalidLedgerEntryError(UsageError):
+    """A ledger entry names an unknown resource or kind, or a negative amount."""
+
+    code = "INVALID_LEDGER_ENTRY"
 
 
 def task_budget_limits(template: TaskTemplate) -> dict[str, float | int]:
@@ -169,7 +178,7 @@ def task_budget(store: Store, task_uuid: uuid.UUID) -> TaskBudget:
     end = task["completed_at"] or database_now(store)
     return TaskBudget(
         task_uuid=task["task_uuid"],
-        task=f"{task['namespace_name']}/{task['task_name']}@{task['task_version']}",
+        task=row_identity(task),
         status=task["current_state"],
         limited=bool(limits),
         lines=budget_lines(limits, ledger_totals(entries)),
@@ -191,7 +200,18 @@ def record_ledger_entry(
 ) -> None:
     """Append one entry to a task's ledger (planners reserve, commit and release)."""
     if resource not in RESOURCES:
-        raise ValueError(f"unknown budget resource {resource!r}")
+        raise InvalidLedgerEntryError(
+            f"unknown budget resource {resource!r}", hint=f"use one of: {', '.join(RESOURCES)}"
+        )
+    if kind not in _KINDS:
+        raise InvalidLedgerEntryError(
+            f"unknown ledger entry kind {kind!r}", hint=f"use one of: {', '.join(_KINDS)}"
+        )
+    if not math.isfinite(amount) or amount < 0:
+        raise InvalidLedgerEntryError(
+            f"a ledger amount must be a finite number, 0 or more, not {amount!r}",
+            hint="record what was reserved, committed or released, as a positive amount",
+        )
     store.execute(
         "insert_ledger_entry",
         task_uuid=task_uuid,

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.reports import StepReport, step_report_fields, task_not_found
+from tasker_ctl.engine.reports import StepReport, row_identity, step_report_fields, task_not_found
 from tasker_ctl.engine.store import Store
 from tasker_ctl.errors import UsageError
 
@@ -274,7 +274,7 @@ def inspect_task(store: Store, task_uuid: uuid.UUID) -> TaskInspection:
     requested, completed = task["requested_at"], task["completed_at"]
     return TaskInspection(
         task_uuid=task["task_uuid"],
-        task=f"{task['namespace_name']}/{task['task_name']}@{task['task_version']}",
+        task=row_identity(task),
         namespace=task["namespace_name"],
         name=task["task_name"],
         version=task["task_version"],

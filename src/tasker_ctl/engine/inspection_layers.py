@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.inspection import InspectedStep, TaskInspection
+from tasker_ctl.engine.inspection import InspectedStep, StepNotFoundError, TaskInspection
 from tasker_ctl.engine.store import Json, Store
 
 _STRICT = ConfigDict(extra="forbid")
@@ -148,7 +148,10 @@ def record_planning_attempt(
         fields[key] = None if fields[key] is None else Json(fields[key])
     row = store.fetch_one("insert_planning_attempt", step_uuid=planning_step_uuid, **fields)
     if row is None:
-        raise LookupError(f"step {planning_step_uuid} does not exist")
+        raise StepNotFoundError(
+            f"step {planning_step_uuid} does not exist",
+            hint="record a planner call against the planning step that made it",
+        )
     return uuid.UUID(str(row["planning_attempt_uuid"]))
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasker_ctl.engine.budget import BudgetLine, budget_lines
-from tasker_ctl.engine.reports import task_not_found
+from tasker_ctl.engine.reports import row_identity, task_not_found
 from tasker_ctl.engine.store import Store
 
 MAX_DEPTH = 64
@@ -99,7 +99,7 @@ def task_lineage(store: Store, task_uuid: uuid.UUID) -> Lineage:
         end = row["completed_at"] or row["now"]
         nodes[row["task_uuid"]] = LineageNode(
             task_uuid=row["task_uuid"],
-            task=f"{row['namespace_name']}/{row['task_name']}@{row['task_version']}",
+            task=row_identity(row),
             status=row["current_state"],
             depth=row["depth"],
             correlation_id=row["correlation_id"],

@@ -65,6 +65,11 @@ class TaskReport(BaseModel):
     steps: list[StepReport]
 
     @property
+    def identity(self) -> str:
+        """``namespace/name@version``, as templates are named everywhere."""
+        return f"{self.namespace}/{self.name}@{self.version}"
+
+    @property
     def succeeded(self) -> bool:
         return self.status == TaskState.COMPLETE
 
@@ -123,6 +128,12 @@ def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
         "finished_at": row["processed_at"]
         or (_failed_at(results) if row["current_state"] == "error" else None),
     }
+
+
+def row_identity(row: dict[str, Any]) -> str:
+    """``namespace/name@version`` of a task row with ``namespace_name``, ``task_name`` and
+    ``task_version`` (``fetch_task`` and the inspection queries)."""
+    return f"{row['namespace_name']}/{row['task_name']}@{row['task_version']}"
 
 
 def task_not_found(task_uuid: uuid.UUID) -> TaskNotFoundError:

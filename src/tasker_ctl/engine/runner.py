@@ -189,7 +189,7 @@ def _submit(
 
 def _check_task_of(store: Store, template: TaskTemplate, task_uuid: uuid.UUID) -> uuid.UUID:
     task = task_report(store, task_uuid)
-    if (identity := f"{task.namespace}/{task.name}@{task.version}") != template.identifier:
+    if (identity := task.identity) != template.identifier:
         raise UsageError(
             f"task {task_uuid} is a {identity} task, not one of {template.identifier}",
             hint="name the template the task was created from",

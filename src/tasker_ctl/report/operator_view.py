@@ -57,7 +57,7 @@ def step_counts_text(counts: dict[str, int]) -> Text:
 
 def render_repair(outcome: RepairOutcome, console: Console) -> None:
     report = outcome.report
-    identity = f"{report.namespace}/{report.name}@{report.version}"
+    identity = report.identity
     if outcome.step is None:
         cancelled = outcome.cancelled_steps
         line = f"cancelled task {outcome.task_uuid} ({identity})"

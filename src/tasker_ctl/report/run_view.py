@@ -174,7 +174,7 @@ class RunView:
         return Group(*parts)
 
     def _header(self, report: TaskReport) -> Text:
-        header = Text(f"{report.namespace}/{report.name}@{report.version}", style="bold")
+        header = Text(report.identity, style="bold")
         header.no_wrap, header.overflow = True, "ellipsis"
         header.append(f"  task {report.task_uuid}  ", style="dim")
         header.append(report.status, style=TASK_STYLES.get(report.status, "cyan"))
@@ -201,7 +201,7 @@ class RunView:
             self._print_status(report, stamp)
 
     def _print_status(self, report: TaskReport, stamp: str) -> None:
-        line = Text(f"{stamp}  task {report.namespace}/{report.name}@{report.version} ")
+        line = Text(f"{stamp}  task {report.identity} ")
         if self._status is None:
             line.append(f"{report.task_uuid} {'resumed' if report.resumed else 'created'}: ")
         line.append(report.status, style=TASK_STYLES.get(report.status, "cyan"))
@@ -223,7 +223,7 @@ def render_summary(
     total = report.duration_ms if report.duration_ms is not None else None
     if total is None and elapsed is not None:
         total = int(elapsed * 1000)
-    identity = f"{report.namespace}/{report.name}@{report.version}"
+    identity = report.identity
     if report.succeeded:
         line = Text(f"✓ {identity} complete", style="bold green")
     elif report.resting:

@@ -114,6 +114,9 @@ def test_batch_task(frozen_engine: Engine, golden: Check) -> None:
     task = inspect_task(frozen_engine.store, task_uuid)
     golden(GOLDEN / "batch_overview.txt", _normalized(_text(overview(task))))
     golden(GOLDEN / "batch_overview_ascii.txt", _normalized(_text(overview(task, ascii_only=True))))
+    unfolded = _text(overview(task, fold=False))  # --all
+    assert all(f"proc_{n:03d}" in unfolded for n in range(1, 16))
+    assert "proc workers" not in unfolded
     golden(
         GOLDEN / "batch_budget.txt",
         _normalized(_text(budget_view(task_budget(frozen_engine.store, task_uuid)))),

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.budget import record_ledger_entry, task_budget
+from tasker_ctl.engine.budget import InvalidLedgerEntryError, record_ledger_entry, task_budget
 from tasker_ctl.engine.inspection import (
     AmbiguousTaskReferenceError,
     InvalidTaskReferenceError,
@@ -271,6 +271,30 @@ def test_the_budget_comes_from_planning_bounds_and_the_ledger(engine: Engine) ->
     assert lines["cost_usd"].fraction == pytest.approx(0.3)
     unplanned = engine.submit(LINEAR, {})
     assert not task_budget(engine.store, unplanned.task_uuid).limited
+
+
+@pytest.mark.parametrize(
+    ("resource", "kind", "amount"),
+    [
+        ("dollars", "commit", 1.0),
+        ("steps", "spend", 1.0),
+        ("steps", "commit", -1.0),
+        ("cost_usd", "commit", float("nan")),
+    ],
+)
+def test_a_bad_ledger_entry_is_a_coded_error_and_writes_nothing(
+    engine: Engine, resource: Any, kind: Any, amount: float
+) -> None:
+    task = engine.submit(PLANNED, {})
+    with pytest.raises(InvalidLedgerEntryError) as error:
+        record_ledger_entry(engine.store, task.task_uuid, resource, kind, amount)
+    assert error.value.code == "INVALID_LEDGER_ENTRY"
+    assert not task_budget(engine.store, task.task_uuid).entries
+
+
+def test_a_planner_call_of_an_unknown_step_is_a_coded_error(engine: Engine) -> None:
+    with pytest.raises(StepNotFoundError):
+        record_planning_attempt(engine.store, uuid.uuid4(), PlanningAttemptRecord())
 
 
 def _chain_task(engine: Engine, n: int, parent: Any = None) -> Any:
