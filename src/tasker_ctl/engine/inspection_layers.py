@@ -292,8 +292,7 @@ def _invocations(spec: Any) -> list[Invocation]:
 
 
 def _planning_blocks(store: Store, task_uuid: uuid.UUID) -> dict[str, dict[str, Any]]:
-    task = store.fetch_one("inspect_task", task_uuid=task_uuid)
-    steps = task["template_steps"] if task else None
+    steps = store.fetch_value("task_template_steps", task_uuid=task_uuid)
     return {
         str(step.get("name")): step["planning"]
         for step in (steps if isinstance(steps, list) else [])

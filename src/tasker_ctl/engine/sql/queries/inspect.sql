@@ -18,6 +18,12 @@ SELECT t.task_uuid, t.current_state, t.namespace_name, t.requested_at, t.complet
 FROM tasker.tasks t JOIN tasker.named_tasks nt USING (named_task_uuid)
 WHERE t.task_uuid = %(task_uuid)s;
 
+-- name: task_template_steps
+-- The steps of a task's template as registered (its planning blocks, its handlers).
+SELECT nt.configuration -> 'steps' AS template_steps
+FROM tasker.tasks t JOIN tasker.named_tasks nt USING (named_task_uuid)
+WHERE t.task_uuid = %(task_uuid)s;
+
 -- name: inspect_task_steps
 -- Every step of a task: what `task_report` reads (state, attempts, timing), and provenance.
 -- A step's start is its first `in_progress` transition, as in fetch_task_steps; both
