@@ -20,6 +20,7 @@ from pydantic import (
     StrictBool,
     StrictFloat,
     StrictInt,
+    model_validator,
 )
 
 from tasker_ctl.template.source import YamlFloat
@@ -158,13 +159,29 @@ class CompositionInvocation(BaseModel):
 
 
 class CompositionSpec(BaseModel):
-    """A grammar-defined step: a chain of capability invocations instead of handler code."""
+    """A grammar-defined step: a chain of capability invocations instead of handler code.
+
+    Either written out (``outcome`` and ``invocations``) or a reference to a named pattern of
+    the grammar's catalog (``pattern`` with its ``config``), expanded when the step runs.
+    """
 
     model_config = _CLOSED
 
     name: Text | None = None
-    outcome: CompositionOutcome
-    invocations: list[CompositionInvocation]
+    pattern: Text | None = None
+    config: JsonValue = None
+    outcome: CompositionOutcome | None = None
+    invocations: list[CompositionInvocation] | None = None
+
+    @model_validator(mode="after")
+    def _written_out_or_pattern(self) -> CompositionSpec:
+        if self.pattern is None and (self.outcome is None or self.invocations is None):
+            raise ValueError("a composition needs 'outcome' and 'invocations', or a 'pattern'")
+        if self.pattern is not None and self.invocations is not None:
+            raise ValueError("a composition has either 'invocations' or a 'pattern', not both")
+        if self.pattern is None and self.config is not None:
+            raise ValueError("'config' belongs to a 'pattern' reference")
+        return self
 
 
 class PlanningBounds(BaseModel):
@@ -291,6 +308,48 @@ class LifecycleConfig(BaseModel):
     auto_dlq_on_timeout: StrictBool | None = None
 
 
+class HttpResource(BaseModel):
+    """An HTTP API that ``acquire`` reads from (tasker-ctl extension)."""
+
+    model_config = _CLOSED
+
+    kind: Literal["http"]
+    base_url: Text
+    allowed_hosts: list[Text] = Field(
+        default_factory=list, description="hosts requests may reach; default: base_url's host"
+    )
+    timeout_ms: Positive = 10_000
+    headers: dict[str, Text] = Field(default_factory=dict)
+    headers_from_env: dict[str, Text] = Field(
+        default_factory=dict, description="header name -> environment variable holding its value"
+    )
+
+
+class PostgresResource(BaseModel):
+    """Tables in the task database that ``persist`` writes to (tasker-ctl extension)."""
+
+    model_config = _CLOSED
+
+    kind: Literal["postgres"]
+    db_schema: Text = Field(default="public", alias="schema")
+    tables: dict[str, Text] = Field(
+        default_factory=dict, description="entity -> table name, when they differ"
+    )
+
+
+class OutboxResource(BaseModel):
+    """The transactional outbox table that ``emit`` writes events into (tasker-ctl extension)."""
+
+    model_config = _CLOSED
+
+    kind: Literal["outbox"]
+
+
+ResourceDefinition = Annotated[
+    HttpResource | PostgresResource | OutboxResource, Field(discriminator="kind")
+]
+
+
 class TaskTemplate(BaseModel):
     """A TaskTemplate: a named, versioned DAG of steps with typed contracts."""
 
@@ -307,6 +366,7 @@ class TaskTemplate(BaseModel):
     steps: list[StepDefinition] = Field(default_factory=list)
     environments: dict[str, EnvironmentOverrides] = Field(default_factory=dict)
     lifecycle: LifecycleConfig | None = None
+    resources: dict[str, ResourceDefinition] = Field(default_factory=dict)
 
     @property
     def identifier(self) -> str:
