@@ -459,6 +459,15 @@ CATALOGUE: tuple[CodeInfo, ...] = (
     ),
     # -- composition -----------------------------------------------------------------------------
     CodeInfo(
+        "COMPOSITION_PARSE_ERROR",
+        E,
+        _COMPOSITION,
+        "A composition is not a mapping of `outcome` and `invocations` (or a `pattern` "
+        "reference), or an invocation is not `{capability, config, checkpoint}`.",
+        "invocations:\n  - capability: transform\n    filter: .prev",
+        "Follow the message; capability settings go under `config`.",
+    ),
+    CodeInfo(
         "EMPTY_COMPOSITION",
         E,
         _COMPOSITION,
@@ -475,12 +484,47 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "Split the step.",
     ),
     CodeInfo(
+        "FIELD_TOO_LONG",
+        E,
+        _COMPOSITION,
+        "A composition's `name` is over 256 characters, `outcome.description` over 4096, or a "
+        "`capability` name over 128.",
+        "name: (300 characters)",
+        "Shorten the value.",
+    ),
+    CodeInfo(
         "MISSING_CAPABILITY",
         E,
         _COMPOSITION,
-        "An invocation names a capability outside the standard vocabulary.",
+        "An invocation names a capability outside the grammar's vocabulary.",
         "capability: transfrom",
-        "Use transform, validate, assert, acquire, persist or emit.",
+        "Use a capability of the vocabulary (the hint names the closest).",
+    ),
+    CodeInfo(
+        "CONFIG_SCHEMA_VIOLATION",
+        E,
+        _COMPOSITION,
+        "An invocation's `config` does not match its capability's config schema: a missing or "
+        "unknown key, or a value of the wrong type.",
+        "- capability: transform\n  config: {filtr: .prev, output: {type: object}}",
+        "Fix the key or value at the reported path (the hint names the closest valid key).",
+    ),
+    CodeInfo(
+        "MISSING_OUTPUT_SCHEMA",
+        E,
+        _COMPOSITION,
+        "A `transform` declares no `output` schema, so nothing downstream can be checked.",
+        "- capability: transform\n  config: {filter: .prev}",
+        "Describe the filter's result in `config.output`.",
+    ),
+    CodeInfo(
+        "INVALID_EXPRESSION",
+        E,
+        _COMPOSITION,
+        "A jq expression does not parse, or uses a builtin the sandbox forbids (input, "
+        "environment, time, debugging).",
+        "filter: '.prev | {total: .amount'",
+        "Fix the expression at the reported line and column.",
     ),
     CodeInfo(
         "CHECKPOINT_REQUIRED",
@@ -491,12 +535,212 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "Add `checkpoint: true`.",
     ),
     CodeInfo(
+        "MULTIPLE_MUTATIONS",
+        E,
+        _COMPOSITION,
+        "Under the `strict` mutation policy, a composition has more than one mutating invocation.",
+        "persist ... then emit ... (policy strict)",
+        "Keep one mutation per step: move the others to steps of their own.",
+    ),
+    CodeInfo(
+        "INVOCATION_AFTER_MUTATION",
+        E,
+        _COMPOSITION,
+        "Under the `strict` mutation policy, something that can fail (assert, validate, "
+        "acquire, gate, a transform with an output schema) runs after the mutation, so the step "
+        "can fail once the change is made.",
+        "persist ... then assert ... (policy strict)",
+        "Move the check before the mutation.",
+    ),
+    CodeInfo(
+        "EMIT_NOT_LAST",
+        W,
+        _COMPOSITION,
+        "An `emit` is followed by something other than another emit: the event announces a "
+        "result that later invocations may still fail to produce.",
+        "emit ... then transform ...",
+        "Emit last.",
+    ),
+    CodeInfo(
+        "ASSERT_AFTER_MUTATION",
+        W,
+        _COMPOSITION,
+        "An `assert` runs after a persist or emit: when it fails, the change is already made.",
+        "persist ... then assert ...",
+        "Assert before the mutation.",
+    ),
+    CodeInfo(
+        "PREV_ON_FIRST_INVOCATION",
+        W,
+        _COMPOSITION,
+        "The first invocation reads `.prev`, which is always null there.",
+        "- capability: transform\n  config: {filter: .prev.total, ...}",
+        "Read `.context` (the task input) or `.deps` instead.",
+    ),
+    CodeInfo(
+        "UNKNOWN_DEPENDENCY",
+        E,
+        _COMPOSITION,
+        "An expression reads `.deps.NAME` but NAME is not one of the step's dependencies.",
+        "filter: .deps.valdate.total",
+        "Use a dependency's name (the hint names the closest) or add the dependency.",
+    ),
+    CodeInfo(
+        "UNKNOWN_FIELD",
+        E,
+        _COMPOSITION,
+        "An expression reads a field that a closed schema (`additionalProperties: false`, or "
+        "the fixed step metadata) says cannot exist.",
+        "filter: .step.atempt",
+        "Use a declared field (the hint names the closest).",
+    ),
+    CodeInfo(
+        "UNDECLARED_FIELD",
+        W,
+        _COMPOSITION,
+        "An expression reads a field that the schema of its source does not declare; it may "
+        "be missing at run time, and jq then yields null.",
+        "filter: .prev.totl   # prev declares total",
+        "Fix the name, or declare the field in the producer's schema.",
+    ),
+    CodeInfo(
+        "PATH_TYPE_MISMATCH",
+        E,
+        _COMPOSITION,
+        "An expression walks into a value whose schema type cannot have that path: a field of "
+        "a string or array, or the elements of a scalar.",
+        "filter: .prev.total.amount   # total is a number",
+        "Fix the path to match the producer's schema.",
+    ),
+    CodeInfo(
+        "SUSPECT_PATH",
+        W,
+        _COMPOSITION,
+        "An expression may read a path that cannot exist in its source's schema; the path was "
+        "inferred through variables or dynamic access, so it is not certain.",
+        "filter: '.prev as $p | $p.totl'",
+        "Check the path against the producer's schema.",
+    ),
+    CodeInfo(
+        "MISSING_PRODUCER_SCHEMA",
+        E,
+        _COMPOSITION,
+        "A schema is required to check a contract, but the producing side declares none.",
+        "output: {}   # against outcome.output_schema with properties",
+        "Declare the producer's output schema.",
+    ),
+    CodeInfo(
+        "MISSING_REQUIRED_FIELD",
+        E,
+        _COMPOSITION,
+        "The consumer requires a field that the producer's schema does not declare.",
+        "outcome requires order_id; the last output declares only total",
+        "Produce and declare the field, or make it optional for the consumer.",
+    ),
+    CodeInfo(
+        "FIELD_NOT_GUARANTEED",
+        W,
+        _COMPOSITION,
+        "The consumer requires a field that the producer declares but does not require, so it "
+        "may be missing.",
+        "outcome requires total; the last output has total but not in required",
+        "Add the field to the producer's `required`.",
+    ),
+    CodeInfo(
+        "TYPE_MISMATCH",
+        E,
+        _COMPOSITION,
+        "The producer may give a value of a type the consumer does not accept (integer fits "
+        "number; number does not fit integer; a nullable producer does not fit a non-null "
+        "consumer).",
+        "producer total: {type: [number, 'null']}, consumer total: {type: number}",
+        "Make the producer's type a subset of the consumer's.",
+    ),
+    CodeInfo(
+        "ENUM_MISMATCH",
+        E,
+        _COMPOSITION,
+        "The producer may give a value outside the consumer's `enum` or `const`.",
+        "producer status: {enum: [new, done, lost]}, consumer: {enum: [new, done]}",
+        "Restrict the producer's values or extend the consumer's enum.",
+    ),
+    CodeInfo(
+        "ENUM_NOT_CONSTRAINED",
+        W,
+        _COMPOSITION,
+        "The consumer accepts only listed values (`enum`/`const`) but the producer's schema "
+        "does not restrict its values.",
+        "producer status: {type: string}, consumer: {enum: [new, done]}",
+        "Give the producer the same `enum`.",
+    ),
+    CodeInfo(
+        "EXTRA_FIELD_REJECTED",
+        E,
+        _COMPOSITION,
+        "The consumer is closed (`additionalProperties: false`) but the producer declares a "
+        "field it does not accept.",
+        "producer: {properties: {id, debug}}, consumer: {properties: {id}, "
+        "additionalProperties: false}",
+        "Drop the field from the producer or declare it in the consumer.",
+    ),
+    CodeInfo(
+        "SCHEMA_DEPTH_EXCEEDED",
+        W,
+        _COMPOSITION,
+        "Schemas nest deeper than 32 levels; compatibility below that depth is not checked.",
+        "(a recursive $ref)",
+        "Nothing to do unless the deep part matters; then flatten the schema.",
+    ),
+    CodeInfo(
+        "UNVERIFIABLE_OUTCOME",
+        W,
+        _COMPOSITION,
+        "The last invocation's output is not statically known, so it cannot be checked against "
+        "`outcome.output_schema`.",
+        "... - capability: persist   # no output schema",
+        "Declare `output` on the last invocation, or end with a transform.",
+    ),
+    CodeInfo(
+        "COMPOSITION_RESULT_SCHEMA_MISMATCH",
+        E,
+        _COMPOSITION,
+        "A composition's `outcome.output_schema` does not satisfy the step's `result_schema`.",
+        "outcome.output_schema: {properties: {total: {type: string}}}, result_schema total: number",
+        "Make the outcome schema produce what `result_schema` requires.",
+    ),
+    CodeInfo(
+        "PATTERN_INVALID",
+        E,
+        _COMPOSITION,
+        "A composition names a pattern that does not exist, or the pattern's `config` is invalid.",
+        "composition: {pattern: fetch_and_stor, config: {...}}",
+        "Use a pattern of the catalogue with the config it documents.",
+    ),
+    CodeInfo(
+        "MISSING_MOCK_OUTPUT",
+        I,
+        _COMPOSITION,
+        "While explaining with simulation, an acquire had no fixture data or mock output for "
+        "its entity; it produced null.",
+        "acquire of 'customers' without acquire_fixture_data.customers",
+        "Add fixture data or a mock output for that invocation.",
+    ),
+    CodeInfo(
         "COMPOSITION_CALLABLE_CONVENTION",
         W,
         _COMPOSITION,
         "A step with a composition has a callable without the `grammar:` prefix.",
         "handler: {callable: orders.Validate}",
         "Use `callable: grammar:<name>`.",
+    ),
+    CodeInfo(
+        "RULE_PLUGIN_FAILED",
+        E,
+        _COMPOSITION,
+        "A rule module registered under the `tasker_ctl.rules` entry point (such as the "
+        "grammar's composition checks) could not be loaded, so its checks did not run.",
+        "(an installation missing a dependency of the grammar)",
+        "Reinstall tasker-ctl; the message names the module and the import error.",
     ),
     # -- planning --------------------------------------------------------------------------------
     CodeInfo(

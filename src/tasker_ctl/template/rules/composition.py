@@ -1,7 +1,8 @@
-"""Shape checks for grammar compositions embedded in steps.
+"""The naming convention of steps whose handler is a grammar composition.
 
-Deeper checks (capability configs, expressions, data contracts) belong to the action grammar;
-these are the ones that need nothing but the template.
+Everything inside the composition (capabilities, configs, expressions, data contracts) is
+checked by the action grammar, which registers its rule through the ``tasker_ctl.rules`` entry
+point; this is the one check that concerns the step around it.
 """
 
 from __future__ import annotations
@@ -9,28 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tasker_ctl.template.context import RuleContext
-from tasker_ctl.template.issue import Issue, suggestion_hint
+from tasker_ctl.template.issue import Issue
 from tasker_ctl.template.rules import rule
 
-STANDARD_CAPABILITIES = ("transform", "validate", "assert", "acquire", "persist", "emit")
-MUTATING_CAPABILITIES = ("persist", "emit")
-MAX_INVOCATIONS = 100
 GRAMMAR_PREFIX = "grammar:"
 
 
-@rule(
-    "EMPTY_COMPOSITION",
-    "TOO_MANY_INVOCATIONS",
-    "MISSING_CAPABILITY",
-    "CHECKPOINT_REQUIRED",
-    "COMPOSITION_CALLABLE_CONVENTION",
-)
-def composition_shape(context: RuleContext) -> Iterator[Issue]:
+@rule("COMPOSITION_CALLABLE_CONVENTION")
+def composition_callable(context: RuleContext) -> Iterator[Issue]:
     for step in context.steps:
-        composition = step.mapping("composition")
-        if composition is None:
+        if step.mapping("composition") is None:
             continue
-        base = (*step.path, "composition")
         callable_ = step.handler.get("callable")
         if isinstance(callable_, str) and callable_ and not callable_.startswith(GRAMMAR_PREFIX):
             yield Issue(
@@ -41,47 +31,3 @@ def composition_shape(context: RuleContext) -> Iterator[Issue]:
                 f"use 'callable: {GRAMMAR_PREFIX}{step.label}'",
                 step=step.name,
             )
-        invocations = composition.get("invocations")
-        if not isinstance(invocations, list):
-            continue
-        if not invocations:
-            yield Issue(
-                "EMPTY_COMPOSITION",
-                f"step '{step.label}': composition has no invocations",
-                (*base, "invocations"),
-                step=step.name,
-            )
-            continue
-        if len(invocations) > MAX_INVOCATIONS:
-            yield Issue(
-                "TOO_MANY_INVOCATIONS",
-                f"step '{step.label}': composition has {len(invocations)} invocations "
-                f"(max {MAX_INVOCATIONS})",
-                (*base, "invocations"),
-                step=step.name,
-            )
-        for index, invocation in enumerate(invocations):
-            if not isinstance(invocation, dict):
-                continue
-            path = (*base, "invocations", index)
-            capability = invocation.get("capability")
-            if not isinstance(capability, str):
-                continue
-            if capability not in STANDARD_CAPABILITIES:
-                yield Issue(
-                    "MISSING_CAPABILITY",
-                    f"invocation[{index}]: capability '{capability}' not found in vocabulary",
-                    (*path, "capability"),
-                    suggestion_hint(capability, STANDARD_CAPABILITIES)
-                    or f"capabilities: {', '.join(STANDARD_CAPABILITIES)}",
-                    step=step.name,
-                )
-            elif capability in MUTATING_CAPABILITIES and invocation.get("checkpoint") is not True:
-                yield Issue(
-                    "CHECKPOINT_REQUIRED",
-                    f"invocation[{index}]: mutating capability '{capability}' must be a "
-                    "checkpoint boundary",
-                    path,
-                    "add 'checkpoint: true'",
-                    step=step.name,
-                )

@@ -1,0 +1,197 @@
+"""Compositions in files: a composition of its own (YAML or JSON) or the composition steps of
+a template, validated into the template validator's ``FileReport`` (so its renderers and exit
+codes apply) or loaded for ``explain``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tasker_ctl.errors import FileReadError, UsageError
+from tasker_ctl.grammar.template_rules import step_contract
+from tasker_ctl.grammar.validation import (
+    CompositionFinding,
+    MutationPolicy,
+    StepContract,
+    validate_composition,
+)
+from tasker_ctl.template.codes import severity_of
+from tasker_ctl.template.context import RuleContext, StepView
+from tasker_ctl.template.diagnostics import FileReport, Finding
+from tasker_ctl.template.issue import did_you_mean, quote_list
+from tasker_ctl.template.model import scalar_text
+from tasker_ctl.template.source import (
+    JsonPath,
+    SourceDocument,
+    SourceProblem,
+    format_path,
+    read_document,
+)
+
+_TEMPLATE_KEYS = ("steps", "namespace_name")
+_NOT_A_COMPOSITION = "write the composition as a mapping with 'outcome:' and 'invocations:'"
+
+
+class CompositionFileError(UsageError):
+    """A composition file cannot be used (unparsable, not a composition, no such step)."""
+
+    code = "COMPOSITION_FILE_INVALID"
+
+
+def validate_composition_file(
+    path: str | Path, *, step_name: str | None = None, policy: MutationPolicy = "checkpointed"
+) -> FileReport:
+    """Findings for a composition file, or for the composition steps of a template (only
+    ``step_name`` if given). An unreadable file gives FILE_UNREADABLE, bad YAML YAML_SYNTAX.
+
+    Raises ``CompositionFileError`` when ``step_name`` names no composition step."""
+    shown = str(path)
+    try:
+        document = _read(Path(path), shown)
+    except FileReadError as error:
+        unreadable = Finding(
+            code="FILE_UNREADABLE",
+            severity=severity_of("FILE_UNREADABLE"),
+            message=error.message,
+            hint="check the file's permissions",
+            file=shown,
+        )
+        return FileReport(file=shown, findings=[unreadable])
+    report = FileReport(file=shown, findings=[_problem(document, p) for p in document.problems])
+    if not document.usable:
+        return report
+    data = document.data
+    if _is_template(data):
+        context = RuleContext(data=data)
+        for step in _composition_steps(context, step_name, shown):
+            found = validate_composition(
+                step.data["composition"], step=step_contract(context, step), policy=policy
+            )
+            base = (*step.path, "composition")
+            report.findings += [_place(document, f, base, step.name) for f in found.findings]
+        report.template = _identify(data)
+    else:
+        found = validate_composition(data, policy=policy)
+        report.findings += [_place(document, f, (), None) for f in found.findings]
+    report.findings.sort(key=lambda f: (f.line or 0, f.column or 0, f.severity.rank, f.code))
+    return report
+
+
+def load_composition_file(
+    path: str | Path, step_name: str | None = None
+) -> tuple[Any, StepContract | None]:
+    """The composition of a file and, for a template's step, its ``StepContract``.
+
+    A template needs ``step_name`` unless exactly one of its steps has a composition. Raises
+    ``FileReadError`` when the file cannot be read and ``CompositionFileError`` when it holds
+    no usable composition."""
+    shown = str(path)
+    document = _read(Path(path), shown)
+    if document.problems:
+        first = document.problems[0]
+        where = f"{shown}:{first.position[0]}:{first.position[1]}" if first.position else shown
+        raise CompositionFileError(
+            f"{where}: {first.code} {_retitled(first.message)}", hint=first.hint
+        )
+    data = document.data
+    if not _is_template(data):
+        return data, None
+    context = RuleContext(data=data)
+    steps = _composition_steps(context, step_name, shown)
+    if len(steps) > 1:
+        names = [step.label for step in steps]
+        raise CompositionFileError(
+            f"'{shown}' has {len(steps)} steps with a composition",
+            hint=f"pick one with --step: {quote_list(names)}",
+        )
+    step = steps[0]
+    return step.data["composition"], step_contract(context, step)
+
+
+def _read(path: Path, shown: str) -> SourceDocument:
+    """The file parsed as YAML (which covers JSON), falling back to strict JSON for the rare
+    JSON text the YAML reader refuses (tabs as indentation)."""
+    document = read_document(path, shown)
+    if document.problems and any(p.code == "YAML_SYNTAX" for p in document.problems):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return document
+        return SourceDocument(path=path, display_path=shown, data=data)
+    return document
+
+
+def _is_template(data: Any) -> bool:
+    return isinstance(data, dict) and any(key in data for key in _TEMPLATE_KEYS)
+
+
+def _composition_steps(context: RuleContext, step_name: str | None, shown: str) -> list[StepView]:
+    steps = [step for step in context.steps if isinstance(step.data.get("composition"), dict)]
+    if step_name is None:
+        if not steps:
+            raise CompositionFileError(
+                f"'{shown}' is a template without composition steps",
+                hint="give a composition file, or a template with a step that has 'composition:'",
+            )
+        return steps
+    chosen = [step for step in steps if step.name == step_name]
+    if not chosen:
+        names = [step.label for step in steps]
+        match = did_you_mean(step_name, names)
+        hint = (
+            f"did you mean '{match}'?"
+            if match
+            else (f"steps with a composition: {quote_list(names)}" if names else None)
+        )
+        raise CompositionFileError(
+            f"'{shown}' has no step '{step_name}' with a composition", hint=hint
+        )
+    return chosen
+
+
+def _problem(document: SourceDocument, problem: SourceProblem) -> Finding:
+    line, column = problem.position if problem.position else (None, None)
+    hint = problem.hint
+    if problem.code in ("NOT_A_MAPPING", "EMPTY_FILE"):
+        hint = _NOT_A_COMPOSITION
+    return Finding(
+        code=problem.code,
+        severity=severity_of(problem.code),
+        message=_retitled(problem.message),
+        hint=hint,
+        file=document.display_path,
+        line=line,
+        column=column,
+        path=format_path(problem.path),
+    )
+
+
+def _retitled(message: str) -> str:
+    return message.replace("a TaskTemplate", "a composition or template")
+
+
+def _place(
+    document: SourceDocument, found: CompositionFinding, base: JsonPath, step: str | None
+) -> Finding:
+    path = (*base, *found.path)
+    position = document.positions.locate(path, key=found.at_key)
+    line, column = position if position else (None, None)
+    return Finding(
+        code=found.code,
+        severity=found.severity,
+        message=found.message,
+        hint=found.hint,
+        file=document.display_path,
+        line=line,
+        column=column,
+        path=format_path(path),
+        step=step,
+    )
+
+
+def _identify(data: dict[str, Any]) -> str | None:
+    parts = [scalar_text(data.get(key)) for key in ("namespace_name", "name", "version")]
+    if any(part is None for part in parts):
+        return None
+    return f"{parts[0]}/{parts[1]}@{parts[2]}"
