@@ -257,6 +257,7 @@ def test_run_json_has_the_documented_keys_and_result(run_cli: RunCli, env: dict[
             "duration_ms",
             "result",
             "error",
+            "awaiting_approval",
         }
         assert (step["state"], step["attempts"], step["error"]) == ("complete", 1, None)
     # 6 -> 36 -> 46 -> 138 -> 69

@@ -26,7 +26,15 @@ from tasker_ctl.errors import ExitCode, QueryFileError, UnknownQueryError
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2] / "src" / "tasker_ctl"
 QUERY_METHODS = frozenset(
-    {"execute", "execute_many", "fetch_one", "fetch_all", "fetch_value", "get_query"}
+    {
+        "execute",
+        "execute_many",
+        "fetch_one",
+        "fetch_all",
+        "fetch_value",
+        "fetch_all_composed",
+        "get_query",
+    }
 )
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

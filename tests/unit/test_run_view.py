@@ -310,6 +310,7 @@ def test_json_has_the_documented_keys_in_order() -> None:
         "duration_ms",
         "result",
         "error",
+        "awaiting_approval",
     ]
     assert first["result"] == {"value": 1}
     assert first["duration_ms"] == 40

@@ -46,10 +46,12 @@ def root(
 
 def _register_commands() -> None:
     from tasker_ctl.cli import (
+        composition,
         db,
         dlq,
         events,
         generate,
+        grammar,
         inspect,
         report,
         run,
@@ -72,6 +74,8 @@ def _register_commands() -> None:
     report.register(app)
     stats.register(app)
     events.register(app)
+    grammar.register(app)
+    composition.register(app)
 
 
 def report_error(error: TaskerError) -> None:

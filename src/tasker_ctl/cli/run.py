@@ -91,7 +91,8 @@ JsonOption = Annotated[
 ]
 
 _EPILOG = (
-    "Exit codes: 0 the task completed; 1 it failed, is blocked or --timeout passed; 2 bad "
+    "Exit codes: 0 the task completed; 1 it failed, is blocked, waits for approval or "
+    "--timeout passed; 2 bad "
     "usage, template, context or handlers, or no database; 130 interrupted (resumable)."
 )
 
@@ -257,6 +258,9 @@ def _brief_outcome(report: TaskReport, interrupted: bool, timed_out: bool, resum
     for step in report.failed_steps:
         error = step.error if isinstance(step.error, dict) else {}
         typer.echo(f"error in step '{step.name}': {error.get('message') or 'failed'}", err=True)
+    for step in report.steps:
+        if step.awaiting_approval is not None:
+            typer.echo(f"step '{step.name}' waits for approval: {step.awaiting_approval}", err=True)
     if interrupted or timed_out:
         why = "interrupted" if interrupted else "timed out"
         typer.echo(f"{why}: the task is resumable; resume with: {resume}", err=True)

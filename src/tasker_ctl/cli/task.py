@@ -86,6 +86,9 @@ def register(app: typer.Typer) -> None:
         no_args_is_help=True,
     )
     app.add_typer(task_app, name="task")
+    from tasker_ctl.cli.task_gates import register_gate_commands
+
+    register_gate_commands(task_app)
 
     @task_app.command()
     def submit(

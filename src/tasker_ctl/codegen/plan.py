@@ -116,6 +116,8 @@ def plan_template(template: TaskTemplate, bundle: SchemaBundle) -> TemplatePlan:
     functions: set[str] = set()
     plans: list[StepPlan] = []
     for step in template.steps:
+        if step.composition is not None:
+            continue  # the grammar runs it: there is no handler to write
         kind = _kind(step.step_type)
         model = bundle.result_models.get(step.name)
         plan = StepPlan(

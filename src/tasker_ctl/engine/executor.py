@@ -18,13 +18,14 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.batching import BatchOutcome, BatchPlanner, read_batch_outcome
+from tasker_ctl.engine.grammar_step import GateWait, GrammarPlan, GrammarServices
 from tasker_ctl.engine.retry import RetryPolicy
 from tasker_ctl.engine.topology import (
     DecisionSegments,
@@ -36,7 +37,12 @@ from tasker_ctl.sdk.errors import failure_for_exception
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.step_handler.base import StepHandler
 from tasker_ctl.sdk.types import FfiStepEvent, StepContext, StepHandlerResult
-from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
+from tasker_ctl.template.model import (
+    ResourceDefinition,
+    StepDefinition,
+    StepType,
+    TaskTemplate,
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class PreparedStep:
     retry_policy: RetryPolicy
     segments: DecisionSegments | None = None  # for a decision step: what it may create
     batches: BatchPlanner | None = None  # for a batchable step: its workers
+    grammar: GrammarPlan | None = None  # for a step with a composition: what it runs
 
     @classmethod
     def of(
@@ -56,7 +63,14 @@ class PreparedStep:
         definition: StepDefinition,
         segments: DecisionSegments | None = None,
         batches: BatchPlanner | None = None,
+        resources: Mapping[str, ResourceDefinition] | None = None,
     ) -> PreparedStep:
+        grammar = None
+        if definition.composition is not None:
+            from tasker_ctl.grammar.compositions import written_out
+
+            spec, source = written_out(definition.composition)
+            grammar = GrammarPlan(spec, source, dict(resources or {}))
         return cls(
             definition=definition,
             definition_json=json.dumps(definition.model_dump(mode="json", by_alias=True)),
@@ -64,6 +78,7 @@ class PreparedStep:
             retry_policy=RetryPolicy.from_template(definition.retry),
             segments=segments,
             batches=batches,
+            grammar=grammar,
         )
 
 
@@ -94,7 +109,8 @@ class PreparedTemplate:
             batches = self._batches if kind is StepType.BATCHABLE else None
             with self._lock:
                 prepared = self._steps.setdefault(
-                    name, PreparedStep.of(definition, segments, batches)
+                    name,
+                    PreparedStep.of(definition, segments, batches, self.template.resources),
                 )
         return prepared
 
@@ -130,6 +146,8 @@ class Outcome:
     # a checkpoint_yield: the progress to keep before the handler is dispatched again (the
     # attempt goes on; nothing else of the outcome is stored)
     checkpoint: dict[str, Any] | None = None
+    # a grammar step stopped at a gate: the step waits for a decision (nothing else is stored)
+    awaiting: GateWait | None = None
 
     @property
     def grows(self) -> bool:
@@ -209,12 +227,34 @@ _TASK_FIELDS = (
 )
 
 
-def execute(attempt: Attempt, registry: HandlerRegistry, worker_id: str) -> Outcome:
-    """Run the attempt's handler and return its outcome (never raises for handler problems)."""
+def execute(
+    attempt: Attempt,
+    registry: HandlerRegistry,
+    worker_id: str,
+    services: GrammarServices | None = None,
+) -> Outcome:
+    """Run the attempt's handler (or composition) and return its outcome (never raises for
+    handler problems)."""
     definition = attempt.definition
     started = time.perf_counter()
     try:
-        result = _invoke(attempt, registry)
+        result = _invoke(attempt, registry, services)
+        if isinstance(result, GateWait):
+            prompt = result.metadata.get("prompt")
+            return Outcome(
+                success=False,
+                # shown by reports of the attempt; the step stores only the checkpoint
+                envelope={
+                    "error": {
+                        "error_type": "awaiting_approval",
+                        "message": f"waiting for approval: {prompt}",
+                    }
+                },
+                retryable=False,
+                retry_after=None,
+                duration_ms=int((time.perf_counter() - started) * 1000),
+                awaiting=result,
+            )
     except StepTimeoutError:
         result = StepHandlerResult.failure(
             f"step '{definition.name}' timed out after {definition.timeout_seconds} s",
@@ -299,8 +339,13 @@ def _checkpoint_outcome(attempt: Attempt, result: StepHandlerResult, started: fl
     )
 
 
-def _invoke(attempt: Attempt, registry: HandlerRegistry) -> Any:
+def _invoke(
+    attempt: Attempt, registry: HandlerRegistry, services: GrammarServices | None = None
+) -> Any:
     definition = attempt.definition
+    plan = attempt.prepared.grammar
+    if plan is not None:
+        return _run_composition(attempt, plan, services)
     handler = registry.resolve(definition.handler.callable)
     if handler is None:
         return StepHandlerResult.failure(
@@ -315,6 +360,27 @@ def _invoke(attempt: Attempt, registry: HandlerRegistry) -> Any:
         value = call(context)
         return asyncio.run(_awaited(value)) if inspect.isawaitable(value) else value
     return _call_with_timeout(call, context, float(timeout))
+
+
+def _run_composition(
+    attempt: Attempt, plan: GrammarPlan, services: GrammarServices | None
+) -> StepHandlerResult | GateWait:
+    from tasker_ctl.engine.grammar_step import dependency_results, run_grammar_step
+
+    deps = dependency_results(attempt.definition.dependencies, attempt.ancestors)
+
+    def run() -> StepHandlerResult | GateWait:
+        return run_grammar_step(plan, attempt.step, attempt.task, deps, services)
+
+    timeout = attempt.definition.timeout_seconds
+    if timeout is None:
+        return run()
+    outcome: StepHandlerResult | GateWait = _call_with_timeout(
+        lambda _context: run(),
+        None,  # type: ignore[arg-type]  # a composition takes no handler context
+        float(timeout),
+    )
+    return outcome
 
 
 def _entry_point(handler: StepHandler, method: str | None) -> Callable[[StepContext], Any]:

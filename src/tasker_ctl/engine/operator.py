@@ -55,10 +55,13 @@ class Action(StrEnum):
     RETRY_STEP = "retry_step"
     RESOLVE_STEP = "resolve_step"
     COMPLETE_STEP = "complete_step"
+    APPROVE_STEP = "approve_step"
+    REJECT_STEP = "reject_step"
 
     @property
     def command(self) -> str:
-        return {"cancel_task": "cancel"}.get(self.value, self.value.replace("_", "-"))
+        named = {"cancel_task": "cancel", "approve_step": "approve", "reject_step": "reject"}
+        return named.get(self.value, self.value.replace("_", "-"))
 
 
 def default_actor() -> str:
@@ -137,7 +140,7 @@ def cancel_task(store: Store, task_uuid: uuid.UUID, actor: Actor) -> RepairOutco
                 metadata=Json(actor.metadata(Action.CANCEL_TASK)),
             )
         )
-        return _outcome(
+        return repair_outcome(
             store,
             Action.CANCEL_TASK,
             actor,
@@ -146,7 +149,7 @@ def cancel_task(store: Store, task_uuid: uuid.UUID, actor: Actor) -> RepairOutco
             cancelled_steps=list(row["cancelled_steps"]),
         )
 
-    return _holding_task(store, task_uuid, cancel)
+    return holding_task(store, task_uuid, cancel)
 
 
 def retry_step(store: Store, task_uuid: uuid.UUID, step_name: str, actor: Actor) -> RepairOutcome:
@@ -164,7 +167,7 @@ def retry_step(store: Store, task_uuid: uuid.UUID, step_name: str, actor: Actor)
         )
         return _step_outcome(store, Action.RETRY_STEP, actor, task, step, row)
 
-    return _holding_task(store, task_uuid, retry)
+    return holding_task(store, task_uuid, retry)
 
 
 def resolve_step(
@@ -188,7 +191,7 @@ def resolve_step(
         )
         return _step_outcome(store, Action.RESOLVE_STEP, actor, task, step, row)
 
-    return _holding_task(store, task_uuid, resolve)
+    return holding_task(store, task_uuid, resolve)
 
 
 def complete_step(
@@ -233,7 +236,7 @@ def complete_step(
         )
         return _step_outcome(store, Action.COMPLETE_STEP, actor, task, step, row)
 
-    return _holding_task(store, task_uuid, complete)
+    return holding_task(store, task_uuid, complete)
 
 
 # -- holding the task --------------------------------------------------------------------
@@ -247,7 +250,7 @@ def _report_if_final(store: Store, task_uuid: uuid.UUID, state_before: str) -> N
         report_final_task(store, task_uuid)
 
 
-def _holding_task(store: Store, task_uuid: uuid.UUID, change: Callable[[dict[str, Any]], T]) -> T:
+def holding_task(store: Store, task_uuid: uuid.UUID, change: Callable[[dict[str, Any]], T]) -> T:
     """Run ``change(task)`` in one transaction that holds the task (the row of
     ``fetch_task``, its state read under the lock); again when a worker held one of its
     rows."""
@@ -296,7 +299,7 @@ def _step_outcome(
     step: dict[str, Any],
     row: dict[str, Any],
 ) -> RepairOutcome:
-    return _outcome(
+    return repair_outcome(
         store,
         action,
         actor,
@@ -309,7 +312,7 @@ def _step_outcome(
     )
 
 
-def _outcome(
+def repair_outcome(
     store: Store,
     action: Action,
     actor: Actor,

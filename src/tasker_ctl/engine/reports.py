@@ -17,6 +17,9 @@ from tasker_ctl.engine.store import Store
 from tasker_ctl.errors import UsageError
 
 RESTING_STATES = TERMINAL_TASK_STATES | {TaskState.BLOCKED_BY_FAILURES}
+_MOVING_STEP_STATES = frozenset(
+    {"enqueued", "in_progress", "enqueued_for_orchestration", "enqueued_as_error_for_orchestration"}
+)
 
 
 class TaskNotFoundError(UsageError, LookupError):
@@ -38,6 +41,8 @@ class StepReport(BaseModel):
     error: Any = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # a grammar step waiting at a gate: what the approver is asked
+    awaiting_approval: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -76,7 +81,17 @@ class TaskReport(BaseModel):
     @property
     def resting(self) -> bool:
         """Nothing more happens to the task without a person (or it is complete)."""
-        return self.status in RESTING_STATES
+        return self.status in RESTING_STATES or self.waiting_for_approval
+
+    @property
+    def waiting_for_approval(self) -> bool:
+        """Some step waits at a gate and no other step can move until someone decides."""
+        waiting = [step for step in self.steps if step.awaiting_approval is not None]
+        return bool(waiting) and not any(
+            step.state in _MOVING_STEP_STATES
+            or (step.state == "waiting_for_retry" and step.awaiting_approval is None)
+            for step in self.steps
+        )
 
     @property
     def duration_ms(self) -> int | None:
@@ -127,6 +142,7 @@ def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
         "started_at": row["first_started_at"],
         "finished_at": row["processed_at"]
         or (_failed_at(results) if row["current_state"] == "error" else None),
+        "awaiting_approval": row.get("awaiting_approval"),
     }
 
 

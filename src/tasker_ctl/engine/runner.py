@@ -149,7 +149,12 @@ def _load(
 
 
 def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:
-    missing = [s for s in template.steps if registry.resolve(s.handler.callable) is None]
+    missing = [
+        step
+        for step in template.steps
+        # a composition is run by the grammar: it has no handler to find
+        if step.composition is None and registry.resolve(step.handler.callable) is None
+    ]
     if missing:
         raise HandlerNotFoundError(
             f"no handler found for {len(missing)} step(s) of {template.identifier}: "

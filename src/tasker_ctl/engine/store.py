@@ -8,7 +8,7 @@ psycopg errors leave this module only as coded ``DatabaseError``s (see ``transla
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -139,6 +139,46 @@ class Store:
         """The first column of the first row, or None when the query returns no row."""
         row = self.fetch_one(name, **params)
         return None if row is None else next(iter(row.values()), None)
+
+    def fetch_all_composed(
+        self,
+        name: str,
+        /,
+        *,
+        table: tuple[str, str],
+        columns: Sequence[str] = (),
+        keys: Sequence[str] = (),
+        values: Mapping[str, Any] | None = None,
+    ) -> list[Row]:
+        """Every row of a named query over a table known only at run time (a grammar
+        ``persist``). The query's ``{table}``, ``{columns}``, ``{keys}``, ``{values}``,
+        ``{assignments}``, ``{excluded}`` and ``{conditions}`` are filled with quoted
+        identifiers and placeholders; every value is a bound parameter.
+        """
+        data = dict(values or {})
+        slots = {name: sql.Placeholder(f"v{index}") for index, name in enumerate(data)}
+        params = {f"v{index}": value for index, value in enumerate(data.values())}
+        updated = [column for column in columns if column not in keys]
+
+        def equal(items: Sequence[str], glue: LiteralString) -> sql.Composable:
+            return sql.SQL(glue).join(
+                sql.SQL("{} = {}").format(sql.Identifier(item), slots[item]) for item in items
+            )
+
+        statement = sql.SQL(get_query(name)).format(
+            table=sql.Identifier(*table),
+            columns=sql.SQL(", ").join(sql.Identifier(column) for column in columns),
+            keys=sql.SQL(", ").join(sql.Identifier(key) for key in keys),
+            values=sql.SQL(", ").join(slots[column] for column in columns),
+            assignments=equal(updated, ", "),
+            conditions=equal(keys, " AND "),
+            excluded=sql.SQL(", ").join(
+                sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c))
+                for c in updated
+            ),
+        )
+        with wrap_errors(url=self._url):
+            return self._connection.execute(statement, params).fetchall()
 
     def execute_script(self, script: LiteralString) -> None:
         """Run SQL text holding several statements and no parameters (migration files), in

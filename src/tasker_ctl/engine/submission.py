@@ -281,12 +281,16 @@ def _composition_provenance(definition: StepDefinition) -> dict[str, Any]:
     composition = definition.composition
     if composition is None:
         return {}
-    return {
-        "handler_type": "grammar",
-        # a named composition is a pattern; an unnamed one was written for this step
-        "composition_source": composition.name or "dynamic",
-        "composition_spec": composition.model_dump(mode="json", exclude_none=True),
-    }
+    from tasker_ctl.grammar.compositions import written_out
+    from tasker_ctl.grammar.errors import GrammarError
+
+    try:
+        # a pattern reference is stored expanded, so the spec shows what runs
+        spec, source = written_out(composition)
+    except GrammarError:  # validation reports it; the step fails when it runs
+        spec = composition.model_dump(mode="json", exclude_none=True)
+        source = composition.pattern or composition.name or "dynamic"
+    return {"handler_type": "grammar", "composition_source": source, "composition_spec": spec}
 
 
 def _named_steps(store: QueryRunner, names: list[str]) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.grammar_step import GateWait, GrammarServices
 from tasker_ctl.engine.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.heartbeat import Heartbeat
 from tasker_ctl.engine.retry import backoff_seconds
@@ -131,13 +132,21 @@ class Worker:
     def _run(self, store: Store, attempt: Attempt) -> tuple[Outcome | None, bool]:
         """Run the attempt and record its outcome: the outcome and whether it was recorded
         (no outcome when the attempt was taken over while it ran)."""
+        services = None
+        if attempt.prepared.grammar is not None:
+            services = GrammarServices(
+                self.database_url, lambda saved: self._keep_checkpoint(store, attempt, saved)
+            )
         with self._heartbeat.beating(attempt):
-            outcome = execute(attempt, self.registry, self.options.worker_id)
+            outcome = execute(attempt, self.registry, self.options.worker_id, services)
             while outcome.checkpoint is not None:
                 if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
                     return None, False  # the attempt was taken over: its result would be refused
-                outcome = execute(attempt, self.registry, self.options.worker_id)
-        recorded = self._record(store, attempt, outcome)
+                outcome = execute(attempt, self.registry, self.options.worker_id, services)
+        if outcome.awaiting is not None:
+            recorded = self._park_at_gate(store, attempt, outcome.awaiting)
+        else:
+            recorded = self._record(store, attempt, outcome)
         self.executed += 1
         if self.on_outcome is not None:
             self.on_outcome(attempt, outcome)
@@ -222,6 +231,23 @@ class Worker:
             logger.warning("checkpoint of %s refused: %s", attempt.step["name"], error)
             return False
         attempt.step["checkpoint"] = saved
+        return True
+
+    def _park_at_gate(self, store: Store, attempt: Attempt, waiting: GateWait) -> bool:
+        """Leave the step waiting for an approver; False when the attempt was taken over."""
+        try:
+            _retrying(
+                lambda: store.fetch_value(
+                    "await_gate",
+                    step_uuid=attempt.step["workflow_step_uuid"],
+                    attempt=attempt.number,
+                    checkpoint=Json(waiting.checkpoint),
+                    metadata=Json({"worker": self.options.worker_id, **waiting.metadata}),
+                )
+            )
+        except StaleAttemptError as error:
+            logger.warning("gate of %s not parked: %s", attempt.step["name"], error)
+            return False
         return True
 
     def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> bool:

@@ -64,6 +64,11 @@ class StepOutput(StrictOutput):
     duration_ms: int | None = Field(description="finished_at - started_at (retries included)")
     result: Any = Field(description="what the handler returned, null unless it succeeded")
     error: StepErrorOutput | None = Field(description="the last failure, null if none")
+    awaiting_approval: str | None = Field(
+        default=None,
+        description="a grammar step waiting at a gate: what the approver is asked "
+        "('tasker-ctl task approve|reject'); null otherwise",
+    )
 
 
 class RunOutput(StrictOutput):
@@ -113,6 +118,7 @@ def _step(step: StepReport) -> StepOutput:
         duration_ms=step.duration_ms,
         result=step.result,
         error=_error(step.error),
+        awaiting_approval=step.awaiting_approval,
     )
 
 

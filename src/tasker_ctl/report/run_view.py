@@ -226,6 +226,8 @@ def render_summary(
     identity = report.identity
     if report.succeeded:
         line = Text(f"✓ {identity} complete", style="bold green")
+    elif report.waiting_for_approval:
+        line = Text(f"⏸ {identity} waiting for approval", style="bold yellow")
     elif report.resting:
         line = Text(f"✗ {identity} {report.status}", style="bold red")
     else:
@@ -247,6 +249,19 @@ def render_summary(
         error = Text(f"error in step '{step.name}': {_error_line(step)}", style="red")
         console.print(error, soft_wrap=True)
         console.print(Text(f"  hint: {failure_hint(step, str(report.task_uuid))}"), soft_wrap=True)
+    for step in report.steps:
+        if step.awaiting_approval is not None:
+            console.print(
+                Text(f"step '{step.name}' waits for approval: {step.awaiting_approval}"),
+                soft_wrap=True,
+            )
+            console.print(
+                Text(
+                    f"  decide with: tasker-ctl task approve|reject {report.task_uuid} "
+                    f"{step.name}; then run the same command again to continue"
+                ),
+                soft_wrap=True,
+            )
     if (interrupted or timed_out) and not report.resting:
         console.print("the task is resumable: run the same command again to continue")
         if resume_command:

@@ -200,7 +200,10 @@ SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.curren
        (SELECT max(tr.created_at) FROM tasker.workflow_step_transitions tr
          WHERE tr.workflow_step_uuid = s.workflow_step_uuid AND tr.to_state = 'in_progress')
            AS last_started_at,
-       s.processed_at
+       s.processed_at,
+       CASE WHEN s.current_state = 'waiting_for_retry'
+            THEN s.checkpoint -> 'composition' -> 'pending_gate' ->> 'prompt' END
+           AS awaiting_approval
 FROM tasker.workflow_steps s
 WHERE s.task_uuid = %(task_uuid)s
 ORDER BY s.created_at, s.name;

@@ -1,0 +1,222 @@
+"""``tasker-ctl composition validate|explain FILE``: check a composition before it runs.
+
+FILE is a composition (YAML or JSON) or a template; with a template, ``--step`` picks the
+step (default: every step with a composition). ``validate`` reports findings like
+``tasker-ctl validate`` (same renderers and exit codes); ``explain`` shows the data flow,
+statically and, given sample inputs or Tasker Core's ``*_fixtures.json``, as it runs.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tasker_ctl.errors import FileReadError, PathNotFoundError, UsageError
+
+
+class ReportFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class Policy(StrEnum):
+    CHECKPOINTED = "checkpointed"
+    STRICT = "strict"
+
+
+class SampleJsonError(UsageError):
+    """A ``--sample-*`` or ``--mock-outputs`` value is not the JSON it should be."""
+
+    code = "INVALID_SAMPLE_JSON"
+
+
+FileArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="FILE",
+        help="A composition (YAML or JSON) or a template with composition steps.",
+        show_default=False,
+    ),
+]
+StepOption = Annotated[
+    str | None,
+    typer.Option(
+        "--step",
+        metavar="NAME",
+        help="With a template: the step whose composition to check (default: every one).",
+        show_default=False,
+    ),
+]
+PolicyOption = Annotated[
+    Policy,
+    typer.Option(
+        "--mutation-policy",
+        case_sensitive=False,
+        help="'checkpointed': every persist/emit must be a checkpoint (Tasker Core's rule); "
+        "'strict': also at most one mutation, with nothing fallible after it.",
+    ),
+]
+
+
+def _sample_option(flag: str, what: str) -> Any:
+    return typer.Option(
+        flag,
+        metavar="JSON|@FILE",
+        help=f"{what}: inline JSON or @FILE.",
+        show_default=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    composition_app = typer.Typer(
+        help="Validate compositions and explain their data flow.", no_args_is_help=True
+    )
+    app.add_typer(composition_app, name="composition")
+
+    @composition_app.command(
+        epilog="Exit codes: 0 no failing findings; 1 errors (or warnings with --strict); "
+        "2 bad usage or an unreadable file."
+    )
+    def validate(
+        file: FileArgument,
+        step: StepOption = None,
+        output_format: Annotated[
+            ReportFormat,
+            typer.Option("--format", "-f", case_sensitive=False, help="Report format."),
+        ] = ReportFormat.TEXT,
+        strict: Annotated[
+            bool, typer.Option("--strict", help="Treat warnings as failures.")
+        ] = False,
+        policy: PolicyOption = Policy.CHECKPOINTED,
+    ) -> None:
+        """Check a composition: capabilities, configs, jq expressions, checkpoints, the data
+        each expression reads, and the outcome against its schema."""
+        from tasker_ctl.grammar.files import validate_composition_file
+        from tasker_ctl.template.diagnostics import ValidationReport
+
+        _require_file(file)
+        report = ValidationReport(
+            files=[validate_composition_file(file, step_name=step, policy=policy.value)]
+        )
+        if output_format is ReportFormat.TEXT:
+            from tasker_ctl.report.validation_text import make_console, render_text
+
+            render_text(report, make_console(sys.stdout), strict=strict, quiet=False, verbose=False)
+        elif output_format is ReportFormat.JSON:
+            from tasker_ctl.report.validation_json import render_json
+
+            sys.stdout.write(render_json(report, strict=strict))
+        else:
+            from tasker_ctl.report.sarif import render_sarif
+
+            sys.stdout.write(render_sarif(report, strict=strict))
+        raise typer.Exit(report.exit_code(strict=strict))
+
+    @composition_app.command()
+    def explain(
+        file: FileArgument,
+        step: StepOption = None,
+        sample_context: Annotated[
+            str | None, _sample_option("--sample-context", "The task context")
+        ] = None,
+        sample_deps: Annotated[
+            str | None, _sample_option("--sample-deps", "Dependency results by step name")
+        ] = None,
+        sample_step: Annotated[
+            str | None, _sample_option("--sample-step", "Step metadata (name, attempt, ...)")
+        ] = None,
+        mock_outputs: Annotated[
+            str | None,
+            _sample_option(
+                "--mock-outputs", "Outputs of acquire/persist/emit invocations by index"
+            ),
+        ] = None,
+        fixtures: Annotated[
+            Path | None,
+            typer.Option(
+                "--fixtures",
+                metavar="FILE",
+                help="A Tasker Core *_fixtures.json: its input and acquire data drive the "
+                "simulation.",
+                show_default=False,
+            ),
+        ] = None,
+        case: Annotated[
+            str | None,
+            typer.Option(
+                "--case",
+                metavar="NAME",
+                help="With --fixtures: simulate one of its failure_cases instead.",
+                show_default=False,
+            ),
+        ] = None,
+        json_output: Annotated[
+            bool, typer.Option("--json", help="Print the trace as JSON.")
+        ] = False,
+    ) -> None:
+        """Show what each invocation reads and produces; with samples or fixtures, run the
+        composition against them (no network, no database) and show the real data flow."""
+        from tasker_ctl.grammar.explain import Simulation, explain_composition, load_fixture_file
+        from tasker_ctl.grammar.files import load_composition_file
+
+        _require_file(file)
+        if case is not None and fixtures is None:
+            raise UsageError("--case needs --fixtures", hint="name the *_fixtures.json file")
+        spec, contract = load_composition_file(file, step_name=step)
+        simulation = None
+        if fixtures is not None:
+            _require_file(fixtures)
+            simulation = load_fixture_file(fixtures, case=case)
+        samples = {
+            "context": _json_value(sample_context, "--sample-context"),
+            "deps": _json_value(sample_deps, "--sample-deps"),
+            "step": _json_value(sample_step, "--sample-step"),
+            "mock_outputs": _json_value(mock_outputs, "--mock-outputs"),
+        }
+        given = {key: value for key, value in samples.items() if value is not None}
+        if given:
+            base = simulation.model_dump() if simulation is not None else {}
+            simulation = Simulation.model_validate({**base, **given})
+        trace = explain_composition(spec, step=contract, simulation=simulation)
+        if json_output:
+            sys.stdout.write(trace.model_dump_json(indent=2) + "\n")
+        else:
+            from tasker_ctl.report.grammar_view import render_explanation
+            from tasker_ctl.report.run_view import make_console
+
+            render_explanation(trace, make_console())
+
+
+def _require_file(path: Path) -> None:
+    if not path.exists():
+        raise PathNotFoundError(f"'{path}' does not exist", hint="check the path")
+    if not path.is_file():
+        raise UsageError(f"'{path}' is not a file", hint="name a composition or template file")
+
+
+def _json_value(value: str | None, option: str) -> Any:
+    if value is None:
+        return None
+    text, source = value, option
+    if value.startswith("@"):
+        name = value[1:]
+        source = f"{option} file '{name}'"
+        try:
+            text = Path(name).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PathNotFoundError(f"{source} does not exist") from None
+        except (OSError, UnicodeDecodeError) as error:
+            raise FileReadError(f"cannot read {source}: {error}") from error
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise SampleJsonError(
+            f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
+            hint="pass inline JSON (quote it for the shell) or @FILE",
+        ) from None

@@ -1,0 +1,71 @@
+"""``tasker-ctl task approve|reject``: decide the gate a grammar step waits at."""
+
+from __future__ import annotations
+
+import typer
+
+from tasker_ctl.cli.db import DatabaseUrlOption
+from tasker_ctl.cli.task import (
+    _REPAIR_EPILOG,
+    ByOption,
+    ReasonOption,
+    RepairJsonOption,
+    StepArgument,
+    TaskArgument,
+    _show,
+)
+
+
+def register_gate_commands(task_app: typer.Typer) -> None:
+    @task_app.command(epilog=_REPAIR_EPILOG)
+    def approve(
+        task_uuid: TaskArgument,
+        step_name: StepArgument,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Approve the gate STEP_NAME waits at: the step is enqueued and its composition goes
+        on after the gate.
+
+        --reason is optional here. When the gate lists approvers, --by must be one of them.
+        A worker (or 'tasker-ctl run' of the same template and context) then runs the step.
+        """
+        _decide(task_uuid, step_name, True, reason or "approved", by, database_url, json_output)
+
+    @task_app.command(epilog=_REPAIR_EPILOG)
+    def reject(
+        task_uuid: TaskArgument,
+        step_name: StepArgument,
+        reason: ReasonOption = None,
+        by: ByOption = None,
+        database_url: DatabaseUrlOption = None,
+        json_output: RepairJsonOption = False,
+    ) -> None:
+        """Reject the gate STEP_NAME waits at: when the step runs, it fails for good with the
+        reason, and the task is blocked by the failure."""
+        _decide(task_uuid, step_name, False, reason, by, database_url, json_output)
+
+
+def _decide(
+    task_uuid: object,
+    step_name: str,
+    approve: bool,
+    reason: str | None,
+    by: str | None,
+    database_url: str | None,
+    json_output: bool,
+) -> None:
+    import uuid
+
+    from tasker_ctl.engine.gates import decide_gate
+    from tasker_ctl.engine.migrate import open_store
+    from tasker_ctl.engine.operator import Actor
+
+    actor = Actor.of(reason, by)
+    with open_store(database_url) as store:
+        outcome = decide_gate(
+            store, uuid.UUID(str(task_uuid)), step_name, approve=approve, actor=actor
+        )
+    _show(outcome, json_output)
