@@ -1,4 +1,5 @@
 """Handlers of examples/grammar/orders.yaml; the middle step is a composition, not code."""
+
 from __future__ import annotations
 
 from tasker_ctl.sdk.step_handler.functional import depends_on, inputs, step_handler
