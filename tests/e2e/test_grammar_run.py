@@ -274,7 +274,11 @@ def test_run_mixes_handlers_and_a_composition_and_resumes_after_the_checkpoint(
             "SELECT report_date, matched_count, unmatched_count FROM app.reports"
         ).fetchall()
         events = connection.execute(
-            "SELECT event_name, payload, event_uuid::text FROM tasker.grammar_outbox"
+            "SELECT event_name, payload, event_uuid::text, invocation_index "
+            "FROM tasker.grammar_outbox"
+        ).fetchall()
+        effects = connection.execute(
+            "SELECT invocation_index, capability, resource, entity FROM tasker.grammar_effects"
         ).fetchall()
         step = connection.execute(
             "SELECT handler_type, composition_source, checkpoint FROM tasker.workflow_steps "
@@ -284,6 +288,8 @@ def test_run_mixes_handlers_and_a_composition_and_resumes_after_the_checkpoint(
     assert len(events) == 1
     assert events[0][0] == "payments.reconciled"
     assert events[0][1] == {"date": "2026-03-10", "matched": 2, "auditor": "A-7"}
+    assert events[0][3] == 5
+    assert effects == [(3, "persist", "ledger", "reconciliation-reports")]
     assert steps["reconcile"]["result"]["event_uuid"] == events[0][2]
     assert step is not None
     assert step[0] == "grammar"

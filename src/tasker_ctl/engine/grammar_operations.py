@@ -18,7 +18,6 @@ from tasker_ctl.engine.store import Json, Store, connect
 from tasker_ctl.errors import ConflictError, DatabaseError
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.grammar.http import http_acquire
-from tasker_ctl.grammar.runner import idempotency_key as make_key
 from tasker_ctl.template.model import (
     HttpResource,
     OutboxResource,
@@ -41,29 +40,29 @@ class EngineOperations:
         task_uuid: uuid.UUID | str | None,
         step_uuid: uuid.UUID | str | None,
         gates: Mapping[str, Any] | None = None,
-        key_seed: str = "",
-        invocations: int = 0,
-        store: Store | None = None,
     ) -> None:
         self._resources = resources
         self._database_url = database_url
         self._task_uuid = task_uuid
         self._step_uuid = step_uuid
         self._gates = dict(gates or {})
-        self._store = store
-        self._owns_store = False
-        # an effect is recorded with its invocation, found from the key the runner made for it
-        self._indexes = {make_key(key_seed, index): index for index in range(invocations)}
+        self._store: Store | None = None
 
     def close(self) -> None:
-        if self._owns_store and self._store is not None:
+        if self._store is not None:
             self._store.close()
             self._store = None
 
     # -- Operations ------------------------------------------------------------------------
 
     def acquire(
-        self, resource: str, entity: str, params: Mapping[str, Any], constraints: Mapping[str, Any]
+        self,
+        resource: str,
+        entity: str,
+        params: Mapping[str, Any],
+        constraints: Mapping[str, Any],
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         declared = self._resource(resource)
         if not isinstance(declared, HttpResource):
@@ -81,6 +80,8 @@ class EngineOperations:
         data: Any,
         constraints: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         declared = self._resource(resource)
         if not isinstance(declared, PostgresResource):
@@ -122,7 +123,7 @@ class EngineOperations:
                     key=idempotency_key,
                     task_uuid=self._task_uuid,
                     step_uuid=self._step_uuid,
-                    index=self._indexes.get(idempotency_key),
+                    index=invocation_index,
                     capability="persist",
                     resource=resource,
                     entity=entity,
@@ -151,6 +152,8 @@ class EngineOperations:
         payload: Any,
         metadata: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         declared = self._resources.get(resource)
         if declared is None and resource != DEFAULT_EVENT_RESOURCE:
@@ -175,7 +178,7 @@ class EngineOperations:
                 metadata=Json(extra),
                 task_uuid=self._task_uuid,
                 step_uuid=self._step_uuid,
-                index=self._indexes.get(idempotency_key),
+                index=invocation_index,
             )
         except DatabaseError as error:
             raise InvocationError(
@@ -213,13 +216,14 @@ class EngineOperations:
         return declared
 
     def _open(self) -> Store:
+        # a connection of its own, opened only by a composition that writes: the worker's is
+        # not lent out, since a step past its timeout keeps running in an abandoned thread
         if self._store is None:
             if self._database_url is None:
                 raise InvocationError(
                     FailureKind.RESOURCE_UNAVAILABLE, "no database to write to", retryable=False
                 )
             self._store = connect(self._database_url, application_name="tasker-ctl grammar")
-            self._owns_store = True
         return self._store
 
     def _write(

@@ -64,22 +64,15 @@ def run_grammar_step(
     resume = step.get("checkpoint") if isinstance(step.get("checkpoint"), Mapping) else None
     stored = resume.get("composition") if resume else None
     gates = stored.get("gates") if isinstance(stored, Mapping) else None
-    invocations = plan.spec.get("invocations") or []
     operations = EngineOperations(
         resources=plan.resources,
         database_url=services.database_url if services else None,
         task_uuid=step["task_uuid"],
         step_uuid=step["workflow_step_uuid"],
         gates=gates if isinstance(gates, Mapping) else None,
-        key_seed=seed,
-        invocations=len(invocations),
     )
-    parked: list[dict[str, Any]] = []
 
     def keep(checkpoint: dict[str, Any]) -> None:
-        if checkpoint["composition"].get("pending_gate") is not None:
-            parked.append(checkpoint)  # stored with the step's parking, in one transaction
-            return
         keeper = services.keep_checkpoint if services is not None else None
         if keeper is not None and not keeper(checkpoint):
             raise _TakenOver
@@ -109,10 +102,10 @@ def run_grammar_step(
         )
     finally:
         operations.close()
-    if isinstance(run.error, GatePending):
-        pending = parked[-1] if parked else {"cursor": run.failed_index, "composition": {}}
+    if isinstance(run.error, GatePending) and run.gate_checkpoint is not None:
+        # stored with the step's parking, in one transaction
         return GateWait(
-            checkpoint=pending,
+            checkpoint=run.gate_checkpoint,
             metadata={
                 "gate": run.failed_index,
                 "prompt": run.error.prompt,

@@ -188,11 +188,13 @@ def _simulate(spec: Mapping[str, Any], simulation: Simulation, trace: Explanatio
         fixture_data=simulation.fixture_data, mock_outputs=simulation.mock_outputs, spec=spec
     )
     results: dict[tuple[int, str], Any] = {}
+    position = -1  # the invocation running: the one whose envelope was seen last
 
     def observed(expression: str, value: Any) -> Any:
-        operations.observe(value)
+        nonlocal position
+        position = max(position, _invocation_of(value))
         result = evaluate(expression, value)
-        results.setdefault((operations.position, expression), result)
+        results.setdefault((position, expression), result)
         return result
 
     try:
@@ -206,7 +208,7 @@ def _simulate(spec: Mapping[str, Any], simulation: Simulation, trace: Explanatio
         )
     except Exception as error:  # a capability that breaks must not break the explanation
         trace.failure = SimulationFailure(
-            failed_index=operations.position if operations.position >= 0 else None,
+            failed_index=position if position >= 0 else None,
             capability=None,
             kind="internal",
             message=f"{type(error).__name__}: {error}",
@@ -292,3 +294,14 @@ def load_fixture_file(path: str | Path, *, case: str | None = None) -> Simulatio
         )
     except ValueError as error:
         raise FixtureFileError(f"'{path}': {error}") from None
+
+
+def _invocation_of(value: Any) -> int:
+    """The index of the invocation whose envelope ``value`` is (the runner puts one output per
+    finished invocation under ``step.invocations``), or -1 for any other value (an
+    operation's result envelope)."""
+    if not isinstance(value, Mapping) or not {"context", "deps", "prev", "step"} <= set(value):
+        return -1
+    step = value.get("step")
+    done = step.get("invocations") if isinstance(step, Mapping) else None
+    return len(done) if isinstance(done, Mapping) else -1

@@ -4,11 +4,6 @@ Used by ``composition explain`` with a simulation: acquire reads the fixture rec
 entity (``fixture_data[entity]``), persist and emit echo what they were given, and a gate is
 approved. A mock output for an invocation index replaces the data that invocation's operation
 returns (its ``result_shape`` then applies as usual).
-
-Operations are not told which invocation calls them, but the composition runs in order, so
-the calling invocation is the next one of that capability after the last invocation seen.
-Every expression evaluated over an invocation's envelope shows how far the run got (the
-envelope carries one output per finished invocation), which keeps that position exact.
 """
 
 from __future__ import annotations
@@ -41,40 +36,11 @@ class FixtureOperations:
             item if isinstance(item, Mapping) else {}
             for item in (invocations if isinstance(invocations, list) else [])
         ]
-        self.position = -1  # index of the invocation known to be running (or last run)
-        self._served: set[int] = set()
         self.mocked: set[int] = set()
         self.findings: list[CompositionFinding] = []
 
-    # -- where the run is ---------------------------------------------------------------------
-
-    def observe(self, value: Any) -> None:
-        """Note the invocation whose envelope ``value`` is (any other value is ignored)."""
-        if not isinstance(value, Mapping) or not {"context", "deps", "prev", "step"} <= set(value):
-            return
-        step = value.get("step")
-        done = step.get("invocations") if isinstance(step, Mapping) else None
-        if isinstance(done, Mapping):
-            self.position = max(self.position, len(done))
-
-    def _caller(self, capability: str) -> int | None:
-        """The index of the invocation of ``capability`` that is calling now."""
-        at = self.position
-        running = 0 <= at < len(self._invocations) and at not in self._served
-        if running and self._invocations[at].get("capability") == capability:
-            return self._claim(at)
-        for index in range(max(at, -1) + 1, len(self._invocations)):
-            if self._invocations[index].get("capability") == capability:
-                return self._claim(index)
-        return None
-
-    def _claim(self, index: int) -> int:
-        self._served.add(index)
-        self.position = index
-        return index
-
-    def _mock(self, index: int | None) -> tuple[bool, Any]:
-        if index is not None and index in self.mock_outputs:
+    def _mock(self, index: int) -> tuple[bool, Any]:
+        if index in self.mock_outputs:
             self.mocked.add(index)
             return True, copy.deepcopy(self.mock_outputs[index])
         return False, None
@@ -82,9 +48,15 @@ class FixtureOperations:
     # -- the Operations protocol ----------------------------------------------------------------
 
     def acquire(
-        self, resource: str, entity: str, params: Mapping[str, Any], constraints: Mapping[str, Any]
+        self,
+        resource: str,
+        entity: str,
+        params: Mapping[str, Any],
+        constraints: Mapping[str, Any],
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
-        index = self._caller("acquire")
+        index = invocation_index
         mocked, data = self._mock(index)
         if mocked:
             return {"data": data, "total_count": len(data) if isinstance(data, list) else None}
@@ -97,7 +69,7 @@ class FixtureOperations:
                     hint=f"add acquire_fixture_data.{entity} or a mock output for invocation "
                     f"{index}",
                     index=index,
-                    path=("invocations", index) if index is not None else (),
+                    path=("invocations", index),
                 )
             )
             return {"data": None, "total_count": None}
@@ -121,8 +93,10 @@ class FixtureOperations:
         data: Any,
         constraints: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
-        mocked, output = self._mock(self._caller("persist"))
+        mocked, output = self._mock(invocation_index)
         return {"data": output if mocked else copy.deepcopy(data), "affected_count": 1}
 
     def emit(
@@ -132,12 +106,13 @@ class FixtureOperations:
         payload: Any,
         metadata: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
-        mocked, output = self._mock(self._caller("emit"))
+        mocked, output = self._mock(invocation_index)
         return {"data": output if mocked else copy.deepcopy(payload), "confirmed": True}
 
     def gate_decision(self, invocation_index: int) -> Mapping[str, Any] | None:
-        self._claim(invocation_index)
         config = (
             self._invocations[invocation_index].get("config")
             if 0 <= invocation_index < len(self._invocations)

@@ -68,10 +68,18 @@ class FakeOperations:
         self.decisions = dict(decisions or {})
         self.failure = failure
         self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.indexes: list[int] = []  # the invocation_index of each acquire, persist, emit
 
     def acquire(
-        self, resource: str, entity: str, params: Mapping[str, Any], constraints: Mapping[str, Any]
+        self,
+        resource: str,
+        entity: str,
+        params: Mapping[str, Any],
+        constraints: Mapping[str, Any],
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
+        self.indexes.append(invocation_index)
         self.calls.append(("acquire", (resource, entity, params, constraints)))
         if self.failure is not None:
             raise self.failure
@@ -84,7 +92,10 @@ class FakeOperations:
         data: Any,
         constraints: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
+        self.indexes.append(invocation_index)
         self.calls.append(("persist", (resource, entity, data, constraints, idempotency_key)))
         if self.failure is not None:
             raise self.failure
@@ -97,7 +108,10 @@ class FakeOperations:
         payload: Any,
         metadata: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
+        self.indexes.append(invocation_index)
         self.calls.append(("emit", (resource, event_name, payload, metadata, idempotency_key)))
         if self.failure is not None:
             raise self.failure
@@ -718,6 +732,20 @@ def test_acquire_forwards_every_parsed_field() -> None:
             ),
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("name", "config"),
+    [
+        ("acquire", {"resource": "settings"}),
+        ("persist", {"resource": "db", "data": {"expression": "{a: 1}"}}),
+        ("emit", {"event_name": "order.done", "payload": {"expression": "{a: 1}"}}),
+    ],
+)
+def test_operations_are_told_which_invocation_calls_them(name: str, config: Any) -> None:
+    operations = FakeOperations(acquired=[])
+    run(name, config, make_context(operations=operations, index=4))
+    assert operations.indexes == [4]
 
 
 def test_acquire_defaults_params_and_names_resource_as_entity() -> None:

@@ -307,7 +307,11 @@ def test_acquire_honours_limit_offset_and_filter() -> None:
     rows = [{"id": i, "kind": "a" if i % 2 else "b"} for i in range(10)]
     operations = FixtureOperations(fixture_data={"items": rows})
     result = operations.acquire(
-        "db", "items", {}, {"limit": 2, "offset": 1, "filter": {"kind": {"eq": "a"}}}
+        "db",
+        "items",
+        {},
+        {"limit": 2, "offset": 1, "filter": {"kind": {"eq": "a"}}},
+        invocation_index=0,
     )
     assert result == {"data": [{"id": 3, "kind": "a"}, {"id": 5, "kind": "a"}], "total_count": 5}
 

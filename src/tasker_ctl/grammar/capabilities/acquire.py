@@ -43,7 +43,6 @@ from tasker_ctl.grammar.capabilities.base import (
     Category,
     Expression,
     ExpressionSite,
-    FlowKind,
     InvocationContext,
     OutputFlow,
 )
@@ -256,10 +255,7 @@ class AcquireCapability(GrammarCapability):
         return [*sites, *result_sites(parsed.validate_success, parsed.result_shape)]
 
     def output_flow(self, config: CapabilityConfig) -> OutputFlow:
-        parsed = expect(config, AcquireConfig)
-        if parsed.output is None:
-            return OutputFlow(FlowKind.UNKNOWN)
-        return OutputFlow(FlowKind.DECLARED, parsed.output)
+        return OutputFlow.declared(expect(config, AcquireConfig).output)
 
     def execute(self, config: CapabilityConfig, context: InvocationContext) -> Any:
         parsed = expect(config, AcquireConfig)
@@ -275,7 +271,9 @@ class AcquireCapability(GrammarCapability):
                     details={"field_path": "config.params.expression"},
                 )
         ref, entity = resolve_resource(parsed.resource)
-        result = context.operations.acquire(ref, entity, params, _constraints(parsed))
+        result = context.operations.acquire(
+            ref, entity, params, _constraints(parsed), invocation_index=context.index
+        )
         data = result.get("data")
         envelope = {
             "data": data,

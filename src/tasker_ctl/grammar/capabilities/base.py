@@ -73,6 +73,11 @@ class OutputFlow:
     kind: FlowKind
     schema: JsonValue = None  # the JSON Schema of the output when ``kind`` is DECLARED
 
+    @classmethod
+    def declared(cls, schema: JsonValue) -> OutputFlow:
+        """DECLARED with ``schema`` when the config gives one, else UNKNOWN."""
+        return cls(FlowKind.UNKNOWN) if schema is None else cls(FlowKind.DECLARED, schema)
+
 
 @dataclass(frozen=True)
 class IdempotencyKey:
@@ -83,10 +88,19 @@ class IdempotencyKey:
 
 class Operations(Protocol):
     """The side-effecting world a composition reaches: provided by the engine at run time and
-    by fixtures in ``composition explain``. Implementations raise ``InvocationError``."""
+    by fixtures in ``composition explain``. Implementations raise ``InvocationError``.
+
+    Every call names the invocation making it (``invocation_index``): the engine records
+    effects with it, fixtures answer with that invocation's mock output."""
 
     def acquire(
-        self, resource: str, entity: str, params: Mapping[str, Any], constraints: Mapping[str, Any]
+        self,
+        resource: str,
+        entity: str,
+        params: Mapping[str, Any],
+        constraints: Mapping[str, Any],
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         """Returns ``{"data": ..., "total_count": int | None}``."""
         ...
@@ -98,6 +112,8 @@ class Operations(Protocol):
         data: Any,
         constraints: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         """Returns ``{"data": ..., "affected_count": int | None}``."""
         ...
@@ -109,6 +125,8 @@ class Operations(Protocol):
         payload: Any,
         metadata: Mapping[str, Any],
         idempotency_key: str,
+        *,
+        invocation_index: int,
     ) -> dict[str, Any]:
         """Returns ``{"data": ..., "confirmed": bool}``."""
         ...

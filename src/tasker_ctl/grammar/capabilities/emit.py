@@ -177,10 +177,8 @@ class EmitCapability(GrammarCapability):
 
     def output_flow(self, config: CapabilityConfig) -> OutputFlow:
         parsed = expect(config, EmitConfig)
-        if parsed.output is None:
-            return OutputFlow(FlowKind.UNKNOWN)
-        if parsed.condition is None:
-            return OutputFlow(FlowKind.DECLARED, parsed.output)
+        if parsed.output is None or parsed.condition is None:
+            return OutputFlow.declared(parsed.output)
         return OutputFlow(FlowKind.DECLARED, {"anyOf": [parsed.output, NOT_EMITTED_SCHEMA]})
 
     def execute(self, config: CapabilityConfig, context: InvocationContext) -> Any:
@@ -217,7 +215,14 @@ class EmitCapability(GrammarCapability):
             "event_version": parsed.event_version,
             "delivery_mode": parsed.delivery_mode,
         }
-        result = context.operations.emit(parsed.resource, parsed.event_name, payload, metadata, key)
+        result = context.operations.emit(
+            parsed.resource,
+            parsed.event_name,
+            payload,
+            metadata,
+            key,
+            invocation_index=context.index,
+        )
         result_envelope = {
             "data": result.get("data"),
             "confirmed": result.get("confirmed"),

@@ -33,7 +33,6 @@ from tasker_ctl.grammar.capabilities.base import (
     Category,
     Expression,
     ExpressionSite,
-    FlowKind,
     InvocationContext,
     OutputFlow,
 )
@@ -183,10 +182,7 @@ class PersistCapability(GrammarCapability):
         return [*sites, *result_sites(parsed.validate_success, parsed.result_shape)]
 
     def output_flow(self, config: CapabilityConfig) -> OutputFlow:
-        parsed = expect(config, PersistConfig)
-        if parsed.output is None:
-            return OutputFlow(FlowKind.UNKNOWN)
-        return OutputFlow(FlowKind.DECLARED, parsed.output)
+        return OutputFlow.declared(expect(config, PersistConfig).output)
 
     def execute(self, config: CapabilityConfig, context: InvocationContext) -> Any:
         parsed = expect(config, PersistConfig)
@@ -201,7 +197,9 @@ class PersistCapability(GrammarCapability):
                 "config.constraints.idempotency_key.expression",
             )
         ref, entity = resolve_resource(parsed.resource)
-        result = context.operations.persist(ref, entity, data, _constraints(parsed), key)
+        result = context.operations.persist(
+            ref, entity, data, _constraints(parsed), key, invocation_index=context.index
+        )
         affected_count = result.get("affected_count")
         envelope = {
             "data": result.get("data"),

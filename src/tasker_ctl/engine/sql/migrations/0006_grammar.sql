@@ -31,7 +31,7 @@ CREATE TABLE tasker.grammar_effects (
     idempotency_key     varchar(128) PRIMARY KEY,
     task_uuid           uuid,
     workflow_step_uuid  uuid,
-    invocation_index    integer,
+    invocation_index    integer NOT NULL,
     capability          varchar(32) NOT NULL,
     resource            varchar(128) NOT NULL,
     entity              varchar(255) NOT NULL,
