@@ -359,7 +359,7 @@ def _invoke(
     if timeout is None:
         value = call(context)
         return asyncio.run(_awaited(value)) if inspect.isawaitable(value) else value
-    return _call_with_timeout(call, context, float(timeout))
+    return _call_with_timeout(lambda: call(context), float(timeout))
 
 
 def _run_composition(
@@ -375,11 +375,7 @@ def _run_composition(
     timeout = attempt.definition.timeout_seconds
     if timeout is None:
         return run()
-    outcome: StepHandlerResult | GateWait = _call_with_timeout(
-        lambda _context: run(),
-        None,  # type: ignore[arg-type]  # a composition takes no handler context
-        float(timeout),
-    )
+    outcome: StepHandlerResult | GateWait = _call_with_timeout(run, float(timeout))
     return outcome
 
 
@@ -404,9 +400,7 @@ async def _bounded(value: Awaitable[Any], timeout: float) -> Any:
     return task.result()
 
 
-def _call_with_timeout(
-    call: Callable[[StepContext], Any], context: StepContext, timeout: float
-) -> Any:
+def _call_with_timeout(call: Callable[[], Any], timeout: float) -> Any:
     # A thread cannot be killed: on timeout the attempt fails and a sync handler's thread is
     # abandoned (a daemon, so it never holds up the process's exit). Async handlers are
     # cancelled at the deadline.
@@ -415,7 +409,7 @@ def _call_with_timeout(
 
     def run() -> None:
         try:
-            value = call(context)
+            value = call()
             if inspect.isawaitable(value):
                 value = asyncio.run(_bounded(value, timeout))
             outcome["value"] = value

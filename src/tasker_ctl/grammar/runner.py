@@ -54,10 +54,7 @@ class CompositionRun:
     failed_index: int | None = None
     failed_capability: str | None = None
     resumed_from: int | None = None  # index of the last checkpointed invocation reused
-
-    @property
-    def succeeded(self) -> bool:
-        return self.error is None
+    gate_checkpoint: dict[str, Any] | None = None  # stopped at a gate: the state to keep
 
     @property
     def waiting(self) -> bool:
@@ -147,9 +144,9 @@ def run_composition(
                 IdempotencyKey(idempotency_key(key_seed, index)),
             )
         except GatePending as pending:
-            # the approver should see how far the composition got: keep the state at the gate
-            if on_checkpoint is not None:
-                on_checkpoint(state.record(index - 1, prev, pending=_pending(index, pending)))
+            # the state at the gate, for the caller to park the step with: the approver sees
+            # how far the composition got, and the decision resumes it there
+            run.gate_checkpoint = state.record(index - 1, prev, pending=_pending(index, pending))
             return _failed(run, index, name, pending)
         except InvocationError as error:
             return _failed(run, index, name, error)
