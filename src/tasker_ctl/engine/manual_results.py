@@ -21,6 +21,7 @@ from tasker_ctl.engine.errors import (
     ResultJsonError,
     ResultSchemaViolationError,
 )
+from tasker_ctl.engine.submission import json_kind
 from tasker_ctl.engine.topology import DecisionOutcomeError, DecisionSegments, read_decision_outcome
 from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
@@ -55,7 +56,7 @@ def parse_result(text: str, *, source: str = "--result") -> dict[str, Any]:
 def require_object(value: Any, *, source: str = "the result") -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ResultJsonError(
-            f"{source} must be a JSON object, not {_json_type(value)}",
+            f"{source} must be a JSON object, not {json_kind(value)}",
             hint='a step result is an object of named values, e.g. {"total": 36}',
         )
     return value
@@ -154,11 +155,3 @@ def _checked_decision(
             '"create_steps", "step_names": [...]}} or {"type": "no_branches"}',
         ) from None
     return CheckedResult(result, chosen, segments)
-
-
-def _json_type(value: Any) -> str:
-    names = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
-    for kind, name in names.items():
-        if isinstance(value, kind):
-            return name
-    return "a number" if isinstance(value, int | float) else type(value).__name__

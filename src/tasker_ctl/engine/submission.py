@@ -222,8 +222,8 @@ def _check_context(template: TaskTemplate, context: Any) -> None:
     if not isinstance(context, dict):
         # handlers read the context as a mapping (StepContext.input_data); so does Tasker Core
         raise InvalidContextError(
-            f"the context of a task must be a JSON object, not {_json_type(context)}",
-            [f"$: {_json_type(context)} is not of type 'object'"],
+            f"the context of a task must be a JSON object, not {json_kind(context)}",
+            [f"$: {json_kind(context)} is not of type 'object'"],
             hint='pass the task input as an object, e.g. {"order_id": "o-1"}',
         )
     problems = violations(context, template.input_schema)
@@ -317,7 +317,8 @@ def _transition(store: QueryRunner, task_uuid: Any, to_state: str) -> None:
     )
 
 
-def _json_type(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """A value's JSON kind with its article, for messages: 'an array', 'a number', 'null'."""
     if value is None:
         return "null"
     if isinstance(value, bool):

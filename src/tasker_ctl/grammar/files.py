@@ -9,27 +9,29 @@ from pathlib import Path
 from typing import Any
 
 from tasker_ctl.errors import FileReadError, UsageError
-from tasker_ctl.grammar.template_rules import step_contract
+from tasker_ctl.grammar.template_rules import as_issue, step_contract
 from tasker_ctl.grammar.validation import (
-    CompositionFinding,
     MutationPolicy,
     StepContract,
     validate_composition,
 )
-from tasker_ctl.template.codes import severity_of
 from tasker_ctl.template.context import RuleContext, StepView
 from tasker_ctl.template.diagnostics import FileReport, Finding
-from tasker_ctl.template.issue import did_you_mean, quote_list
-from tasker_ctl.template.model import scalar_text
+from tasker_ctl.template.issue import Issue, did_you_mean, quote_list
 from tasker_ctl.template.source import (
-    JsonPath,
     SourceDocument,
     SourceProblem,
-    format_path,
     read_document,
 )
+from tasker_ctl.template.validator import (
+    finding_order,
+    looks_like_template,
+    place_issues,
+    problem_finding,
+    template_identity,
+    unreadable_report,
+)
 
-_TEMPLATE_KEYS = ("steps", "namespace_name")
 _NOT_A_COMPOSITION = "write the composition as a mapping with 'outcome:' and 'invocations:'"
 
 
@@ -50,31 +52,26 @@ def validate_composition_file(
     try:
         document = _read(Path(path), shown)
     except FileReadError as error:
-        unreadable = Finding(
-            code="FILE_UNREADABLE",
-            severity=severity_of("FILE_UNREADABLE"),
-            message=error.message,
-            hint="check the file's permissions",
-            file=shown,
-        )
-        return FileReport(file=shown, findings=[unreadable])
+        return unreadable_report(shown, error)
     report = FileReport(file=shown, findings=[_problem(document, p) for p in document.problems])
     if not document.usable:
         return report
     data = document.data
-    if _is_template(data):
+    issues: list[Issue] = []
+    if looks_like_template(document):
         context = RuleContext(data=data)
         for step in _composition_steps(context, step_name, shown):
             found = validate_composition(
                 step.data["composition"], step=step_contract(context, step), policy=policy
             )
             base = (*step.path, "composition")
-            report.findings += [_place(document, f, base, step.name) for f in found.findings]
-        report.template = _identify(data)
+            issues += [as_issue(finding, base, step.name) for finding in found.findings]
+        report.template = template_identity(data)
     else:
         found = validate_composition(data, policy=policy)
-        report.findings += [_place(document, f, (), None) for f in found.findings]
-    report.findings.sort(key=lambda f: (f.line or 0, f.column or 0, f.severity.rank, f.code))
+        issues += [as_issue(finding, (), None) for finding in found.findings]
+    report.findings += place_issues(issues, shown, document.positions)
+    report.findings.sort(key=finding_order)
     return report
 
 
@@ -95,7 +92,7 @@ def load_composition_file(
             f"{where}: {first.code} {_retitled(first.message)}", hint=first.hint
         )
     data = document.data
-    if not _is_template(data):
+    if not looks_like_template(document):
         return data, None
     context = RuleContext(data=data)
     steps = _composition_steps(context, step_name, shown)
@@ -120,10 +117,6 @@ def _read(path: Path, shown: str) -> SourceDocument:
             return document
         return SourceDocument(path=path, display_path=shown, data=data)
     return document
-
-
-def _is_template(data: Any) -> bool:
-    return isinstance(data, dict) and any(key in data for key in _TEMPLATE_KEYS)
 
 
 def _composition_steps(context: RuleContext, step_name: str | None, shown: str) -> list[StepView]:
@@ -151,47 +144,10 @@ def _composition_steps(context: RuleContext, step_name: str | None, shown: str) 
 
 
 def _problem(document: SourceDocument, problem: SourceProblem) -> Finding:
-    line, column = problem.position if problem.position else (None, None)
-    hint = problem.hint
-    if problem.code in ("NOT_A_MAPPING", "EMPTY_FILE"):
-        hint = _NOT_A_COMPOSITION
-    return Finding(
-        code=problem.code,
-        severity=severity_of(problem.code),
-        message=_retitled(problem.message),
-        hint=hint,
-        file=document.display_path,
-        line=line,
-        column=column,
-        path=format_path(problem.path),
-    )
+    found = problem_finding(problem, document.display_path)
+    hint = _NOT_A_COMPOSITION if problem.code in ("NOT_A_MAPPING", "EMPTY_FILE") else found.hint
+    return found.model_copy(update={"message": _retitled(found.message), "hint": hint})
 
 
 def _retitled(message: str) -> str:
     return message.replace("a TaskTemplate", "a composition or template")
-
-
-def _place(
-    document: SourceDocument, found: CompositionFinding, base: JsonPath, step: str | None
-) -> Finding:
-    path = (*base, *found.path)
-    position = document.positions.locate(path, key=found.at_key)
-    line, column = position if position else (None, None)
-    return Finding(
-        code=found.code,
-        severity=found.severity,
-        message=found.message,
-        hint=found.hint,
-        file=document.display_path,
-        line=line,
-        column=column,
-        path=format_path(path),
-        step=step,
-    )
-
-
-def _identify(data: dict[str, Any]) -> str | None:
-    parts = [scalar_text(data.get(key)) for key in ("namespace_name", "name", "version")]
-    if any(part is None for part in parts):
-        return None
-    return f"{parts[0]}/{parts[1]}@{parts[2]}"

@@ -11,10 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from tasker_ctl.grammar.validation import MUTATION_POLICIES, StepContract, validate_composition
+from tasker_ctl.grammar.validation import (
+    MUTATION_POLICIES,
+    CompositionFinding,
+    StepContract,
+    validate_composition,
+)
 from tasker_ctl.template.context import RuleContext, StepView
 from tasker_ctl.template.issue import Issue
 from tasker_ctl.template.rules import rule
+from tasker_ctl.template.source import JsonPath
 
 # reported by the template's own shape checks (UNKNOWN_KEY, WRONG_TYPE, ...) at the same place
 SHADOWED = frozenset({"COMPOSITION_PARSE_ERROR"})
@@ -84,13 +90,17 @@ def composition_contracts(context: RuleContext) -> Iterator[Issue]:
             continue
         report = validate_composition(composition, step=step_contract(context, step), policy=policy)
         for item in report.findings:
-            if item.code in SHADOWED:
-                continue
-            yield Issue(
-                item.code,
-                item.message,
-                (*step.path, "composition", *item.path),
-                item.hint,
-                step=step.name,
-                at_key=item.at_key,
-            )
+            if item.code not in SHADOWED:
+                yield as_issue(item, (*step.path, "composition"), step.name)
+
+
+def as_issue(finding: CompositionFinding, base: JsonPath, step: str | None) -> Issue:
+    """A composition finding as a template issue, its path under ``base``."""
+    return Issue(
+        finding.code,
+        finding.message,
+        (*base, *finding.path),
+        finding.hint,
+        step=step,
+        at_key=finding.at_key,
+    )

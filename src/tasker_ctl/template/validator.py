@@ -28,6 +28,7 @@ from tasker_ctl.template.rules import run_rules
 from tasker_ctl.template.source import (
     SourceDocument,
     SourceMap,
+    SourceProblem,
     content_hash,
     format_path,
     parse_document,
@@ -49,21 +50,7 @@ def check_document(
     document: SourceDocument, *, environment: str | None = None
 ) -> tuple[FileReport, TaskTemplate | None]:
     """All findings for one parsed document, and the model when it has no shape errors."""
-    findings: list[Finding] = []
-    for problem in document.problems:
-        line, column = problem.position if problem.position else (None, None)
-        findings.append(
-            Finding(
-                code=problem.code,
-                severity=severity_of(problem.code),
-                message=problem.message,
-                hint=problem.hint,
-                file=document.display_path,
-                line=line,
-                column=column,
-                path=format_path(problem.path),
-            )
-        )
+    findings = [problem_finding(problem, document.display_path) for problem in document.problems]
     report = FileReport(file=document.display_path, findings=findings)
     if not document.usable:
         return report, None
@@ -77,12 +64,12 @@ def check_document(
     template, issues = check_structure(data)
     context = RuleContext(data=data, template=template, environment=environment)
     issues.extend(run_rules(context))
-    placed = _place(issues, document.display_path, positions)
+    placed = place_issues(issues, document.display_path, positions)
     if environment is not None:
         placed = _without_override_echoes(placed, grafts)
     report.findings.extend(placed)
-    report.findings.sort(key=_order)
-    report.template = _identify(data)
+    report.findings.sort(key=finding_order)
+    report.template = template_identity(data)
     return report, template
 
 
@@ -100,7 +87,7 @@ def validate_file(path: str | Path, *, environment: str | None = None) -> FileRe
     try:
         document = read_document(target, str(path))
     except FileReadError as exc:
-        return _unreadable(str(path), exc)
+        return unreadable_report(str(path), exc)
     return check_document(document, environment=environment)[0]
 
 
@@ -123,7 +110,7 @@ def validate_paths(
         try:
             document = read_document(candidate.path, candidate.display)
         except FileReadError as exc:
-            report.files.append(_unreadable(candidate.display, exc))
+            report.files.append(unreadable_report(candidate.display, exc))
             continue
         if (only_templates or not candidate.explicit) and not looks_like_template(document):
             report.skipped.append(candidate.display)
@@ -190,7 +177,22 @@ def load_template(path: str | Path, *, environment: str | None = None) -> TaskTe
     return load_checked(path, environment=environment).template
 
 
-def _unreadable(display: str, error: FileReadError) -> FileReport:
+def problem_finding(problem: SourceProblem, file: str) -> Finding:
+    """A problem with the file itself (unreadable, bad YAML, ...) as a finding."""
+    line, column = problem.position if problem.position else (None, None)
+    return Finding(
+        code=problem.code,
+        severity=severity_of(problem.code),
+        message=problem.message,
+        hint=problem.hint,
+        file=file,
+        line=line,
+        column=column,
+        path=format_path(problem.path),
+    )
+
+
+def unreadable_report(display: str, error: FileReadError) -> FileReport:
     finding = Finding(
         code="FILE_UNREADABLE",
         severity=severity_of("FILE_UNREADABLE"),
@@ -201,7 +203,7 @@ def _unreadable(display: str, error: FileReadError) -> FileReport:
     return FileReport(file=display, findings=[finding])
 
 
-def _place(issues: list[Issue], file: str, positions: SourceMap) -> list[Finding]:
+def place_issues(issues: list[Issue], file: str, positions: SourceMap) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[str, tuple[str | int, ...], str]] = set()
     for issue in issues:
@@ -251,11 +253,11 @@ def _without_override_echoes(findings: list[Finding], grafts: list[Graft]) -> li
     return kept
 
 
-def _order(finding: Finding) -> tuple[int, int, int, str]:
+def finding_order(finding: Finding) -> tuple[int, int, int, str]:
     return (finding.line or 0, finding.column or 0, finding.severity.rank, finding.code)
 
 
-def _identify(data: object) -> str | None:
+def template_identity(data: object) -> str | None:
     if not isinstance(data, dict):
         return None
     namespace, name, version = (

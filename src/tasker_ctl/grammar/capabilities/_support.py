@@ -23,6 +23,7 @@ from tasker_ctl.grammar.capabilities.base import (
     Target,
 )
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
+from tasker_ctl.grammar.json_types import json_type
 
 MAX_NAME_LENGTH = 128
 REF_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -164,24 +165,6 @@ def evaluate_string(
             details={"field_path": field_path},
         )
     return result
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    if isinstance(value, Mapping):
-        return "object"
-    return type(value).__name__
 
 
 @dataclass(frozen=True)

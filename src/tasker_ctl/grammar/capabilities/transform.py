@@ -17,7 +17,6 @@ from tasker_ctl.grammar.capabilities.base import (
     CapabilityConfig,
     Category,
     ExpressionSite,
-    FlowKind,
     InvocationContext,
     OutputFlow,
 )
@@ -72,10 +71,7 @@ class TransformCapability(GrammarCapability):
         return [ExpressionSite("config.filter", parsed.filter)]
 
     def output_flow(self, config: CapabilityConfig) -> OutputFlow:
-        parsed = expect(config, TransformConfig)
-        if parsed.output is None:
-            return OutputFlow(FlowKind.UNKNOWN)
-        return OutputFlow(FlowKind.DECLARED, parsed.output)
+        return OutputFlow.declared(expect(config, TransformConfig).output)
 
     def execute(self, config: CapabilityConfig, context: InvocationContext) -> Any:
         parsed = expect(config, TransformConfig)

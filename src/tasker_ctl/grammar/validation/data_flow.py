@@ -197,17 +197,7 @@ def _unknown_dependency(
     message = (
         f"{view.label}: {site.field_path} reads {text}, but '{name}' is not a dependency of {owner}"
     )
-    if not exact:
-        return finding(
-            "SUSPECT_PATH",
-            message + " (the path is partly computed, so this is not certain)",
-            hint=hint,
-            index=view.index,
-            path=site_path(view, site),
-        )
-    return finding(
-        "UNKNOWN_DEPENDENCY", message, hint=hint, index=view.index, path=site_path(view, site)
-    )
+    return _path_problem("UNKNOWN_DEPENDENCY", message, hint, view, site, exact)
 
 
 def _path_finding(
@@ -245,17 +235,24 @@ def _path_finding(
             hint = f"declared: {quote_list(problem.candidates[:12])}"
         else:
             hint = None
+    return _path_problem(_CODES[problem.kind], message, hint, view, site, exact)
+
+
+def _path_problem(
+    code: str,
+    message: str,
+    hint: str | None,
+    view: InvocationView,
+    site: ExpressionSite,
+    exact: bool,
+) -> CompositionFinding:
+    """``code`` for a path read exactly; only a SUSPECT_PATH warning for one partly computed."""
     if not exact:
-        return finding(
+        code, message = (
             "SUSPECT_PATH",
             message + " (the path is partly computed, so this is not certain)",
-            hint=hint,
-            index=view.index,
-            path=site_path(view, site),
         )
-    return finding(
-        _CODES[problem.kind], message, hint=hint, index=view.index, path=site_path(view, site)
-    )
+    return finding(code, message, hint=hint, index=view.index, path=site_path(view, site))
 
 
 def suggest_field(name: str, candidates: tuple[str, ...]) -> str | None:

@@ -7,8 +7,9 @@ know" (``None``, empty) rather than raising.
 from __future__ import annotations
 
 import json
-import math
 from typing import Any
+
+from tasker_ctl.grammar.json_types import json_type
 
 MAX_REF_HOPS = 32
 
@@ -73,22 +74,6 @@ def _pointer(root: Any, reference: str) -> Any:
         else:
             return None
     return current
-
-
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "integer" if math.isfinite(value) and value.is_integer() else "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object"
 
 
 def allowed_values(schema: Any) -> list[Any] | None:
