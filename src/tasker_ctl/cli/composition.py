@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tasker_ctl.errors import FileReadError, PathNotFoundError, UsageError
+from tasker_ctl.errors import PathNotFoundError, UsageError
 
 
 class ReportFormat(StrEnum):
@@ -203,16 +203,9 @@ def _require_file(path: Path) -> None:
 def _json_value(value: str | None, option: str) -> Any:
     if value is None:
         return None
-    text, source = value, option
-    if value.startswith("@"):
-        name = value[1:]
-        source = f"{option} file '{name}'"
-        try:
-            text = Path(name).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise PathNotFoundError(f"{source} does not exist") from None
-        except (OSError, UnicodeDecodeError) as error:
-            raise FileReadError(f"cannot read {source}: {error}") from error
+    from tasker_ctl.cli.run import option_text
+
+    text, source = option_text(value, option)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:

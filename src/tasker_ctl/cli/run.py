@@ -281,13 +281,7 @@ def parse_context(value: str | None) -> dict[str, Any]:
     """``--context``: inline JSON, ``@FILE`` or ``@-`` (stdin); must be a JSON object."""
     if value is None:
         return {}
-    source, text = "--context", value
-    if value.startswith("@"):
-        name = value[1:]
-        if name == "-":
-            source, text = "--context @- (standard input)", sys.stdin.read()
-        else:
-            source, text = f"--context file '{name}'", _read(name)
+    text, source = option_text(value, "--context")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -303,17 +297,24 @@ def parse_context(value: str | None) -> dict[str, Any]:
     return data
 
 
-def _read(name: str) -> str:
+def option_text(value: str, option: str) -> tuple[str, str]:
+    """The text of an option that takes inline text, ``@FILE`` or ``@-`` (standard input),
+    and a description of where it came from for messages."""
+    if not value.startswith("@"):
+        return value, option
+    name = value[1:]
+    if name == "-":
+        return sys.stdin.read(), f"{option} @- (standard input)"
     path = Path(name)
     if not path.is_file():
         raise PathNotFoundError(
-            f"context file '{name}' does not exist",
-            hint="write --context @FILE with the path of a JSON file, or pass the JSON inline",
+            f"{option} file '{name}' does not exist",
+            hint=f"write {option} @FILE with the path of a JSON file, or pass the JSON inline",
         )
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), f"{option} file '{name}'"
     except (OSError, UnicodeDecodeError) as error:
-        raise FileReadError(f"cannot read context file '{name}': {error}") from error
+        raise FileReadError(f"cannot read {option} file '{name}': {error}") from error
 
 
 def check_template_path(template: str) -> None:

@@ -23,9 +23,10 @@ from tasker_ctl.cli.run import (
     NewOption,
     ParentCorrelationOption,
     check_template_path,
+    option_text,
     parse_context,
 )
-from tasker_ctl.errors import FileReadError, PathNotFoundError, UsageError
+from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
@@ -74,7 +75,7 @@ RepairJsonOption = Annotated[
     ),
 ]
 
-_REPAIR_EPILOG = (
+REPAIR_EPILOG = (
     "Exit codes: 0 done; 2 bad usage, an unknown task or step, a task or step in a state "
     "the command cannot change, or no database. docs/operations.md has the details."
 )
@@ -240,7 +241,7 @@ def register(app: typer.Typer) -> None:
 
         render_task_list(tasks, make_console())
 
-    @task_app.command(epilog=_REPAIR_EPILOG)
+    @task_app.command(epilog=REPAIR_EPILOG)
     def cancel(
         task_uuid: TaskArgument,
         reason: ReasonOption = None,
@@ -258,9 +259,9 @@ def register(app: typer.Typer) -> None:
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = cancel_task(store, task_uuid, actor)
-        _show(outcome, json_output)
+        show_repair(outcome, json_output)
 
-    @task_app.command("retry-step", epilog=_REPAIR_EPILOG)
+    @task_app.command("retry-step", epilog=REPAIR_EPILOG)
     def retry_step(
         task_uuid: TaskArgument,
         step_name: StepArgument,
@@ -280,9 +281,9 @@ def register(app: typer.Typer) -> None:
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = retry(store, task_uuid, step_name, actor)
-        _show(outcome, json_output)
+        show_repair(outcome, json_output)
 
-    @task_app.command("resolve-step", epilog=_REPAIR_EPILOG)
+    @task_app.command("resolve-step", epilog=REPAIR_EPILOG)
     def resolve_step(
         task_uuid: TaskArgument,
         step_name: StepArgument,
@@ -304,9 +305,9 @@ def register(app: typer.Typer) -> None:
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = resolve(store, task_uuid, step_name, actor, force=force)
-        _show(outcome, json_output)
+        show_repair(outcome, json_output)
 
-    @task_app.command("complete-step", epilog=_REPAIR_EPILOG)
+    @task_app.command("complete-step", epilog=REPAIR_EPILOG)
     def complete_step(
         task_uuid: TaskArgument,
         step_name: StepArgument,
@@ -341,7 +342,7 @@ def register(app: typer.Typer) -> None:
         value = parse_result(text, source=source)
         with open_store(database_url) as store:
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
-        _show(outcome, json_output)
+        show_repair(outcome, json_output)
 
 
 def _read_result(value: str | None) -> tuple[str, str]:
@@ -353,24 +354,10 @@ def _read_result(value: str | None) -> tuple[str, str]:
             "complete-step needs the step's result",
             hint='pass --result \'{"key": "value"}\', --result @FILE or --result @-',
         )
-    if not value.startswith("@"):
-        return value, "--result"
-    name = value[1:]
-    if name == "-":
-        return sys.stdin.read(), "--result @- (standard input)"
-    path = Path(name)
-    if not path.is_file():
-        raise PathNotFoundError(
-            f"result file '{name}' does not exist",
-            hint="write --result @FILE with the path of a JSON file, or pass the JSON inline",
-        )
-    try:
-        return path.read_text(encoding="utf-8"), f"--result file '{name}'"
-    except (OSError, UnicodeDecodeError) as error:
-        raise FileReadError(f"cannot read result file '{name}': {error}") from error
+    return option_text(value, "--result")
 
 
-def _show(outcome: RepairOutcome, json_output: bool) -> None:
+def show_repair(outcome: RepairOutcome, json_output: bool) -> None:
     if json_output:
         from tasker_ctl.report.operator_json import render_repair_json
 

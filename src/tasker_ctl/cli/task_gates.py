@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import uuid
+
 import typer
 
 from tasker_ctl.cli.db import DatabaseUrlOption
 from tasker_ctl.cli.task import (
-    _REPAIR_EPILOG,
+    REPAIR_EPILOG,
     ByOption,
     ReasonOption,
     RepairJsonOption,
     StepArgument,
     TaskArgument,
-    _show,
+    show_repair,
 )
 
 
 def register_gate_commands(task_app: typer.Typer) -> None:
-    @task_app.command(epilog=_REPAIR_EPILOG)
+    @task_app.command(epilog=REPAIR_EPILOG)
     def approve(
         task_uuid: TaskArgument,
         step_name: StepArgument,
@@ -34,7 +36,7 @@ def register_gate_commands(task_app: typer.Typer) -> None:
         """
         _decide(task_uuid, step_name, True, reason or "approved", by, database_url, json_output)
 
-    @task_app.command(epilog=_REPAIR_EPILOG)
+    @task_app.command(epilog=REPAIR_EPILOG)
     def reject(
         task_uuid: TaskArgument,
         step_name: StepArgument,
@@ -49,7 +51,7 @@ def register_gate_commands(task_app: typer.Typer) -> None:
 
 
 def _decide(
-    task_uuid: object,
+    task_uuid: uuid.UUID,
     step_name: str,
     approve: bool,
     reason: str | None,
@@ -57,15 +59,11 @@ def _decide(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    import uuid
-
     from tasker_ctl.engine.gates import decide_gate
     from tasker_ctl.engine.migrate import open_store
     from tasker_ctl.engine.operator import Actor
 
     actor = Actor.of(reason, by)
     with open_store(database_url) as store:
-        outcome = decide_gate(
-            store, uuid.UUID(str(task_uuid)), step_name, approve=approve, actor=actor
-        )
-    _show(outcome, json_output)
+        outcome = decide_gate(store, task_uuid, step_name, approve=approve, actor=actor)
+    show_repair(outcome, json_output)

@@ -57,7 +57,10 @@ class TaskListOutput(StrictOutput):
 
 
 class ActionOutput(StrictOutput):
-    name: str = Field(description="'cancel_task', 'retry_step', 'resolve_step' or 'complete_step'")
+    name: str = Field(
+        description="'cancel_task', 'retry_step', 'resolve_step', 'complete_step', "
+        "'approve_step' or 'reject_step'"
+    )
     by: str = Field(description="who acted (--by, $TASKER_ACTOR or user@host)")
     reason: str
     step: str | None = Field(description="the step repaired; null for cancel")
