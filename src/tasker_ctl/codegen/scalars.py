@@ -83,7 +83,12 @@ def integer_value(schema: dict[str, Any]) -> int:
     if multiple is not None and multiple > 0:
         step = Decimal(str(multiple))
         first = math.ceil(Decimal(start) / step)
-        for index in range(first, first + _NUMERIC_TRIES):
+        indexes = range(first, first + _NUMERIC_TRIES)
+        if high is not None and first * step > Decimal(str(high)):
+            # only an upper bound below the start: count down from the largest multiple under it
+            last = math.floor(Decimal(str(high)) / step)
+            indexes = range(last, last - _NUMERIC_TRIES, -1)
+        for index in indexes:
             candidate = index * step
             if candidate == candidate.to_integral_value():
                 return int(candidate)
@@ -121,13 +126,18 @@ def _multiple_in(
     """The first multiple of ``step`` within the bounds that survives float division checks."""
     floor = Decimal(str(low)) if low is not None else Decimal(0)
     ceiling = Decimal(str(high)) if high is not None else None
-    index = math.ceil(floor / step)
+    index, direction = math.ceil(floor / step), 1
+    if low is None and ceiling is not None and ceiling < floor:
+        # only an upper bound below zero: count down from the largest multiple under it
+        index, direction = math.floor(ceiling / step), -1
     for _ in range(_NUMERIC_TRIES):
         candidate = index * step
-        index += 1
+        index += direction
         if low is not None and (candidate < floor or (open_low and candidate == floor)):
             continue
-        if ceiling is not None and (candidate > ceiling or (open_high and candidate == ceiling)):
+        if ceiling is not None and open_high and candidate == ceiling:
+            continue
+        if ceiling is not None and candidate > ceiling:
             break
         if candidate == candidate.to_integral_value():
             return int(candidate)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -377,6 +377,9 @@ _schemas = st.recursive(_leaves, _containers, max_leaves=8)
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schema=_schemas)
+@example(schema={"type": "array", "items": {"type": "integer", "maximum": -1, "multipleOf": 2}})
+@example(schema={"type": "array", "items": {"type": "number", "maximum": -1, "multipleOf": 0.1}})
+@example(schema={"type": "number", "exclusiveMaximum": -1, "multipleOf": 0.5})
 def test_random_simple_schemas_get_valid_examples(schema: dict[str, Any]) -> None:
     builder = ExampleBuilder({"$defs": {"Subject": schema}})
 
