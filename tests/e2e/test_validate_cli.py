@@ -354,3 +354,36 @@ def test_help_explains_every_option(run_cli: RunCli) -> None:
     assert result.returncode == 0
     for option in ("--format", "--strict", "--quiet", "--verbose", "--environment", "--output"):
         assert option in result.stdout
+
+
+TWO_MUTATIONS = """\
+name: t
+namespace_name: n
+version: "1.0.0"
+steps:
+  - name: s
+    handler: {callable: "grammar:s"}
+    composition:
+      outcome: {description: d, output_schema: {type: object}}
+      invocations:
+        - capability: emit
+          checkpoint: true
+          config: {event_name: a.b, payload: {expression: "{}"}}
+        - capability: emit
+          checkpoint: true
+          config: {event_name: a.c, payload: {expression: "{}"}}
+"""
+
+
+def test_the_strict_mutation_policy_refuses_a_second_mutation(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    (tmp_path / "two.yaml").write_text(TWO_MUTATIONS, encoding="utf-8")
+    default = run_cli("validate", "two.yaml")
+    assert default.returncode == 0, default.stdout
+    assert "MULTIPLE_MUTATIONS" not in default.stdout
+    strict = run_cli("validate", "two.yaml", "--mutation-policy", "strict")
+    assert strict.returncode == 1
+    assert "two.yaml:13:11  error  MULTIPLE_MUTATIONS" in strict.stdout
+    wrong = run_cli("validate", "two.yaml", "--mutation-policy", "lenient")
+    assert wrong.returncode == 2

@@ -58,8 +58,9 @@ PolicyOption = Annotated[
     typer.Option(
         "--mutation-policy",
         case_sensitive=False,
-        help="'checkpointed': every persist/emit must be a checkpoint (Tasker Core's rule); "
-        "'strict': also at most one mutation, with nothing fallible after it.",
+        help="For compositions: 'checkpointed': every persist/emit must be a checkpoint "
+        "(Tasker Core's rule); 'strict': also at most one mutation, with nothing fallible "
+        "after it.",
     ),
 ]
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+from tasker_ctl.cli.composition import Policy, PolicyOption
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def register(app: typer.Typer) -> None:
                 "handed every staged YAML file.",
             ),
         ] = False,
+        policy: PolicyOption = Policy.CHECKPOINTED,
         output: Annotated[
             Path | None,
             typer.Option(
@@ -130,7 +132,12 @@ def register(app: typer.Typer) -> None:
             )
         from tasker_ctl.template import validate_paths
 
-        report = validate_paths(paths, environment=environment, only_templates=only_templates)
+        report = validate_paths(
+            paths,
+            environment=environment,
+            only_templates=only_templates,
+            rule_options={"mutation_policy": policy.value},
+        )
         if output is None:
             _render(report, sys.stdout, output_format, strict, quiet, verbose)
         else:

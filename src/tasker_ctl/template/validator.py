@@ -7,9 +7,10 @@ this module places each issue in its file and collects a ``ValidationReport``.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tasker_ctl.errors import (
     FileReadError,
@@ -47,9 +48,15 @@ def looks_like_template(document: SourceDocument) -> bool:
 
 
 def check_document(
-    document: SourceDocument, *, environment: str | None = None
+    document: SourceDocument,
+    *,
+    environment: str | None = None,
+    rule_options: Mapping[str, Any] | None = None,
 ) -> tuple[FileReport, TaskTemplate | None]:
-    """All findings for one parsed document, and the model when it has no shape errors."""
+    """All findings for one parsed document, and the model when it has no shape errors.
+
+    ``rule_options`` reach the rules as ``RuleContext.extras`` (the grammar's
+    ``mutation_policy``, for one)."""
     findings = [problem_finding(problem, document.display_path) for problem in document.problems]
     report = FileReport(file=document.display_path, findings=findings)
     if not document.usable:
@@ -62,7 +69,9 @@ def check_document(
         for source, target in grafts:
             positions.graft(source, target)
     template, issues = check_structure(data)
-    context = RuleContext(data=data, template=template, environment=environment)
+    context = RuleContext(
+        data=data, template=template, environment=environment, extras=dict(rule_options or {})
+    )
     issues.extend(run_rules(context))
     placed = place_issues(issues, document.display_path, positions)
     if environment is not None:
@@ -74,25 +83,38 @@ def check_document(
 
 
 def validate_text(
-    text: str, *, name: str = "<string>", environment: str | None = None
+    text: str,
+    *,
+    name: str = "<string>",
+    environment: str | None = None,
+    rule_options: Mapping[str, Any] | None = None,
 ) -> FileReport:
     """Validate template YAML held in memory."""
     document = parse_document(text, path=Path(name), display_path=name)
-    return check_document(document, environment=environment)[0]
+    return check_document(document, environment=environment, rule_options=rule_options)[0]
 
 
-def validate_file(path: str | Path, *, environment: str | None = None) -> FileReport:
+def validate_file(
+    path: str | Path,
+    *,
+    environment: str | None = None,
+    rule_options: Mapping[str, Any] | None = None,
+) -> FileReport:
     """Validate one file. Unreadable files give a ``FILE_UNREADABLE`` finding."""
     target = Path(path)
     try:
         document = read_document(target, str(path))
     except FileReadError as exc:
         return unreadable_report(str(path), exc)
-    return check_document(document, environment=environment)[0]
+    return check_document(document, environment=environment, rule_options=rule_options)[0]
 
 
 def validate_paths(
-    paths: Iterable[str], *, environment: str | None = None, only_templates: bool = False
+    paths: Iterable[str],
+    *,
+    environment: str | None = None,
+    only_templates: bool = False,
+    rule_options: Mapping[str, Any] | None = None,
 ) -> ValidationReport:
     """Validate files, directories (recursively) and globs.
 
@@ -115,7 +137,9 @@ def validate_paths(
         if (only_templates or not candidate.explicit) and not looks_like_template(document):
             report.skipped.append(candidate.display)
             continue
-        report.files.append(check_document(document, environment=environment)[0])
+        report.files.append(
+            check_document(document, environment=environment, rule_options=rule_options)[0]
+        )
     if not report.files and not only_templates:
         searched = (
             ", ".join(f"'{item}'" for item in found.searched_directories) or "the paths given"
