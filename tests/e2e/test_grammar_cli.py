@@ -151,3 +151,5 @@ def test_explain_runs_the_example_composition_on_samples(run_cli: RunCli) -> Non
     assert result.returncode == 0, result.stderr
     trace = json.loads(result.stdout)
     assert trace["invocations"][2]["simulated_output"]["total"] == pytest.approx(9.0)
+    assert trace["failure"] is None
+    assert trace["final_output"] == {"order_id": "A1", "total": 9, "event_uuid": "simulated-4"}

@@ -189,7 +189,7 @@ steps:
             filter: >
               {{matched_count: .step.invocations["3"].matched_count,
                 unmatched_count: .step.invocations["3"].unmatched_count,
-                event_uuid: .prev.event_uuid}}
+                event_uuid: .prev.message_id}}
             output:
               type: object
               required: [matched_count, unmatched_count]

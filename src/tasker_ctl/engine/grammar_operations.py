@@ -188,7 +188,8 @@ class EngineOperations:
         assert row is not None
         return {
             "data": {
-                "event_uuid": str(row["event_uuid"]),
+                # the id an event bus answers with, under the name Tasker Core compositions read
+                "message_id": str(row["event_uuid"]),
                 "event_name": event_name,
                 "payload": payload,
                 "created_at": row["created_at"].isoformat(),

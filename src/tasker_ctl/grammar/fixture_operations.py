@@ -1,7 +1,8 @@
 """Operations answered from fixture data, so a composition can run for real without a world.
 
 Used by ``composition explain`` with a simulation: acquire reads the fixture records of its
-entity (``fixture_data[entity]``), persist and emit echo what they were given, and a gate is
+entity (``fixture_data[entity]``), persist echoes its data, emit answers as the engine's outbox
+does (``message_id``, ``event_name``, ``payload``), and a gate is
 approved. A mock output for an invocation index replaces the data that invocation's operation
 returns (its ``result_shape`` then applies as usual).
 """
@@ -110,7 +111,14 @@ class FixtureOperations:
         invocation_index: int,
     ) -> dict[str, Any]:
         mocked, output = self._mock(invocation_index)
-        return {"data": output if mocked else copy.deepcopy(payload), "confirmed": True}
+        if not mocked:  # what the engine's outbox answers, with a made-up id
+            output = {
+                "message_id": f"simulated-{invocation_index}",
+                "event_name": event_name,
+                "payload": copy.deepcopy(payload),
+                "duplicate": False,
+            }
+        return {"data": output, "confirmed": True}
 
     def gate_decision(self, invocation_index: int) -> Mapping[str, Any] | None:
         config = (

@@ -142,7 +142,7 @@ def test_emit_writes_the_outbox_once_per_key(
     assert first["confirmed"] is True
     assert first["data"]["duplicate"] is False
     assert again["data"]["duplicate"] is True
-    assert again["data"]["event_uuid"] == first["data"]["event_uuid"]
+    assert again["data"]["message_id"] == first["data"]["message_id"]
     with psycopg.connect(database_url) as connection:
         events = connection.execute(
             "SELECT resource, event_name, event_version, payload, metadata, invocation_index "
