@@ -45,6 +45,16 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--concurrency", min=1, metavar="N", help="Steps run at once (threads)."),
         ] = 1,
+        claim_batch: Annotated[
+            int,
+            typer.Option(
+                "--claim-batch",
+                min=1,
+                metavar="N",
+                help="Most steps a worker thread claims at once while its handlers are quick "
+                "(docs/operations.md); 1 claims one at a time.",
+            ),
+        ] = 16,
         database_url: DatabaseUrlOption = None,
         quiet: Annotated[
             bool,
@@ -86,6 +96,7 @@ def register(app: typer.Typer) -> None:
                     on_step=printer.finished,
                     staleness_interval=staleness_interval,
                     on_sweep=printer.swept,
+                    claim_batch=claim_batch,
                 )
             except KeyboardInterrupt:
                 typer.echo(

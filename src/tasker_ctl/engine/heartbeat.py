@@ -1,11 +1,11 @@
-"""The heartbeat of a worker: it renews the lease of the attempt the worker is running."""
+"""The heartbeat of a worker: it renews the leases of the attempts the worker holds."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -21,25 +21,26 @@ logger = logging.getLogger("tasker_ctl.engine.worker")
 
 
 class Heartbeat:
-    """Renews the lease of the worker's running attempt, from one thread with its own
-    connection (opened the first time an attempt outlives a heartbeat interval).
+    """Renews the leases of the attempts a worker holds (the one it runs, and those claimed
+    with it that wait their turn), from one thread with its own connection (opened the first
+    time an attempt outlives a heartbeat interval).
 
     The thread wakes once per interval (a third of the lease) rather than at every attempt,
     which would cost two thread switches per step: it renews an attempt that has gone an
     interval without renewal, so at most two intervals pass between renewals, within the
-    lease's three.
+    lease's three. Each renewal is its own transaction, holding one step row at a time.
     """
 
     def __init__(self, url: str, options: WorkerOptions) -> None:
         self._url, self._options = url, options
         self._interval = max(options.lease_seconds / 3, 0.5)
-        # (step uuid, attempt number, monotonic time it began): replaced whole by the
-        # worker's thread, only read by the heartbeat thread
-        self._current: tuple[Any, int, float] | None = None
+        # step uuid -> (attempt number, monotonic time it was claimed): replaced whole by
+        # the worker's thread, only read by the heartbeat thread
+        self._held: dict[Any, tuple[int, float]] = {}
         self._closing = threading.Event()
         self._started = False
         self._store: Store | None = None
-        self._lost: tuple[Any, int] | None = None  # renewal refused: stop trying for it
+        self._lost: set[tuple[Any, int]] = set()  # renewal refused: stop trying for these
         self._thread = threading.Thread(target=self._run, daemon=True, name="tasker-heartbeat")
 
     def close(self) -> None:
@@ -49,31 +50,48 @@ class Heartbeat:
         elif self._store is not None:
             self._store.close()
 
-    @contextmanager
-    def beating(self, attempt: Attempt) -> Iterator[None]:
+    def hold(self, attempts: Iterable[tuple[Any, int]]) -> None:
+        """Renew these (step uuid, attempt number) from now on, until released."""
         if not self._started and not self._closing.is_set():
             self._started = True
             self._thread.start()
-        self._current = (attempt.step["workflow_step_uuid"], attempt.number, time.monotonic())
+        now = time.monotonic()
+        held = dict(self._held)
+        for step_uuid, attempt in attempts:
+            held[step_uuid] = (attempt, now)
+        self._held = held
+
+    def release(self, step_uuid: Any) -> None:
+        """The step's outcome is recorded (or its attempt was lost): renew it no more."""
+        if step_uuid in self._held:
+            held = dict(self._held)
+            del held[step_uuid]
+            self._held = held
+
+    @contextmanager
+    def beating(self, attempt: Attempt) -> Iterator[None]:
+        """Hold the attempt while the block runs."""
+        step_uuid = attempt.step["workflow_step_uuid"]
+        self.hold([(step_uuid, attempt.number)])
         try:
             yield
         finally:
-            self._current = None
+            self.release(step_uuid)
 
     def _run(self) -> None:
-        renewed: tuple[Any, int] | None = None  # the attempt renewed last, and when
-        renewed_at = 0.0
+        renewed: dict[tuple[Any, int], float] = {}  # attempt -> when it was renewed last
         try:
             while not self._closing.wait(self._interval):
-                current = self._current
-                if current is None:
-                    continue
-                step_uuid, attempt, claimed_at = current
-                since = renewed_at if renewed == (step_uuid, attempt) else claimed_at
-                if time.monotonic() - since < self._interval or (step_uuid, attempt) == self._lost:
-                    continue
-                if self._extend(step_uuid, attempt):
-                    renewed, renewed_at = (step_uuid, attempt), time.monotonic()
+                held = self._held
+                current = {(step_uuid, attempt) for step_uuid, (attempt, _) in held.items()}
+                renewed = {key: at for key, at in renewed.items() if key in current}
+                for step_uuid, (attempt, claimed_at) in held.items():
+                    key = (step_uuid, attempt)
+                    since = renewed.get(key, claimed_at)
+                    if time.monotonic() - since < self._interval or key in self._lost:
+                        continue
+                    if self._extend(step_uuid, attempt):
+                        renewed[key] = time.monotonic()
         finally:
             if self._store is not None:
                 self._store.close()
@@ -98,7 +116,7 @@ class Heartbeat:
                 self._store = None
             return False
         if not extended:
-            self._lost = (step_uuid, attempt)
+            self._lost.add((step_uuid, attempt))
             logger.warning(
                 "lease of step %s attempt %s was taken over; its result will be refused",
                 step_uuid,

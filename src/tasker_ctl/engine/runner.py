@@ -276,9 +276,11 @@ def serve(
     on_step: Callable[[StepFinished], None] | None = None,
     staleness_interval: float | None = None,
     on_sweep: Callable[[SweepReport], None] | None = None,
+    claim_batch: int = WorkerOptions.claim_batch,
 ) -> int:
     """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run.
 
+    ``claim_batch`` is the most steps a worker thread claims at once (``WorkerOptions``).
     With ``staleness_interval`` (seconds, above 0) a ``StalenessSweeper`` also sweeps the
     tasks of ``namespaces`` for staleness that often, reporting each sweep to ``on_sweep``.
     """
@@ -309,7 +311,11 @@ def serve(
             Worker(
                 target.url,
                 registry,
-                WorkerOptions(namespaces=namespaces or None, worker_id=f"{base}/{i}"),
+                WorkerOptions(
+                    namespaces=namespaces or None,
+                    worker_id=f"{base}/{i}",
+                    claim_batch=claim_batch,
+                ),
                 stop,
                 on_outcome=hook,
             )

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
@@ -61,6 +62,10 @@ class WorkerOptions:
     lease_seconds: int = 30
     poll_interval: float = 2.0
     worker_id: str = field(default_factory=default_worker_id)
+    # Steps claimed at once, at most; a worker claims more than one only while its handlers
+    # are quick: as many as its recent handler times fit in ``batch_window`` seconds.
+    claim_batch: int = 16
+    batch_window: float = 0.02
 
 
 class Worker:
@@ -87,8 +92,12 @@ class Worker:
         self.telemetry = telemetry if telemetry is not None else current_telemetry()
         self.executed = 0
         self._templates: dict[str, PreparedTemplate] = {}
-        # claimed together with the previous attempt's completion, run next
-        self._claimed: dict[str, Any] | None = None
+        # claimed and not yet run, in the order they were claimed
+        self._in_hand: deque[dict[str, Any]] = deque()
+        # successes run and not yet recorded: recorded together with the next claim
+        self._successes: list[_Success] = []
+        self._oldest_success = 0.0  # monotonic time the first of them was run
+        self._handler_seconds: float | None = None  # recent handler times (moving average)
         self._heartbeat = Heartbeat(database_url, self.options)
 
     def run(self) -> None:
@@ -98,59 +107,192 @@ class Worker:
             self._heartbeat.close()
             self._heartbeat = Heartbeat(self.database_url, self.options)
             try:
-                while not self.stop.is_set() or self._claimed is not None:
+                while not self.stop.is_set() or self._in_hand or self._successes:
                     if self.run_once(store):
                         continue
                     self._idle(store)
             finally:
-                self._heartbeat.close()
+                try:
+                    if self._successes and not store.closed:
+                        self._flush(store, claim=False)
+                finally:
+                    self._heartbeat.close()
 
     def run_once(self, store: Store) -> bool:
-        """Claim and run one attempt; False when nothing was claimable.
+        """Run one claimed attempt, claiming first when none is in hand; False when nothing
+        was claimable.
 
-        A success is recorded together with the next claim (unless ``stop`` is set), whose
-        step the following call runs.
+        Successes are recorded together with the next claim (none when ``stop`` is set);
+        while steps claimed with them wait their turn, for at most ``batch_window`` seconds.
+        When this returns with nothing in hand, every outcome is recorded.
         """
-        row, self._claimed = self._claimed, None
-        if row is None:
-            row = _retrying(lambda: self._claim(store))
-        if row is None:
+        if not self._in_hand:
+            self._flush(store, claim=True)
+        if not self._in_hand:
             return False
+        row = self._in_hand.popleft()
         try:
             attempt = self._attempt(store, row)
         except DatabaseError:
             raise
         except Exception as error:  # the template cannot run this step: no handler can help
             self._record_unrunnable(store, row, error)
-            return True
-        if self.telemetry is None:
-            self._run(store, attempt)
+            self._heartbeat.release(row["workflow_step_uuid"])
         else:
-            self._run_traced(store, attempt, self.telemetry)
+            if self.telemetry is None:
+                self._run(store, attempt)
+            else:
+                self._run_traced(store, attempt, self.telemetry)
+        if self._successes:
+            if not self._in_hand:
+                self._flush(store, claim=not self.stop.is_set())
+            elif self.stop.is_set() or (
+                time.monotonic() - self._oldest_success > self.options.batch_window
+            ):
+                self._flush(store, claim=False)
         return True
 
-    def _run(self, store: Store, attempt: Attempt) -> tuple[Outcome | None, bool]:
-        """Run the attempt and record its outcome: the outcome and whether it was recorded
-        (no outcome when the attempt was taken over while it ran)."""
+    def _run(
+        self, store: Store, attempt: Attempt, span: AttemptSpan | None = None
+    ) -> tuple[Outcome | None, bool | None]:
+        """Run the attempt and record its outcome: the outcome and whether it was recorded,
+        None when it is a success kept for the next claim (no outcome when the attempt was
+        taken over while it ran)."""
+        step_uuid = attempt.step["workflow_step_uuid"]
         services = None
         if attempt.prepared.grammar is not None:
             services = GrammarServices(
                 self.database_url, lambda saved: self._keep_checkpoint(store, attempt, saved)
             )
-        with self._heartbeat.beating(attempt):
+        started = time.perf_counter()
+        outcome = execute(attempt, self.registry, self.options.worker_id, services)
+        while outcome.checkpoint is not None:
+            if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
+                self._heartbeat.release(step_uuid)
+                return None, False  # the attempt was taken over: its result would be refused
             outcome = execute(attempt, self.registry, self.options.worker_id, services)
-            while outcome.checkpoint is not None:
-                if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
-                    return None, False  # the attempt was taken over: its result would be refused
-                outcome = execute(attempt, self.registry, self.options.worker_id, services)
+        self._timed(time.perf_counter() - started)
+        self.executed += 1
+        if outcome.success and not outcome.grows:
+            if not self._successes:
+                self._oldest_success = time.monotonic()
+            self._successes.append(_Success(attempt, outcome, span))
+            return outcome, None
+        self._flush(store, claim=False)  # outcomes are recorded in the order they came
         if outcome.awaiting is not None:
             recorded = self._park_at_gate(store, attempt, outcome.awaiting)
         else:
             recorded = self._record(store, attempt, outcome)
-        self.executed += 1
+        self._heartbeat.release(step_uuid)
         if self.on_outcome is not None:
             self.on_outcome(attempt, outcome)
         return outcome, recorded
+
+    def _timed(self, seconds: float) -> None:
+        previous = self._handler_seconds
+        self._handler_seconds = seconds if previous is None else 0.7 * previous + 0.3 * seconds
+
+    def _batch_size(self) -> int:
+        """How many steps to claim: one until the worker has timed a handler, then as many
+        as recent handler times fit in the batch window."""
+        most, seconds = self.options.claim_batch, self._handler_seconds
+        if most <= 1 or seconds is None:
+            return 1
+        return max(1, min(most, int(self.options.batch_window / max(seconds, 1e-6))))
+
+    def _flush(self, store: Store, *, claim: bool) -> None:
+        """Record the successes kept so far and, with ``claim``, claim the next batch into
+        the hand, in one statement."""
+        successes, self._successes = self._successes, []
+        limit = self._batch_size() if claim else 0
+        if not successes and not limit:
+            return
+        if len(successes) <= 1:
+            self._flush_one(store, successes[0] if successes else None, limit)
+            return
+        rows = _retrying(
+            lambda: store.fetch_all(
+                "claim_attempts",
+                steps=[s.attempt.step["workflow_step_uuid"] for s in successes],
+                attempts=[s.attempt.number for s in successes],
+                results=[Json(s.outcome.envelope) for s in successes],
+                metadata=[
+                    Json({"worker": self.options.worker_id, "duration_ms": s.outcome.duration_ms})
+                    for s in successes
+                ],
+                worker=self.options.worker_id,
+                namespaces=self.options.namespaces,
+                lease_seconds=self.options.lease_seconds,
+                task_uuid=self.options.task_uuid,
+                limit=limit,
+            )
+        )
+        refused = {row["refused_step"] for row in rows if row["refused_step"] is not None}
+        claimed = [row for row in rows if row.pop("refused_step") is None]
+        self._take(claimed)
+        for i, success in enumerate(successes):
+            self._recorded(
+                store, success, recorded=success.step_uuid not in refused, later=successes[i + 1 :]
+            )
+
+    def _flush_one(self, store: Store, success: _Success | None, limit: int) -> None:
+        """_flush for at most one success: the statement a chain takes, which hands the
+        worker a child the success makes ready."""
+        completion = None
+        if success is not None:
+            completion = {
+                "step_uuid": success.step_uuid,
+                "attempt": success.attempt.number,
+                "results": Json(success.outcome.envelope),
+                "metadata": Json(
+                    {"worker": self.options.worker_id, "duration_ms": success.outcome.duration_ms}
+                ),
+            }
+        try:
+            rows = _retrying(lambda: self._claim(store, completion, limit))
+        except StaleAttemptError:
+            if success is None:
+                raise
+            self._recorded(store, success, recorded=False, later=[])
+            return
+        self._take(rows)
+        if success is not None:
+            self._recorded(store, success, recorded=True, later=[])
+
+    def _take(self, rows: list[dict[str, Any]]) -> None:
+        """Put claimed rows in hand; their leases are renewed until their outcomes are in."""
+        self._in_hand.extend(rows)
+        self._heartbeat.hold((row["workflow_step_uuid"], row["attempts"]) for row in rows)
+
+    def _recorded(
+        self, store: Store, success: _Success, *, recorded: bool, later: list[_Success]
+    ) -> None:
+        """After a success was recorded (or refused), with ``later`` the successes recorded
+        after it in the same transaction."""
+        attempt, outcome = success.attempt, success.outcome
+        self._heartbeat.release(success.step_uuid)
+        if not recorded:
+            # Our lease expired and another worker took the step over: its attempt wins.
+            logger.warning(
+                "result of %s attempt %s refused: the attempt was taken over",
+                attempt.step["name"],
+                attempt.number,
+            )
+        if success.span is not None and self.telemetry is not None:
+            from tasker_ctl.engine.instrumentation import attempt_result
+
+            # a task is finished by the last of its successes in the transaction, and not
+            # while a step of it is in hand
+            task = attempt.step["task_uuid"]
+            done = not any(row["task_uuid"] == task for row in self._in_hand) and not any(
+                s.attempt.step["task_uuid"] == task for s in later
+            )
+            result = attempt_result(outcome, recorded=recorded)
+            self._end_span(
+                store, self.telemetry, success.span, result, attempt.step, may_finish=done
+            )
+        if self.on_outcome is not None:
+            self.on_outcome(attempt, outcome)
 
     def _run_traced(self, store: Store, attempt: Attempt, telemetry: Telemetry) -> None:
         from tasker_ctl.engine.instrumentation import attempt_result, info_of
@@ -158,30 +300,34 @@ class Worker:
         span = telemetry.start_attempt(info_of(attempt, self.options.worker_id))
         try:
             with span.activate():  # spans the handler starts are the attempt's children
-                outcome, recorded = self._run(store, attempt)
+                outcome, recorded = self._run(store, attempt, span)
         except BaseException:
             span.end(AttemptResult(False, 0, error_type="worker_error", recorded=False))
             raise
-        # a success that handed this worker another step of the same task did not finish it
-        step, claimed = attempt.step, self._claimed
+        if recorded is None:
+            return  # a success kept for the next claim: its span ends when it is recorded
+        # an outcome with a step of its task still in hand did not finish the task
+        step = attempt.step
         done = outcome is not None and (
-            not outcome.success or claimed is None or claimed["task_uuid"] != step["task_uuid"]
+            not outcome.success
+            or not any(row["task_uuid"] == step["task_uuid"] for row in self._in_hand)
         )
         result = attempt_result(outcome, recorded=recorded)
         self._end_span(store, telemetry, span, result, step, may_finish=done)
 
     def _claim(
-        self, store: Store, completion: dict[str, Any] | None = None
-    ) -> dict[str, Any] | None:
-        """Claim the next attempt; with ``completion`` (the previous attempt's success, as
-        complete_step takes it), record that in the same transaction."""
-        return store.fetch_one(
+        self, store: Store, completion: dict[str, Any] | None = None, limit: int = 1
+    ) -> list[dict[str, Any]]:
+        """Claim up to ``limit`` attempts; with ``completion`` (a success, as complete_step
+        takes it), record that in the same transaction."""
+        return store.fetch_all(
             "claim_attempt",
             **(completion or _NO_COMPLETION),
             worker=self.options.worker_id,
             namespaces=self.options.namespaces,
             lease_seconds=self.options.lease_seconds,
             task_uuid=self.options.task_uuid,
+            limit=limit,
         )
 
     def _attempt(self, store: Store, row: dict[str, Any]) -> Attempt:
@@ -263,9 +409,7 @@ class Worker:
                         {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
                     ),
                 }
-                self._claimed = _retrying(
-                    lambda: self._complete(store, attempt, outcome, completion)
-                )
+                self._take(_retrying(lambda: self._complete(store, attempt, outcome, completion)))
             else:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
@@ -285,11 +429,11 @@ class Worker:
         attempt: Attempt,
         outcome: Outcome,
         completion: dict[str, Any],
-    ) -> dict[str, Any] | None:
-        """Record a success and, unless the worker is stopping, claim its next step (None
-        when there is none). The steps a decision chose or a batchable step's workers are
-        created in the same transaction: a crash or a refused result (a lost lease) leaves
-        none of them."""
+    ) -> list[dict[str, Any]]:
+        """Record a success that adds steps and, unless the worker is stopping or has steps
+        in hand, claim its next step. The steps a decision chose or a batchable step's
+        workers are created in the same transaction: a crash or a refused result (a lost
+        lease) leaves none of them."""
         with store.transaction() if outcome.grows else nullcontext():
             if outcome.chosen:
                 segments = attempt.prepared.segments
@@ -301,9 +445,9 @@ class Worker:
                 if planner is None:  # only batchable steps create workers
                     raise RuntimeError(f"step {attempt.step['name']} is not a batchable step")
                 grow_from_batch(store, planner, attempt.step, outcome.batch)
-            if self.stop.is_set():  # a stopping worker takes no more work
+            if self.stop.is_set() or self._in_hand:  # enough work in hand
                 store.fetch_one("complete_step", **completion)
-                return None
+                return []
             return self._claim(store, completion)
 
     def _fail(
@@ -400,6 +544,19 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0 or store.wait_for_notifications(min(remaining, STOP_CHECK_SECONDS)):
                 return
+
+
+@dataclass
+class _Success:
+    """A success run and not yet recorded."""
+
+    attempt: Attempt
+    outcome: Outcome
+    span: AttemptSpan | None  # ended once the success is recorded
+
+    @property
+    def step_uuid(self) -> Any:
+        return self.attempt.step["workflow_step_uuid"]
 
 
 _NO_COMPLETION: dict[str, Any] = {

@@ -221,6 +221,7 @@ def claim(
         namespaces=None,
         lease_seconds=lease,
         task_uuid=task_uuid,
+        limit=1,
     )
 
 

@@ -249,6 +249,7 @@ def test_a_claim_with_a_completion_leaves_lost_leases_to_a_plain_claim(engine: E
         namespaces=None,
         lease_seconds=60,
         task_uuid=task.task_uuid,
+        limit=1,
     )
     assert nothing is None
     steps = engine.steps(task.task_uuid)

@@ -134,26 +134,20 @@ SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 
 -- name: claim_attempt
 -- Record the worker's previous success when it gives one (step_uuid, attempt, results,
--- metadata; all NULL otherwise) and claim its next step, in one transaction, reading all
--- that step's handler needs in the same round trip: the step row, the task (as JSON, the
--- shape the dispatch payload wants), the template's revision and the stored results of its
--- completed parents (other ancestors' results are read when a handler asks for them: see
--- ancestor_results), and the task's trace context, the parent of the attempt's span. No row
--- when nothing was claimable.
+-- metadata; all NULL otherwise) and claim its next steps (up to %(limit)s), in one
+-- transaction, reading all each step's handler needs in the same round trip: the step row,
+-- the task (as JSON, the shape the dispatch payload wants), the template's revision and the
+-- stored results of its completed parents (other ancestors' results are read when a handler
+-- asks for them: see ancestor_results), and the task's trace context, the parent of the
+-- attempt's span. No row when nothing was claimable.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim(
         %(step_uuid)s::uuid, %(attempt)s::integer, %(results)s::jsonb, %(metadata)s::jsonb,
-        %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s, %(task_uuid)s::uuid)
+        %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s, %(task_uuid)s::uuid,
+        %(limit)s::integer)
 )
 SELECT c.*,
-       jsonb_build_object(
-           'task_uuid', t.task_uuid, 'named_task_uuid', t.named_task_uuid,
-           'context', t.context, 'correlation_id', t.correlation_id,
-           'parent_correlation_id', t.parent_correlation_id, 'priority', t.priority,
-           'tags', t.tags, 'initiator', t.initiator, 'source_system', t.source_system,
-           'reason', t.reason, 'identity_hash', t.identity_hash, 'complete', t.complete,
-           'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
-           'task_name', nt.name, 'task_version', nt.version) AS task,
+       tasker.dispatch_task(t, nt) AS task,
        t.named_task_uuid,
        t.trace_id,
        t.span_id,
@@ -164,6 +158,32 @@ FROM claimed c
 JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
 JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
 CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
+
+-- name: claim_attempts
+-- claim_attempt for several successes: record the worker's successes (steps, attempts, results,
+-- metadata: arrays in the same order, empty when there are none) and claim up to %(limit)s
+-- steps, with what each one's handler needs. A refused success (its attempt was taken over)
+-- comes back as a row with only refused_step set.
+WITH claimed AS MATERIALIZED (
+    SELECT * FROM tasker.complete_and_claim_many(
+        %(steps)s::uuid[], %(attempts)s::integer[], %(results)s::jsonb[],
+        %(metadata)s::jsonb[], %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
+        %(task_uuid)s::uuid, %(limit)s)
+)
+SELECT (c.step).*,
+       c.refused_step,
+       tasker.dispatch_task(t, nt) AS task,
+       t.named_task_uuid,
+       t.trace_id,
+       t.span_id,
+       nt.revision AS template_revision,
+       pr.results AS parent_results,
+       pr.has_more_ancestors
+FROM claimed c
+LEFT JOIN tasker.tasks t ON t.task_uuid = (c.step).task_uuid
+LEFT JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+LEFT JOIN LATERAL tasker.parent_results((c.step).workflow_step_uuid) pr
+    ON (c.step).workflow_step_uuid IS NOT NULL;
 
 -- name: ancestor_results
 -- Stored results of every completed ancestor of a step, by step name.

@@ -1,0 +1,226 @@
+"""Claims and successes in batches: a worker whose handlers are quick claims several steps
+at once and records their successes together with its next claim."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import Any
+
+from tasker_ctl.engine.executor import Attempt, Outcome
+from tasker_ctl.engine.store import Json
+from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tests.integration.engine.conftest import Engine, claim, make_template, step
+from tests.integration.engine.handlers import Recorder
+from tests.integration.engine.handlers.failures import RELEASE
+
+
+def wide(width: int, handler: str = "ok.noop", **settings: Any) -> Any:
+    children = [step(f"c{i:03d}", handler, "root", **settings) for i in range(width)]
+    join = step("join", "ok.noop", *(child["name"] for child in children))
+    return make_template([step("root", "ok.noop"), *children, join], name=f"wide_{width}")
+
+
+def independent(count: int, name: str = "independent", **settings: Any) -> Any:
+    steps = [step(f"s{i}", "ok.noop", **settings) for i in range(count)]
+    return make_template(steps, name=name)
+
+
+def transactions(engine: Engine, task_uuid: uuid.UUID, to_state: str) -> int:
+    """How many transactions wrote the task's step transitions into ``to_state``."""
+    row = engine.one(
+        "SELECT count(DISTINCT xmin::text) AS n FROM tasker.workflow_step_transitions"
+        " WHERE task_uuid = %s AND to_state = %s",
+        task_uuid,
+        to_state,
+    )
+    return int(row["n"])
+
+
+def claim_many(
+    engine: Engine,
+    task_uuid: uuid.UUID,
+    *,
+    limit: int,
+    worker: str = "w",
+    successes: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> list[dict[str, Any]]:
+    return engine.store.fetch_all(
+        "claim_attempts",
+        steps=[row["workflow_step_uuid"] for row in successes],
+        attempts=[row["attempts"] for row in successes],
+        results=[Json({"success": True, "result": {"name": row["name"]}}) for row in successes],
+        metadata=[Json({"worker": worker}) for _ in successes],
+        worker=worker,
+        namespaces=None,
+        lease_seconds=60,
+        task_uuid=task_uuid,
+        limit=limit,
+    )
+
+
+def run_to_rest(engine: Engine, worker: Worker) -> None:
+    while worker.run_once(engine.store):
+        pass
+
+
+def test_quick_steps_are_claimed_and_recorded_in_batches(engine: Engine) -> None:
+    task = engine.submit(wide(40), {})
+    worker = Worker(engine.url, engine.registry, WorkerOptions(task_uuid=task.task_uuid))
+    run_to_rest(engine, worker)
+
+    assert engine.task(task.task_uuid)["current_state"] == "complete"
+    steps = engine.steps(task.task_uuid)
+    assert {row["attempts"] for row in steps.values()} == {1}
+    for name in steps:
+        assert engine.path(task.task_uuid, name) == [
+            "pending",
+            "enqueued",
+            "in_progress",
+            "complete",
+        ], name
+    # 42 steps started and completed in far fewer transactions
+    assert transactions(engine, task.task_uuid, "in_progress") <= 10
+    assert transactions(engine, task.task_uuid, "complete") <= 10
+    # the join ran once, after every child had completed
+    children_done = max(
+        row["created_at"]
+        for row in engine.step_transitions(task.task_uuid)
+        if row["to_state"] == "complete" and row["name"].startswith("c")
+    )
+    join_started = [
+        row["created_at"]
+        for row in engine.step_transitions(task.task_uuid, "join")
+        if row["to_state"] == "in_progress"
+    ]
+    assert len(join_started) == 1
+    assert join_started[0] >= children_done
+
+
+def test_a_claim_batch_of_one_takes_one_step_per_transaction(engine: Engine) -> None:
+    task = engine.submit(wide(12), {})
+    options = WorkerOptions(task_uuid=task.task_uuid, claim_batch=1)
+    run_to_rest(engine, Worker(engine.url, engine.registry, options))
+
+    assert engine.task(task.task_uuid)["current_state"] == "complete"
+    assert transactions(engine, task.task_uuid, "in_progress") == 14
+    assert transactions(engine, task.task_uuid, "complete") == 14
+
+
+def test_several_workers_batching_into_one_join_complete_it_once(engine: Engine) -> None:
+    task = engine.submit(wide(300), {})
+    assert engine.run(task.task_uuid, workers=4) == "complete"
+
+    steps = engine.steps(task.task_uuid)
+    assert {row["attempts"] for row in steps.values()} == {1}
+    assert steps["join"]["pending_parents"] == 0
+    completions = [
+        row["name"]
+        for row in engine.step_transitions(task.task_uuid)
+        if row["to_state"] == "complete"
+    ]
+    assert sorted(completions) == sorted(steps)
+
+
+def test_a_batch_claim_takes_only_steps_with_attempts_to_spare(engine: Engine) -> None:
+    last = engine.submit(independent(3, "last", retry={"max_attempts": 1}), {})
+    spare = engine.submit(independent(3, "spare", retry={"max_attempts": 2}), {})
+
+    # the first step of a claim may be on its last attempt, as any single claim's; steps
+    # claimed ahead of their run must not be: a worker dying with them in hand would cost
+    # them an attempt they never ran
+    assert len(claim_many(engine, last.task_uuid, limit=3)) == 1
+    assert len(claim_many(engine, spare.task_uuid, limit=3)) == 3
+
+
+def test_a_taken_over_success_is_refused_and_the_others_recorded(engine: Engine) -> None:
+    task = engine.submit(independent(3), {})
+    held = {row["name"]: row for row in claim_many(engine, task.task_uuid, limit=3)}
+    assert sorted(held) == ["s0", "s1", "s2"]
+    assert {row["refused_step"] for row in held.values()} == {None}
+    # s1's lease runs out and another worker takes it over
+    engine.execute(
+        "UPDATE tasker.workflow_steps SET lease_expires_at = now() - interval '1 hour',"
+        " claimable_at = now() - interval '1 hour' WHERE workflow_step_uuid = %s",
+        held["s1"]["workflow_step_uuid"],
+    )
+    retried = claim(engine.store, task.task_uuid, worker="other")
+    assert retried is not None
+    assert (retried["name"], retried["attempts"]) == ("s1", 2)
+
+    rows = claim_many(engine, task.task_uuid, limit=0, successes=list(held.values()))
+
+    assert [row["refused_step"] for row in rows] == [held["s1"]["workflow_step_uuid"]]
+    steps = engine.steps(task.task_uuid)
+    assert steps["s0"]["current_state"] == steps["s2"]["current_state"] == "complete"
+    assert steps["s0"]["results"] == {"success": True, "result": {"name": "s0"}}
+    assert (steps["s1"]["current_state"], steps["s1"]["attempts"]) == ("in_progress", 2)
+    assert steps["s1"]["lease_owner"] == "other"
+    assert "complete" not in engine.path(task.task_uuid, "s1")
+
+
+def test_a_stopping_worker_finishes_the_steps_in_hand_and_claims_no_more(
+    engine: Engine,
+) -> None:
+    task = engine.submit(wide(60), {})
+    stop = threading.Event()
+    ran: list[str] = []
+
+    def seen(attempt: Attempt, outcome: Outcome) -> None:
+        ran.append(attempt.step["name"])
+        if attempt.step["name"] != "root":
+            stop.set()  # steps claimed with this success are in hand
+
+    options = WorkerOptions(task_uuid=task.task_uuid, claim_batch=8)
+    worker = Worker(engine.url, engine.registry, options, stop, on_outcome=seen)
+    worker.run()
+
+    steps = engine.steps(task.task_uuid)
+    done = sorted(name for name, row in steps.items() if row["current_state"] == "complete")
+    # root, its first batch of children, and the batch claimed when the first of them was
+    # recorded: every step claimed ran and was recorded, and nothing more was claimed
+    assert sorted(ran) == done
+    assert 3 <= len(done) <= 1 + 8 + 8
+    assert {row["current_state"] for row in steps.values()} == {"complete", "enqueued", "pending"}
+    assert steps["join"]["current_state"] == "pending"
+    assert all(row["lease_owner"] is None for row in steps.values())
+
+
+def test_leases_of_steps_in_hand_are_renewed_while_a_slow_handler_runs(
+    engine: Engine, calls: Recorder
+) -> None:
+    # the quick children wait in hand (or as successes not yet recorded) while the slow one
+    # runs for longer than a lease: the heartbeat renews them all
+    children = [step("slow", "ok.slow", "root", config={"seconds": 10})]
+    children += [step(f"quick{i}", "ok.noop", "root") for i in range(5)]
+    template = make_template([step("root", "ok.noop"), *children], name="slow_in_batch")
+    task = engine.submit(template, {})
+    stop = threading.Event()
+    options = WorkerOptions(task_uuid=task.task_uuid, lease_seconds=2)
+    worker = Worker(engine.url, engine.registry, options, stop)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not any(call.step == "slow" for call in calls.calls):
+            assert time.monotonic() < deadline, "the slow step never started"
+            time.sleep(0.01)
+        time.sleep(3)  # past the 2 s lease of everything claimed with the slow step
+        held = engine.rows(
+            "SELECT name, lease_expires_at > clock_timestamp() AS leased"
+            " FROM tasker.workflow_steps WHERE task_uuid = %s AND current_state = 'in_progress'",
+            task.task_uuid,
+        )
+        assert len(held) >= 2  # the slow step, and quick ones claimed with it
+        assert all(row["leased"] for row in held), held
+    finally:
+        RELEASE.set()
+        deadline = time.monotonic() + 10
+        while not engine.resting(task.task_uuid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        stop.set()
+        thread.join(timeout=10)
+
+    assert engine.task(task.task_uuid)["current_state"] == "complete"
+    assert {row["attempts"] for row in engine.steps(task.task_uuid).values()} == {1}
