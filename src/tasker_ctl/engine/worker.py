@@ -107,7 +107,7 @@ class Worker:
             self._heartbeat.close()
             self._heartbeat = Heartbeat(self.database_url, self.options)
             try:
-                while not self.stop.is_set() or self._in_hand or self._successes:
+                while not self.stop.is_set() or self._in_hand:
                     if self.run_once(store):
                         continue
                     self._idle(store)
@@ -115,6 +115,8 @@ class Worker:
                 try:
                     if self._successes and not store.closed:
                         self._flush(store, claim=False)
+                except DatabaseError as error:  # their steps are retried once leases expire
+                    logger.warning("successes not recorded on the way out: %s", error)
                 finally:
                     self._heartbeat.close()
 

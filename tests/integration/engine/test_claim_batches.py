@@ -197,7 +197,8 @@ def test_leases_of_steps_in_hand_are_renewed_while_a_slow_handler_runs(
     template = make_template([step("root", "ok.noop"), *children], name="slow_in_batch")
     task = engine.submit(template, {})
     stop = threading.Event()
-    options = WorkerOptions(task_uuid=task.task_uuid, lease_seconds=2)
+    # a wide window: the quick successes are not recorded before the slow step ends
+    options = WorkerOptions(task_uuid=task.task_uuid, lease_seconds=2, batch_window=5.0)
     worker = Worker(engine.url, engine.registry, options, stop)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()

@@ -388,7 +388,8 @@ END
 $$;
 
 -- complete_and_claim, claiming up to p_limit steps: the first as before (claim_step, or a
--- child the completion makes ready), the rest with start_enqueued. A worker records one
+-- child the completion makes ready), the rest with start_enqueued (from the children too,
+-- when the completion made several ready). A worker records one
 -- success this way (a chain hands each step on in one statement); several at once go
 -- through complete_and_claim_many.
 CREATE OR REPLACE FUNCTION tasker.complete_and_claim(
@@ -429,6 +430,11 @@ BEGIN
     IF v_outcome.taken IS NOT NULL THEN
         RETURN QUERY SELECT * FROM tasker.workflow_steps
                      WHERE workflow_step_uuid = v_outcome.taken;
+        -- a fan-out: the batch takes more of the children it made ready
+        IF v_outcome.enqueued > 1 AND p_limit > 1 THEN
+            RETURN QUERY SELECT * FROM tasker.start_enqueued(
+                p_worker, p_namespaces, p_lease_seconds, p_task, p_limit - 1);
+        END IF;
     END IF;
 END
 $$;
