@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
                 min=1,
                 metavar="N",
                 help="Most steps a worker thread claims at once while its handlers are quick "
-                "(docs/operations.md); 1 claims one at a time.",
+                "(docs/engine.md, claim batches); 1 claims one at a time.",
             ),
         ] = 16,
         database_url: DatabaseUrlOption = None,
