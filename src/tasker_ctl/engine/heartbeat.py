@@ -5,11 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tasker_ctl.engine.executor import Attempt
 from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.errors import DatabaseError
 
@@ -67,16 +65,6 @@ class Heartbeat:
             held = dict(self._held)
             del held[step_uuid]
             self._held = held
-
-    @contextmanager
-    def beating(self, attempt: Attempt) -> Iterator[None]:
-        """Hold the attempt while the block runs."""
-        step_uuid = attempt.step["workflow_step_uuid"]
-        self.hold([(step_uuid, attempt.number)])
-        try:
-            yield
-        finally:
-            self.release(step_uuid)
 
     def _run(self) -> None:
         renewed: dict[tuple[Any, int], float] = {}  # attempt -> when it was renewed last

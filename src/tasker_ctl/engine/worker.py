@@ -212,16 +212,14 @@ class Worker:
         if len(successes) <= 1:
             self._flush_one(store, successes[0] if successes else None, limit)
             return
+        completions = [self._completion(s.attempt, s.outcome) for s in successes]
         rows = _retrying(
             lambda: store.fetch_all(
                 "claim_attempts",
-                steps=[s.attempt.step["workflow_step_uuid"] for s in successes],
-                attempts=[s.attempt.number for s in successes],
-                results=[Json(s.outcome.envelope) for s in successes],
-                metadata=[
-                    Json({"worker": self.options.worker_id, "duration_ms": s.outcome.duration_ms})
-                    for s in successes
-                ],
+                steps=[c["step_uuid"] for c in completions],
+                attempts=[c["attempt"] for c in completions],
+                results=[c["results"] for c in completions],
+                metadata=[c["metadata"] for c in completions],
                 worker=self.options.worker_id,
                 namespaces=self.options.namespaces,
                 lease_seconds=self.options.lease_seconds,
@@ -240,16 +238,7 @@ class Worker:
     def _flush_one(self, store: Store, success: _Success | None, limit: int) -> None:
         """_flush for at most one success: the statement a chain takes, which hands the
         worker a child the success makes ready."""
-        completion = None
-        if success is not None:
-            completion = {
-                "step_uuid": success.step_uuid,
-                "attempt": success.attempt.number,
-                "results": Json(success.outcome.envelope),
-                "metadata": Json(
-                    {"worker": self.options.worker_id, "duration_ms": success.outcome.duration_ms}
-                ),
-            }
+        completion = None if success is None else self._completion(success.attempt, success.outcome)
         try:
             rows = _retrying(lambda: self._claim(store, completion, limit))
         except StaleAttemptError:
@@ -260,6 +249,17 @@ class Worker:
         self._take(rows)
         if success is not None:
             self._recorded(store, success, recorded=True, later=[])
+
+    def _completion(self, attempt: Attempt, outcome: Outcome) -> dict[str, Any]:
+        """A success as complete_step takes it."""
+        return {
+            "step_uuid": attempt.step["workflow_step_uuid"],
+            "attempt": attempt.number,
+            "results": Json(outcome.envelope),
+            "metadata": Json(
+                {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
+            ),
+        }
 
     def _take(self, rows: list[dict[str, Any]]) -> None:
         """Put claimed rows in hand; their leases are renewed until their outcomes are in."""
@@ -403,14 +403,7 @@ class Worker:
         step_uuid, number = attempt.step["workflow_step_uuid"], attempt.number
         try:
             if outcome.success:
-                completion = {
-                    "step_uuid": step_uuid,
-                    "attempt": number,
-                    "results": Json(outcome.envelope),
-                    "metadata": Json(
-                        {"worker": self.options.worker_id, "duration_ms": outcome.duration_ms}
-                    ),
-                }
+                completion = self._completion(attempt, outcome)
                 self._take(_retrying(lambda: self._complete(store, attempt, outcome, completion)))
             else:
                 delay = backoff_seconds(
