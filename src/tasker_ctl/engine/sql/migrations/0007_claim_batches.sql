@@ -10,6 +10,9 @@
 --   complete_and_claim_many  complete_and_claim for a set of successes
 --   dispatch_task            the task as a claimed step's handler sees it
 --
+-- enqueue_ready_children and record_enqueued (0002) are redefined on top of the set-based
+-- functions, so that one parent and many count children down alike.
+--
 -- Locks, as in 0002: a worker's own step rows first, claims with SKIP LOCKED, then shard
 -- counters and children in one global order, task rows last (in uuid order).
 
@@ -451,4 +454,30 @@ LANGUAGE sql IMMUTABLE AS $$
         'reason', t.reason, 'identity_hash', t.identity_hash, 'complete', t.complete,
         'requested_at', t.requested_at, 'namespace_name', t.namespace_name,
         'task_name', nt.name, 'task_version', nt.version)
+$$;
+
+-- One countdown for one parent and for many: enqueue_ready_children and record_enqueued
+-- (0002) become enqueue_children_of and record_enqueued_taking for a set of one.
+CREATE OR REPLACE FUNCTION tasker.enqueue_ready_children(
+    p_step uuid, p_task uuid, p_taker varchar DEFAULT NULL,
+    p_lease_seconds integer DEFAULT NULL,
+    OUT children integer, OUT enqueued integer, OUT taken uuid
+)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SELECT count(*) INTO children FROM tasker.workflow_step_edges WHERE from_step_uuid = p_step;
+    IF children = 0 THEN
+        enqueued := 0;
+        RETURN;
+    END IF;
+    SELECT c.enqueued, c.taken[1] INTO enqueued, taken
+    FROM tasker.enqueue_children_of(ARRAY[p_step], p_taker, p_lease_seconds, 1) c;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tasker.record_enqueued(
+    p_steps uuid[], p_taken uuid DEFAULT NULL, p_taker varchar DEFAULT NULL
+) RETURNS void
+LANGUAGE sql AS $$
+    SELECT tasker.record_enqueued_taking(p_steps, array_remove(ARRAY[p_taken], NULL), p_taker)
 $$;
