@@ -9,10 +9,11 @@ import uuid
 from typing import Any
 
 from tasker_ctl.engine.executor import Attempt, Outcome
+from tasker_ctl.engine.runner import serve
 from tasker_ctl.engine.store import Json
 from tasker_ctl.engine.worker import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, claim, make_template, step
-from tests.integration.engine.handlers import Recorder
+from tests.integration.engine.handlers import Recorder, failures
 from tests.integration.engine.handlers.failures import RELEASE
 
 
@@ -106,6 +107,37 @@ def test_a_claim_batch_of_one_takes_one_step_per_transaction(engine: Engine) -> 
     assert engine.task(task.task_uuid)["current_state"] == "complete"
     assert transactions(engine, task.task_uuid, "in_progress") == 14
     assert transactions(engine, task.task_uuid, "complete") == 14
+
+
+def served(engine: Engine, task_uuid: uuid.UUID, **options: Any) -> None:
+    """Run ``serve`` (what ``tasker-ctl worker`` calls) until the task rests."""
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=serve,
+        kwargs={"handlers": [failures], "database_url": engine.url, "stop": stop, **options},
+        daemon=True,
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not engine.resting(task_uuid):
+            assert time.monotonic() < deadline, "the task did not come to rest"
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def test_the_worker_command_s_claim_batch_reaches_its_workers(engine: Engine) -> None:
+    one = engine.submit(wide(12), {"run": "one at a time"})
+    served(engine, one.task_uuid, claim_batch=1)
+    batched = engine.submit(wide(12), {"run": "batched"})
+    served(engine, batched.task_uuid)
+
+    assert engine.task(one.task_uuid)["current_state"] == "complete"
+    assert engine.task(batched.task_uuid)["current_state"] == "complete"
+    assert transactions(engine, one.task_uuid, "in_progress") == 14
+    assert transactions(engine, batched.task_uuid, "in_progress") < 14
 
 
 def test_several_workers_batching_into_one_join_complete_it_once(engine: Engine) -> None:
