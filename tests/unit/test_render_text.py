@@ -157,3 +157,22 @@ def test_unlocated_finding_shows_the_file_alone(tmp_path: Path) -> None:
     report = ValidationReport(files=[validate_file(directory)])
     output = render(report)
     assert f"  {directory}  error  FILE_UNREADABLE" in output
+
+
+def test_escape_sequences_and_line_breaks_from_a_template_reach_no_terminal(
+    tmp_path: Path,
+) -> None:
+    hostile = "evil\x1b[2J\x1b]0;owned\x07\u202egnp.exe\nfake  error  LINE"
+    path = tmp_path / "hostile.yaml"
+    path.write_text(
+        "name: demo\n"
+        f"namespace_name: {hostile!r}\n".replace("'", '"')
+        + 'version: "1.0.0"\nsteps:\n  - name: a\n    handler: {callable: x.Y}\n',
+        encoding="utf-8",
+    )
+    output = render(ValidationReport(files=[validate_file(path)]), verbose=True)
+    assert "\x1b" not in output
+    assert "\x07" not in output
+    assert "\u202e" not in output
+    assert "\\u001b[2J" in output
+    assert not any(line.startswith("fake") for line in output.splitlines())

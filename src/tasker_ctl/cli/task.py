@@ -11,7 +11,7 @@ import sys
 import uuid
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -23,7 +23,6 @@ from tasker_ctl.cli.run import (
     NewOption,
     ParentCorrelationOption,
     check_template_path,
-    option_text,
     parse_context,
 )
 from tasker_ctl.errors import UsageError
@@ -332,29 +331,30 @@ def register(app: typer.Typer) -> None:
         A result that breaks the step's result_schema changes nothing. A task blocked by
         failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.manual_results import parse_result
         from tasker_ctl.engine.migrate import open_store
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import complete_step as complete
 
         actor = Actor.of(reason, by)
-        text, source = _read_result(result)
-        value = parse_result(text, source=source)
+        value = _read_result(result)
         with open_store(database_url) as store:
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
         show_repair(outcome, json_output)
 
 
-def _read_result(value: str | None) -> tuple[str, str]:
-    """``--result``'s JSON text and where it came from: inline, ``@FILE`` or ``@-``."""
+def _read_result(value: str | None) -> dict[str, Any]:
+    """``--result``'s JSON object, given inline, as ``@FILE`` or as ``@-``."""
+    from tasker_ctl.cli.json_options import read_json_option
     from tasker_ctl.engine.errors import ResultJsonError
+    from tasker_ctl.engine.manual_results import require_object
 
     if value is None:
         raise ResultJsonError(
             "complete-step needs the step's result",
             hint='pass --result \'{"key": "value"}\', --result @FILE or --result @-',
         )
-    return option_text(value, "--result")
+    result, source = read_json_option(value, "--result", ResultJsonError)
+    return require_object(result, source=source)
 
 
 def show_repair(outcome: RepairOutcome, json_output: bool) -> None:

@@ -71,8 +71,12 @@ def _load(file: str, environment: str | None) -> TaskTemplate:
     from tasker_ctl.template.validator import check_document
 
     if file == STDIN:
+        from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
+
         shown = "<stdin>"
-        document = parse_document(sys.stdin.buffer.read(), path=Path(shown), display_path=shown)
+        # one byte past the limit is enough to refuse a larger input (INPUT_TOO_LARGE)
+        text = sys.stdin.buffer.read(MAX_TEMPLATE_BYTES + 1)
+        document = parse_document(text, path=Path(shown), display_path=shown)
     else:
         path = Path(file)
         if not path.exists():

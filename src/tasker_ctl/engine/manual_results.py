@@ -8,7 +8,6 @@ read it as they read any completed parent's result.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -42,13 +41,19 @@ class CheckedResult:
 
 
 def parse_result(text: str, *, source: str = "--result") -> dict[str, Any]:
-    """A manual result given as JSON text; ``source`` names where it came from."""
+    """A manual result given as JSON text; ``source`` names where it came from. JSON that
+    ``jsonb`` cannot store (NaN, ``\\u0000``...) or past ``bounded_json``'s limits is refused."""
+    from tasker_ctl.bounded_json import JsonInputError, loads
+
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
+        value = loads(text)
+    except JsonInputError as error:
+        joiner = " is " if error.code == "JSON_SYNTAX" else ": "
         raise ResultJsonError(
-            f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
-            hint="pass a JSON object, e.g. --result '{\"total\": 36}', or @FILE",
+            source + joiner + error.message,
+            hint="pass a JSON object, e.g. --result '{\"total\": 36}', or @FILE"
+            if error.code == "JSON_SYNTAX"
+            else error.hint,
         ) from None
     return require_object(value, source=source)
 

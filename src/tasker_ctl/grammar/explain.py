@@ -10,7 +10,6 @@ output is recorded; a failing invocation ends the run and is part of the trace.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -259,19 +258,19 @@ def load_fixture_file(path: str | Path, *, case: str | None = None) -> Simulatio
     """A simulation from a fixture file in Tasker Core's format: ``input.{context, deps,
     step}`` and ``acquire_fixture_data``, or those of ``failure_cases[case]`` (a case without
     its own fixture data uses the file's)."""
+    from tasker_ctl.bounded_json import MAX_JSON_BYTES, JsonInputError, loads
+
     target = Path(path)
     try:
-        text = target.read_text(encoding="utf-8")
+        with target.open("rb") as file:
+            raw = file.read(MAX_JSON_BYTES + 1)  # a larger file is refused, not read
     except OSError as error:
         raise FileReadError(f"cannot read '{path}': {error.strerror or error}") from error
-    except UnicodeDecodeError as error:
-        raise FixtureFileError(f"'{path}' is not UTF-8 text") from error
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise FixtureFileError(
-            f"'{path}' is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-        ) from None
+        data = loads(raw)
+    except JsonInputError as error:
+        joiner = " is " if error.code == "JSON_SYNTAX" else ": "
+        raise FixtureFileError(f"'{path}'{joiner}{error.message}", hint=error.hint) from None
     if not isinstance(data, dict):
         raise FixtureFileError(f"'{path}' must hold a JSON object")
     source = data

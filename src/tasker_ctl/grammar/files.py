@@ -4,10 +4,10 @@ codes apply) or loaded for ``explain``."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from tasker_ctl.bounded_json import JsonInputError, loads
 from tasker_ctl.errors import FileReadError, UsageError
 from tasker_ctl.grammar.template_rules import as_issue, step_contract
 from tasker_ctl.grammar.validation import (
@@ -18,6 +18,7 @@ from tasker_ctl.grammar.validation import (
 from tasker_ctl.template.context import RuleContext, StepView
 from tasker_ctl.template.diagnostics import FileReport, Finding
 from tasker_ctl.template.issue import Issue, did_you_mean, quote_list
+from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
 from tasker_ctl.template.source import (
     SourceDocument,
     SourceProblem,
@@ -108,12 +109,14 @@ def load_composition_file(
 
 def _read(path: Path, shown: str) -> SourceDocument:
     """The file parsed as YAML (which covers JSON), falling back to strict JSON for the rare
-    JSON text the YAML reader refuses (tabs as indentation)."""
+    JSON text the YAML reader refuses (tabs as indentation). Both readers are bounded: a
+    hostile file ends in a finding (INPUT_TOO_DEEP...), not a crash."""
     document = read_document(path, shown)
     if document.problems and any(p.code == "YAML_SYNTAX" for p in document.problems):
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            with path.open("rb") as file:
+                data = loads(file.read(MAX_TEMPLATE_BYTES + 1))
+        except (OSError, JsonInputError):
             return document
         return SourceDocument(path=path, display_path=shown, data=data)
     return document

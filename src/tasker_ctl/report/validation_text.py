@@ -8,6 +8,7 @@ run and nothing at all when it passes. Colour follows rich's terminal detection,
 
 from __future__ import annotations
 
+import unicodedata
 from typing import TextIO
 
 from rich.console import Console
@@ -86,9 +87,9 @@ def _visible(finding: Finding, verbose: bool) -> bool:
 
 
 def _print_header(console: Console, file_report: FileReport, *, strict: bool) -> None:
-    header = Text.assemble((file_report.file, "bold underline"))
+    header = Text.assemble((_printable(file_report.file), "bold underline"))
     if file_report.template:
-        header.append(f"  {file_report.template}", style="dim")
+        header.append(f"  {_printable(file_report.template)}", style="dim")
     if file_report.fails(strict=strict):
         header.append(f"  {_FAIL_MARK}", style=_FAILING_STYLE)
     _print_line(console, header)
@@ -99,23 +100,39 @@ def _print_finding(console: Console, finding: Finding, *, strict: bool) -> None:
     style = _FAILING_STYLE if fails(finding, strict=strict) else SEVERITY_STYLES[finding.severity]
     line = Text.assemble(
         "  ",
-        (finding.location, "bold"),
+        (_printable(finding.location), "bold"),
         "  ",
         (finding.severity.value, style),
         "  ",
         (finding.code, style),
         "  ",
-        finding.message,
+        _printable(finding.message),
     )
     _print_line(console, line)
     if finding.hint:
-        _print_line(console, Text.assemble("    ", ("hint:", "cyan"), " ", finding.hint))
+        hint = _printable(finding.hint)
+        _print_line(console, Text.assemble("    ", ("hint:", "cyan"), " ", hint))
 
 
 def _print_summary(console: Console, report: ValidationReport, *, strict: bool) -> None:
     counts = tally(report, strict=strict)
     mark, style = (_FAIL_MARK, _FAILING_STYLE) if counts.failing else (_PASS_MARK, "bold green")
     _print_line(console, Text.assemble((mark, style), " ", summary_sentence(counts)))
+
+
+def _printable(text: str) -> str:
+    """``text`` with control, bidirectional and line-separator characters as ``\\uXXXX``:
+    names and messages come from the template, and an escape sequence or a line break in them
+    must not reach the terminal as one (nor split a finding over two lines)."""
+    return "".join(f"\\u{ord(c):04x}" if _unsafe(c) else c for c in text)
+
+
+def _unsafe(character: str) -> bool:
+    return unicodedata.category(character) in _UNSAFE_CATEGORIES or character in _BIDI_CONTROLS
+
+
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _print_line(console: Console, text: Text) -> None:

@@ -4,6 +4,9 @@ The YAML is composed into nodes (not constructed into objects) so that every key
 its line and column, duplicate keys can be reported instead of silently merged, and scalar types
 follow the YAML 1.2 core schema that Tasker Core's loader uses. Problems with the file itself
 (unreadable, binary, empty, syntax errors, several documents) become findings, never exceptions.
+
+The reader is bounded (``limits``): it reads at most ``MAX_TEMPLATE_BYTES`` and composes through
+``composer``, which stops at the first limit passed; that limit becomes the file's one finding.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from tasker_ctl.errors import FileReadError
+from tasker_ctl.template.composer import LimitExceeded, compose_documents
+from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
+from tasker_ctl.template.tree import LINE_BREAK, TreeBuilder, within
+from tasker_ctl.template.tree import JsonPath as JsonPath
+from tasker_ctl.template.tree import Position as Position
+from tasker_ctl.template.tree import SourceProblem as SourceProblem
+from tasker_ctl.template.tree import YamlFloat as YamlFloat
 
-JsonPath = tuple[str | int, ...]
-Position = tuple[int, int]
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z: "$" allows a final "\n"
 _SNIFF_BYTES = 8192
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks the YAML reader counts as new lines
 
 
 def format_path(path: JsonPath) -> str:
@@ -36,22 +42,17 @@ def format_path(path: JsonPath) -> str:
             parts.append(f".{part}")
         else:
             escaped = part.replace("\\", "\\\\").replace("'", "\\'")
-            parts.append(f"['{escaped}']")
+            parts.append(f"['{_UNPRINTABLE.sub(_escaped, escaped)}']")
     return "".join(parts)
 
 
-class YamlFloat(float):
-    """A float that remembers how it was written, because string fields take the literal text."""
+# control characters, surrogates, line and paragraph separators, bidirectional controls: a
+# path shown in a terminal or an annotation must not carry them raw
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
-    text: str
 
-    def __new__(cls, value: float, text: str) -> YamlFloat:
-        instance = super().__new__(cls, value)
-        instance.text = text
-        return instance
-
-    def __reduce__(self) -> tuple[type[YamlFloat], tuple[float, str]]:
-        return (YamlFloat, (float(self), self.text))
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
 
 
 @dataclass
@@ -85,17 +86,6 @@ class SourceMap:
                     table[target + path[len(source) :]] = position
 
 
-@dataclass(frozen=True)
-class SourceProblem:
-    """A problem with the file itself, found while reading it."""
-
-    code: str
-    message: str
-    hint: str | None = None
-    position: Position | None = None
-    path: JsonPath = ()
-
-
 @dataclass
 class SourceDocument:
     """One template file as plain data with positions, plus any problems reading it."""
@@ -105,6 +95,10 @@ class SourceDocument:
     data: Any = None
     positions: SourceMap = field(default_factory=SourceMap)
     problems: list[SourceProblem] = field(default_factory=list)
+    # False when the reader stopped at a limit and the text it saw names neither 'steps' nor
+    # 'namespace_name' at the start of a line: a large YAML file found in a directory (an API
+    # description, data) is then skipped as it was before there were limits
+    may_be_template: bool = True
 
     @property
     def usable(self) -> bool:
@@ -116,7 +110,10 @@ def read_document(path: Path, display_path: str | None = None) -> SourceDocument
     """Read and parse one file. Raises ``FileReadError`` only when the file cannot be read."""
     shown = display_path if display_path is not None else str(path)
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            # one byte more than the limit tells a file at the limit from a longer one, without
+            # reading the rest of a huge file (or of /dev/zero)
+            raw = file.read(MAX_TEMPLATE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
         raise FileReadError(f"cannot read '{shown}': {reason}") from exc
@@ -126,6 +123,8 @@ def read_document(path: Path, display_path: str | None = None) -> SourceDocument
 def parse_document(raw: bytes | str, *, path: Path, display_path: str) -> SourceDocument:
     """Parse YAML bytes or text into a ``SourceDocument`` (never raises for bad content)."""
     document = SourceDocument(path=path, display_path=display_path)
+    if _too_large(raw, document):
+        return document
     text = _decode(raw, document)
     if text is None:
         return document
@@ -140,6 +139,33 @@ def parse_document(raw: bytes | str, *, path: Path, display_path: str) -> Source
         return document
     _compose(text, document)
     return document
+
+
+def _too_large(raw: bytes | str, document: SourceDocument) -> bool:
+    # text has at most as many characters as its UTF-8 form has bytes: a str is measured by its
+    # length first, and encoded only when that is within the limit
+    if len(raw) <= MAX_TEMPLATE_BYTES and (
+        isinstance(raw, bytes) or len(raw.encode("utf-8", "surrogatepass")) <= MAX_TEMPLATE_BYTES
+    ):
+        return False
+    head = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+    document.may_be_template = _names_template_keys(head[:MAX_TEMPLATE_BYTES])
+    document.problems.append(
+        SourceProblem(
+            "INPUT_TOO_LARGE",
+            f"the file is larger than {MAX_TEMPLATE_BYTES // (1024 * 1024)} MiB "
+            f"({MAX_TEMPLATE_BYTES:,} bytes); it was not read",
+            "split the template; no workflow needs a file this large",
+        )
+    )
+    return True
+
+
+_TEMPLATE_KEY = re.compile(r"^(?:steps|namespace_name)[ \t]*:", re.MULTILINE)
+
+
+def _names_template_keys(text: str) -> bool:
+    return _TEMPLATE_KEY.search(text) is not None
 
 
 def _decode(raw: bytes | str, document: SourceDocument) -> str | None:
@@ -187,13 +213,23 @@ def _encodable(text: str, document: SourceDocument) -> str | None:
 
 
 def _compose(text: str, document: SourceDocument) -> None:
-    from ruamel.yaml import YAML
+    try:
+        _compose_within_limits(text, document)
+    except LimitExceeded as exc:
+        document.data = None
+        document.positions = SourceMap()
+        document.may_be_template = _names_template_keys(text)
+        lines = LINE_BREAK.split(text)
+        position = within(lines, exc.position) if exc.position is not None else None
+        document.problems.append(SourceProblem(exc.code, exc.message, exc.hint, position))
+
+
+def _compose_within_limits(text: str, document: SourceDocument) -> None:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
     from ruamel.yaml.reader import ReaderError
 
-    yaml = YAML(typ="safe")
     try:
-        nodes = yaml.compose_all(text)
+        nodes = compose_documents(text)
         first = next(nodes, None)
         second = next(nodes, None)
     except ReaderError as exc:
@@ -219,7 +255,7 @@ def _compose(text: str, document: SourceDocument) -> None:
             context = f"{context} (started on line {started.line + 1})"
         problem = "; ".join(part for part in (context, exc.problem) if part)
         position = (
-            _within(_LINE_BREAK.split(text), (mark.line + 1, mark.column + 1))
+            within(LINE_BREAK.split(text), (mark.line + 1, mark.column + 1))
             if mark is not None
             else None
         )
@@ -237,7 +273,7 @@ def _compose(text: str, document: SourceDocument) -> None:
         document.problems.append(SourceProblem("YAML_SYNTAX", f"invalid YAML: {exc}"))
         return
     if second is not None:
-        line = _separator_line(text, second.start_mark.line + 1)
+        line = _separator_line(text, second.line + 1)
         document.problems.append(
             SourceProblem(
                 "MULTIPLE_DOCUMENTS",
@@ -256,7 +292,8 @@ def _compose(text: str, document: SourceDocument) -> None:
             )
         )
         return
-    builder = _TreeBuilder(document, text)
+    positions = document.positions
+    builder = TreeBuilder(text, positions.values, positions.keys, document.problems)
     document.data = builder.build(first, ())
     if document.data is None:
         document.problems.append(
@@ -281,14 +318,14 @@ def _compose(text: str, document: SourceDocument) -> None:
 
 def _position_of(text: str, index: int) -> Position:
     """1-based line and column of the character at ``index``, counting lines as YAML does."""
-    lines = _LINE_BREAK.split(text[: min(max(index, 0), len(text))])
+    lines = LINE_BREAK.split(text[: min(max(index, 0), len(text))])
     return (len(lines), len(lines[-1]) + 1)
 
 
 def _separator_line(text: str, content_line: int) -> int:
     """The line of the ``---`` that opens the document whose content starts at
     ``content_line``: that marker is what the user has to remove."""
-    lines = _LINE_BREAK.split(text)
+    lines = LINE_BREAK.split(text)
     for number in range(min(content_line, len(lines)), 0, -1):
         if lines[number - 1].startswith("---"):
             return number
@@ -305,19 +342,6 @@ def _syntax_hint(problem: str, at_tab: bool) -> str:
     return "check the indentation and quoting around this position"
 
 
-def _within(lines: list[str], position: Position) -> Position:
-    """Clamp a position into the text: the YAML reader places the end of the stream (errors
-    there, empty documents) one line past the last, which editors cannot show."""
-    line = min(position[0], len(lines))
-    width = len(lines[line - 1]) + 1
-    column = width if line < position[0] else min(position[1], width)
-    return (line, max(column, 1))
-
-
-def _start(node: Any) -> Position:
-    return (node.start_mark.line + 1, node.start_mark.column + 1)
-
-
 def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
@@ -328,118 +352,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         return "a number"
     return "a scalar"
-
-
-class _TreeBuilder:
-    """Turns composed nodes into dicts, lists and scalars while recording positions."""
-
-    def __init__(self, document: SourceDocument, text: str) -> None:
-        self._document = document
-        self._lines = _LINE_BREAK.split(text)
-        self._values = document.positions.values
-        self._keys = document.positions.keys
-        self._active: set[int] = set()
-
-    def start(self, node: Any) -> Position:
-        return _within(self._lines, _start(node))
-
-    def build(self, node: Any, path: JsonPath) -> Any:
-        from ruamel.yaml.nodes import MappingNode, SequenceNode
-
-        self._values[path] = self.start(node)
-        if isinstance(node, MappingNode):
-            return self._guarded(node, path, self._mapping)
-        if isinstance(node, SequenceNode):
-            return self._guarded(node, path, self._sequence)
-        return _scalar(node)
-
-    def _guarded(self, node: Any, path: JsonPath, build: Any) -> Any:
-        if id(node) in self._active:
-            self._document.problems.append(
-                SourceProblem(
-                    "YAML_SYNTAX",
-                    "recursive YAML alias: a node contains itself",
-                    "replace the alias with a copy of the data",
-                    position=self.start(node),
-                    path=path,
-                )
-            )
-            return None
-        self._active.add(id(node))
-        try:
-            return build(node, path)
-        finally:
-            self._active.discard(id(node))
-
-    def _mapping(self, node: Any, path: JsonPath) -> dict[str, Any]:
-        from ruamel.yaml.nodes import ScalarNode
-
-        result: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            if not isinstance(key_node, ScalarNode):
-                self._document.problems.append(
-                    SourceProblem(
-                        "NON_SCALAR_KEY",
-                        "a mapping key is itself a list or mapping",
-                        "use plain text keys",
-                        position=self.start(key_node),
-                        path=path,
-                    )
-                )
-                continue
-            key = str(key_node.value)
-            child = (*path, key)
-            if key in result:
-                first_line = self._keys[child][0]
-                self._document.problems.append(
-                    SourceProblem(
-                        "DUPLICATE_KEY",
-                        f"duplicate key '{key}' (first defined on line {first_line})",
-                        "remove one of the two entries; Tasker Core rejects the file",
-                        position=self.start(key_node),
-                        path=child,
-                    )
-                )
-                continue
-            self._keys[child] = self.start(key_node)
-            result[key] = self.build(value_node, child)
-        return result
-
-    def _sequence(self, node: Any, path: JsonPath) -> list[Any]:
-        return [self.build(item, (*path, index)) for index, item in enumerate(node.value)]
-
-
-_BOOLEANS = {"true": True, "false": False}
-_CORE_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
-_CORE_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
-
-
-def _scalar(node: Any) -> Any:
-    tag = node.tag.rsplit(":", 1)[-1] if node.tag else "str"
-    text: str = node.value
-    if tag == "null":
-        return None
-    if tag == "bool":
-        return _BOOLEANS.get(text.lower(), text)
-    if tag == "int":
-        # the YAML reader also takes 1_000 and 0b101 as integers; the core schema (and so
-        # Tasker Core) keeps them as text
-        if not _CORE_INT.match(text):
-            return text
-        return int(text, 8) if text.startswith("0o") else int(text, 0 if "x" in text else 10)
-    if tag == "float":
-        lowered = text.lower()
-        if lowered in (".inf", "+.inf"):
-            return YamlFloat(float("inf"), text)
-        if lowered == "-.inf":
-            return YamlFloat(float("-inf"), text)
-        if lowered == ".nan":
-            return YamlFloat(float("nan"), text)
-        if not _CORE_FLOAT.match(text):
-            return text
-        return YamlFloat(float(text), text)
-    # str, timestamp (Tasker Core has no timestamp type: it keeps the text), binary, custom tags
-    return text
 
 
 def iter_paths(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]:

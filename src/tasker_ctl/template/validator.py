@@ -43,7 +43,8 @@ _TEMPLATE_KEYS = ("steps", "namespace_name")
 def looks_like_template(document: SourceDocument) -> bool:
     """Whether a file found in a directory is a TaskTemplate (others are skipped)."""
     if not document.usable:
-        return True  # broken files are reported: they may well be templates
+        # broken files are reported: they may well be templates (unless too large to tell)
+        return document.may_be_template
     return any(key in document.data for key in _TEMPLATE_KEYS)
 
 

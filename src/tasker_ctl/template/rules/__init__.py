@@ -61,6 +61,7 @@ def _load_rule_modules() -> None:
         load,
         planning,
         schemas,
+        storage,
         topology,
         values,
     )
