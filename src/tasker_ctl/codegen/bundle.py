@@ -15,10 +15,17 @@ from typing import Any
 
 from tasker_ctl.codegen.errors import CodegenError
 from tasker_ctl.codegen.naming import input_model_name, pascal_case, result_model_name
+from tasker_ctl.schema_refs import shown_ref
 from tasker_ctl.template.model import TaskTemplate
 
 _DEFINITION_KEYS = ("$defs", "definitions")
 _DROPPED_KEYS = ("$schema", "$id", "id")
+_REFERENCE_KEYS = ("$ref", "$dynamicRef", "$recursiveRef")
+_DATA_KEYS = frozenset({"enum", "const", "default", "examples", "example"})
+# keywords mapping names (data) to schemas
+_SCHEMA_MAPS = frozenset(
+    {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"}
+)
 
 
 @dataclass
@@ -97,32 +104,49 @@ def _definition_name(name: str, root: str, counts: Counter[str], roots: list[str
     return f"{root}{candidate}"
 
 
-def _rewrite(value: Any, root: str, renames: dict[str, str], where: str) -> Any:
-    if isinstance(value, list):
-        return [_rewrite(item, root, renames, where) for item in value]
+def _rewrite(value: Any, root: str, renames: dict[str, str], where: str, top: bool = True) -> Any:
+    """A schema with its references pointed into the bundle. The walk follows the schema's
+    structure, so that a property called ``default`` or ``enum`` is a schema like any other;
+    identifiers below the root are dropped: once merged, no reference may resolve against a
+    base URI of its own (the generator would fetch it)."""
+    if isinstance(value, list):  # allOf, anyOf, oneOf, items in the tuple form
+        return [_rewrite(item, root, renames, where, top=False) for item in value]
     if not isinstance(value, dict):
         return value
     result: dict[str, Any] = {}
     for key, item in value.items():
-        if key == "$ref" and isinstance(item, str):
+        if key in _REFERENCE_KEYS and isinstance(item, str):
             result[key] = _rewrite_ref(item, root, renames, where)
-        elif key in ("enum", "const", "default", "examples", "example"):
+        elif key in _DATA_KEYS:
             result[key] = item  # data, not schema: never rewrite
+        elif not top and key in _DROPPED_KEYS:
+            continue
+        elif key in _SCHEMA_MAPS and isinstance(item, dict):
+            result[key] = {
+                name: _rewrite(sub, root, renames, where, top=False) for name, sub in item.items()
+            }
         else:
-            result[key] = _rewrite(item, root, renames, where)
+            result[key] = _rewrite(item, root, renames, where, top=False)
     return result
 
 
 def _rewrite_ref(ref: str, root: str, renames: dict[str, str], where: str) -> str:
     if not ref.startswith("#"):
         raise CodegenError(
-            f"$ref '{ref}' in {where} points outside the template",
+            f"$ref '{shown_ref(ref)}' in {where} points outside the template; schemas are "
+            "never fetched",
             code="UNSUPPORTED_REF",
-            hint="inline the referenced schema or move it under the schema's $defs",
+            hint="copy the schema under $defs and refer to it as #/$defs/NAME",
         )
     pointer = ref[1:]
     if pointer in ("", "/"):
         return f"#/$defs/{root}"
+    if not pointer.startswith("/"):
+        raise CodegenError(
+            f"$ref '{shown_ref(ref)}' in {where} names an anchor, which generation does not follow",
+            code="UNSUPPORTED_REF",
+            hint="refer to the definition by its path, e.g. #/$defs/NAME",
+        )
     for key in _DEFINITION_KEYS:
         prefix = f"/{key}/"
         if pointer.startswith(prefix):

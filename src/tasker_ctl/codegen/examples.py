@@ -25,6 +25,7 @@ from tasker_ctl.codegen.scalars import (
     number_value,
     string_value,
 )
+from tasker_ctl.schema_refs import build_validator, ref_problems, shown_ref
 
 _MAX_DEPTH = 24
 _SEARCH_EXAMPLES = 200
@@ -42,9 +43,11 @@ class ExampleBuilder:
         self.document = document
         self._validators: dict[str, Any] = {}
         self._expanding: list[str] = []
+        self._checked_refs = False
 
     def example(self, ref: str) -> Any:
         """A valid example for the schema at ``ref`` (e.g. ``#/$defs/OrderInput``)."""
+        self._refuse_outside_refs()
         self._expanding = [ref]
         try:
             value = self._build(self._resolve(ref), 0)
@@ -62,10 +65,15 @@ class ExampleBuilder:
         )
 
     def is_valid(self, ref: str, value: Any) -> bool:
-        return bool(self._validator({"$ref": ref}).is_valid(value))
+        return self._valid_under({"$ref": ref}, value)
 
     def _valid_under(self, schema: dict[str, Any], value: Any) -> bool:
-        return bool(self._validator(schema).is_valid(value))
+        from referencing.exceptions import Unresolvable
+
+        try:
+            return bool(self._validator(schema).is_valid(value))
+        except Unresolvable as error:  # refused, never fetched (schema_refs)
+            raise _unsupported_ref(getattr(error, "ref", str(error))) from None
 
     def _validator(self, schema: dict[str, Any]) -> Any:
         key = json.dumps(schema, sort_keys=True, default=str)
@@ -73,10 +81,20 @@ class ExampleBuilder:
             from jsonschema import Draft202012Validator
 
             whole = {"$defs": self.document.get("$defs", {}), **schema}
-            self._validators[key] = Draft202012Validator(
-                whole, format_checker=Draft202012Validator.FORMAT_CHECKER
+            self._validators[key] = build_validator(
+                whole, validator_class=Draft202012Validator, check_formats=True
             )
         return self._validators[key]
+
+    def _refuse_outside_refs(self) -> None:
+        """Refuse a document whose references leave it before anything follows them: the
+        Hypothesis search builds validators of its own."""
+        if self._checked_refs:
+            return
+        problems = ref_problems(self.document)
+        if problems:
+            raise _unsupported_ref(problems[0].ref)
+        self._checked_refs = True
 
     def _resolve(self, ref: str) -> Any:
         node: Any = self.document
@@ -261,3 +279,11 @@ class ExampleBuilder:
         if schema.get("type") == "boolean":
             return [False, True]
         return None
+
+
+def _unsupported_ref(ref: str) -> CodegenError:
+    return CodegenError(
+        f"$ref '{shown_ref(ref)}' does not resolve inside the schema; schemas are never fetched",
+        code="UNSUPPORTED_REF",
+        hint="copy the schema under $defs and refer to it as #/$defs/NAME",
+    )

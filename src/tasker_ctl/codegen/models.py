@@ -36,6 +36,8 @@ _GENERATOR_OPTIONS: dict[str, Any] = {
     "capitalise_enum_members": True,
     "class_name": _BUNDLE_CLASS,
     "builtin_format_line_length": 88,
+    # the bundle holds only local references; should one slip through, it is not fetched
+    "allow_remote_refs": False,
 }
 # The generator's formatter reads line length, first-party modules and quote style from the
 # nearest pyproject.toml above a settings directory (the working directory by default). It is

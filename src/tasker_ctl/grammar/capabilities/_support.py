@@ -24,6 +24,7 @@ from tasker_ctl.grammar.capabilities.base import (
 )
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.grammar.json_types import json_type
+from tasker_ctl.schema_refs import SchemaUnusableError, build_validator, validation_errors
 
 MAX_NAME_LENGTH = 128
 REF_PATTERN = r"^[A-Za-z0-9_.-]+$"
@@ -111,15 +112,17 @@ def resolve_resource(resource: str | ResourceRef) -> tuple[str, str]:
     return resource, resource
 
 
+def _metaschema_validator() -> Any:
+    cls = jsonschema.Draft202012Validator
+    return build_validator(cls.META_SCHEMA, validator_class=cls, check_formats=True)
+
+
 def check_schema(schema: Any) -> Any:
     """Reject a JSON Schema that is itself malformed, at parse time rather than mid-run."""
-    try:
-        jsonschema.Draft202012Validator.check_schema(schema)
-    except jsonschema.SchemaError as exc:
+    # the first error, as jsonschema's own check_schema reports it
+    for exc in _metaschema_validator().iter_errors(schema):
         where = "/".join(str(part) for part in exc.absolute_path) or "(root)"
-        raise ValueError(
-            f"not a valid JSON Schema at {where}: {exc.validator} constraint"
-        ) from None
+        raise ValueError(f"not a valid JSON Schema at {where}: {exc.validator} constraint")
     return schema
 
 
@@ -261,12 +264,13 @@ def _describe(error: jsonschema.ValidationError) -> str:
 def schema_problems(value: Any, schema: Any) -> list[SchemaProblem]:
     """Every violation of ``schema`` by ``value``, ordered by location.
 
-    Raises ValueError when the schema cannot be applied (an unresolvable ``$ref``)."""
-    validator = jsonschema.Draft202012Validator(schema)
+    Raises ValueError when the schema cannot be applied: a ``$ref`` outside the schema (named
+    in the message; nothing is ever fetched), or a construct the validator cannot run."""
+    validator = build_validator(schema, validator_class=jsonschema.Draft202012Validator)
     try:
-        errors = list(validator.iter_errors(value))
-    except Exception as exc:
-        raise ValueError(f"the schema cannot be applied ({type(exc).__name__})") from None
+        errors = validation_errors(validator, value)
+    except SchemaUnusableError as exc:
+        raise ValueError(f"the schema cannot be applied: {exc.message}") from None
     errors.sort(key=lambda e: ([str(p) for p in e.absolute_path], str(e.validator)))
     return [SchemaProblem(_pointer(e.absolute_path), _describe(e)) for e in errors]
 

@@ -1,4 +1,9 @@
-"""JSON Schema checks for input, result, event and composition schemas."""
+"""JSON Schema checks for input, result, event and composition schemas.
+
+A schema's ``$ref`` must resolve inside its own document or to a registered schema
+(``tasker_ctl.schema_refs``): nothing is fetched at run time, so a reference that leads
+elsewhere is an error here rather than a failure mid-run.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
+from tasker_ctl.schema_refs import build_validator, ref_problems, shown_ref
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.issue import Issue, suggestion_hint
 from tasker_ctl.template.rules import rule
@@ -40,6 +46,61 @@ def schema_locations(context: RuleContext) -> Iterator[tuple[JsonPath, Any, str 
             )
 
 
+def reference_locations(context: RuleContext) -> Iterator[tuple[JsonPath, Any, str | None]]:
+    """Every schema whose references must stay inside it: ``schema_locations``, plus the
+    schemas a written-out composition's invocations declare (``config.schema`` of validate,
+    ``config.output`` of any capability) and a pattern's ``*schema`` and ``output`` config
+    values."""
+    yield from schema_locations(context)
+    for step in context.steps:
+        composition = step.mapping("composition")
+        if not composition:
+            continue
+        base = (*step.path, "composition")
+        invocations = composition.get("invocations")
+        for index, invocation in enumerate(invocations if isinstance(invocations, list) else []):
+            config = invocation.get("config") if isinstance(invocation, dict) else None
+            if not isinstance(config, dict):
+                continue
+            for key in ("schema", "output"):
+                if isinstance(config.get(key), dict):
+                    yield (*base, "invocations", index, "config", key), config[key], step.name
+        pattern_config = composition.get("config")
+        if isinstance(pattern_config, dict):
+            for key, value in pattern_config.items():
+                named_as_schema = isinstance(key, str) and (
+                    key.endswith("schema") or key == "output"
+                )
+                if named_as_schema and isinstance(value, dict):
+                    yield (*base, "config", key), value, step.name
+
+
+@rule("EXTERNAL_SCHEMA_REF", "UNRESOLVED_SCHEMA_REF")
+def references_stay_inside(context: RuleContext) -> Iterator[Issue]:
+    for path, schema, step in reference_locations(context):
+        for problem in ref_problems(schema):
+            where = (*path, *problem.path)
+            ref = shown_ref(problem.ref)
+            if problem.kind == "external":
+                yield Issue(
+                    "EXTERNAL_SCHEMA_REF",
+                    f"{_label(path)}: $ref '{ref}' leads outside the schema; schemas are never "
+                    "fetched, so it cannot resolve",
+                    where,
+                    "copy the schema under $defs and refer to it as #/$defs/NAME",
+                    step=step,
+                )
+            else:
+                yield Issue(
+                    "UNRESOLVED_SCHEMA_REF",
+                    f"{_label(path)}: $ref '{ref}' points to nothing in the schema",
+                    where,
+                    "point it at a definition that exists, e.g. #/$defs/NAME with NAME under "
+                    "the schema's $defs",
+                    step=step,
+                )
+
+
 @cache
 def _metaschema_validator(uri: str | None) -> Any:
     from jsonschema import validators
@@ -47,7 +108,8 @@ def _metaschema_validator(uri: str | None) -> Any:
     cls = validators.validator_for(
         {"$schema": uri} if uri else {}, default=validators.Draft202012Validator
     )
-    return cls(cls.META_SCHEMA)
+    # the metaschemas ship with jsonschema; any other reference is refused, never fetched
+    return build_validator(cls.META_SCHEMA, validator_class=cls)
 
 
 @rule("INVALID_JSON_SCHEMA")
