@@ -3,7 +3,12 @@
 Handler modules written for Tasker Core import ``tasker_core``; when that package is not
 installed, ``alias_tasker_core()`` makes those imports resolve to ``tasker_ctl.sdk`` so the
 modules run unchanged. Loaded modules are scanned for handler classes (by ``handler_name``)
-and decorated handler functions (by their decorator name), as Tasker Core's worker does.
+and decorated handler functions (by their decorator name), as Tasker Core's worker does, and
+become the only modules a dotted ``handler.callable`` may name (a file also under its file
+name): templates choose among the handlers the operator loaded, never what gets imported.
+
+Importing a handler module runs the operator's code; whatever it raises (``SystemExit`` and
+``KeyboardInterrupt`` included) is the coded ``HANDLERS_NOT_LOADED``, never a traceback.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ _ALIASES = {
     "tasker_core.batch_processing": "tasker_ctl.sdk.batch_processing",
     "tasker_core.batch_processing.batchable": "tasker_ctl.sdk.batch_processing.batchable",
 }
+
+
+_MAX_ERROR_TEXT = 500
 
 
 class HandlerLoadError(UsageError):
@@ -72,29 +80,44 @@ def load_handlers(
     alias_tasker_core()
     target = registry or HandlerRegistry()
     for spec in specs:
-        for module in _import(spec):
+        target.add_location(spec.__name__ if isinstance(spec, ModuleType) else str(spec))
+        for module, alias in _import(spec):
             target.register_module(module)
+            target.add_handler_module(module, alias=alias)
     return target
 
 
-def _import(spec: str | ModuleType) -> list[ModuleType]:
-    if isinstance(spec, ModuleType):
-        return [spec, *_submodules(spec)]
-    path = Path(spec)
+def _import(spec: str | ModuleType) -> list[tuple[ModuleType, str | None]]:
+    """The modules of one entry, each with the other name a dotted callable may use."""
     try:
+        if isinstance(spec, ModuleType):
+            return [(spec, None), *_plain(_submodules(spec))]
+        path = Path(spec)
         if path.is_file() and path.suffix == ".py":
-            return [_import_file(path)]
+            return [(_import_file(path), path.stem)]
         if path.is_dir():
-            return _import_directory(path)
+            return _plain(_import_directory(path))
         module = importlib.import_module(spec)
-        return [module, *_submodules(module)]
+        return [(module, None), *_plain(_submodules(module))]
     except HandlerLoadError:
         raise
-    except Exception as error:  # an import runs arbitrary user code
+    except BaseException as error:  # an import runs arbitrary user code, sys.exit() included
         raise HandlerLoadError(
-            f"cannot load handlers from '{spec}': {error.__class__.__name__}: {error}",
-            hint="pass a .py file, a directory of handler modules, or an importable module name",
+            f"cannot load handlers from '{spec}': {_described(error)}",
+            hint="pass a .py file, a directory of handler modules, or an importable module "
+            "name, and make importing it succeed (python -c 'import ...' shows the error)",
         ) from error
+
+
+def _plain(modules: list[ModuleType]) -> list[tuple[ModuleType, str | None]]:
+    return [(module, None) for module in modules]
+
+
+def _described(error: BaseException) -> str:
+    text = str(error).replace("\n", " ").strip()
+    if len(text) > _MAX_ERROR_TEXT:
+        text = text[: _MAX_ERROR_TEXT - 1] + "…"
+    return f"{error.__class__.__name__}: {text}" if text else error.__class__.__name__
 
 
 def _import_file(path: Path) -> ModuleType:

@@ -2,14 +2,22 @@
 
 Mirrors the parts of ``tasker_core``'s registry that handler code and a local runner need:
 exact-key registration (the key is a class's ``handler_name`` or a decorator's name), one new
-instance per resolution, module scanning, and resolution of importable dotted paths.
+instance per resolution, module scanning, and resolution of dotted paths.
+
+A template is untrusted input, so a callable reaches only what the operator loaded: a
+registered key, or ``module.Name`` in a handler module (one scanned with ``register_module``,
+which is what loading ``--handlers`` does, or an already loaded submodule of such a package).
+Resolution never imports: a callable such as ``this.Anything`` or the name of a module lying
+next to a handler file runs no code.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import pkgutil
 import re
+import sys
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
@@ -50,6 +58,9 @@ class HandlerRegistry:
 
     def __init__(self) -> None:
         self._handlers: dict[str, type[StepHandler]] = {}
+        # handler modules by the name a dotted callable uses (None: two modules claim it)
+        self._modules: dict[str, ModuleType | None] = {}
+        self._locations: list[str] = []
 
     @classmethod
     def instance(cls, skip_bootstrap: bool = False) -> HandlerRegistry:
@@ -100,18 +111,55 @@ class HandlerRegistry:
         """A new handler instance for ``key``, or None if nothing matches.
 
         First an exact registry key; then, if ``key`` is a dotted path ``pkg.mod.Name``, the
-        attribute ``Name`` of module ``pkg.mod`` when it is a handler class or a decorated
-        handler function (Tasker Core looks up classes only). Import failures give None.
+        attribute ``Name`` of handler module ``pkg.mod`` (see ``add_handler_module``) when it
+        is a handler class or a decorated handler function (Tasker Core looks up classes only).
+        Nothing is imported: a module that was not loaded as a handler module gives None.
         """
-        cls = self._handlers.get(key) or self._import_handler_class(key)
+        cls = self._handlers.get(key) or self._loaded_handler_class(key)
         return instantiate_handler(cls) if cls is not None else None
+
+    def add_handler_module(self, module: ModuleType, *, alias: str | None = None) -> None:
+        """Let dotted callables name handlers in ``module`` (by its name, and by ``alias`` if
+        given, e.g. the file name of a module loaded from a path), and in its submodules that
+        are already loaded. An alias two modules claim resolves to neither."""
+        self._modules[module.__name__] = module
+        if alias and alias != module.__name__:
+            claimed = self._modules.get(alias, module)
+            self._modules[alias] = module if claimed is module else None
+
+    def handler_modules(self) -> list[str]:
+        """The names dotted callables may start with (module names and aliases)."""
+        return [name for name, module in self._modules.items() if module is not None]
+
+    def add_location(self, location: str) -> None:
+        """Remember where handlers were loaded from (a ``--handlers`` entry), for messages."""
+        if location not in self._locations:
+            self._locations.append(location)
+
+    @property
+    def locations(self) -> tuple[str, ...]:
+        return tuple(self._locations)
+
+    def not_found_message(self, key: str) -> str:
+        """Why ``key`` resolves to nothing, naming where handlers come from."""
+        if not self._locations:
+            return (
+                f"Handler not found: {key}; no --handlers location was loaded: pass the file, "
+                "directory or module that defines it"
+            )
+        return (
+            f"Handler not found: {key}; --handlers loaded {', '.join(self._locations)}: name a "
+            "handler_name or decorator name they register, or module.Name in a module they hold"
+        )
 
     def register_module(self, module: ModuleType) -> int:
         """Register every handler a module defines or imports, under its ``handler_name``.
 
         Classes with an empty ``handler_name`` (base classes) are skipped. Returns how many
-        registrations were made.
+        registrations were made. The module also becomes a handler module, so that dotted
+        callables may name what it holds.
         """
+        self.add_handler_module(module)
         count = 0
         for value in list(vars(module).values()):
             cls = as_handler_class(value)
@@ -133,13 +181,29 @@ class HandlerRegistry:
             count += self.register_module(importlib.import_module(info.name))
         return count
 
-    @staticmethod
-    def _import_handler_class(key: str) -> type[StepHandler] | None:
+    def _loaded_handler_class(self, key: str) -> type[StepHandler] | None:
         if not _DOTTED_PATH.fullmatch(key):
             return None
         module_name, _, attribute = key.rpartition(".")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
+        module = self._handler_module(module_name)
+        if module is None:
             return None
-        return as_handler_class(getattr(module, attribute, None))
+        cls = as_handler_class(getattr(module, attribute, None))
+        # a base class a module imports (StepHandler itself) cannot run
+        return None if cls is None or inspect.isabstract(cls) else cls
+
+    def _handler_module(self, name: str) -> ModuleType | None:
+        if name in self._modules:
+            return self._modules[name]
+        for package in self._modules.values():
+            if (
+                package is not None
+                and hasattr(package, "__path__")
+                and name.startswith(f"{package.__name__}.")
+            ):
+                # already imported by the package's own code; never imported here
+                loaded = sys.modules.get(name)
+                if isinstance(loaded, ModuleType) and loaded.__name__ == name:
+                    return loaded
+                return None
+        return None

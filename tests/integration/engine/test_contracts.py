@@ -242,8 +242,9 @@ def test_handler_not_found_is_permanent(engine: Engine) -> None:
     row = engine.steps(task.task_uuid)["only"]
     assert (row["current_state"], row["attempts"]) == ("error", 1)
     error = row["results"]["error"]
+    assert error["message"].startswith("Handler not found: no.such.Handler; ")
     assert error == {
-        "message": "Handler not found: no.such.Handler",
+        "message": error["message"],
         "error_type": "handler_not_found",
         "retryable": False,
         "metadata": {},

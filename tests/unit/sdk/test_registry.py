@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -147,6 +148,10 @@ def test_constructor_with_config_gets_empty_config(registry: HandlerRegistry) ->
 
 
 def test_resolve_dotted_paths(registry: HandlerRegistry, handler_package: str) -> None:
+    # an importable module is not enough: resolution never imports what a template names
+    assert registry.resolve(f"{handler_package}.handlers.ClassHandler") is None
+    assert f"{handler_package}.handlers" not in sys.modules
+    registry.add_handler_module(importlib.import_module(f"{handler_package}.handlers"))
     by_class = registry.resolve(f"{handler_package}.handlers.ClassHandler")
     assert by_class is not None
     assert by_class.name == "pkg.ClassHandler"
