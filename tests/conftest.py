@@ -82,7 +82,7 @@ def engine_template_database(
     Built with the helpers of ``tests/integration/conftest.py``: the server is the one named
     by ``TASKER_DATABASE_URL`` when it is set, else an embedded one in a temporary directory.
     """
-    from tasker_ctl.db.embedded import start_embedded, stop_embedded
+    from tasker_ctl.db.embedded import reset_embedded, start_embedded
     from tasker_ctl.engine.migrate import migrate
     from tasker_ctl.engine.store import connect
     from tests.integration.conftest import create_database, drop_database, unique_name
@@ -100,7 +100,8 @@ def engine_template_database(
             drop_database(server, name)
     finally:
         if home is not None:
-            stop_embedded(home)
+            # reset: as root the data may live outside the temporary home (docs/database.md)
+            reset_embedded(home)
 
 
 @pytest.fixture

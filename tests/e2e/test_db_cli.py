@@ -10,19 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.db.embedded import embedded_status, stop_embedded
+from tasker_ctl.db.embedded import embedded_status, reset_embedded
 from tasker_ctl.engine.migrate import load_migrations
 from tests.e2e.conftest import RunCli, assert_no_traceback
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
-    """TASKER_HOME for the commands; its server is stopped even when a test fails."""
+    """TASKER_HOME for the commands; its server and data are removed even when a test fails
+    (as root the data may live outside the home, see docs/database.md)."""
     path = tmp_path / "home"
     try:
         yield path
     finally:
-        stop_embedded(path)
+        reset_embedded(path)
 
 
 def _db(run_cli: RunCli, home: Path, *args: str) -> tuple[int, str, str]:

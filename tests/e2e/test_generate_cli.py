@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tasker_ctl.db.embedded import reset_embedded
 from tests.e2e.conftest import RunCli, assert_no_traceback
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -292,6 +293,8 @@ def test_a_scaffold_passes_its_tests_ruff_and_mypy(run_cli: RunCli, tmp_path: Pa
     _ok(run_cli("generate", "scaffold", str(template), "-o", "customer_profile"))
     package = tmp_path / "customer_profile"
     tests = _tool("pytest", "-q", "-p", "no:cacheprovider", str(package), cwd=tmp_path)
+    # its run test started the embedded server (as root its data may live outside tmp_path)
+    reset_embedded(tmp_path / ".tasker")
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "passed" in tests.stdout
     lint = _tool("ruff", "check", "--isolated", str(package), cwd=tmp_path)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tasker_ctl.codegen import generate_scaffold, write_files
 from tasker_ctl.codegen.naming import snake_case
+from tasker_ctl.db.embedded import reset_embedded
 from tasker_ctl.template import load_template
 from tests.conftest import CORPUS_ROOT, PROJECT_ROOT
 
@@ -40,7 +42,7 @@ def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("generated")
     count = 0
     for index, template in enumerate(_templates()):
@@ -52,7 +54,12 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert count >= 5
     if CORPUS_ROOT.is_dir():
         assert count >= 90, "the corpus should contribute most packages"
-    return root
+    try:
+        yield root
+    finally:
+        # the packages' run tests start the embedded server (as root its data may live
+        # outside the temporary directory)
+        reset_embedded(root / ".tasker")
 
 
 @pytest.mark.slow

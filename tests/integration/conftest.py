@@ -22,7 +22,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tasker_ctl.db.embedded import start_embedded, stop_embedded
+from tasker_ctl.db.embedded import reset_embedded, start_embedded
 from tasker_ctl.db.settings import with_database
 from tasker_ctl.engine.migrate import migrate
 from tasker_ctl.engine.store import Store, connect
@@ -83,7 +83,8 @@ def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        stop_embedded(home)
+        # reset: as root the data may live outside the temporary home (docs/database.md)
+        reset_embedded(home)
 
 
 @pytest.fixture(scope="session")

