@@ -86,7 +86,8 @@ input_schema:
     reconciliation_date: {{type: string}}
     variance_threshold: {{type: number}}
 resources:
-  gateway: {{kind: http, base_url: "http://127.0.0.1:{port}", timeout_ms: 5000}}
+  gateway: {{kind: http, base_url: "http://127.0.0.1:{port}", allowed_hosts: [127.0.0.1],
+             timeout_ms: 5000}}
   ledger: {{kind: postgres, schema: app, tables: {{reconciliation-reports: reports}}}}
   events: {{kind: outbox}}
 steps:
@@ -253,6 +254,8 @@ def test_run_mixes_handlers_and_a_composition_and_resumes_after_the_checkpoint(
         "--handlers",
         "handlers.py",
         "--json",
+        # the gateway plays a service on the worker's own network (loopback)
+        "--allow-private-network",
         cwd=workspace,
         env={"TASKER_DATABASE_URL": fresh_database_url},
     )

@@ -5,11 +5,17 @@ in one transaction, ``emit`` inserts into ``tasker.grammar_outbox`` with a uniqu
 step retried after a crash between the effect and its checkpoint finds the earlier result
 instead of writing twice. Tables are written with parameterized SQL; their names come from
 the template's ``resources`` and are checked and quoted as identifiers.
+
+The template is untrusted, and the checks ``tasker-ctl validate`` makes are made again here
+(``tasker_ctl.grammar.reach``): persist writes only a table its resource declares, outside the
+reserved schemas, within the operator's allow-list (``TrustPolicy.persist_tables``) and, with
+``TrustPolicy.persist_role``, as that database role, so PostgreSQL refuses what the role was
+not granted. emit writes the engine's outbox through one fixed statement, whatever the
+template names. acquire goes through ``tasker_ctl.grammar.http`` with the operator's policy.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -18,15 +24,17 @@ from tasker_ctl.engine.store import Json, Store, connect
 from tasker_ctl.errors import ConflictError, DatabaseError
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.grammar.http import http_acquire
+from tasker_ctl.grammar.reach import DEFAULT_EVENT_RESOURCE, kind_refusal, persist_table
 from tasker_ctl.template.model import (
     HttpResource,
     OutboxResource,
     PostgresResource,
     ResourceDefinition,
 )
+from tasker_ctl.trust import TrustPolicy, is_identifier
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
-DEFAULT_EVENT_RESOURCE = "events"
+# the SQLSTATE of a privilege PostgreSQL refused (the persist role's grants)
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 class EngineOperations:
@@ -40,8 +48,11 @@ class EngineOperations:
         task_uuid: uuid.UUID | str | None,
         step_uuid: uuid.UUID | str | None,
         gates: Mapping[str, Any] | None = None,
+        trust: TrustPolicy | None = None,
     ) -> None:
+        """``trust`` is the operator's grant; without one, nothing beyond the template."""
         self._resources = resources
+        self._trust = trust if trust is not None else TrustPolicy()
         self._database_url = database_url
         self._task_uuid = task_uuid
         self._step_uuid = step_uuid
@@ -66,12 +77,8 @@ class EngineOperations:
     ) -> dict[str, Any]:
         declared = self._resource(resource)
         if not isinstance(declared, HttpResource):
-            raise InvocationError(
-                FailureKind.CONFIG_VALIDATION,
-                f"resource '{resource}' is a {declared.kind} resource; acquire reads http ones",
-                retryable=False,
-            )
-        return http_acquire(resource, declared, entity, params, constraints)
+            raise _kind_error("acquire", resource, declared)
+        return http_acquire(resource, declared, entity, params, constraints, self._trust)
 
     def persist(
         self,
@@ -85,16 +92,20 @@ class EngineOperations:
     ) -> dict[str, Any]:
         declared = self._resource(resource)
         if not isinstance(declared, PostgresResource):
+            raise _kind_error("persist", resource, declared)
+        table = persist_table(resource, declared, entity)
+        refusal = self._trust.table_refusal(*table)
+        if refusal is not None:
             raise InvocationError(
                 FailureKind.CONFIG_VALIDATION,
-                f"resource '{resource}' is a {declared.kind} resource; persist writes to "
-                "postgres ones",
+                f"persist to '{resource}.{entity}' may not write {'.'.join(table)}: {refusal}",
+                hint="the operator allows tables with TASKER_PERSIST_TABLES (or --allow-table "
+                "SCHEMA.TABLE on tasker-ctl worker and run); the engine's and PostgreSQL's "
+                "schemas are never writable",
                 retryable=False,
+                details={"refusal": "PERSIST_TABLE_NOT_ALLOWED"},
             )
-        table = (
-            _identifier(declared.db_schema, "schema"),
-            _identifier(declared.tables.get(entity, entity), "table"),
-        )
+        role = self._trust.persist_role
         rows = data if isinstance(data, list) else [data]
         if not rows or not all(isinstance(row, dict) and row for row in rows):
             raise InvocationError(
@@ -109,9 +120,15 @@ class EngineOperations:
                 earlier = store.fetch_value("fetch_grammar_effect", key=idempotency_key)
                 if earlier is not None:
                     return dict(earlier)
+                if role is not None:
+                    # the rows are written with the role's privileges only ...
+                    store.set_local_role(role)
                 written = [
                     row for values in rows for row in self._write(store, table, values, constraints)
                 ]
+                if role is not None:
+                    # ... and the effect is recorded as the worker, in the same transaction
+                    store.set_local_role(None)
                 result = {
                     "data": written[0]
                     if len(written) == 1 and not isinstance(data, list)
@@ -137,11 +154,19 @@ class EngineOperations:
                 retryable=False,
             ) from None
         except DatabaseError as error:
+            as_role = f" as role '{role}'" if role is not None else ""
+            refused = role is not None and error.sqlstate == _INSUFFICIENT_PRIVILEGE
             raise InvocationError(
                 FailureKind.EXECUTION,
-                f"persist to '{resource}.{entity}' ({'.'.join(table)}) failed: {error.message}",
-                hint=error.hint,
+                f"persist to '{resource}.{entity}' ({'.'.join(table)}){as_role} failed: "
+                f"{error.message}",
+                hint=f"persist writes as role '{role}' (TASKER_PERSIST_ROLE): the operator "
+                "grants it what this table needs, and the worker's role membership in it "
+                "(docs/grammar.md, A role for persist)"
+                if refused
+                else error.hint,
                 retryable=False,
+                details={"refusal": "PERSIST_ROLE_REFUSED", "role": role} if refused else None,
             ) from None
         return _jsonable(result)  # type: ignore[no-any-return]
 
@@ -155,15 +180,13 @@ class EngineOperations:
         *,
         invocation_index: int,
     ) -> dict[str, Any]:
+        # whatever the template names, the event goes into the engine's outbox through one
+        # fixed statement: the resource's name is only a column of the row
         declared = self._resources.get(resource)
         if declared is None and resource != DEFAULT_EVENT_RESOURCE:
             self._resource(resource)  # raises: undeclared
         if declared is not None and not isinstance(declared, OutboxResource):
-            raise InvocationError(
-                FailureKind.CONFIG_VALIDATION,
-                f"resource '{resource}' is a {declared.kind} resource; emit writes to outbox ones",
-                retryable=False,
-            )
+            raise _kind_error("emit", resource, declared)
         store = self._open()
         extra = dict(metadata)
         try:
@@ -236,7 +259,7 @@ class EngineOperations:
     ) -> list[dict[str, Any]]:
         mode = str(constraints.get("mode") or "insert").lower()
         conflict = str(constraints.get("on_conflict") or "reject").lower()
-        columns = [_identifier(column, "column") for column in values]
+        columns = [_identifier(str(column), "column") for column in values]
         row = {column: _bindable(value) for column, value in values.items()}
         keys = list(constraints.get("identity_keys") or constraints.get("upsert_key") or [])
         if mode in ("update", "delete", "upsert") or conflict == "update":
@@ -278,15 +301,21 @@ class EngineOperations:
 
 
 def _identifier(name: str, what: str) -> str:
-    if not _IDENTIFIER.match(name):
+    if not is_identifier(name):
         raise InvocationError(
             FailureKind.CONFIG_VALIDATION,
-            f"{what} name '{name}' is not a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, "
+            f"{what} name {name!r} is not a plain SQL identifier ([A-Za-z_][A-Za-z0-9_]*, "
             "at most 63 characters)",
-            hint="map the entity to a table with resources.<name>.tables",
+            hint="name the data's fields (and identity keys) as the table's columns",
             retryable=False,
         )
     return name
+
+
+def _kind_error(capability: str, name: str, declared: ResourceDefinition) -> InvocationError:
+    refusal = kind_refusal(capability, name, declared)
+    assert refusal is not None, "called for a resource of another kind"
+    return refusal.error()
 
 
 def _bindable(value: Any) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 from tasker_ctl.grammar.errors import GatePending, InvocationError
 from tasker_ctl.sdk.types import StepHandlerResult
 from tasker_ctl.template.model import ResourceDefinition
+from tasker_ctl.trust import TrustPolicy
 
 
 @dataclass(frozen=True)
@@ -22,10 +23,12 @@ class GrammarServices:
     """What the worker lends a grammar step: where effects are written and how progress is kept.
 
     ``keep_checkpoint`` stores a checkpoint for the running attempt and returns False when the
-    attempt is no longer this worker's (its result would be refused)."""
+    attempt is no longer this worker's (its result would be refused). ``trust`` is what the
+    operator grants the composition beyond its template (nothing, by default)."""
 
     database_url: str | None
     keep_checkpoint: Callable[[dict[str, Any]], bool] | None = None
+    trust: TrustPolicy | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,7 @@ def run_grammar_step(
         task_uuid=step["task_uuid"],
         step_uuid=step["workflow_step_uuid"],
         gates=gates if isinstance(gates, Mapping) else None,
+        trust=services.trust if services else None,
     )
 
     def keep(checkpoint: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@ what the template says about it (its dependencies and their result schemas, the 
 the step's result schema), and each finding is placed under the step's ``composition``.
 
 Registered through the ``tasker_ctl.rules`` entry point (see ``pyproject.toml``), so the
-template package never imports the grammar.
+template package never imports the grammar; it also registers ``reach_rules`` (what the
+template's resources let its compositions reach).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from tasker_ctl.grammar import reach_rules  # noqa: F401  (registers what resources reach)
 from tasker_ctl.grammar.validation import (
     MUTATION_POLICIES,
     CompositionFinding,

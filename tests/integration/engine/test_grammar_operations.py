@@ -94,7 +94,7 @@ def test_conflicts_are_rejected_skipped_or_updated(
     [
         ("nowhere", "x", {"a": 1}, {}, FailureKind.RESOURCE_NOT_FOUND, "not declared"),
         ("api", "x", {"a": 1}, {}, FailureKind.CONFIG_VALIDATION, "http resource"),
-        ("db", "bad-name", {"a": 1}, {}, FailureKind.CONFIG_VALIDATION, "plain SQL identifier"),
+        ("db", "customers", {"a": 1}, {}, FailureKind.CONFIG_VALIDATION, "does not declare"),
         ("db", "customer-list", {"na me": 1}, {}, FailureKind.CONFIG_VALIDATION, "column name"),
         ("db", "customer-list", [], {}, FailureKind.INPUT_VALIDATION, "at least one field"),
         ("db", "customer-list", "text", {}, FailureKind.INPUT_VALIDATION, "must be an object"),
