@@ -90,7 +90,7 @@ def test_explain_with_fixtures_gives_the_data_flow_they_describe(run_cli: RunCli
         "--case",
         "variance_exceeds_threshold",
     )
-    assert failing.returncode == 0, failing.stderr
+    assert failing.returncode == 1, failing.stderr  # the simulation of a failure case fails
     assert "failed" in failing.stdout
 
 

@@ -8,7 +8,6 @@ statically and, given sample inputs or Tasker Core's ``*_fixtures.json``, as it 
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tasker_ctl.errors import PathNotFoundError, UsageError
+from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
 
 
 class ReportFormat(StrEnum):
@@ -119,7 +118,10 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(render_sarif(report, strict=strict))
         raise typer.Exit(report.exit_code(strict=strict))
 
-    @composition_app.command()
+    @composition_app.command(
+        epilog="Exit codes: 0 explained (a simulation completed or waits at a gate); 1 the "
+        "simulation failed; 2 bad usage or an unreadable file."
+    )
     def explain(
         file: FileArgument,
         step: StepOption = None,
@@ -192,6 +194,13 @@ def register(app: typer.Typer) -> None:
             from tasker_ctl.report.run_view import make_console
 
             render_explanation(trace, make_console())
+        failure = trace.failure
+        if failure is not None and failure.kind != "gate_pending":
+            # the composition fails on these inputs: a script or CI must see it (a gate that
+            # waits for a decision is not a failure)
+            where = "" if failure.failed_index is None else f" at invocation {failure.failed_index}"
+            typer.echo(f"simulation failed{where}: {failure.kind}: {failure.message}", err=True)
+            raise typer.Exit(int(ExitCode.FINDINGS))
 
 
 def _require_file(path: Path) -> None:
@@ -204,13 +213,6 @@ def _require_file(path: Path) -> None:
 def _json_value(value: str | None, option: str) -> Any:
     if value is None:
         return None
-    from tasker_ctl.cli.run import option_text
+    from tasker_ctl.cli.json_options import read_json_option
 
-    text, source = option_text(value, option)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SampleJsonError(
-            f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
-            hint="pass inline JSON (quote it for the shell) or @FILE",
-        ) from None
+    return read_json_option(value, option, SampleJsonError)[0]
