@@ -101,6 +101,12 @@ class DatabaseUnavailableError(DatabaseError):
     code = "DATABASE_UNAVAILABLE"
 
 
+class DatabaseConnectionLostError(DatabaseUnavailableError):
+    """The server went away or is not accepting connections right now (shutting down,
+    starting up, a broken socket): reconnecting may succeed. Same code as its parent: to a
+    user it is the database being unavailable."""
+
+
 class DatabaseVersionMismatchError(DatabaseUnavailableError):
     """The embedded data directory was made by a PostgreSQL major version we cannot run."""
 

@@ -8,7 +8,8 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from tasker_ctl.engine.store import Store, connect
+from tasker_ctl.engine.reconnect import reconnect_delay
+from tasker_ctl.engine.store import Store, connect, connection_lost
 from tasker_ctl.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -27,6 +28,12 @@ class Heartbeat:
     which would cost two thread switches per step: it renews an attempt that has gone an
     interval without renewal, so at most two intervals pass between renewals, within the
     lease's three. Each renewal is its own transaction, holding one step row at a time.
+
+    When the database goes away the heartbeat reconnects on its own, trying again after
+    ``reconnect_delay`` (0.2 s doubling to 5 s) rather than a whole interval later, and then
+    renews whatever it missed meanwhile. It never gives up: the worker decides how long the
+    database may stay away. A lease that ran out during the outage may have been taken over
+    by then; its renewal is refused and the worker's result will be too.
     """
 
     def __init__(self, url: str, options: WorkerOptions) -> None:
@@ -39,6 +46,7 @@ class Heartbeat:
         self._started = False
         self._store: Store | None = None
         self._lost: set[tuple[Any, int]] = set()  # renewal refused: stop trying for these
+        self._outage_attempts = 0  # reconnection attempts since the database went away
         self._thread = threading.Thread(target=self._run, daemon=True, name="tasker-heartbeat")
 
     def close(self) -> None:
@@ -59,6 +67,10 @@ class Heartbeat:
             held[step_uuid] = (attempt, now)
         self._held = held
 
+    def holds(self) -> list[Any]:
+        """The steps whose attempts are held (and renewed) now."""
+        return list(self._held)
+
     def release(self, step_uuid: Any) -> None:
         """The step's outcome is recorded (or its attempt was lost): renew it no more."""
         if step_uuid in self._held:
@@ -69,40 +81,66 @@ class Heartbeat:
     def _run(self) -> None:
         renewed: dict[tuple[Any, int], float] = {}  # attempt -> when it was renewed last
         try:
-            while not self._closing.wait(self._interval):
-                held = self._held
-                current = {(step_uuid, attempt) for step_uuid, (attempt, _) in held.items()}
-                renewed = {key: at for key, at in renewed.items() if key in current}
-                for step_uuid, (attempt, claimed_at) in held.items():
-                    key = (step_uuid, attempt)
-                    since = renewed.get(key, claimed_at)
-                    if time.monotonic() - since < self._interval or key in self._lost:
-                        continue
-                    if self._extend(step_uuid, attempt):
-                        renewed[key] = time.monotonic()
+            wait = self._interval
+            while not self._closing.wait(wait):
+                wait = self._renew_due(renewed)
         finally:
             if self._store is not None:
                 self._store.close()
 
+    def _renew_due(self, renewed: dict[tuple[Any, int], float]) -> float:
+        """Renew the held attempts an interval has passed for (keeping ``renewed`` up to
+        date); the seconds to wait before the next round: an interval, or less while the
+        database is away."""
+        held = self._held
+        current = {(step_uuid, attempt) for step_uuid, (attempt, _) in held.items()}
+        for key in [key for key in renewed if key not in current]:
+            del renewed[key]
+        for step_uuid, (attempt, claimed_at) in held.items():
+            key = (step_uuid, attempt)
+            since = renewed.get(key, claimed_at)
+            if time.monotonic() - since < self._interval or key in self._lost:
+                continue
+            try:
+                extended = self._extend(step_uuid, attempt)
+            except DatabaseError as error:
+                if self._store is not None:
+                    self._store.close()
+                    self._store = None
+                if not connection_lost(error):
+                    # the attempt goes on; if renewals keep failing its lease runs out
+                    logger.warning("cannot renew the lease of step %s: %s", step_uuid, error)
+                    continue
+                # the others wait for the database too: soon, not an interval later
+                self._outage_attempts += 1
+                delay = reconnect_delay(self._outage_attempts)
+                logger.warning(
+                    "heartbeat of %s lost the database (attempt %d): %s; renewing leases "
+                    "again in %.1f s",
+                    self._options.worker_id,
+                    self._outage_attempts,
+                    error,
+                    delay,
+                )
+                return delay
+            if extended:
+                renewed[key] = time.monotonic()
+        return self._interval
+
     def _extend(self, step_uuid: Any, attempt: int) -> bool:
-        """Renew the attempt's lease; True when it was renewed."""
-        try:
-            if self._store is None or self._store.closed:
-                self._store = connect(self._url, application_name="tasker-ctl heartbeat")
-            extended = self._store.fetch_value(
-                "extend_lease",
-                step_uuid=step_uuid,
-                attempt=attempt,
-                worker=self._options.worker_id,
-                lease_seconds=self._options.lease_seconds,
-            )
-        except DatabaseError as error:
-            # the attempt goes on; if renewals keep failing its lease runs out and it is retried
-            logger.warning("cannot renew the lease of step %s: %s", step_uuid, error)
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-            return False
+        """Renew the attempt's lease; True when it was renewed (raises ``DatabaseError``)."""
+        if self._store is None or self._store.closed:
+            self._store = connect(self._url, application_name="tasker-ctl heartbeat")
+        extended = self._store.fetch_value(
+            "extend_lease",
+            step_uuid=step_uuid,
+            attempt=attempt,
+            worker=self._options.worker_id,
+            lease_seconds=self._options.lease_seconds,
+        )
+        if self._outage_attempts:
+            logger.warning("heartbeat of %s is back on the database", self._options.worker_id)
+            self._outage_attempts = 0
         if not extended:
             self._lost.add((step_uuid, attempt))
             logger.warning(

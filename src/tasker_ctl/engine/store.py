@@ -3,13 +3,15 @@
 A ``Store`` runs *named* queries (``tasker_ctl.engine.sql.queries``) with keyword parameters
 and returns rows as dicts. Outside a ``transaction()`` block every call commits on its own;
 inside one, everything commits or rolls back together (nested blocks are savepoints).
-psycopg errors leave this module only as coded ``DatabaseError``s (see ``translate_error``).
+psycopg errors leave this module only as coded ``DatabaseError``s (see ``translate_error``);
+``connection_lost`` alone decides which of them mean that the database went away, and
+``Store.reconnect`` replaces a lost connection.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, LiteralString
@@ -25,6 +27,7 @@ from tasker_ctl.db.settings import redacted
 from tasker_ctl.engine.sql.queries import get_query
 from tasker_ctl.errors import (
     ConflictError,
+    DatabaseConnectionLostError,
     DatabaseError,
     DatabaseUnavailableError,
     EngineStateError,
@@ -49,6 +52,12 @@ SQLSTATE_ERRORS: dict[str, type[DatabaseError]] = {
     "TK003": EntityNotFoundError,
 }
 _UNAVAILABLE_CLASSES = ("08", "53", "57P", "58")
+# The server went away, or does not take connections right now: class 08 (connection
+# exception), admin_shutdown, crash_shutdown, cannot_connect_now (starting up or shutting
+# down) and idle_session_timeout. Not 57P04 (the database was dropped: it will not come
+# back) nor class 53 (resources: too many connections, disk full), which reconnecting does
+# not cure.
+_CONNECTION_LOST_STATES = ("08", "57P01", "57P02", "57P03", "57P05")
 _QUERY_BUG_HINT = "this is probably a bug in tasker-ctl; rerun with TASKER_DEBUG=1 and report it"
 
 
@@ -69,11 +78,21 @@ class Store:
     would hold the statement's row locks for two more round trips.
     """
 
-    def __init__(self, connection: psycopg.Connection[Row], *, url: str | None = None) -> None:
+    def __init__(
+        self,
+        connection: psycopg.Connection[Row],
+        *,
+        url: str | None = None,
+        reopen: Callable[[], psycopg.Connection[Row]] | None = None,
+    ) -> None:
+        """``reopen`` opens a connection like ``connection`` for ``reconnect`` (default: one
+        to ``url`` as ``connect`` opens it)."""
         if not connection.autocommit:
             raise ValueError("a Store needs a connection in autocommit mode")
         self._connection = connection
         self._url = url
+        self._reopen = reopen
+        self._channels: list[str] = []  # listened to: again after a reconnect
 
     def __enter__(self) -> Store:
         return self
@@ -102,6 +121,26 @@ class Store:
     def close(self) -> None:
         """Close the connection; an open transaction is lost, never committed."""
         self._connection.close()
+
+    def reconnect(self) -> None:
+        """Replace the connection with a new one to the same database, listening on the same
+        channels. What the old one had not committed is lost (a lost connection's server
+        rolls it back); notifications sent meanwhile are missed. Raises as ``connect``."""
+        if self._reopen is None and self._url is None:
+            raise RuntimeError("this store does not know its database: it cannot reconnect")
+        with suppress(psycopg.Error):
+            self._connection.close()
+        if self._reopen is not None:
+            try:
+                connection = self._reopen()
+            except psycopg.Error as error:
+                raise translate_error(error, url=self._url) from error
+        else:
+            assert self._url is not None
+            connection = _open_connection(self._url)
+        self._connection = connection
+        if self._channels:
+            self._channel_command("LISTEN", tuple(self._channels))
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -180,6 +219,17 @@ class Store:
         with wrap_errors(url=self._url):
             return self._connection.execute(statement, params).fetchall()
 
+    def set_local_role(self, role: str | None) -> None:
+        """Inside ``transaction()``, run what follows as ``role`` (``SET LOCAL ROLE``), with
+        only its privileges; None returns to the session's own role (``RESET ROLE``)."""
+        statement: sql.Composable
+        if role is None:
+            statement = sql.SQL("RESET ROLE")
+        else:
+            statement = sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(role))
+        with wrap_errors(url=self._url):
+            self._connection.execute(statement)
+
     def execute_script(self, script: LiteralString) -> None:
         """Run SQL text holding several statements and no parameters (migration files), in
         one transaction."""
@@ -192,14 +242,18 @@ class Store:
 
     def listen(self, *channels: str) -> None:
         """Subscribe to channels; inside a transaction this takes effect when it commits."""
+        # remembered first: a reconnect after this failed subscribes again
+        self._channels += [channel for channel in channels if channel not in self._channels]
         self._channel_command("LISTEN", channels)
 
     def unlisten(self, *channels: str) -> None:
         """Unsubscribe from channels (all of them when none is given)."""
         if not channels:
+            self._channels.clear()
             with wrap_errors(url=self._url):
                 self._connection.execute(sql.SQL("UNLISTEN *"))
             return
+        self._channels = [channel for channel in self._channels if channel not in channels]
         self._channel_command("UNLISTEN", channels)
 
     def notify(self, channel: str, payload: str = "") -> None:
@@ -212,7 +266,8 @@ class Store:
         Returns as soon as one arrives, with every other one already received. Notifications
         are delivered between transactions, so this must not be called inside one.
         """
-        if self.in_transaction:
+        # (a closed connection is in no transaction: psycopg says it is closed, below)
+        if not self.closed and self.in_transaction:
             raise RuntimeError("wait_for_notifications() cannot run inside a transaction")
         with wrap_errors(url=self._url):
             received = list(self._connection.notifies(timeout=timeout, stop_after=1))
@@ -242,8 +297,18 @@ def _chain(
 
 def connect(url: str, *, application_name: str = "tasker-ctl", connect_timeout: int = 10) -> Store:
     """Open a ``Store`` on ``url`` (a ``postgresql://`` URL or a keyword/value string)."""
+
+    def reopen() -> psycopg.Connection[Row]:
+        return _open_connection(url, application_name, connect_timeout)
+
+    return Store(reopen(), url=url, reopen=reopen)
+
+
+def _open_connection(
+    url: str, application_name: str = "tasker-ctl", connect_timeout: int = 10
+) -> psycopg.Connection[Row]:
     try:
-        connection = psycopg.connect(
+        return psycopg.connect(
             url,
             autocommit=True,
             row_factory=dict_row,
@@ -258,7 +323,22 @@ def connect(url: str, *, application_name: str = "tasker-ctl", connect_timeout: 
         ) from None
     except psycopg.Error as error:
         raise translate_error(error, url=url) from error
-    return Store(connection, url=url)
+
+
+def connection_lost(error: BaseException) -> bool:
+    """Whether ``error`` (a psycopg error, or the ``DatabaseError`` it became) means that the
+    database went away or does not take connections right now, so that reconnecting may
+    cure it: the one place that decides (``translate_error`` asks it too).
+
+    A psycopg ``OperationalError`` without a SQLSTATE comes from the client side: connection
+    refused, the server closed the connection, a broken socket, the connection is closed.
+    """
+    if isinstance(error, DatabaseError):
+        return isinstance(error, DatabaseConnectionLostError)
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate
+    return state is None or state.startswith(_CONNECTION_LOST_STATES)
 
 
 @contextmanager
@@ -298,6 +378,9 @@ def translate_error(error: psycopg.Error, *, url: str | None = None) -> Database
             "check that the server is running and the URL is right (--database-url or "
             "TASKER_DATABASE_URL); for the embedded server run `tasker-ctl db start`"
         )
-        return DatabaseUnavailableError(f"cannot use the database{where}: {message}", **fields)
+        unavailable = (
+            DatabaseConnectionLostError if connection_lost(error) else DatabaseUnavailableError
+        )
+        return unavailable(f"cannot use the database{where}: {message}", **fields)
     fields["hint"] = fields["hint"] or _QUERY_BUG_HINT
     return QueryError(message, **fields)
