@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tasker_ctl.errors import UsageError
+from tasker_ctl.storable import DEFAULT_MAX_RESULT_BYTES
 
 # Schemas no template may write to, whatever the operator allows: the engine's own state and
 # PostgreSQL's catalogs. Any schema starting with pg_ is PostgreSQL's (pg_toast, pg_temp_N...).
@@ -76,6 +77,11 @@ class TrustPolicy(BaseModel):
         description="let acquire reach private, loopback and link-local addresses",
     )
     max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, gt=0)
+    max_result_bytes: int = Field(
+        default=DEFAULT_MAX_RESULT_BYTES,
+        ge=2,
+        description="the largest handler result stored, as compact JSON text (RESULT_TOO_LARGE)",
+    )
 
     @field_validator("persist_tables")
     @classmethod
@@ -113,6 +119,7 @@ class TrustPolicy(BaseModel):
             env_allow=_words(env.get("TASKER_ACQUIRE_ENV", "")),
             allow_private_network=_flag(env, "TASKER_ACQUIRE_PRIVATE_NETWORK"),
             max_response_bytes=_size(env, "TASKER_ACQUIRE_MAX_BYTES"),
+            max_result_bytes=_size(env, "TASKER_MAX_RESULT_BYTES"),
         )
 
     @classmethod
@@ -124,6 +131,7 @@ class TrustPolicy(BaseModel):
         env_allow: Iterable[str] = (),
         allow_private_network: bool = False,
         max_response_bytes: int | None = None,
+        max_result_bytes: int | None = None,
     ) -> TrustPolicy:
         """A policy from plain values; a malformed one is a ``PolicyError`` naming the value."""
         from pydantic import ValidationError
@@ -135,6 +143,7 @@ class TrustPolicy(BaseModel):
                 env_allow=frozenset(env_allow),
                 allow_private_network=allow_private_network,
                 max_response_bytes=max_response_bytes or DEFAULT_MAX_RESPONSE_BYTES,
+                max_result_bytes=max_result_bytes or DEFAULT_MAX_RESULT_BYTES,
             )
         except ValidationError as error:
             first = error.errors()[0]
@@ -154,6 +163,9 @@ class TrustPolicy(BaseModel):
             max_response_bytes=other.max_response_bytes
             if other.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES
             else self.max_response_bytes,
+            max_result_bytes=other.max_result_bytes
+            if other.max_result_bytes != DEFAULT_MAX_RESULT_BYTES
+            else self.max_result_bytes,
         )
 
     def table_refusal(self, schema: str, table: str) -> str | None:

@@ -104,6 +104,8 @@ TRIGGERED_ELSEWHERE = {
     "MISSING_MOCK_OUTPUT": "tests/unit/grammar/test_explain.py",
     # a broken installation, not a template
     "RULE_PLUGIN_FAILED": "tests/unit/test_validate_compositions.py",
+    # a case would be a 4 MiB file or one of 100,000 nodes
+    "INPUT_TOO_LARGE": "tests/unit/test_limits.py",
 }
 
 

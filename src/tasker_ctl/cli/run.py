@@ -7,7 +7,6 @@ engine, the renderers and rich are imported inside the command so that ``tasker-
 
 from __future__ import annotations
 
-import json
 import shlex
 import signal
 import sys
@@ -15,17 +14,27 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 
 from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.errors import ExitCode, FileReadError, PathNotFoundError, UsageError
+from tasker_ctl.cli.report_stdout import stdout_for_report
+from tasker_ctl.cli.trust_options import (
+    AllowEnvOption,
+    AllowPrivateNetworkOption,
+    AllowTableOption,
+    PersistRoleOption,
+    trust_policy,
+)
+from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.reports import TaskReport
+    from tasker_ctl.trust import TrustPolicy
 
 EXIT_INTERRUPTED = 130
 
@@ -89,6 +98,42 @@ JsonOption = Annotated[
     bool,
     typer.Option("--json", help="Print the task as one JSON object (docs/cli/run.md)."),
 ]
+# engine.reconnect.DEFAULT_RECONNECT_LIMIT: the engine is imported only inside commands
+DEFAULT_RECONNECT_LIMIT = 300.0
+ReconnectLimitOption = Annotated[
+    float,
+    typer.Option(
+        "--reconnect-limit",
+        min=0,
+        metavar="SECONDS",
+        envvar="TASKER_RECONNECT_LIMIT",
+        help="How long the database may stay away (a restart) before giving up with "
+        "DATABASE_UNAVAILABLE (exit 2); meanwhile workers reconnect with backoff and carry on "
+        "(docs/engine.md). 0 gives up at once.",
+    ),
+]
+
+
+class IsolationMode(StrEnum):
+    THREAD = "thread"
+    PROCESS = "process"
+
+    @property
+    def mode(self) -> Literal["thread", "process"]:
+        return "process" if self is IsolationMode.PROCESS else "thread"
+
+
+IsolationOption = Annotated[
+    IsolationMode,
+    typer.Option(
+        "--isolation",
+        case_sensitive=False,
+        help="Where handlers run: 'thread' in the worker (fast; a crash kills the worker), "
+        "'process' in a process of their own per worker thread (a crash or a timeout fails "
+        "only the attempt; CPU-bound handlers run in parallel). Steps with 'isolation: "
+        "process' always get a process. See docs/engine.md, handler isolation.",
+    ),
+]
 
 _EPILOG = (
     "Exit codes: 0 the task completed; 1 it failed, is blocked, waits for approval or "
@@ -111,8 +156,10 @@ def register(app: typer.Typer) -> None:
                 "--workers", "-w", min=1, metavar="N", help="Worker threads running steps."
             ),
         ] = 4,
+        isolation: IsolationOption = IsolationMode.THREAD,
         environment: EnvironmentOption = None,
         database_url: DatabaseUrlOption = None,
+        reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
         json_output: JsonOption = False,
@@ -136,6 +183,10 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        allow_table: AllowTableOption = None,
+        persist_role: PersistRoleOption = None,
+        allow_env: AllowEnvOption = None,
+        allow_private_network: AllowPrivateNetworkOption = False,
     ) -> None:
         """Run TEMPLATE's task to the end on the local orchestrator, showing its steps.
 
@@ -148,19 +199,31 @@ def register(app: typer.Typer) -> None:
         check_template_path(template)
         payload = parse_context(context)
         specs = check_handler_paths(handlers or [])
-        code = _run(
-            template,
-            payload,
-            specs,
-            workers=workers,
-            environment=environment,
-            database_url=database_url,
-            new=new,
-            parent_correlation_id=parent_correlation_id,
-            json_output=json_output,
-            timeout=timeout,
-            resume=resume,
+        trust = trust_policy(
+            allow_table=allow_table,
+            persist_role=persist_role,
+            allow_env=allow_env,
+            allow_private_network=allow_private_network,
         )
+        # with --json, standard output holds the report alone: handlers print to stderr
+        with stdout_for_report(json_output) as report_stream:
+            code = _run(
+                template,
+                payload,
+                specs,
+                workers=workers,
+                environment=environment,
+                database_url=database_url,
+                new=new,
+                parent_correlation_id=parent_correlation_id,
+                json_output=json_output,
+                timeout=timeout,
+                resume=resume,
+                reconnect_limit=reconnect_limit,
+                trust=trust,
+                isolation=isolation.mode,
+                report_stream=report_stream,
+            )
         raise typer.Exit(code)
 
 
@@ -177,6 +240,10 @@ def _run(
     json_output: bool,
     timeout: float | None,
     resume: uuid.UUID | None,
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
+    trust: TrustPolicy | None = None,
+    isolation: Literal["thread", "process"] = "thread",
+    report_stream: TextIO | None = None,
 ) -> int:
     from tasker_ctl.engine.runner import run_template
     from tasker_ctl.errors import TemplateLoadError
@@ -213,6 +280,9 @@ def _run(
                 timeout=timeout,
                 check_handlers=True,
                 resume_task=resume,
+                reconnect_limit=reconnect_limit,
+                trust=trust,
+                isolation=isolation,
             )
         except TemplateLoadError as error:
             from tasker_ctl.cli.findings import print_failing_findings
@@ -235,8 +305,9 @@ def _run(
     if json_output:
         from tasker_ctl.report.run_json import render_json
 
-        sys.stdout.write(render_json(report))
-        sys.stdout.flush()
+        out = report_stream or sys.stdout
+        out.write(render_json(report))
+        out.flush()
         _brief_outcome(report, interrupted, timed_out, again)
     else:
         elapsed = view.elapsed if view is not None else None
@@ -281,40 +352,15 @@ def parse_context(value: str | None) -> dict[str, Any]:
     """``--context``: inline JSON, ``@FILE`` or ``@-`` (stdin); must be a JSON object."""
     if value is None:
         return {}
-    text, source = option_text(value, "--context")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ContextJsonError(
-            f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}",
-            hint="pass a JSON object, e.g. --context '{\"even_number\": 6}', or @FILE",
-        ) from None
+    from tasker_ctl.cli.json_options import read_json_option
+
+    data, source = read_json_option(value, "--context", ContextJsonError)
     if not isinstance(data, dict):
         raise ContextJsonError(
             f"{source} must be a JSON object, not {type(data).__name__}",
             hint='wrap the values in an object: {"key": ...}',
         )
     return data
-
-
-def option_text(value: str, option: str) -> tuple[str, str]:
-    """The text of an option that takes inline text, ``@FILE`` or ``@-`` (standard input),
-    and a description of where it came from for messages."""
-    if not value.startswith("@"):
-        return value, option
-    name = value[1:]
-    if name == "-":
-        return sys.stdin.read(), f"{option} @- (standard input)"
-    path = Path(name)
-    if not path.is_file():
-        raise PathNotFoundError(
-            f"{option} file '{name}' does not exist",
-            hint=f"write {option} @FILE with the path of a JSON file, or pass the JSON inline",
-        )
-    try:
-        return path.read_text(encoding="utf-8"), f"{option} file '{name}'"
-    except (OSError, UnicodeDecodeError) as error:
-        raise FileReadError(f"cannot read {option} file '{name}': {error}") from error
 
 
 def check_template_path(template: str) -> None:

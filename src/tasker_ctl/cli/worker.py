@@ -13,7 +13,23 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.run import EXIT_INTERRUPTED, GracefulStop, HandlersOption, check_handler_paths
+from tasker_ctl.cli.run import (
+    DEFAULT_RECONNECT_LIMIT,
+    EXIT_INTERRUPTED,
+    GracefulStop,
+    HandlersOption,
+    IsolationMode,
+    IsolationOption,
+    ReconnectLimitOption,
+    check_handler_paths,
+)
+from tasker_ctl.cli.trust_options import (
+    AllowEnvOption,
+    AllowPrivateNetworkOption,
+    AllowTableOption,
+    PersistRoleOption,
+    trust_policy,
+)
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.runner import StepFinished, WorkerStart
@@ -21,8 +37,8 @@ if TYPE_CHECKING:
 
 _EPILOG = (
     "Exit codes: 0 stopped by SIGINT/SIGTERM after the running steps finished; 2 bad usage, "
-    "handlers that cannot be loaded, or a database that cannot be used; 130 a second signal "
-    "quit at once."
+    "handlers that cannot be loaded, or a database that cannot be used (at the start, or "
+    "away for longer than --reconnect-limit); 130 a second signal quit at once."
 )
 
 
@@ -45,6 +61,7 @@ def register(app: typer.Typer) -> None:
             int,
             typer.Option("--concurrency", min=1, metavar="N", help="Steps run at once (threads)."),
         ] = 1,
+        isolation: IsolationOption = IsolationMode.THREAD,
         claim_batch: Annotated[
             int,
             typer.Option(
@@ -56,6 +73,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = 16,
         database_url: DatabaseUrlOption = None,
+        reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         quiet: Annotated[
             bool,
             typer.Option(
@@ -72,6 +90,10 @@ def register(app: typer.Typer) -> None:
                 "(docs/dlq.md); 0 turns the sweeper off.",
             ),
         ] = 300.0,
+        allow_table: AllowTableOption = None,
+        persist_role: PersistRoleOption = None,
+        allow_env: AllowEnvOption = None,
+        allow_private_network: AllowPrivateNetworkOption = False,
     ) -> None:
         """Run steps of every task in the database until stopped (SIGINT or SIGTERM).
 
@@ -80,6 +102,12 @@ def register(app: typer.Typer) -> None:
         Prints a line when it starts and one per step attempt it finishes (none with -q).
         """
         specs = check_handler_paths(handlers or [])
+        trust = trust_policy(
+            allow_table=allow_table,
+            persist_role=persist_role,
+            allow_env=allow_env,
+            allow_private_network=allow_private_network,
+        )
         from tasker_ctl.engine.runner import serve
 
         printer = _Printer(quiet)
@@ -97,6 +125,9 @@ def register(app: typer.Typer) -> None:
                     staleness_interval=staleness_interval,
                     on_sweep=printer.swept,
                     claim_batch=claim_batch,
+                    reconnect_limit=reconnect_limit,
+                    trust=trust,
+                    isolation=isolation.mode,
                 )
             except KeyboardInterrupt:
                 typer.echo(
@@ -118,9 +149,10 @@ class _Printer:
     def started(self, start: WorkerStart) -> None:
         self.worker_id = start.worker_id
         namespaces = ", ".join(start.namespaces) if start.namespaces else "all"
+        processes = " (handler processes)" if start.isolation == "process" else ""
         self._echo(
             f"worker {start.worker_id} started: namespaces {namespaces}, concurrency "
-            f"{start.concurrency}, {start.handlers} handlers registered, "
+            f"{start.concurrency}{processes}, {start.handlers} handlers registered, "
             f"database {start.database}"
         )
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tasker_ctl.engine.topology import GrowthOutcomeError, NewEdge, NewStep, template_graph
+from tasker_ctl.template.limits import MAX_STEP_NAME
 from tasker_ctl.template.model import BatchConfig, StepDefinition, StepType, TaskTemplate
 
 # More workers than this from one outcome is a runaway analyzer, not a plan.
@@ -158,7 +159,17 @@ class BatchPlanner:
 
     def check(self, batchable: str, outcome: BatchOutcome) -> None:
         """Raise BatchOutcomeError when the outcome cannot be carried out."""
-        self.worker_template(batchable, outcome)
+        template = self.worker_template(batchable, outcome)
+        if template is None:
+            return
+        for cursor in outcome.cursors:
+            name = f"{template.name}_{cursor['batch_id']}"
+            if len(name) > MAX_STEP_NAME:
+                raise BatchOutcomeError(
+                    "BATCH_OUTCOME_INVALID",
+                    f"worker name '{name[:40]}...' would have {len(name)} characters; a step "
+                    f"name holds at most {MAX_STEP_NAME} (choose shorter batch_ids)",
+                )
 
     def growth(self, batchable: str, outcome: BatchOutcome, existing: Set[str]) -> BatchGrowth:
         """The workers, convergence steps and edges the outcome creates; ``existing``: names

@@ -14,10 +14,8 @@ import asyncio
 import contextvars
 import inspect
 import json
-import random
 import threading
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -25,18 +23,31 @@ from typing import Any
 
 from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.batching import BatchOutcome, BatchPlanner, read_batch_outcome
+from tasker_ctl.engine.dispatch import dispatch_of, entry_point, step_context
 from tasker_ctl.engine.grammar_step import GateWait, GrammarPlan, GrammarServices
+from tasker_ctl.engine.handler_process import HandlerDeadlineExceeded, HandlerProcess
 from tasker_ctl.engine.retry import RetryPolicy
+from tasker_ctl.engine.stored_outcome import (
+    MESSAGE_LIMIT,
+    NAME_LIMIT,
+    HandlerAbortedError,
+    aborted,
+    failure_for,
+    not_storable,
+    retry_after_of,
+    stored_code,
+    stored_metadata,
+    stored_text,
+)
 from tasker_ctl.engine.topology import (
     DecisionSegments,
     GrowthOutcomeError,
     read_decision_outcome,
 )
-from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
-from tasker_ctl.sdk.errors import failure_for_exception
+from tasker_ctl.sdk.contracts import SchemaCheck, SchemaUnusableError, compile_schema
 from tasker_ctl.sdk.registry import HandlerRegistry
-from tasker_ctl.sdk.step_handler.base import StepHandler
-from tasker_ctl.sdk.types import FfiStepEvent, StepContext, StepHandlerResult
+from tasker_ctl.sdk.types import StepContext, StepHandlerResult
+from tasker_ctl.storable import DEFAULT_MAX_RESULT_BYTES, StorableLimits, unstorable
 from tasker_ctl.template.model import (
     ResourceDefinition,
     StepDefinition,
@@ -161,70 +172,11 @@ class StepTimeoutError(Exception):
 
 
 def build_context(attempt: Attempt, handler_name: str) -> StepContext:
-    step, task = attempt.step, attempt.task
-    payload = {
-        "task": {
-            "task": {key: task.get(key) for key in _TASK_FIELDS},
-            "task_name": task["task_name"],
-            "task_version": task["task_version"],
-            "namespace_name": task["namespace_name"],
-        },
-        "workflow_step": {
-            "workflow_step_uuid": str(step["workflow_step_uuid"]),
-            "task_uuid": str(step["task_uuid"]),
-            "named_step_uuid": str(step["named_step_uuid"]),
-            "name": step["name"],
-            "template_step_name": step["template_step_name"],
-            "retryable": step["retryable"],
-            "max_attempts": step["max_attempts"],
-            # attempts before this one, as Tasker Core's payload is read before its claim
-            "attempts": attempt.number - 1,
-            "in_process": True,
-            "processed": False,
-            "inputs": step["inputs"],
-            "results": step.get("results"),
-            "checkpoint": step.get("checkpoint"),
-            "idempotency_key": step["idempotency_key"],
-        },
-        # set after the models are built: validating would copy the mapping, reading it all
-        "dependency_results": {},
-        "step_definition": json.loads(attempt.prepared.definition_json),
-    }
-    event = FfiStepEvent(
-        event_id=_event_id(),
-        task_uuid=str(step["task_uuid"]),
-        step_uuid=str(step["workflow_step_uuid"]),
-        correlation_id=str(task["correlation_id"]),
-        task_sequence_step=payload,
-        parent_correlation_id=task.get("parent_correlation_id"),
+    """The context of a handler run in the worker: ancestors' results are read lazily."""
+    dispatch = dispatch_of(
+        attempt.step, attempt.task, attempt.number, attempt.prepared.definition_json
     )
-    context = StepContext.from_ffi_event(event, handler_name)
-    event.task_sequence_step["dependency_results"] = attempt.ancestors
-    context.dependency_results = attempt.ancestors
-    return context
-
-
-def _event_id() -> str:
-    # only unique, not secret: random's generator (reseeded in forked children) spares the
-    # system call os.urandom makes per uuid4
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
-
-
-_TASK_FIELDS = (
-    "task_uuid",
-    "named_task_uuid",
-    "context",
-    "correlation_id",
-    "parent_correlation_id",
-    "priority",
-    "tags",
-    "initiator",
-    "source_system",
-    "reason",
-    "identity_hash",
-    "complete",
-    "requested_at",
-)
+    return step_context(dispatch, handler_name, attempt.ancestors)
 
 
 def execute(
@@ -232,43 +184,54 @@ def execute(
     registry: HandlerRegistry,
     worker_id: str,
     services: GrammarServices | None = None,
+    handler_process: HandlerProcess | None = None,
+    *,
+    max_result_bytes: int = DEFAULT_MAX_RESULT_BYTES,
 ) -> Outcome:
     """Run the attempt's handler (or composition) and return its outcome (never raises for
-    handler problems)."""
+    handler problems). ``handler_process`` runs the handlers that are to run in a process of
+    their own (``handler_process``); without it every handler runs on this thread.
+
+    The outcome's envelope is always storable (``stored_outcome``): a result that is not, or
+    is larger than ``max_result_bytes`` as JSON, fails the step for good, naming where.
+    """
     definition = attempt.definition
     started = time.perf_counter()
     try:
-        result = _invoke(attempt, registry, services)
+        result = _invoke(attempt, registry, services, handler_process)
         if isinstance(result, GateWait):
-            prompt = result.metadata.get("prompt")
-            return Outcome(
-                success=False,
-                # shown by reports of the attempt; the step stores only the checkpoint
-                envelope={
-                    "error": {
-                        "error_type": "awaiting_approval",
-                        "message": f"waiting for approval: {prompt}",
-                    }
-                },
-                retryable=False,
-                retry_after=None,
-                duration_ms=int((time.perf_counter() - started) * 1000),
-                awaiting=result,
-            )
+            problem = unstorable(result.checkpoint) or unstorable(result.metadata)
+            if problem is None:
+                return _gate_outcome(result, started)
+            result = not_storable(definition.name, problem)
     except StepTimeoutError:
         result = StepHandlerResult.failure(
             f"step '{definition.name}' timed out after {definition.timeout_seconds} s",
             error_type="timeout",
             retryable=True,
         )
+    except HandlerAbortedError as exc:  # raised on the thread of a step with a timeout
+        result = aborted(exc.aborted)
     except Exception as exc:  # a class handler's own exception, classified as intended
-        result = failure_for_exception(exc)
+        result = failure_for(exc)
+    except BaseException as exc:
+        # SystemExit, GeneratorExit, a handler's own BaseException: the attempt's failure,
+        # never the worker's end. A KeyboardInterrupt on the main thread may be the
+        # operator's Ctrl-C (signals arrive there): it goes on. Workers run on other threads.
+        if isinstance(exc, KeyboardInterrupt) and _on_main_thread():
+            raise
+        result = aborted(exc)
     if not isinstance(result, StepHandlerResult):
         result = StepHandlerResult.failure(
-            f"handler returned {type(result).__name__}, not a StepHandlerResult",
+            f"handler returned {stored_text(type(result).__name__, NAME_LIMIT)}, "
+            "not a StepHandlerResult",
             error_type="invalid_result",
             retryable=False,
         )
+    if result.is_success:  # checked first: the checks below read the result
+        problem = unstorable(result.result or {}, StorableLimits(max_bytes=max_result_bytes))
+        if problem is not None:
+            result = not_storable(definition.name, problem)
     if result.is_success and result.metadata.get("checkpoint_yield") is True:
         return _checkpoint_outcome(attempt, result, started)
     chosen: tuple[str, ...] = ()
@@ -286,7 +249,16 @@ def execute(
             )
     check = attempt.prepared.result_check
     if result.is_success and check is not None:
-        problems = check(result.result or {})
+        try:
+            problems = check(result.result or {})
+        except SchemaUnusableError as error:  # the schema is at fault (a $ref it cannot follow)
+            problems = []
+            result = StepHandlerResult.failure(
+                f"result_schema of step '{definition.name}': {error.message}",
+                error_type=error.code.lower(),
+                retryable=False,
+                error_code=error.code,
+            )
         if problems:
             result = StepHandlerResult.failure(
                 f"result of step '{definition.name}' does not match its result_schema: "
@@ -340,21 +312,26 @@ def _checkpoint_outcome(attempt: Attempt, result: StepHandlerResult, started: fl
 
 
 def _invoke(
-    attempt: Attempt, registry: HandlerRegistry, services: GrammarServices | None = None
+    attempt: Attempt,
+    registry: HandlerRegistry,
+    services: GrammarServices | None = None,
+    handler_process: HandlerProcess | None = None,
 ) -> Any:
     definition = attempt.definition
     plan = attempt.prepared.grammar
     if plan is not None:
         return _run_composition(attempt, plan, services)
+    if handler_process is not None and handler_process.wanted_by(definition):
+        return _invoke_in_process(attempt, handler_process)
     handler = registry.resolve(definition.handler.callable)
     if handler is None:
         return StepHandlerResult.failure(
-            f"Handler not found: {definition.handler.callable}",
+            registry.not_found_message(definition.handler.callable),
             error_type="handler_not_found",
             retryable=False,
         )
     context = build_context(attempt, handler.name)
-    call = _entry_point(handler, definition.handler.method)
+    call = entry_point(handler, definition.handler.method)
     timeout = definition.timeout_seconds
     if timeout is None:
         value = call(context)
@@ -379,11 +356,27 @@ def _run_composition(
     return outcome
 
 
-def _entry_point(handler: StepHandler, method: str | None) -> Callable[[StepContext], Any]:
-    # Tasker Core ignores `method` at run time; honour it when the handler has it.
-    if method and method != "call" and callable(getattr(handler, method, None)):
-        return getattr(handler, method)  # type: ignore[no-any-return]
-    return handler.call
+def _invoke_in_process(attempt: Attempt, process: HandlerProcess) -> StepHandlerResult:
+    """The attempt's handler run in the worker's handler process: every ancestor's result
+    is read now and sent along, and past the step's timeout the process is killed."""
+    from tasker_ctl.telemetry.propagation import current_trace
+
+    definition = attempt.definition
+    dispatch = dispatch_of(
+        attempt.step, attempt.task, attempt.number, attempt.prepared.definition_json
+    )
+    timeout = definition.timeout_seconds
+    try:
+        return process.call(
+            definition.handler.callable,
+            definition.handler.method,
+            dispatch,
+            attempt.ancestors.copy(),
+            timeout=None if timeout is None else float(timeout),
+            trace=current_trace(),
+        )
+    except HandlerDeadlineExceeded:
+        raise StepTimeoutError from None
 
 
 async def _awaited(value: Awaitable[Any]) -> Any:
@@ -425,38 +418,71 @@ def _call_with_timeout(call: Callable[[], Any], timeout: float) -> Any:
     if not finished.wait(timeout):
         raise StepTimeoutError
     if "error" in outcome:
-        raise outcome["error"]
+        error = outcome["error"]
+        if isinstance(error, Exception):
+            raise error
+        # a SystemExit or KeyboardInterrupt of the handler's thread is the handler's own
+        raise HandlerAbortedError(error)
     return outcome["value"]
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
+def _gate_outcome(waiting: GateWait, started: float) -> Outcome:
+    prompt = stored_text(waiting.metadata.get("prompt"), MESSAGE_LIMIT)
+    return Outcome(
+        success=False,
+        # shown by reports of the attempt; the step stores only the checkpoint
+        envelope={
+            "error": {
+                "error_type": "awaiting_approval",
+                "message": f"waiting for approval: {prompt}",
+            }
+        },
+        retryable=False,
+        retry_after=None,
+        duration_ms=int((time.perf_counter() - started) * 1000),
+        awaiting=waiting,
+    )
+
+
+def failed_outcome(attempt: Attempt, result: StepHandlerResult, worker_id: str) -> Outcome:
+    """The outcome of a failure the worker decides on (the attempt's own outcome could not be
+    recorded), stored as any other."""
+    return _outcome(attempt, result, time.perf_counter(), worker_id)
 
 
 def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker: str) -> Outcome:
     duration_ms = int((time.perf_counter() - started) * 1000)
-    metadata = dict(result.metadata)
-    retry_after = metadata.get("retry_after")
-    stored_metadata = {
+    # every text bounded, every member storable: the success's result was checked already
+    metadata = stored_metadata(result.metadata)
+    error_type = stored_text(result.error_type or "unknown", NAME_LIMIT)
+    envelope_metadata = {
         "execution_time_ms": duration_ms,
         "handler_version": None,
         "retryable": bool(result.retryable) if not result.is_success else False,
         "completed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "worker_id": worker,
         "attempt": attempt.number,
-        "error_code": result.error_code or metadata.get("error_code"),
-        "error_type": None if result.is_success else result.error_type,
+        "error_code": stored_code(result.error_code or metadata.get("error_code")),
+        "error_type": None if result.is_success or result.error_type is None else error_type,
         "custom": {k: v for k, v in metadata.items() if k not in ("error_code",)},
     }
     envelope: dict[str, Any] = {
         "step_uuid": str(attempt.step["workflow_step_uuid"]),
         "success": result.is_success,
         "result": (result.result or {}) if result.is_success else None,
-        "metadata": stored_metadata,
+        "metadata": envelope_metadata,
         "status": "completed"
         if result.is_success
         else ("retryable_error" if result.retryable else "permanent_error"),
         "error": None
         if result.is_success
         else {
-            "message": result.error_message or "Unknown error",
-            "error_type": result.error_type or "unknown",
+            "message": stored_text(result.error_message or "Unknown error", MESSAGE_LIMIT),
+            "error_type": error_type,
             "retryable": result.retryable,
             "metadata": metadata,
         },
@@ -465,8 +491,6 @@ def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker
         success=result.is_success,
         envelope=envelope,
         retryable=bool(result.retryable) and not result.is_success,
-        retry_after=float(retry_after)
-        if isinstance(retry_after, int | float) and not isinstance(retry_after, bool)
-        else None,
+        retry_after=retry_after_of(result.metadata.get("retry_after")),
         duration_ms=duration_ms,
     )

@@ -20,13 +20,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
 from tasker_ctl.engine.errors import DuplicateTaskError, HandlerNotFoundError, InvalidContextError
 from tasker_ctl.engine.executor import Attempt, Outcome
+from tasker_ctl.engine.handler_child import handler_locations
+from tasker_ctl.engine.handler_process import Isolation
 from tasker_ctl.engine.handlers import load_handlers
 from tasker_ctl.engine.migrate import open_store
+from tasker_ctl.engine.reconnect import DEFAULT_RECONNECT_LIMIT, ReconnectAbandoned, Reconnection
 from tasker_ctl.engine.reports import TaskReport, task_report
 from tasker_ctl.engine.staleness import StalenessSweeper, SweepReport
 from tasker_ctl.engine.store import Store
@@ -36,6 +39,9 @@ from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.telemetry import Telemetry, current_telemetry
 from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.trust import TrustPolicy
+
+T = TypeVar("T")
 
 
 def run_template(
@@ -53,6 +59,9 @@ def run_template(
     timeout: float | None = None,
     check_handlers: bool = False,
     resume_task: uuid.UUID | None = None,
+    trust: TrustPolicy | None = None,
+    isolation: Isolation = "thread",
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
 ) -> TaskReport:
     """Run the template's task to a resting state and return its report.
 
@@ -60,10 +69,16 @@ def run_template(
     ``check_handlers`` refuses to start when a step's ``handler.callable`` resolves to nothing.
     ``resume_task`` works that existing task of the template instead of submitting one.
     ``parent_correlation_id`` links the new task to the task (or session) it was created for
-    (``inspect task --lineage``).
+    (``inspect task --lineage``). ``trust`` is what the operator grants compositions (default:
+    the ``TASKER_*`` variables, ``TrustPolicy.from_environment``). ``isolation="process"`` runs
+    every handler in a process of its own (one per worker thread; docs/engine.md).
+    ``reconnect_limit`` is how many seconds the database may stay away (a restart) while the
+    task runs: the workers and the watch on the task reconnect meanwhile.
     """
+    trust = trust if trust is not None else TrustPolicy.from_environment()
     template, digest = _load(template_path, context, environment)
     # handlers and the context are checked before the (possibly slow) database start
+    handlers = list(handlers)
     registry = load_handlers(handlers)
     if check_handlers:
         _check_handlers(template, registry)
@@ -80,19 +95,31 @@ def run_template(
         stop = stop or threading.Event()
         pool = _Pool(
             [
-                Worker(url, registry, WorkerOptions(task_uuid=task_uuid), stop)
+                Worker(
+                    url,
+                    registry,
+                    WorkerOptions(
+                        task_uuid=task_uuid,
+                        trust=trust,
+                        isolation=isolation,
+                        handlers=handler_locations(handlers),
+                        reconnect_limit=reconnect_limit,
+                    ),
+                    stop,
+                )
                 for _ in range(max(workers, 1))
             ]
         )
+        watching = _Watching(store, pool, reconnect_limit)
         try:
-            _watch(store, task_uuid, resumed, on_update, stop, pool, timeout)
+            _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
         finally:
             # on an error the daemon threads end after their attempt; nobody waits for them
             stop.set()
         while pool.alive():  # running attempts finish, and are shown doing so
-            _report_to(on_update, store, task_uuid, resumed)
-            store.wait_for_notifications(0.25)
-        report = _report_to(on_update, store, task_uuid, resumed)
+            watching(lambda: _report_to(on_update, store, task_uuid, resumed))
+            watching(lambda: store.wait_for_notifications(0.25))
+        report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         if not report.resting:
             pool.raise_failure()
         return report
@@ -203,7 +230,7 @@ def _check_task_of(store: Store, template: TaskTemplate, task_uuid: uuid.UUID) -
 
 
 def _watch(
-    store: Store,
+    watching: _Watching,
     task_uuid: uuid.UUID,
     resumed: bool,
     on_update: Callable[[TaskReport], None] | None,
@@ -212,14 +239,34 @@ def _watch(
     timeout: float | None,
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
-    store.listen("tasker_task_settled", "tasker_steps_ready")
+    store = watching.store
+    watching(lambda: store.listen("tasker_task_settled", "tasker_steps_ready"))
     while not stop.is_set():
-        report = _report_to(on_update, store, task_uuid, resumed)
+        report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         if report.resting or not pool.alive():
             return
         if deadline is not None and time.monotonic() > deadline:
             return
-        store.wait_for_notifications(0.25)
+        watching(lambda: store.wait_for_notifications(0.25))
+
+
+class _Watching:
+    """Runs the reads of ``run``'s own connection (the task's report, notifications), again
+    after reconnecting when the database goes away, for as long as the workers wait for it
+    (``reconnect_limit``)."""
+
+    def __init__(self, store: Store, pool: _Pool, reconnect_limit: float) -> None:
+        self.store, self._pool = store, pool
+        self._reconnection = Reconnection(reconnect_limit, who="tasker-ctl run")
+
+    def __call__(self, read: Callable[[], T]) -> T:
+        try:
+            return self._reconnection.call(self.store, read, abandon=lambda: not self._pool.alive())
+        except ReconnectAbandoned as abandoned:
+            # the workers ended while the database was away: their error says how long
+            # they waited for it
+            self._pool.raise_failure()
+            raise abandoned.error from None
 
 
 def _report_to(
@@ -243,6 +290,7 @@ class WorkerStart:
     concurrency: int
     handlers: int
     database: str  # described without secrets
+    isolation: str = "thread"  # where handlers run: "thread" or "process"
 
 
 @dataclass(frozen=True)
@@ -277,13 +325,22 @@ def serve(
     staleness_interval: float | None = None,
     on_sweep: Callable[[SweepReport], None] | None = None,
     claim_batch: int = WorkerOptions.claim_batch,
+    trust: TrustPolicy | None = None,
+    isolation: Isolation = "thread",
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
 ) -> int:
     """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run.
 
     ``claim_batch`` is the most steps a worker thread claims at once (``WorkerOptions``).
     With ``staleness_interval`` (seconds, above 0) a ``StalenessSweeper`` also sweeps the
     tasks of ``namespaces`` for staleness that often, reporting each sweep to ``on_sweep``.
+    ``trust`` is what the operator grants compositions (default: the ``TASKER_*`` variables).
+    ``isolation="process"`` runs every handler in a process of its own, one per worker thread.
+    ``reconnect_limit``: how many seconds the database may stay away (a restart) before the
+    worker threads give up; until then they reconnect and carry on.
     """
+    trust = trust if trust is not None else TrustPolicy.from_environment()
+    handlers = list(handlers)
     registry = load_handlers(handlers)
     telemetry = current_telemetry()
     store, target = _open(database_url)
@@ -293,7 +350,8 @@ def serve(
     count = max(concurrency, 1)
     if on_start is not None:
         handler_count = registry.handler_count()
-        on_start(WorkerStart(base, namespaces or None, count, handler_count, target.describe()))
+        described = target.describe()
+        on_start(WorkerStart(base, namespaces or None, count, handler_count, described, isolation))
     # made before any thread starts: a bad interval raises while nothing runs yet
     sweeper = None
     if staleness_interval:
@@ -315,6 +373,10 @@ def serve(
                     namespaces=namespaces or None,
                     worker_id=f"{base}/{i}",
                     claim_batch=claim_batch,
+                    trust=trust,
+                    isolation=isolation,
+                    handlers=handler_locations(handlers),
+                    reconnect_limit=reconnect_limit,
                 ),
                 stop,
                 on_outcome=hook,

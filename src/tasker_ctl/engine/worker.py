@@ -10,6 +10,11 @@ The hot path is one statement per attempt: it records the previous attempt's suc
 claims the next step, reading everything its handler needs (task, parents' results, template
 revision) in the same round trip. Other ancestors' results are read only when a handler asks.
 
+A lost connection (the database restarted, say) is reopened with backoff and the work goes on
+where it was: engine calls cut off are run again, which their fencing makes safe, and claims
+whose reply was lost are taken back (``reconnect``; docs/engine.md, "When the database goes
+away"). Only a database that stays away past ``reconnect_limit`` ends the worker.
+
 With telemetry on (``tasker_ctl.telemetry``), each attempt is a span, a child of its task's,
 and the worker whose outcome finishes a task emits the task's span (``instrumentation``).
 """
@@ -33,13 +38,24 @@ from tasker_ctl.engine.ancestors import AncestorResults
 from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
 from tasker_ctl.engine.grammar_step import GateWait, GrammarServices
 from tasker_ctl.engine.growth import grow_from_batch, grow_from_decision
+from tasker_ctl.engine.handler_process import HandlerProcess, Isolation
 from tasker_ctl.engine.heartbeat import Heartbeat
+from tasker_ctl.engine.reconnect import DEFAULT_RECONNECT_LIMIT, ReconnectAbandoned, Reconnection
 from tasker_ctl.engine.retry import backoff_seconds
-from tasker_ctl.engine.store import Json, Store, connect
+from tasker_ctl.engine.store import Json, Store, connect, connection_lost
+from tasker_ctl.engine.stored_outcome import (
+    MESSAGE_LIMIT,
+    NotStorableError,
+    readable,
+    stored_text,
+)
+from tasker_ctl.engine.unrecorded import broken_attempt, database_away, refused_result
 from tasker_ctl.errors import DatabaseError, StaleAttemptError, TransactionConflictError
 from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.storable import unstorable
 from tasker_ctl.telemetry import AttemptResult, AttemptSpan, Telemetry, current_telemetry
 from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.trust import TrustPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +82,16 @@ class WorkerOptions:
     # are quick: as many as its recent handler times fit in ``batch_window`` seconds.
     claim_batch: int = 16
     batch_window: float = 0.02
+    # Seconds the database may stay away (a restart, say) before the worker gives up with
+    # DatabaseUnavailableError; meanwhile it reconnects with backoff. 0: give up at once.
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT
+    # Where handlers run: "thread" in the worker, "process" in a handler process of its own
+    # (steps with ``isolation: process`` always do); ``handlers`` are the ``--handlers``
+    # locations that process loads (docs/engine.md, handler isolation).
+    isolation: Isolation = "thread"
+    handlers: tuple[str, ...] = ()
+    # what the operator grants compositions beyond their templates (TASKER_* variables)
+    trust: TrustPolicy = field(default_factory=TrustPolicy.from_environment)
 
 
 class Worker:
@@ -99,18 +125,44 @@ class Worker:
         self._oldest_success = 0.0  # monotonic time the first of them was run
         self._handler_seconds: float | None = None  # recent handler times (moving average)
         self._heartbeat = Heartbeat(database_url, self.options)
+        self._reconnection = Reconnection(
+            self.options.reconnect_limit, who=f"worker {self.options.worker_id}"
+        )
+        # a connection was lost: claims whose reply it took may wait to be taken back
+        self._claims_lost = False
+        # started on the first attempt that runs in a process of its own
+        self._handler_process = HandlerProcess(
+            registry, self.options.handlers, self.options.isolation, name="tasker-handlers"
+        )
 
     def run(self) -> None:
-        """Work until ``stop`` is set; attempts in hand are finished first."""
-        with connect(self.database_url, application_name="tasker-ctl worker") as store:
-            store.listen(READY_CHANNEL)
+        """Work until ``stop`` is set; attempts in hand are finished first.
+
+        A lost connection is reopened and the work goes on; a database that stays away past
+        ``reconnect_limit`` ends this with ``DatabaseUnavailableError``. Asked to stop while
+        it waits for the database, with nothing to record, the worker ends at once.
+        """
+        try:
+            store = self._open()
+        except ReconnectAbandoned:
+            return
+        with store:
             self._heartbeat.close()
             self._heartbeat = Heartbeat(self.database_url, self.options)
             try:
                 while not self.stop.is_set() or self._in_hand:
-                    if self.run_once(store):
-                        continue
-                    self._idle(store)
+                    try:
+                        if self._claims_lost:
+                            self._take_back(store)
+                        if self.run_once(store):
+                            continue
+                        self._idle(store)
+                    except DatabaseError as error:
+                        if not connection_lost(error):
+                            raise
+                        self._restore(store, error)
+            except ReconnectAbandoned:
+                logger.warning("worker %s stopped without the database", self.options.worker_id)
             finally:
                 try:
                     if self._successes and not store.closed:
@@ -119,6 +171,7 @@ class Worker:
                     logger.warning("successes not recorded on the way out: %s", error)
                 finally:
                     self._heartbeat.close()
+                    self._handler_process.close()
 
     def run_once(self, store: Store) -> bool:
         """Run one claimed attempt, claiming first when none is in hand; False when nothing
@@ -134,17 +187,24 @@ class Worker:
             return False
         row = self._in_hand.popleft()
         try:
-            attempt = self._attempt(store, row)
+            attempt = self._retrying(store, lambda: self._attempt(store, row))
         except DatabaseError:
             raise
         except Exception as error:  # the template cannot run this step: no handler can help
             self._record_unrunnable(store, row, error)
             self._heartbeat.release(row["workflow_step_uuid"])
         else:
-            if self.telemetry is None:
-                self._run(store, attempt)
-            else:
-                self._run_traced(store, attempt, self.telemetry)
+            try:
+                if self.telemetry is None:
+                    self._run(store, attempt)
+                else:
+                    self._run_traced(store, attempt, self.telemetry)
+            except Exception as error:
+                if database_away(error):
+                    raise
+                # this attempt's fault (a bug, a row the database refused): failed with the
+                # cause, and the loop goes on
+                self._fail_instead(store, attempt, None, broken_attempt, error)
         if self._successes:
             if not self._in_hand:
                 self._flush(store, claim=not self.stop.is_set())
@@ -164,15 +224,32 @@ class Worker:
         services = None
         if attempt.prepared.grammar is not None:
             services = GrammarServices(
-                self.database_url, lambda saved: self._keep_checkpoint(store, attempt, saved)
+                self.database_url,
+                lambda saved: self._keep_checkpoint(store, attempt, saved),
+                trust=self.options.trust,
             )
         started = time.perf_counter()
-        outcome = execute(attempt, self.registry, self.options.worker_id, services)
+        limit = self.options.trust.max_result_bytes
+        outcome = execute(
+            attempt,
+            self.registry,
+            self.options.worker_id,
+            services,
+            self._handler_process,
+            max_result_bytes=limit,
+        )
         while outcome.checkpoint is not None:
             if not self._keep_checkpoint(store, attempt, outcome.checkpoint):
                 self._heartbeat.release(step_uuid)
                 return None, False  # the attempt was taken over: its result would be refused
-            outcome = execute(attempt, self.registry, self.options.worker_id, services)
+            outcome = execute(
+                attempt,
+                self.registry,
+                self.options.worker_id,
+                services,
+                self._handler_process,
+                max_result_bytes=limit,
+            )
         self._timed(time.perf_counter() - started)
         self.executed += 1
         if outcome.success and not outcome.grows:
@@ -213,20 +290,32 @@ class Worker:
             self._flush_one(store, successes[0] if successes else None, limit)
             return
         completions = [self._completion(s.attempt, s.outcome) for s in successes]
-        rows = _retrying(
-            lambda: store.fetch_all(
-                "claim_attempts",
-                steps=[c["step_uuid"] for c in completions],
-                attempts=[c["attempt"] for c in completions],
-                results=[c["results"] for c in completions],
-                metadata=[c["metadata"] for c in completions],
-                worker=self.options.worker_id,
-                namespaces=self.options.namespaces,
-                lease_seconds=self.options.lease_seconds,
-                task_uuid=self.options.task_uuid,
-                limit=limit,
+        try:
+            rows = self._retrying(
+                store,
+                lambda: store.fetch_all(
+                    "claim_attempts",
+                    steps=[c["step_uuid"] for c in completions],
+                    attempts=[c["attempt"] for c in completions],
+                    results=[c["results"] for c in completions],
+                    metadata=[c["metadata"] for c in completions],
+                    worker=self.options.worker_id,
+                    namespaces=self.options.namespaces,
+                    lease_seconds=self.options.lease_seconds,
+                    task_uuid=self.options.task_uuid,
+                    limit=limit,
+                ),
             )
-        )
+        except Exception as error:
+            if database_away(error):
+                raise
+            # a row the database would not take: one by one, that one fails with the cause
+            logger.warning("a batch of %d successes was refused: %s", len(successes), error)
+            for success in successes:
+                self._flush_one(store, success, 0)
+            if limit:
+                self._flush_one(store, None, limit)
+            return
         refused = {row["refused_step"] for row in rows if row["refused_step"] is not None}
         claimed = [row for row in rows if row.pop("refused_step") is None]
         self._take(claimed)
@@ -240,11 +329,19 @@ class Worker:
         worker a child the success makes ready."""
         completion = None if success is None else self._completion(success.attempt, success.outcome)
         try:
-            rows = _retrying(lambda: self._claim(store, completion, limit))
+            rows = self._retrying(store, lambda: self._claim(store, completion, limit))
         except StaleAttemptError:
             if success is None:
                 raise
             self._recorded(store, success, recorded=False, later=[])
+            return
+        except Exception as error:
+            if success is None or database_away(error):
+                raise
+            # the database refused this result: the step fails with the cause instead
+            self._fail_instead(store, success.attempt, success.span, refused_result, error)
+            if limit:
+                self._take(self._retrying(store, lambda: self._claim(store, None, limit)))
             return
         self._take(rows)
         if success is not None:
@@ -337,7 +434,10 @@ class Worker:
         step_uuid = row["workflow_step_uuid"]
 
         def all_ancestors() -> dict[str, Any]:
-            return store.fetch_value("ancestor_results", step_uuid=step_uuid) or {}
+            read = self._retrying(
+                store, lambda: store.fetch_value("ancestor_results", step_uuid=step_uuid)
+            )
+            return read or {}
 
         return Attempt(
             step=row,
@@ -363,9 +463,15 @@ class Worker:
 
     def _keep_checkpoint(self, store: Store, attempt: Attempt, checkpoint: dict[str, Any]) -> bool:
         """Store a checkpoint_yield's progress for the handler's next dispatch (in this
-        attempt, or a retry's); False when the attempt is no longer this worker's."""
+        attempt, or a retry's); False when the attempt is no longer this worker's.
+        A composition's checkpoint that cannot be stored fails the attempt (NotStorableError).
+        """
+        problem = unstorable(checkpoint)
+        if problem is not None:
+            raise NotStorableError(attempt.step["name"], problem)
         try:
-            saved = _retrying(
+            saved = self._retrying(
+                store,
                 lambda: store.fetch_value(
                     "record_checkpoint",
                     step_uuid=attempt.step["workflow_step_uuid"],
@@ -373,7 +479,7 @@ class Worker:
                     worker=self.options.worker_id,
                     checkpoint=Json(checkpoint),
                     lease_seconds=self.options.lease_seconds,
-                )
+                ),
             )
         except StaleAttemptError as error:
             logger.warning("checkpoint of %s refused: %s", attempt.step["name"], error)
@@ -384,14 +490,15 @@ class Worker:
     def _park_at_gate(self, store: Store, attempt: Attempt, waiting: GateWait) -> bool:
         """Leave the step waiting for an approver; False when the attempt was taken over."""
         try:
-            _retrying(
+            self._retrying(
+                store,
                 lambda: store.fetch_value(
                     "await_gate",
                     step_uuid=attempt.step["workflow_step_uuid"],
                     attempt=attempt.number,
                     checkpoint=Json(waiting.checkpoint),
                     metadata=Json({"worker": self.options.worker_id, **waiting.metadata}),
-                )
+                ),
             )
         except StaleAttemptError as error:
             logger.warning("gate of %s not parked: %s", attempt.step["name"], error)
@@ -404,7 +511,11 @@ class Worker:
         try:
             if outcome.success:
                 completion = self._completion(attempt, outcome)
-                self._take(_retrying(lambda: self._complete(store, attempt, outcome, completion)))
+                self._take(
+                    self._retrying(
+                        store, lambda: self._complete(store, attempt, outcome, completion)
+                    )
+                )
             else:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
@@ -430,6 +541,14 @@ class Worker:
         workers are created in the same transaction: a crash or a refused result (a lost
         lease) leaves none of them."""
         with store.transaction() if outcome.grows else nullcontext():
+            if outcome.grows:
+                # first: run again after a lost connection, this finds a committed first run
+                # (StaleAttemptError) before it writes the new steps a second time
+                store.fetch_one(
+                    "lock_current_attempt",
+                    step_uuid=attempt.step["workflow_step_uuid"],
+                    attempt=attempt.number,
+                )
             if outcome.chosen:
                 segments = attempt.prepared.segments
                 if segments is None:  # only decision steps choose
@@ -454,7 +573,8 @@ class Worker:
         retryable: bool,
         backoff: float,
     ) -> None:
-        _retrying(
+        self._retrying(
+            store,
             lambda: store.fetch_one(
                 "fail_step",
                 step_uuid=step_uuid,
@@ -463,12 +583,40 @@ class Worker:
                 retryable=retryable,
                 backoff_seconds=backoff,
                 metadata=Json({"worker": self.options.worker_id}),
-            )
+            ),
         )
+
+    def _fail_instead(
+        self,
+        store: Store,
+        attempt: Attempt,
+        span: AttemptSpan | None,
+        failure: Callable[[Attempt, Exception, str], Outcome],
+        error: Exception,
+    ) -> None:
+        """Record ``failure``'s outcome, naming ``error``, for an attempt whose own outcome
+        could not be recorded or whose run broke the loop."""
+        logger.error("step %s attempt %s: %s", attempt.step["name"], attempt.number, error)
+        outcome = failure(attempt, error, self.options.worker_id)
+        recorded = self._record(store, attempt, outcome)
+        self._heartbeat.release(attempt.step["workflow_step_uuid"])
+        if span is not None and self.telemetry is not None:
+            from tasker_ctl.engine.instrumentation import attempt_result
+
+            result = attempt_result(outcome, recorded=recorded)
+            self._end_span(store, self.telemetry, span, result, attempt.step, may_finish=True)
+        if self.on_outcome is not None:
+            try:
+                self.on_outcome(attempt, outcome)
+            except Exception as hook_error:  # the hook may be what broke: it must not loop
+                logger.error("outcome hook failed for %s: %s", attempt.step["name"], hook_error)
 
     def _record_unrunnable(self, store: Store, row: dict[str, Any], error: Exception) -> None:
         logger.error("step %s cannot run: %s", row["name"], error)
-        message = f"step '{row['name']}' cannot run: {error.__class__.__name__}: {error}"
+        message = stored_text(
+            f"step '{row['name']}' cannot run: {error.__class__.__name__}: {readable(error)}",
+            MESSAGE_LIMIT,
+        )
         span = None
         if self.telemetry is not None:
             from tasker_ctl.engine.instrumentation import attempt_info
@@ -540,6 +688,66 @@ class Worker:
             if remaining <= 0 or store.wait_for_notifications(min(remaining, STOP_CHECK_SECONDS)):
                 return
 
+    def _open(self) -> Store:
+        """The worker's connection, listening for ready steps; waits for a database that is
+        away (a restart) as ``_restore`` does."""
+
+        def open_listening() -> Store:
+            store = connect(self.database_url, application_name="tasker-ctl worker")
+            try:
+                store.listen(READY_CHANNEL)
+            except BaseException:
+                store.close()
+                raise
+            return store
+
+        try:
+            return open_listening()
+        except DatabaseError as error:
+            if not connection_lost(error):
+                raise
+            return self._reconnection.wait_out(error, open_listening, abandon=self._needless)
+
+    def _retrying(self, store: Store, operation: Callable[[], T]) -> T:
+        """Run an engine call on ``store`` (one statement or one transaction), again after a
+        conflict and after reconnecting when the connection was lost: safe, because each is a
+        read or an outcome fenced by its attempt number, which a second run cannot record
+        twice (docs/engine.md, "When the database goes away")."""
+        return _retrying(operation, restore=lambda error: self._restore(store, error))
+
+    def _restore(self, store: Store, error: DatabaseError) -> None:
+        """Reopen ``store`` after ``error`` lost its connection, waiting for the database for
+        up to ``reconnect_limit`` seconds (then ``DatabaseUnavailableError``). Attempts in
+        hand and successes not yet recorded stay: their leases are the heartbeat's to renew,
+        and they are run and recorded as if nothing happened."""
+        self._reconnection.wait_out(error, store.reconnect, abandon=self._needless)
+        # taken back by the run loop, between attempts (this may run inside one)
+        self._claims_lost = True
+
+    def _needless(self) -> bool:
+        """Whether the database is no longer needed: stopping, with nothing to record."""
+        return self.stop.is_set() and not self._heartbeat.holds()
+
+    def _take_back(self, store: Store) -> None:
+        """Take back the attempts still leased to this worker that it does not hold: a claim
+        that committed while the connection was lost, before its reply arrived. Left alone
+        they would wait out their lease, and a step on its last attempt would then fail."""
+        rows = store.fetch_all(
+            "take_back_attempts",
+            worker=self.options.worker_id,
+            lease_seconds=self.options.lease_seconds,
+            held=self._heartbeat.holds(),
+        )
+        self._claims_lost = False
+        if rows:
+            logger.warning(
+                "worker %s took back %d attempt(s) claimed as the connection was lost: %s",
+                self.options.worker_id,
+                len(rows),
+                ", ".join(str(row["name"]) for row in rows),
+            )
+            self._take(rows)
+
 
 @dataclass
 class _Success:
@@ -562,13 +770,21 @@ _NO_COMPLETION: dict[str, Any] = {
 }
 
 
-def _retrying(operation: Callable[[], T]) -> T:
-    """Run a one-statement engine call again when the server aborted it for a conflict."""
-    for attempt in range(_CONFLICT_RETRIES):
+def _retrying(
+    operation: Callable[[], T], restore: Callable[[DatabaseError], None] | None = None
+) -> T:
+    """Run a one-statement engine call again when the server aborted it for a conflict and,
+    with ``restore`` (which reopens the connection or raises), when the connection was lost."""
+    conflicts = 0
+    while True:
         try:
             return operation()
         except TransactionConflictError:
-            if attempt == _CONFLICT_RETRIES - 1:
+            conflicts += 1
+            if conflicts == _CONFLICT_RETRIES:
                 raise
-            time.sleep(0.01 * (attempt + 1))
-    raise AssertionError("unreachable")
+            time.sleep(0.01 * conflicts)
+        except DatabaseError as error:
+            if restore is None or not connection_lost(error):
+                raise
+            restore(error)

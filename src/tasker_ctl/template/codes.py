@@ -33,6 +33,7 @@ _TOPOLOGY = "Topology"
 _EVENTS = "Events"
 _COMPOSITION = "Composition"
 _PLANNING = "Planning (tasker-ctl extension)"
+_RESOURCES = "Resources (tasker-ctl extension)"
 
 CATALOGUE: tuple[CodeInfo, ...] = (
     # -- file and YAML ---------------------------------------------------------------------------
@@ -107,6 +108,41 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "A mapping key is a list or mapping.",
         "? [a, b]\n: 1",
         "Use plain text keys.",
+    ),
+    CodeInfo(
+        "INPUT_TOO_LARGE",
+        E,
+        _FILE,
+        "The file is larger than 4 MiB, or its document has more than 100,000 nodes (mappings, "
+        "lists and scalars); the reader stops there (see Limits in docs/template-format.md).",
+        "(a 10 MB flow list [1, 1, 1, ...])",
+        "Split the template; no workflow needs this much.",
+    ),
+    CodeInfo(
+        "INPUT_TOO_DEEP",
+        E,
+        _FILE,
+        "Mappings and lists nest more than 64 levels deep, counting what aliases bring in.",
+        "x: [[[[[[ ... ]]]]]]   # 65 levels",
+        "Flatten the structure.",
+    ),
+    CodeInfo(
+        "ALIAS_EXPANSION_LIMIT",
+        E,
+        _FILE,
+        "With every alias replaced by what it names, the document would have more than "
+        '100,000 nodes ("billion laughs").',
+        "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n...",
+        "Write the values out, or use fewer aliases of large anchored nodes.",
+    ),
+    CodeInfo(
+        "NUMBER_TOO_LARGE",
+        E,
+        _FILE,
+        "An integer or float literal has more than 100 digits, or a float is too large to be "
+        "finite (`1e999`).",
+        "x: 99999999999 ... 9   # 4,301 digits",
+        "Use a smaller number, or quote it if it is an identifier.",
     ),
     # -- template shape --------------------------------------------------------------------------
     CodeInfo(
@@ -347,6 +383,61 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "A schema's `required` lists a property its `properties` do not declare.",
         "{type: object, required: [id], properties: {name: {type: string}}}",
         "Declare the property or drop it from `required`.",
+    ),
+    CodeInfo(
+        "EXTERNAL_SCHEMA_REF",
+        E,
+        _VALUES,
+        "A `$ref` in a schema leads outside its document (a URL, a file, another schema's "
+        "URI). Schemas are never fetched, so it cannot resolve; only references inside the "
+        "schema and to schemas registered with `register_schema` do.",
+        "properties: {total: {$ref: 'https://schemas.example/money.json'}}",
+        "Copy the schema under `$defs` and refer to it as `#/$defs/NAME`.",
+    ),
+    CodeInfo(
+        "UNRESOLVED_SCHEMA_REF",
+        E,
+        _VALUES,
+        "A `$ref` points inside its schema at something that is not there.",
+        "properties: {total: {$ref: '#/$defs/money'}}   # no $defs.money",
+        "Point it at a definition that exists, or add the definition under `$defs`.",
+    ),
+    CodeInfo(
+        "NAME_TOO_LONG",
+        E,
+        _VALUES,
+        "A name is longer than the database column that stores it: `name` 128 characters, "
+        "`namespace_name` 64, `version` 64, a step's `name` 255, an environment's name 64.",
+        "steps:\n  - name: aaaa ... a   # 300 characters",
+        "Shorten the name.",
+    ),
+    CodeInfo(
+        "NAME_INVALID_CHARACTER",
+        E,
+        _VALUES,
+        "A name (`name`, `namespace_name`, `version`, a step's or an environment's name) holds "
+        "a control character (NUL, tab, line break, escape...), a line or paragraph separator "
+        "or a bidirectional override.",
+        'steps:\n  - name: "charge\\0"',
+        "Use printable characters only.",
+    ),
+    CodeInfo(
+        "NUL_IN_TEXT",
+        E,
+        _VALUES,
+        "A text value or key holds a NUL character (`\\0`), which PostgreSQL cannot store, so "
+        "the template could not be registered.",
+        'description: "a\\0b"',
+        "Remove the NUL character.",
+    ),
+    CodeInfo(
+        "NUMBER_NOT_FINITE",
+        E,
+        _VALUES,
+        "A number is `.inf`, `-.inf` or `.nan`: JSON, in which templates are stored and handlers "
+        "read their configuration, has no infinity or NaN.",
+        "initialization: {limit: .inf}",
+        "Use a finite number, or leave the key out.",
     ),
     # -- topology --------------------------------------------------------------------------------
     CodeInfo(
@@ -741,6 +832,65 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "grammar's composition checks) could not be loaded, so its checks did not run.",
         "(an installation missing a dependency of the grammar)",
         "Reinstall tasker-ctl; the message names the module and the import error.",
+    ),
+    # -- resources -------------------------------------------------------------------------------
+    CodeInfo(
+        "PERSIST_RESERVED_SCHEMA",
+        E,
+        _RESOURCES,
+        "A `postgres` resource names a schema persist never writes: the engine's `tasker`, "
+        "`information_schema`, or PostgreSQL's `pg_catalog` and other `pg_*` schemas.",
+        "resources: {db: {kind: postgres, schema: tasker, tables: [tasks]}}",
+        "Keep the application's tables in a schema of their own (`schema: app`).",
+    ),
+    CodeInfo(
+        "PERSIST_UNDECLARED_TABLE",
+        E,
+        _RESOURCES,
+        "A `persist` addresses an entity its `postgres` resource does not declare under "
+        "`tables`; persist writes only declared tables.",
+        "resource: {ref: db, entity: users}   # tables: [orders]",
+        "Add the table to the resource's `tables` (a list, or a mapping entity -> table).",
+    ),
+    CodeInfo(
+        "ACQUIRE_HOST_NOT_ALLOWED",
+        E,
+        _RESOURCES,
+        "An `http` resource's `base_url` host is not in its `allowed_hosts`; acquire reaches "
+        "only listed hosts.",
+        "{kind: http, base_url: 'https://api.example.com'}   # no allowed_hosts",
+        "List the host: `allowed_hosts: [api.example.com]`.",
+    ),
+    CodeInfo(
+        "RESOURCE_INVALID",
+        E,
+        _RESOURCES,
+        "A resource the engine cannot use as written: a schema or table name that is not a "
+        "plain SQL identifier, a `base_url` that is not an absolute http(s) URL (or carries "
+        "credentials, a query or a fragment), a header the engine sets itself (`Host`, "
+        "`Content-Length`, ...) or that is malformed, an environment variable that is not a "
+        "variable name.",
+        "{kind: postgres, schema: app, tables: {orders: 'app.orders'}}",
+        "Follow the message: plain names, an absolute base URL, ordinary headers.",
+    ),
+    CodeInfo(
+        "RESOURCE_KIND_MISMATCH",
+        E,
+        _RESOURCES,
+        "An invocation addresses a declared resource of another kind: acquire reads `http` "
+        "resources, persist writes `postgres` ones, emit writes `outbox` ones.",
+        "- capability: persist\n  config: {resource: gateway, ...}   # gateway is http",
+        "Address a resource of the capability's kind.",
+    ),
+    CodeInfo(
+        "RESOURCE_NOT_DECLARED",
+        W,
+        _RESOURCES,
+        "An acquire, persist or emit addresses a resource the template does not declare; "
+        "tasker-ctl's engine fails the invocation (a Tasker Core worker may configure it "
+        "elsewhere). emit's default `events` outbox needs no declaration.",
+        "- capability: persist\n  config: {resource: orders, ...}   # no resources.orders",
+        "Declare it under `resources:` with its kind.",
     ),
     # -- planning --------------------------------------------------------------------------------
     CodeInfo(

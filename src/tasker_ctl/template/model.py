@@ -242,6 +242,12 @@ class StepDefinition(BaseModel):
     result_schema: JsonValue = None
     composition: CompositionSpec | None = None
     planning: PlanningBlock | None = None
+    isolation: Literal["process"] | None = Field(
+        default=None,
+        description="tasker-ctl extension: 'process' runs the step's handler in a process of "
+        "its own, whatever the worker's default (a crash fails only the attempt, a timeout "
+        "kills it); unset: the worker's choice",
+    )
 
 
 class HandlerOverride(BaseModel):
@@ -316,7 +322,8 @@ class HttpResource(BaseModel):
     kind: Literal["http"]
     base_url: Text
     allowed_hosts: list[Text] = Field(
-        default_factory=list, description="hosts requests may reach; default: base_url's host"
+        default_factory=list,
+        description="hosts acquire may reach; base_url's host must be one of them",
     )
     timeout_ms: Positive = 10_000
     headers: dict[str, Text] = Field(default_factory=dict)
@@ -332,9 +339,17 @@ class PostgresResource(BaseModel):
 
     kind: Literal["postgres"]
     db_schema: Text = Field(default="public", alias="schema")
-    tables: dict[str, Text] = Field(
-        default_factory=dict, description="entity -> table name, when they differ"
+    tables: dict[str, Text] | list[Text] = Field(
+        default_factory=dict,
+        description="the tables persist may write: entity -> table name, or a list of table "
+        "names used as their own entities; an entity not declared here is refused",
     )
+
+    def declared_tables(self) -> dict[str, str]:
+        """Entity -> table, for every table the resource declares."""
+        if isinstance(self.tables, list):
+            return {table: table for table in self.tables}
+        return dict(self.tables)
 
 
 class OutboxResource(BaseModel):

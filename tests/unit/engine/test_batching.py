@@ -200,3 +200,38 @@ def test_slots_hold_back_exactly_the_workers_beyond_parallelism(
     for name in names:
         assert NewEdge("analyze", name, "batch_dependency") in growth.edges
         assert NewEdge(name, "merge", "worker_to_convergence") in growth.edges
+
+
+def test_a_worker_name_longer_than_a_step_name_holds_is_refused() -> None:
+    worker = "w" * 230
+    template = TaskTemplate.model_validate(
+        {
+            "name": "t",
+            "namespace_name": "n",
+            "version": "1.0.0",
+            "steps": [
+                {"name": "analyze", "type": "batchable", "handler": {"callable": "h"}},
+                {
+                    "name": worker,
+                    "type": "batch_worker",
+                    "handler": {"callable": "h"},
+                    "dependencies": ["analyze"],
+                    "batch_config": {
+                        "batch_size": 1,
+                        "parallelism": 1,
+                        "cursor_field": "id",
+                        "worker_template": worker,
+                        "failure_strategy": "isolate",
+                    },
+                },
+            ],
+        }
+    )
+    fits = read_batch_outcome(_outcome("x" * 24, template=worker))
+    too_long = read_batch_outcome(_outcome("x" * 25, template=worker))
+    assert fits is not None
+    assert too_long is not None
+    BatchPlanner(template).check("analyze", fits)
+    with pytest.raises(BatchOutcomeError, match="256 characters") as raised:
+        BatchPlanner(template).check("analyze", too_long)
+    assert raised.value.code == "BATCH_OUTCOME_INVALID"
