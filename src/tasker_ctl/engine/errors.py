@@ -119,3 +119,11 @@ class ManualCompletionUnsupportedError(UsageError):
     result would have to grow the task in ways only its handler's run does."""
 
     code = "MANUAL_COMPLETION_UNSUPPORTED"
+
+
+class WorkerThreadDiedError(TaskerError):
+    """A worker thread ended with an exception the engine does not expect (a bug): the
+    process ends with a non-zero exit code so that a supervisor restarts it."""
+
+    code = "WORKER_THREAD_DIED"
+    exit_code = ExitCode.INTERNAL

@@ -23,7 +23,12 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
-from tasker_ctl.engine.errors import DuplicateTaskError, HandlerNotFoundError, InvalidContextError
+from tasker_ctl.engine.errors import (
+    DuplicateTaskError,
+    HandlerNotFoundError,
+    InvalidContextError,
+    WorkerThreadDiedError,
+)
 from tasker_ctl.engine.executor import Attempt, Outcome
 from tasker_ctl.engine.handler_child import handler_locations
 from tasker_ctl.engine.handler_process import Isolation
@@ -431,15 +436,16 @@ class _Pool:
     """Worker threads, started at once; their exceptions are kept for the caller, not printed."""
 
     def __init__(self, workers: list[Worker]) -> None:
-        self.workers, self.failures = workers, list[Exception]()
+        self.workers, self.failures = workers, list[BaseException]()
         self.threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
         for thread in self.threads:
             thread.start()
 
     def _run(self, worker: Worker) -> None:
+        # BaseException too: a thread that ended silently would let the process exit 0
         try:
             worker.run()
-        except Exception as error:  # raised again by raise_failure on the caller's thread
+        except BaseException as error:  # raised again by raise_failure on the caller's thread
             self.failures.append(error)
             worker.stop.set()
 
@@ -451,5 +457,12 @@ class _Pool:
         return sum(worker.executed for worker in self.workers)
 
     def raise_failure(self) -> None:
-        if self.failures:
-            raise self.failures[0]
+        if not self.failures:
+            return
+        first = self.failures[0]
+        if isinstance(first, Exception):
+            raise first
+        raise WorkerThreadDiedError(
+            f"a worker thread ended with {type(first).__name__}: {first}",
+            hint="this is a bug: rerun with TASKER_DEBUG=1 and report the traceback",
+        ) from first
