@@ -88,7 +88,9 @@ def _check_trace(engine: Engine, otel: Recorded, task_uuid: Any) -> ReadableSpan
     assert task_span.start_time is not None
     assert task_span.end_time is not None
     assert task_span.start_time == int(stored["requested_at"].timestamp() * 1e6) * 1000
-    assert abs(task_span.end_time - stored["completed_at"].timestamp() * 1e9) < 1e6
+    # the span ends at the task's last transition; completed_at is stamped by another
+    # clock_timestamp() call of the same statement, milliseconds apart on a busy machine
+    assert abs(task_span.end_time - stored["completed_at"].timestamp() * 1e9) < 100e6
     for span in otel.attempt_spans():
         assert span.context is not None
         assert span.parent is not None
