@@ -16,6 +16,7 @@ This module depends on nothing of ours but ``errors``, so the template package m
 
 from __future__ import annotations
 
+import itertools
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -170,13 +171,19 @@ def build_validator(
     return cls(schema, registry=schema_registry(), format_checker=format_checker)
 
 
+# errors read of one value at most: a million-item result that breaks its item schema would
+# otherwise build a million errors, each holding its context, before the first is reported
+MAX_VALIDATION_ERRORS = 100
+
+
 def validation_errors(validator: Validator, value: Any) -> list[Any]:
-    """Every ``ValidationError`` of ``value``; a reference that does not resolve raises
-    ``SchemaRefError``, any other failure to apply the schema ``SchemaUnusableError``."""
+    """The ``ValidationError``s of ``value``, the first ``MAX_VALIDATION_ERRORS`` found; a
+    reference that does not resolve raises ``SchemaRefError``, any other failure to apply the
+    schema ``SchemaUnusableError``."""
     from referencing.exceptions import Unresolvable
 
     try:
-        return list(validator.iter_errors(value))
+        return list(itertools.islice(validator.iter_errors(value), MAX_VALIDATION_ERRORS))
     except Unresolvable as error:
         raise SchemaRefError(_ref_of(error)) from None
     except RecursionError:

@@ -7,6 +7,8 @@ parses the config the executor runs. Nothing about a capability is written down 
 
 from __future__ import annotations
 
+import copy
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -177,8 +179,9 @@ class Capability(ABC):
         return self.mutating
 
     def config_schema(self) -> dict[str, Any]:
-        """The JSON Schema of the config, generated from the model."""
-        return self.config_model.model_json_schema()
+        """The JSON Schema of the config, generated from the model (once: validation asks
+        for it per invocation, and a composition may have thousands)."""
+        return copy.deepcopy(_json_schema_of(self.config_model))
 
     def parse(self, config: JsonValue) -> CapabilityConfig:
         """Parse a raw config (raises pydantic.ValidationError)."""
@@ -195,3 +198,8 @@ class Capability(ABC):
     @abstractmethod
     def execute(self, config: CapabilityConfig, context: InvocationContext) -> JsonValue:
         """Run the invocation and return its output (raises InvocationError or GatePending)."""
+
+
+@functools.cache
+def _json_schema_of(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()

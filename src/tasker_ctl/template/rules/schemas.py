@@ -7,6 +7,7 @@ elsewhere is an error here rather than a failure mid-run.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from functools import cache
 from typing import Any
@@ -19,6 +20,7 @@ from tasker_ctl.template.source import JsonPath
 
 _TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 _MAX_ERRORS_PER_SCHEMA = 5
+_ERRORS_READ = 10 * _MAX_ERRORS_PER_SCHEMA
 
 
 def schema_locations(context: RuleContext) -> Iterator[tuple[JsonPath, Any, str | None]]:
@@ -128,7 +130,10 @@ def schemas_are_json_schema(context: RuleContext) -> Iterator[Issue]:
             continue
         uri = schema.get("$schema") if isinstance(schema.get("$schema"), str) else None
         validator = _metaschema_validator(uri)
-        errors = sorted(validator.iter_errors(schema), key=lambda error: list(error.path))
+        # a bounded number, taken lazily: a schema with 20,000 broken subschemas would
+        # otherwise build every error (each with its context) before one is reported
+        found = itertools.islice(validator.iter_errors(schema), _ERRORS_READ)
+        errors = sorted(found, key=lambda error: list(error.path))
         for error in errors[:_MAX_ERRORS_PER_SCHEMA]:
             inner = tuple(error.path)
             yield Issue(
