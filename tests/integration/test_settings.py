@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from tasker_ctl.db.embedded import stop_embedded
+from tasker_ctl.db.embedded import reset_embedded
 from tasker_ctl.db.settings import (
     DatabaseTarget,
     TargetSource,
@@ -29,7 +29,7 @@ def home(tmp_path: Path) -> Iterator[Path]:
     try:
         yield path
     finally:
-        stop_embedded(path)
+        reset_embedded(path)  # as root the data may live outside tmp_path
 
 
 def test_option_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
