@@ -153,19 +153,24 @@ class TrustPolicy(BaseModel):
                 hint="see docs/security.md for the TASKER_* variables and worker options",
             ) from None
 
-    def merged(self, other: TrustPolicy) -> TrustPolicy:
-        """This policy widened by ``other`` (command-line options on top of the environment)."""
-        return TrustPolicy(
-            persist_tables=tuple(dict.fromkeys((*self.persist_tables, *other.persist_tables))),
-            persist_role=other.persist_role or self.persist_role,
-            env_allow=self.env_allow | other.env_allow,
-            allow_private_network=self.allow_private_network or other.allow_private_network,
-            max_response_bytes=other.max_response_bytes
-            if other.max_response_bytes != DEFAULT_MAX_RESPONSE_BYTES
-            else self.max_response_bytes,
-            max_result_bytes=other.max_result_bytes
-            if other.max_result_bytes != DEFAULT_MAX_RESULT_BYTES
-            else self.max_result_bytes,
+    def with_grants(
+        self,
+        *,
+        persist_tables: Iterable[str] = (),
+        persist_role: str | None = None,
+        env_allow: Iterable[str] = (),
+        allow_private_network: bool = False,
+    ) -> TrustPolicy:
+        """This policy with the grants of command-line options on top: more tables and
+        variables, the private network, another persist role. The caps stay this policy's (no
+        option sets them); a malformed grant is a ``PolicyError``."""
+        return TrustPolicy.build(
+            persist_tables=dict.fromkeys((*self.persist_tables, *persist_tables)),
+            persist_role=persist_role or self.persist_role,
+            env_allow=self.env_allow.union(env_allow),
+            allow_private_network=self.allow_private_network or allow_private_network,
+            max_response_bytes=self.max_response_bytes,
+            max_result_bytes=self.max_result_bytes,
         )
 
     def table_refusal(self, schema: str, table: str) -> str | None:

@@ -86,12 +86,20 @@ def test_public_addresses_are_reachable() -> None:
 
 
 def test_options_widen_the_environment() -> None:
-    merged = TrustPolicy(persist_tables=("app.a",), env_allow=frozenset({"X"})).merged(
-        TrustPolicy(persist_tables=("app.b",), allow_private_network=True)
+    environment = TrustPolicy(
+        persist_tables=("app.a",), env_allow=frozenset({"X"}), max_response_bytes=1024
     )
+    merged = environment.with_grants(persist_tables=("app.b", "app.a"), allow_private_network=True)
     assert merged.persist_tables == ("app.a", "app.b")
     assert merged.env_allow == {"X"}
     assert merged.allow_private_network
+    assert merged.max_response_bytes == 1024  # no option sets a cap: the environment's stays
+
+
+def test_a_malformed_option_is_a_coded_error() -> None:
+    with pytest.raises(PolicyError) as raised:
+        TrustPolicy().with_grants(persist_tables=("tasker.tasks",))
+    assert raised.value.code == "POLICY_INVALID"
 
 
 @given(st.text(max_size=80))

@@ -1,6 +1,6 @@
 """The operator's grants as options of ``tasker-ctl run`` and ``tasker-ctl worker``.
 
-Each option adds to what the ``TASKER_*`` variables grant (``TrustPolicy.merged``); see
+Each option adds to what the ``TASKER_*`` variables grant (``TrustPolicy.with_grants``); see
 docs/security.md. The policy is built before anything starts, so a malformed grant is a usage
 error (``POLICY_INVALID``, exit 2) rather than a failure halfway.
 """
@@ -64,10 +64,9 @@ def trust_policy(
     """The environment's policy widened by the options (``PolicyError`` when malformed)."""
     from tasker_ctl.trust import TrustPolicy
 
-    options = TrustPolicy.build(
+    return TrustPolicy.from_environment().with_grants(
         persist_tables=allow_table or (),
         persist_role=persist_role,
         env_allow=allow_env or (),
         allow_private_network=allow_private_network,
     )
-    return TrustPolicy.from_environment().merged(options)
