@@ -27,7 +27,7 @@ from tasker_ctl.storable import DEFAULT_MAX_RESULT_BYTES
 # PostgreSQL's catalogs. Any schema starting with pg_ is PostgreSQL's (pg_toast, pg_temp_N...).
 RESERVED_SCHEMAS = frozenset({"tasker", "information_schema"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
-_TABLE_PATTERN = re.compile(r"([A-Za-z_][A-Za-z0-9_]{0,62})\.([A-Za-z_][A-Za-z0-9_]{0,62}|\*)")
+_TABLE_PATTERN = re.compile(rf"({_IDENTIFIER.pattern})\.({_IDENTIFIER.pattern}|\*)")
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
@@ -51,6 +51,11 @@ def is_identifier(name: str) -> bool:
     ``fullmatch``: a ``$`` anchor would also accept a trailing newline.
     """
     return _IDENTIFIER.fullmatch(name) is not None
+
+
+def is_variable_name(name: str) -> bool:
+    """A name an environment variable can have (what ``headers_from_env`` may read)."""
+    return _VARIABLE.fullmatch(name) is not None
 
 
 class TrustPolicy(BaseModel):
@@ -104,7 +109,7 @@ class TrustPolicy(BaseModel):
     @field_validator("env_allow")
     @classmethod
     def _variables(cls, value: frozenset[str]) -> frozenset[str]:
-        bad = sorted(name for name in value if not _VARIABLE.fullmatch(name))
+        bad = sorted(name for name in value if not is_variable_name(name))
         if bad:
             raise ValueError(f"not environment variable names: {', '.join(bad)}")
         return value

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.template.model import HttpResource, PostgresResource, ResourceDefinition
-from tasker_ctl.trust import is_identifier, is_reserved_schema
+from tasker_ctl.trust import is_identifier, is_reserved_schema, is_variable_name
 
 # the resource kind each capability reads or writes
 KIND_OF_CAPABILITY = {"acquire": "http", "persist": "postgres", "emit": "outbox"}
@@ -30,7 +30,6 @@ ENGINE_HEADERS = frozenset(
     {"host", "content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer"}
 )
 _HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _UNSENDABLE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _SCHEMES = ("http", "https")
 
@@ -187,7 +186,7 @@ def http_refusals(name: str, resource: HttpResource) -> list[Refusal]:
             found.append(_bad_header(name, "headers", header, problem))
     for header, variable in resource.headers_from_env.items():
         problem = _header_problem(header) or (
-            None if _VARIABLE.fullmatch(variable) else f"reads '{variable}', not a variable name"
+            None if is_variable_name(variable) else f"reads '{variable}', not a variable name"
         )
         if problem:
             found.append(_bad_header(name, "headers_from_env", header, problem))
