@@ -45,17 +45,12 @@ from tasker_ctl.grammar.http_wire import (
     read_capped,
     resolve,
 )
-from tasker_ctl.grammar.reach import BaseUrl, http_refusals, normal_host, parse_base_url
+from tasker_ctl.grammar.reach import BaseUrl, http_refusals, parse_base_url
 from tasker_ctl.template.model import HttpResource
 from tasker_ctl.trust import TrustPolicy
 
 # the longest a connection may take to open, within the deadline
 CONNECT_TIMEOUT_SECONDS = 10.0
-
-
-def allowed_hosts(resource: HttpResource) -> set[str]:
-    """The hosts the resource lets acquire reach, as they are compared."""
-    return {normal_host(host) for host in resource.allowed_hosts}
 
 
 def entity_url(resource: HttpResource, entity: str) -> str:

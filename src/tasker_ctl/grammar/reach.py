@@ -70,6 +70,11 @@ def normal_host(host: str) -> str:
         return text
 
 
+def allowed_hosts(resource: HttpResource) -> set[str]:
+    """The hosts the resource lets acquire reach, as they are compared."""
+    return {normal_host(host) for host in resource.allowed_hosts}
+
+
 def parse_base_url(url: str) -> BaseUrl | str:
     """The base URL's parts, or why it cannot be requested."""
     if _UNSENDABLE.search(url) or any(character.isspace() for character in url):
@@ -167,7 +172,7 @@ def http_refusals(name: str, resource: HttpResource) -> list[Refusal]:
                 ("base_url",),
             )
         )
-    elif parsed.host not in {normal_host(host) for host in resource.allowed_hosts}:
+    elif parsed.host not in allowed_hosts(resource):
         found.append(
             Refusal(
                 "ACQUIRE_HOST_NOT_ALLOWED",

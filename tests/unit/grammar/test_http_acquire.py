@@ -26,7 +26,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
-from tasker_ctl.grammar.http import allowed_hosts, entity_url, http_acquire
+from tasker_ctl.grammar.http import entity_url, http_acquire
+from tasker_ctl.grammar.reach import allowed_hosts
 from tasker_ctl.template.model import HttpResource
 from tasker_ctl.trust import DEFAULT_MAX_RESPONSE_BYTES, TrustPolicy
 
