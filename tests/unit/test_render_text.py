@@ -165,8 +165,7 @@ def test_escape_sequences_and_line_breaks_from_a_template_reach_no_terminal(
     hostile = "evil\x1b[2J\x1b]0;owned\x07\u202egnp.exe\nfake  error  LINE"
     path = tmp_path / "hostile.yaml"
     path.write_text(
-        "name: demo\n"
-        f"namespace_name: {hostile!r}\n".replace("'", '"')
+        f"name: demo\nnamespace_name: {hostile!r}\n".replace("'", '"')
         + 'version: "1.0.0"\nsteps:\n  - name: a\n    handler: {callable: x.Y}\n',
         encoding="utf-8",
     )

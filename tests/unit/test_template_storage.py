@@ -9,6 +9,7 @@ for type json").
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import pytest
@@ -25,7 +26,7 @@ from tasker_ctl.template.limits import (
     MAX_TEMPLATE_NAME,
     MAX_VERSION,
 )
-from tasker_ctl.template.rules.storage import MAX_REPORTED, unsafe_character
+from tasker_ctl.template.rules.storage import MAX_REPORTED
 
 
 def quoted(text: str) -> str:
@@ -137,6 +138,23 @@ def test_printable_unicode_names_are_accepted() -> None:
 
 
 _NAME = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=300)
+# bidirectional embeddings, overrides and isolates
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_character(character: str) -> bool:
+    """What no name may hold, by Unicode category: controls (C0, DEL, C1), surrogates, line
+    and paragraph separators, and the bidirectional controls."""
+    category = unicodedata.category(character)
+    return category in {"Cc", "Cs", "Zl", "Zp"} or character in _BIDI_CONTROLS
+
+
+def test_the_unsafe_characters_are_exactly_those_of_their_categories() -> None:
+    from tasker_ctl.template.source import UNSAFE_CHARACTER
+
+    everything = "".join(map(chr, range(0x110000)))
+    expected = [c for c in everything if unsafe_character(c)]
+    assert UNSAFE_CHARACTER.findall(everything) == expected
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))

@@ -8,7 +8,6 @@ run and nothing at all when it passes. Colour follows rich's terminal detection,
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TextIO
 
 from rich.console import Console
@@ -16,6 +15,7 @@ from rich.text import Text
 
 from tasker_ctl.report import fails, summary_sentence, tally
 from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
+from tasker_ctl.template.source import escape_unsafe
 
 __all__ = ["SEVERITY_STYLES", "make_console", "render_text"]
 
@@ -87,9 +87,9 @@ def _visible(finding: Finding, verbose: bool) -> bool:
 
 
 def _print_header(console: Console, file_report: FileReport, *, strict: bool) -> None:
-    header = Text.assemble((_printable(file_report.file), "bold underline"))
+    header = Text.assemble((escape_unsafe(file_report.file), "bold underline"))
     if file_report.template:
-        header.append(f"  {_printable(file_report.template)}", style="dim")
+        header.append(f"  {escape_unsafe(file_report.template)}", style="dim")
     if file_report.fails(strict=strict):
         header.append(f"  {_FAIL_MARK}", style=_FAILING_STYLE)
     _print_line(console, header)
@@ -100,17 +100,17 @@ def _print_finding(console: Console, finding: Finding, *, strict: bool) -> None:
     style = _FAILING_STYLE if fails(finding, strict=strict) else SEVERITY_STYLES[finding.severity]
     line = Text.assemble(
         "  ",
-        (_printable(finding.location), "bold"),
+        (escape_unsafe(finding.location), "bold"),
         "  ",
         (finding.severity.value, style),
         "  ",
         (finding.code, style),
         "  ",
-        _printable(finding.message),
+        escape_unsafe(finding.message),
     )
     _print_line(console, line)
     if finding.hint:
-        hint = _printable(finding.hint)
+        hint = escape_unsafe(finding.hint)
         _print_line(console, Text.assemble("    ", ("hint:", "cyan"), " ", hint))
 
 
@@ -118,21 +118,6 @@ def _print_summary(console: Console, report: ValidationReport, *, strict: bool) 
     counts = tally(report, strict=strict)
     mark, style = (_FAIL_MARK, _FAILING_STYLE) if counts.failing else (_PASS_MARK, "bold green")
     _print_line(console, Text.assemble((mark, style), " ", summary_sentence(counts)))
-
-
-def _printable(text: str) -> str:
-    """``text`` with control, bidirectional and line-separator characters as ``\\uXXXX``:
-    names and messages come from the template, and an escape sequence or a line break in them
-    must not reach the terminal as one (nor split a finding over two lines)."""
-    return "".join(f"\\u{ord(c):04x}" if _unsafe(c) else c for c in text)
-
-
-def _unsafe(character: str) -> bool:
-    return unicodedata.category(character) in _UNSAFE_CATEGORIES or character in _BIDI_CONTROLS
-
-
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _print_line(console: Console, text: Text) -> None:

@@ -42,13 +42,23 @@ def format_path(path: JsonPath) -> str:
             parts.append(f".{part}")
         else:
             escaped = part.replace("\\", "\\\\").replace("'", "\\'")
-            parts.append(f"['{_UNPRINTABLE.sub(_escaped, escaped)}']")
+            parts.append(f"['{escape_unsafe(escaped)}']")
     return "".join(parts)
 
 
-# control characters, surrogates, line and paragraph separators, bidirectional controls: a
-# path shown in a terminal or an annotation must not carry them raw
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+UNSAFE_CHARACTER = re.compile(
+    "[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+"""Control characters (C0, DEL, C1: NUL, tab, line breaks, escape), surrogates, line and
+paragraph separators and bidirectional embeddings, overrides and isolates: none belongs in a
+name, and text from a template shown in a terminal or an annotation must not carry them raw (an
+escape sequence would act, a line break would split a finding, an override would make a name
+read as another)."""
+
+
+def escape_unsafe(text: str) -> str:
+    """``text`` with every ``UNSAFE_CHARACTER`` written as a ``\\uXXXX`` escape."""
+    return UNSAFE_CHARACTER.sub(_escaped, text)
 
 
 def _escaped(match: re.Match[str]) -> str:

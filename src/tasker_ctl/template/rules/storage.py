@@ -21,28 +21,18 @@ from tasker_ctl.template.limits import (
     MAX_VERSION,
 )
 from tasker_ctl.template.rules import rule
-from tasker_ctl.template.source import JsonPath
+from tasker_ctl.template.source import UNSAFE_CHARACTER, JsonPath, escape_unsafe
 
 # past this many values of one kind, a last finding counts the ones not reported one by one
 MAX_REPORTED = 20
 _SHOWN = 40  # characters of a long name shown in a message
-
-# bidirectional embeddings, overrides and isolates: they make a name read as another one
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cs", "Zl", "Zp"})
-
-
-def unsafe_character(character: str) -> bool:
-    """Control characters (NUL, tab, line breaks, escape, DEL, C1), surrogates, line and
-    paragraph separators and bidirectional controls: none belongs in a name."""
-    return unicodedata.category(character) in _UNSAFE_CATEGORIES or character in _BIDI_CONTROLS
 
 
 def shown(text: str) -> str:
     """``text`` for a message: abridged, with unsafe characters as ``\\uXXXX`` escapes."""
     if len(text) > _SHOWN:
         text = f"{text[: _SHOWN // 2]}...{text[-_SHOWN // 4 :]}"
-    return "".join(f"\\u{ord(c):04x}" if unsafe_character(c) else c for c in text)
+    return escape_unsafe(text)
 
 
 def _names(context: RuleContext) -> Iterator[tuple[str, str, JsonPath, int, str]]:
@@ -81,11 +71,11 @@ def storable_names(context: RuleContext) -> Iterator[Issue]:
                 step=step,
                 at_key=at_key,
             )
-        unsafe = next((c for c in name if unsafe_character(c)), None)
+        unsafe = UNSAFE_CHARACTER.search(name)
         if unsafe is not None:
             yield Issue(
                 "NAME_INVALID_CHARACTER",
-                f"{what} '{shown(name)}' holds {_describe(unsafe)}",
+                f"{what} '{shown(name)}' holds {_describe(unsafe.group())}",
                 path,
                 "use printable characters only",
                 step=step,
