@@ -300,7 +300,7 @@ def _not_finite(value: float) -> str:
 
 
 def _too_large(path: _Path, max_bytes: int) -> Unstorable:
-    human = _human_size(max_bytes)
+    human = human_size(max_bytes)
     shown = f"{max_bytes:,} bytes" + ("" if human.endswith(" bytes") else f" ({human})")
     return Unstorable(
         _render(path), f"the JSON text passes the limit of {shown} at this value", too_large=True
@@ -383,7 +383,8 @@ def _render(path: _Path) -> str:
     return str(path) + "".join(parts)
 
 
-def _human_size(size: int) -> str:
+def human_size(size: int) -> str:
+    """A byte count as people read a limit: whole MiB or KiB when it is one, else bytes."""
     for unit, scale in (("MiB", MIB), ("KiB", KIB)):
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit}"

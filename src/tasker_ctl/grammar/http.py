@@ -46,6 +46,7 @@ from tasker_ctl.grammar.http_wire import (
     resolve,
 )
 from tasker_ctl.grammar.reach import BaseUrl, http_refusals, parse_base_url
+from tasker_ctl.storable import human_size
 from tasker_ctl.template.model import HttpResource
 from tasker_ctl.trust import TrustPolicy
 
@@ -356,7 +357,7 @@ def _too_large(request: _Request, what: str) -> InvocationError:
     cap = request.max_bytes
     error = request.failure(
         FailureKind.EXECUTION,
-        f"{what} than the {_size(cap)} acquire reads (the operator's cap)",
+        f"{what} than the {human_size(cap)} acquire reads (the operator's cap)",
         hint="ask for less (params, limit), or the operator raises TASKER_ACQUIRE_MAX_BYTES",
         retryable=False,
     )
@@ -366,14 +367,6 @@ def _too_large(request: _Request, what: str) -> InvocationError:
 
 def _timed_out(request: _Request) -> str:
     return f"timed out after {request.timeout_ms} ms (timeout_ms bounds the whole request)"
-
-
-def _size(count: int) -> str:
-    if count % (1024 * 1024) == 0:
-        return f"{count // (1024 * 1024)} MiB"
-    if count % 1024 == 0:
-        return f"{count // 1024} KiB"
-    return f"{count} bytes"
 
 
 def _certificate_error(error: BaseException) -> ssl.SSLCertVerificationError | None:
