@@ -119,8 +119,8 @@ def _registry() -> Any:
 
 
 def _submit(url: str, template_data: dict[str, Any]) -> uuid.UUID:
-    from tasker_ctl.engine.store import connect
-    from tasker_ctl.engine.submission import register_template, submit_task
+    from tasker_ctl.engine.graph.submission import register_template, submit_task
+    from tasker_ctl.engine.store.connection import connect
     from tasker_ctl.template.model import TaskTemplate
 
     template = TaskTemplate.model_validate(template_data)
@@ -130,8 +130,8 @@ def _submit(url: str, template_data: dict[str, Any]) -> uuid.UUID:
 
 
 def _worker_process(url: str, task: str, ready: Any, go: Any) -> None:
-    from tasker_ctl.engine.store import connect
-    from tasker_ctl.engine.worker import Worker, WorkerOptions
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 
     worker = Worker(url, _registry(), WorkerOptions(task_uuid=uuid.UUID(task)))
     with connect(url) as store:
@@ -216,8 +216,8 @@ def main() -> None:
     import psycopg.sql
 
     from tasker_ctl.db.settings import resolve_database_url, with_database
-    from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.store import connect
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migrate
 
     server = resolve_database_url(options.database_url).url
     name = f"tasker_bench_{uuid.uuid4().hex[:8]}"

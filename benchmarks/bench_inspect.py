@@ -288,8 +288,8 @@ def timed(action: Callable[[], Any], rounds: int) -> tuple[float, float, float]:
 def explain(url: str) -> None:
     import psycopg
 
-    from tasker_ctl.engine.budget import RESOURCES
-    from tasker_ctl.engine.sql.queries import get_query
+    from tasker_ctl.engine.store.queries import get_query
+    from tasker_ctl.engine.views.budget import RESOURCES
 
     params: dict[str, Any] = {"since": None, "namespace": None, "resources": list(RESOURCES)}
     thresholds = {"cost_usd": 0.2, "steps": 20.0, "phases": 1.5, "planning_depth": 1.5}
@@ -332,11 +332,11 @@ def main() -> None:
     import psycopg.sql
 
     from tasker_ctl.db.settings import resolve_database_url, with_database
-    from tasker_ctl.engine.clock import window_start
-    from tasker_ctl.engine.inspection import inspect_task
-    from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.stats import collect_stats
-    from tasker_ctl.engine.store import connect
+    from tasker_ctl.engine.stats.collect import collect_stats
+    from tasker_ctl.engine.store.clock import window_start
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migrate
+    from tasker_ctl.engine.views.inspection import inspect_task
 
     server = resolve_database_url(options.database_url).url
     name = f"tasker_bench_{uuid.uuid4().hex[:8]}"

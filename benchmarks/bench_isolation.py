@@ -96,8 +96,8 @@ def wide_template(name: str, steps: int, handler: str, spin_rounds: int = 0) -> 
 @contextmanager
 def workers_running(url: str, count: int, isolation: str, claim_batch: int) -> Iterator[None]:
     """``count`` workers on threads of this process until the block ends."""
-    from tasker_ctl.engine.handlers import load_handlers
-    from tasker_ctl.engine.worker import Worker, WorkerOptions
+    from tasker_ctl.engine.worker.handler_loading import load_handlers
+    from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 
     registry = load_handlers([HANDLERS])
     stop = threading.Event()
@@ -133,8 +133,8 @@ def run_task(url: str, template: dict[str, Any]) -> tuple[float, float, float]:
     cores its handlers kept busy (their CPU time over that wall time)."""
     import psycopg
 
-    from tasker_ctl.engine.store import connect
-    from tasker_ctl.engine.submission import register_template, submit_task
+    from tasker_ctl.engine.graph.submission import register_template, submit_task
+    from tasker_ctl.engine.store.connection import connect
     from tasker_ctl.template.model import TaskTemplate
 
     parsed = TaskTemplate.model_validate(template)
@@ -187,9 +187,9 @@ def plain_processes(workers: int, steps: int, rounds: int) -> tuple[float, float
 
 def startup_seconds() -> tuple[float, float]:
     """A handler process's start (spawn to ready, handlers loaded) and one no-op attempt."""
-    from tasker_ctl.engine.dispatch import dispatch_of
-    from tasker_ctl.engine.handler_process import HandlerProcess
-    from tasker_ctl.engine.handlers import load_handlers
+    from tasker_ctl.engine.worker.dispatch import dispatch_of
+    from tasker_ctl.engine.worker.handler_loading import load_handlers
+    from tasker_ctl.engine.worker.handler_process import HandlerProcess
 
     step = {
         "workflow_step_uuid": uuid.uuid4(),
@@ -263,8 +263,8 @@ def main() -> None:
     import psycopg.sql
 
     from tasker_ctl.db.settings import resolve_database_url, with_database
-    from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.store import connect
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migrate
 
     server = resolve_database_url(options.database_url).url
     name = f"tasker_bench_{uuid.uuid4().hex[:8]}"

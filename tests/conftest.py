@@ -83,8 +83,8 @@ def engine_template_database(
     by ``TASKER_DATABASE_URL`` when it is set, else an embedded one in a temporary directory.
     """
     from tasker_ctl.db.embedded import reset_embedded, start_embedded
-    from tasker_ctl.engine.migrate import migrate
-    from tasker_ctl.engine.store import connect
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migrate
     from tests.integration.conftest import create_database, drop_database, unique_name
 
     home = None if _EXTERNAL_DATABASE_URL else tmp_path_factory.mktemp("engine-postgres")

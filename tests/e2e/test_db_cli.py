@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tasker_ctl.db.embedded import embedded_status, reset_embedded
-from tasker_ctl.engine.migrate import load_migrations
+from tasker_ctl.engine.store.migrations import load_migrations
 from tests.e2e.conftest import RunCli, assert_no_traceback
 
 

@@ -24,8 +24,8 @@ from psycopg import sql
 
 from tasker_ctl.db.embedded import reset_embedded, start_embedded
 from tasker_ctl.db.settings import with_database
-from tasker_ctl.engine.migrate import migrate
-from tasker_ctl.engine.store import Store, connect
+from tasker_ctl.engine.store.connection import Store, connect
+from tasker_ctl.engine.store.migrations import migrate
 
 EXTERNAL_DATABASE_URL = os.environ.get("TASKER_DATABASE_URL", "").strip() or None
 

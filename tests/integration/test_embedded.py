@@ -20,8 +20,8 @@ from tasker_ctl.db.embedded import (
     start_embedded,
     stop_embedded,
 )
-from tasker_ctl.engine.migrate import migrate, migration_status
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.store.connection import connect
+from tasker_ctl.engine.store.migrations import migrate, migration_status
 from tasker_ctl.errors import DatabaseUnavailableError, DatabaseVersionMismatchError, ExitCode
 from tests.integration.conftest import MigrationFiles
 

@@ -27,7 +27,7 @@ from tasker_ctl.db.embedded import (
     start_embedded,
     stop_embedded,
 )
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.store.connection import connect
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tasker_ctl.engine.migrate import (
+from tasker_ctl.engine.store.connection import Store, connect
+from tasker_ctl.engine.store.migrations import (
     MIGRATION_LOCK_KEY,
     load_migrations,
     migrate,
     migration_status,
 )
-from tasker_ctl.engine.store import Store, connect
 from tasker_ctl.errors import MigrationError, MigrationModifiedError, QueryError
 from tests.integration.conftest import CreateDatabase, MigrationFiles
 
@@ -157,8 +157,8 @@ def test_packaged_migrations_are_applied_to_the_template(store: Store) -> None:
 _MIGRATE_SCRIPT = """
 import json, sys
 from pathlib import Path
-from tasker_ctl.engine.migrate import migrate
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.store.migrations import migrate
+from tasker_ctl.engine.store.connection import connect
 with connect(sys.argv[1]) as store:
     print(json.dumps([m.version for m in migrate(store, Path(sys.argv[2]))]))
 """

@@ -19,7 +19,7 @@ from tasker_ctl.db.settings import (
     running_embedded_target,
     with_database,
 )
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.store.connection import connect
 from tests.integration.conftest import CreateDatabase
 
 

@@ -17,8 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from tasker_ctl.engine.migrate import migrate
-from tasker_ctl.engine.store import Store, connect
+from tasker_ctl.engine.store.connection import Store, connect
+from tasker_ctl.engine.store.migrations import migrate
 from tasker_ctl.errors import (
     ConflictError,
     DatabaseUnavailableError,

@@ -3,7 +3,7 @@
 The cross-checks walk the AST of ``src/tasker_ctl`` for calls such as
 ``store.fetch_one("fetch_task", task_uuid=...)``: a constant first argument of ``execute``,
 ``execute_many``, ``fetch_one``, ``fetch_all``, ``fetch_value`` or ``get_query`` is a query
-name. Every such name must be defined in ``engine/sql/queries/*.sql``, every defined query
+name. Every such name must be defined in ``engine/store/sql/queries/*.sql``, every defined query
 must be used somewhere (no exceptions), and keyword arguments must match the placeholders.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.sql.queries import (
+from tasker_ctl.engine.store.queries import (
     get_query,
     load_definitions,
     load_queries,
@@ -82,7 +82,7 @@ def test_every_query_used_in_code_exists() -> None:
     if missing:
         pytest.fail(
             f"{len(missing)} query name(s) used in code but defined in no "
-            f"src/tasker_ctl/engine/sql/queries/*.sql file:\n{report}",
+            f"src/tasker_ctl/engine/store/sql/queries/*.sql file:\n{report}",
             pytrace=False,
         )
 
@@ -217,4 +217,4 @@ def test_unknown_name_without_close_match() -> None:
     with pytest.raises(UnknownQueryError) as caught:
         get_query("zzz_qqq")
     assert caught.value.hint is not None
-    assert "engine/sql/queries" in caught.value.hint
+    assert "engine/store/sql/queries" in caught.value.hint

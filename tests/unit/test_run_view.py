@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from tasker_ctl.engine.reports import StepReport, TaskReport
+from tasker_ctl.engine.views.task_report import StepReport, TaskReport
 from tasker_ctl.report.run_json import build_output, render_json
 from tasker_ctl.report.run_view import (
     RunView,

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 
 from rich.console import Console
 
-from tasker_ctl.engine.stats_alerts import Offenders, evaluate_alerts
-from tasker_ctl.engine.stats_models import Baseline, Spread, StatsReport, StatsWindow
+from tasker_ctl.engine.stats.alerts import Offenders, evaluate_alerts
+from tasker_ctl.engine.stats.models import Baseline, Spread, StatsReport, StatsWindow
 from tasker_ctl.report.stats_json import StatsOutput, render_stats_json
 from tasker_ctl.report.stats_view import MAX_WIDTH, bar, duration, render_stats
 from tests.unit.engine.test_stats_alerts import (

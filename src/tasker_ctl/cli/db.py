@@ -14,7 +14,7 @@ import typer
 
 if TYPE_CHECKING:
     from tasker_ctl.db.settings import DatabaseTarget
-    from tasker_ctl.engine.migrate import MigrationStatus
+    from tasker_ctl.engine.store.migrations import MigrationStatus
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -37,8 +37,8 @@ def register(app: typer.Typer) -> None:
     def migrate(database_url: DatabaseUrlOption = None) -> None:
         """Apply pending schema migrations (starts the embedded server when needed)."""
         from tasker_ctl.db.settings import resolve_database_url
-        from tasker_ctl.engine.migrate import migrate as apply_migrations
-        from tasker_ctl.engine.store import connect
+        from tasker_ctl.engine.store.connection import connect
+        from tasker_ctl.engine.store.migrations import migrate as apply_migrations
 
         target = resolve_database_url(database_url)
         typer.echo(f"database: {target.describe()}")
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
 
 def _show_stopped_embedded() -> None:
     from tasker_ctl.db.embedded import embedded_status
-    from tasker_ctl.engine.migrate import load_migrations
+    from tasker_ctl.engine.store.migrations import load_migrations
 
     embedded = embedded_status()
     typer.echo(f"target: embedded PostgreSQL ({embedded.data_dir})")
@@ -124,8 +124,8 @@ def _show_stopped_embedded() -> None:
 
 def _show_target_status(target: DatabaseTarget) -> None:
     from tasker_ctl.db.settings import TargetSource
-    from tasker_ctl.engine.migrate import migration_status
-    from tasker_ctl.engine.store import connect
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migration_status
 
     typer.echo(f"target: {target.describe()}")
     if target.source is TargetSource.EMBEDDED:

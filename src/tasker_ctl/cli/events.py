@@ -1,7 +1,7 @@
 """``tasker-ctl events``: the transitions of tasks and their steps, one line each.
 
 ``--json`` prints one JSON object per event and line: the structured log stream
-(``tasker-ctl events --follow --json >> events.log``). ``tasker_ctl.engine.events`` reads the
+(``tasker-ctl events --follow --json >> events.log``). ``tasker_ctl.engine.views.events`` reads the
 events and ``tasker_ctl.report.events_view`` renders the text lines; both are imported inside
 the command.
 """
@@ -20,7 +20,7 @@ import typer
 from tasker_ctl.cli.db import DatabaseUrlOption
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.events import TransitionEvent
+    from tasker_ctl.engine.views.events import TransitionEvent
 
 _EPILOG = (
     "Exit codes: 0 done (with --follow: stopped by Ctrl-C, or --limit events printed); "
@@ -82,14 +82,14 @@ def register(app: typer.Typer) -> None:
         Every step has the same kind of line, whatever created it (the template, a decision,
         a batch or a planner); what created it is shown in brackets.
         """
-        from tasker_ctl.engine.clock import parse_since
-        from tasker_ctl.engine.events import (
+        from tasker_ctl.engine.store.clock import parse_since
+        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.views.events import (
             DEFAULT_LIMIT,
             EARLIEST,
             follow_events,
             read_events,
         )
-        from tasker_ctl.engine.migrate import open_store
 
         window = None if since is None else parse_since(since)
         write = _writer(json_output, flush=follow)

@@ -93,9 +93,9 @@ def register(app: typer.Typer) -> None:
                 f"{' and '.join(chosen)} are different views; choose one",
                 hint="run the command once per view",
             )
-        from tasker_ctl.engine import inspection, inspection_layers
-        from tasker_ctl.engine.lineage import task_lineage
-        from tasker_ctl.engine.migrate import open_store
+        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.views import inspection, inspection_layers
+        from tasker_ctl.engine.views.lineage import task_lineage
         from tasker_ctl.report import inspect_json as documents
         from tasker_ctl.report import inspect_layers_view as layers
         from tasker_ctl.report import inspect_view as views

@@ -11,9 +11,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tasker_ctl.engine.budget import BudgetLine, TaskBudget
-from tasker_ctl.engine.inspection import TaskInspection
-from tasker_ctl.engine.lineage import Lineage
+from tasker_ctl.engine.views.budget import BudgetLine, TaskBudget
+from tasker_ctl.engine.views.inspection import TaskInspection
+from tasker_ctl.engine.views.lineage import Lineage
 from tasker_ctl.report.inspect_view import moment
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
 

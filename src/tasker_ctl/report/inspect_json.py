@@ -14,10 +14,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tasker_ctl.engine.budget import TaskBudget
-from tasker_ctl.engine.inspection import Provenance, StepDetail, TaskInspection
-from tasker_ctl.engine.inspection_layers import CompositionLayer, FragmentLayer, PlanningLayer
-from tasker_ctl.engine.lineage import Lineage
+from tasker_ctl.engine.views.budget import TaskBudget
+from tasker_ctl.engine.views.inspection import Provenance, StepDetail, TaskInspection
+from tasker_ctl.engine.views.inspection_layers import CompositionLayer, FragmentLayer, PlanningLayer
+from tasker_ctl.engine.views.lineage import Lineage
 from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 
 FORMAT_VERSION = 1

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.reports import StepReport, TaskReport
-from tasker_ctl.engine.runner import run_template
+from tasker_ctl.engine.running import run_template
+from tasker_ctl.engine.views.task_report import StepReport, TaskReport
 from tests.conftest import CORPUS_ROOT
 
 # Read at import: the suite's autouse fixture clears TASKER_* variables before each test.

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.runner import run_template
+from tasker_ctl.engine.running import run_template
 from tests.conftest import CORPUS_ROOT
 
 # Read at import: the suite's autouse fixture clears TASKER_* variables before each test.

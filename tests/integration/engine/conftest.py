@@ -18,10 +18,10 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tasker_ctl.engine.states import TaskState
-from tasker_ctl.engine.store import Store, connect
-from tasker_ctl.engine.submission import SubmittedTask, register_template, submit_task
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.graph.submission import SubmittedTask, register_template, submit_task
+from tasker_ctl.engine.rules.states import TaskState
+from tasker_ctl.engine.store.connection import Store, connect
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.template.model import TaskTemplate
 from tests.integration.engine.handlers import (

@@ -360,7 +360,7 @@ def test_a_decision_chooses_a_batch(engine: Engine) -> None:
 def test_repairing_an_isolated_worker_lets_the_batch_run_on(engine: Engine, store: Any) -> None:
     """With one slot and two isolated failures, each repair frees the slot for the next
     workers; the task is blocked again while a failure is left, and completes after both."""
-    from tasker_ctl.engine.operator import Actor, resolve_step
+    from tasker_ctl.engine.operator.repairs import Actor, resolve_step
 
     operator = Actor(by="ops", reason="rows fixed by hand")
     task = engine.submit(
@@ -394,7 +394,7 @@ def test_a_tolerated_failure_counts_as_a_finished_parent_for_an_operator(
 ) -> None:
     """The convergence step failed; an operator may resolve it although one of its parents,
     a worker whose failure the batch tolerated, is in error."""
-    from tasker_ctl.engine.operator import Actor, resolve_step
+    from tasker_ctl.engine.operator.repairs import Actor, resolve_step
 
     template = make_template(
         [

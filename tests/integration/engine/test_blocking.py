@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from tasker_ctl.engine.store import Json, Store
+from tasker_ctl.engine.store.connection import Json, Store
 from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 from tests.integration.engine.handlers import Recorder
 from tests.integration.engine.handlers.failures import GATE

@@ -8,10 +8,10 @@ import time
 import uuid
 from typing import Any
 
-from tasker_ctl.engine.executor import Attempt, Outcome
-from tasker_ctl.engine.runner import serve
-from tasker_ctl.engine.store import Json
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.running import serve
+from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, claim, make_template, step
 from tests.integration.engine.handlers import Recorder, failures
 from tests.integration.engine.handlers.failures import RELEASE

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.ancestors import AncestorResults
-from tasker_ctl.engine.executor import Attempt, PreparedTemplate, build_context
-from tasker_ctl.engine.store import Json, Store
+from tasker_ctl.engine.store.connection import Json, Store
+from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.executor import Attempt, PreparedTemplate, build_context
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.template.model import TaskTemplate
 from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step

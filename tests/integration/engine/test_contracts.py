@@ -14,8 +14,8 @@ from tasker_ctl.engine.errors import (
     DuplicateTaskError,
     InvalidContextError,
 )
-from tasker_ctl.engine.store import Store
-from tasker_ctl.engine.submission import register_template, submit_task
+from tasker_ctl.engine.graph.submission import register_template, submit_task
+from tasker_ctl.engine.store.connection import Store
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers import Recorder
 

@@ -33,7 +33,7 @@ LEASE_SECONDS = 2
 WORKER_CODE = """
 import sys, uuid
 sys.path.insert(0, {root!r})
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.handlers import crash
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers import Recorder
 

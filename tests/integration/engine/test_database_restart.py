@@ -31,9 +31,9 @@ import pytest
 
 from tasker_ctl.db.embedded import reset_embedded, start_embedded, stop_embedded
 from tasker_ctl.db.settings import with_database
-from tasker_ctl.engine.migrate import migrate
-from tasker_ctl.engine.runner import submit_template
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.running import submit_template
+from tasker_ctl.engine.store.connection import connect
+from tasker_ctl.engine.store.migrations import migrate
 from tests.integration.conftest import create_database, unique_name
 from tests.integration.engine.handlers import restart
 

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.gates import (
+from tasker_ctl.engine.operator.gates import (
     ApproverNotAllowedError,
     NotAwaitingApprovalError,
     decide_gate,
     pending_gates,
 )
-from tasker_ctl.engine.operator import Actor
-from tasker_ctl.engine.runner import run_template
-from tasker_ctl.engine.store import Store
+from tasker_ctl.engine.operator.repairs import Actor
+from tasker_ctl.engine.running import run_template
+from tasker_ctl.engine.store.connection import Store
 
 TEMPLATE = """\
 name: refund

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tasker_ctl.engine.grammar_operations import EngineOperations
+from tasker_ctl.engine.worker.composition_operations import EngineOperations
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.template.model import TaskTemplate
 

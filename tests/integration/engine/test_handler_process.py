@@ -27,8 +27,8 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.executor import Attempt, Outcome
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.conftest import PROJECT_ROOT
 from tests.integration.engine.conftest import Engine, make_template, step

@@ -11,9 +11,9 @@ import threading
 from datetime import timedelta
 from typing import Any
 
-from tasker_ctl.engine.executor import Attempt, Outcome
-from tasker_ctl.engine.store import Json
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext
 from tests.integration.engine.conftest import Engine, claim, make_template, step

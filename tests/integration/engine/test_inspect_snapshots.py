@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from rich.console import Console, RenderableType
 
-from tasker_ctl.engine.budget import task_budget
-from tasker_ctl.engine.inspection import inspect_step, inspect_task
-from tasker_ctl.engine.store import connect
+from tasker_ctl.engine.store.connection import connect
+from tasker_ctl.engine.views.budget import task_budget
+from tasker_ctl.engine.views.inspection import inspect_step, inspect_task
 from tasker_ctl.report.budget_view import budget_view, provenance_view
 from tasker_ctl.report.inspect_view import overview, step_detail
 from tasker_ctl.report.task_graph import build_task_graph, render_mermaid

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.budget import InvalidLedgerEntryError, record_ledger_entry, task_budget
-from tasker_ctl.engine.inspection import (
+from tasker_ctl.engine.operator.repairs import Actor, retry_step
+from tasker_ctl.engine.views.budget import InvalidLedgerEntryError, record_ledger_entry, task_budget
+from tasker_ctl.engine.views.inspection import (
     AmbiguousTaskReferenceError,
     InvalidTaskReferenceError,
     StepNotFoundError,
@@ -19,16 +20,15 @@ from tasker_ctl.engine.inspection import (
     inspect_task,
     resolve_task,
 )
-from tasker_ctl.engine.inspection_layers import (
+from tasker_ctl.engine.views.inspection_layers import (
     PlanningAttemptRecord,
     composition_layer,
     fragment_layer,
     planning_layer,
     record_planning_attempt,
 )
-from tasker_ctl.engine.lineage import task_lineage
-from tasker_ctl.engine.operator import Actor, retry_step
-from tasker_ctl.engine.reports import TaskNotFoundError, task_report
+from tasker_ctl.engine.views.lineage import task_lineage
+from tasker_ctl.engine.views.task_report import TaskNotFoundError, task_report
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.test_batches import batch_template
 from tests.integration.engine.test_decisions import APPROVAL

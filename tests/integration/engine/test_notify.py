@@ -10,8 +10,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from tasker_ctl.engine import worker as worker_module
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker import loop as worker_module
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers import Recorder
 

@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tasker_ctl.engine import operator as operator_module
 from tasker_ctl.engine.errors import (
     ManualCompletionUnsupportedError,
     ManualResultError,
@@ -32,8 +31,9 @@ from tasker_ctl.engine.errors import (
     StepWaitingForParentsError,
     TaskFinishedError,
 )
-from tasker_ctl.engine.manual_results import parse_result
-from tasker_ctl.engine.operator import (
+from tasker_ctl.engine.operator import repairs as operator_module
+from tasker_ctl.engine.operator.manual_results import parse_result
+from tasker_ctl.engine.operator.repairs import (
     Actor,
     cancel_task,
     complete_step,
@@ -41,9 +41,9 @@ from tasker_ctl.engine.operator import (
     resolve_step,
     retry_step,
 )
-from tasker_ctl.engine.reports import TaskNotFoundError
-from tasker_ctl.engine.store import Json, Store
-from tasker_ctl.engine.task_listing import list_tasks
+from tasker_ctl.engine.store.connection import Json, Store
+from tasker_ctl.engine.views.task_listing import list_tasks
+from tasker_ctl.engine.views.task_report import TaskNotFoundError
 from tasker_ctl.errors import (
     ExitCode,
     StaleAttemptError,

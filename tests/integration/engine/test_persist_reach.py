@@ -15,8 +15,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tasker_ctl.engine.grammar_operations import EngineOperations
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker.composition_operations import EngineOperations
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.trust import TrustPolicy

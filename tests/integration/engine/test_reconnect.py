@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from tasker_ctl.engine.heartbeat import Heartbeat
-from tasker_ctl.engine.store import Json, Store, connect
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.store.connection import Json, Store, connect
+from tasker_ctl.engine.worker.heartbeat import Heartbeat
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.errors import DatabaseConnectionLostError, StaleAttemptError
 from tests.integration.engine.conftest import Engine, claim, make_template, step
 from tests.integration.engine.handlers import Recorder

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.store import Json
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 from tests.integration.engine.handlers import Recorder
 

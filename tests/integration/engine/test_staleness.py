@@ -16,13 +16,14 @@ from urllib.parse import quote
 
 import pytest
 
-from tasker_ctl.engine.dlq import (
+from tasker_ctl.engine.graph.submission import register_template, submit_task
+from tasker_ctl.engine.operator.dlq import (
     dlq_entry,
     dlq_stats,
     list_dlq_entries,
     resolve_dlq_entry,
 )
-from tasker_ctl.engine.dlq_errors import (
+from tasker_ctl.engine.operator.errors import (
     DlqEntryAlreadyResolvedError,
     DlqEntryNotFoundError,
     InvalidDlqEntryIdError,
@@ -32,14 +33,13 @@ from tasker_ctl.engine.dlq_errors import (
     InvalidSweepOptionError,
     ResolutionNotesRequiredError,
 )
-from tasker_ctl.engine.staleness import (
+from tasker_ctl.engine.operator.staleness import (
     StalenessSweeper,
     StalenessThresholds,
     SweepReport,
     sweep_stale_tasks,
 )
-from tasker_ctl.engine.store import Json, Store
-from tasker_ctl.engine.submission import register_template, submit_task
+from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.errors import ExitCode
 from tasker_ctl.template.model import TaskTemplate
 from tests.integration.engine.conftest import NAMESPACE, Engine, claim, clocked_store, step

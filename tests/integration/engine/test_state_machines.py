@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from tasker_ctl.engine.states import (
+from tasker_ctl.engine.rules.states import (
     STEP_TRANSITIONS,
     TASK_TRANSITIONS,
     TERMINAL_STEP_STATES,
@@ -17,7 +17,7 @@ from tasker_ctl.engine.states import (
     StepState,
     TaskState,
 )
-from tasker_ctl.engine.store import Json, Store
+from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.errors import EntityNotFoundError, InvalidTransitionError
 from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
 

@@ -15,8 +15,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from tasker_ctl.engine.operator import Actor, cancel_task
-from tasker_ctl.engine.worker import Worker
+from tasker_ctl.engine.operator.repairs import Actor, cancel_task
+from tasker_ctl.engine.worker.loop import Worker
 from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext
 from tasker_ctl.telemetry import configure, install_telemetry, reset_telemetry

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.ancestors import AncestorResults
+from tasker_ctl.engine.worker.ancestors import AncestorResults
 
 PARENTS = {"parent": {"result": 1}}
 EVERYTHING = {"grandparent": {"result": 0}, "parent": {"result": 1}}

@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.batching import (
+from tasker_ctl.engine.graph.submission import initial_steps
+from tasker_ctl.engine.rules.batches import (
     MAX_WORKERS,
     BatchOutcome,
     BatchOutcomeError,
     BatchPlanner,
     read_batch_outcome,
 )
-from tasker_ctl.engine.submission import initial_steps
-from tasker_ctl.engine.topology import NewEdge
+from tasker_ctl.engine.rules.decisions import NewEdge
 from tasker_ctl.template.model import TaskTemplate
 
 

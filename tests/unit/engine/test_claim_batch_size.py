@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.worker import Worker, WorkerOptions
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 
 URL = "postgresql://unused/unused"  # a worker connects only when it runs

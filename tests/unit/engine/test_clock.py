@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tasker_ctl.engine.clock import InvalidSinceError, parse_since
+from tasker_ctl.engine.store.clock import InvalidSinceError, parse_since
 
 
 @pytest.mark.parametrize(

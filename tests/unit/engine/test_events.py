@@ -13,8 +13,8 @@ import pytest
 from pydantic import ValidationError
 from rich.console import Console
 
-from tasker_ctl.engine.event_logging import EVENTS_LOGGER, JsonEventFormatter, log_events
-from tasker_ctl.engine.events import TransitionEvent, describe_event
+from tasker_ctl.engine.views.event_logging import EVENTS_LOGGER, JsonEventFormatter, log_events
+from tasker_ctl.engine.views.events import TransitionEvent, describe_event
 from tasker_ctl.report.events_view import event_line, render_event
 
 TASK = uuid.UUID("11111111-2222-3333-4444-555555555555")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.ancestors import AncestorResults
-from tasker_ctl.engine.executor import Attempt, Outcome, PreparedTemplate, execute
-from tasker_ctl.engine.stored_outcome import MESSAGE_LIMIT, METADATA_LIMIT
+from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, METADATA_LIMIT
 from tasker_ctl.sdk.errors import PermanentError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.step_handler.base import StepHandler

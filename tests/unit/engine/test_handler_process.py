@@ -21,20 +21,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasker_ctl.engine import handler_process
-from tasker_ctl.engine.dispatch import Dispatch, dispatch_of
-from tasker_ctl.engine.handler_child import (
+from tasker_ctl.engine.worker import handler_process
+from tasker_ctl.engine.worker.dispatch import Dispatch, dispatch_of
+from tasker_ctl.engine.worker.handler_child import (
     ChildSetup,
     handler_locations,
     load_registry,
     result_fields,
 )
-from tasker_ctl.engine.handler_process import (
+from tasker_ctl.engine.worker.handler_loading import load_handlers
+from tasker_ctl.engine.worker.handler_process import (
     HandlerDeadlineExceeded,
     HandlerProcess,
     describe_exit,
 )
-from tasker_ctl.engine.handlers import load_handlers
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.types import StepHandlerResult

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.handlers import HandlerLoadError, load_handlers
+from tasker_ctl.engine.worker.handler_loading import HandlerLoadError, load_handlers
 from tasker_ctl.sdk.registry import HandlerRegistry
 
 HANDLER_MODULE = """\

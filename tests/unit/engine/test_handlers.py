@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.handlers import HandlerLoadError, alias_tasker_core, load_handlers
+from tasker_ctl.engine.worker.handler_loading import (
+    HandlerLoadError,
+    alias_tasker_core,
+    load_handlers,
+)
 
 
 def _write(path: Path, key: str, style: str = "decorator") -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasker_ctl.engine.submission import identity_hash
+from tasker_ctl.engine.graph.submission import identity_hash
 from tasker_ctl.errors import UsageError
 from tasker_ctl.template.model import TaskTemplate
 

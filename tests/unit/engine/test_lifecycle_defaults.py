@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.dlq_errors import InvalidSweepOptionError
-from tasker_ctl.engine.staleness import (
+from tasker_ctl.engine.operator.errors import InvalidSweepOptionError
+from tasker_ctl.engine.operator.staleness import (
     DEFAULT_THRESHOLDS,
     STALENESS_ACTIONS,
     STATE_THRESHOLDS,
@@ -25,7 +25,7 @@ from tasker_ctl.engine.staleness import (
     policy_from_lifecycle,
     timeout_action,
 )
-from tasker_ctl.engine.states import TaskState
+from tasker_ctl.engine.rules.states import TaskState
 from tasker_ctl.template.model import LifecycleConfig
 from tests.conftest import PROJECT_ROOT
 

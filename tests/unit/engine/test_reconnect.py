@@ -13,14 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg import errors as pg_errors
 
-from tasker_ctl.engine.reconnect import (
+from tasker_ctl.engine.store.connection import Store, connection_lost, translate_error
+from tasker_ctl.engine.store.reconnect import (
     DEFAULT_RECONNECT_LIMIT,
     MAX_DELAY_SECONDS,
     ReconnectAbandoned,
     Reconnection,
     reconnect_delay,
 )
-from tasker_ctl.engine.store import Store, connection_lost, translate_error
 from tasker_ctl.errors import (
     DatabaseConnectionLostError,
     DatabaseError,
@@ -153,7 +153,7 @@ def reconnection(limit: float, fake: FakeTime) -> Reconnection:
 def test_reconnects_after_backoff_logging_each_attempt(caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeTime()
     reopen = Reopen(failures=3)
-    with caplog.at_level(logging.WARNING, logger="tasker_ctl.engine.reconnect"):
+    with caplog.at_level(logging.WARNING, logger="tasker_ctl.engine.store.reconnect"):
         assert reconnection(60, fake).wait_out(lost("terminating connection"), reopen) == (
             "connection"
         )

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.retry import (
+from tasker_ctl.engine.rules.retry import (
     BACKOFF_STRATEGIES,
     DEFAULT_BASE_MS,
     DEFAULT_MAX_MS,

@@ -24,7 +24,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from tasker_ctl.engine.states import (
+from tasker_ctl.engine.rules.states import (
     STEP_TRANSITIONS,
     TASK_TRANSITIONS,
     TERMINAL_STEP_STATES,

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.stats_alerts import (
+from tasker_ctl.engine.stats.alerts import (
     DEFAULT_POLICY,
     AlertPolicy,
     Offenders,
@@ -22,7 +22,7 @@ from tasker_ctl.engine.stats_alerts import (
     outliers,
     sigma_threshold,
 )
-from tasker_ctl.engine.stats_models import (
+from tasker_ctl.engine.stats.models import (
     Alert,
     Baseline,
     BudgetStats,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.topology import (
+from tasker_ctl.engine.rules.decisions import (
     DecisionOutcome,
     DecisionOutcomeError,
     DecisionSegments,

@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 
 from tasker_ctl.engine.errors import WorkerThreadDiedError
-from tasker_ctl.engine.runner import _Pool
-from tasker_ctl.engine.worker import Worker
+from tasker_ctl.engine.running import _Pool
+from tasker_ctl.engine.worker.loop import Worker
 from tasker_ctl.errors import ExitCode
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.grammar_operations import EngineOperations
+from tasker_ctl.engine.worker.composition_operations import EngineOperations
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.grammar.reach import parse_base_url
 from tasker_ctl.grammar.reach_rules import resource_reach

@@ -157,7 +157,8 @@ def test_telemetry_off_imports_no_opentelemetry() -> None:
             if name.startswith("OTEL_"):
                 del os.environ[name]
         from tasker_ctl.cli import _register_commands
-        from tasker_ctl.engine import runner, worker
+        from tasker_ctl.engine import running
+        from tasker_ctl.engine.worker import loop
         from tasker_ctl.telemetry import current_telemetry
         _register_commands()
         assert current_telemetry() is None

@@ -1,0 +1,1 @@
+"""What operators do to tasks: repairs, gates, staleness sweeps, the dead-letter queue."""

@@ -1,0 +1,472 @@
+"""Running templates: register, create the task, work it to a resting state; serve workers.
+
+``run_template`` is what ``tasker-ctl run`` and generated tests call. Workers run as threads of
+this process, each with its own connection, and only take steps of the task being run. Stopping
+(Ctrl-C) lets running attempts finish and leaves the task resumable: running the same template
+with the same context again picks it up. ``serve`` is ``tasker-ctl worker``: threads that take
+steps of any task until stopped; any number of them may share one database.
+
+Both read the telemetry configuration (``OTEL_*``) before starting the database, so that a
+bad one is reported before anything runs, and flush the telemetry when they return.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
+from tasker_ctl.engine.errors import (
+    DuplicateTaskError,
+    HandlerNotFoundError,
+    InvalidContextError,
+    WorkerThreadDiedError,
+)
+from tasker_ctl.engine.graph.submission import register_template, submit_task
+from tasker_ctl.engine.operator.staleness import StalenessSweeper, SweepReport
+from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.engine.store.migrations import open_store
+from tasker_ctl.engine.store.reconnect import (
+    DEFAULT_RECONNECT_LIMIT,
+    ReconnectAbandoned,
+    Reconnection,
+)
+from tasker_ctl.engine.views.task_report import TaskReport, task_report
+from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.handler_child import handler_locations
+from tasker_ctl.engine.worker.handler_loading import load_handlers
+from tasker_ctl.engine.worker.handler_process import Isolation
+from tasker_ctl.engine.worker.loop import Worker, WorkerOptions, default_worker_id
+from tasker_ctl.errors import UsageError
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.telemetry import Telemetry, current_telemetry
+from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.trust import TrustPolicy
+
+T = TypeVar("T")
+
+
+def run_template(
+    template_path: str | Path,
+    *,
+    context: Any,
+    handlers: Iterable[str | ModuleType] = (),
+    workers: int = 1,
+    database_url: str | None = None,
+    environment: str | None = None,
+    new_task: bool = False,
+    parent_correlation_id: uuid.UUID | None = None,
+    on_update: Callable[[TaskReport], None] | None = None,
+    stop: threading.Event | None = None,
+    timeout: float | None = None,
+    check_handlers: bool = False,
+    resume_task: uuid.UUID | None = None,
+    trust: TrustPolicy | None = None,
+    isolation: Isolation = "thread",
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
+) -> TaskReport:
+    """Run the template's task to a resting state and return its report.
+
+    Returns early, with the task still resumable, when ``stop`` is set or ``timeout`` passes.
+    ``check_handlers`` refuses to start when a step's ``handler.callable`` resolves to nothing.
+    ``resume_task`` works that existing task of the template instead of submitting one.
+    ``parent_correlation_id`` links the new task to the task (or session) it was created for
+    (``inspect task --lineage``). ``trust`` is what the operator grants compositions (default:
+    the ``TASKER_*`` variables, ``TrustPolicy.from_environment``). ``isolation="process"`` runs
+    every handler in a process of its own (one per worker thread; docs/engine.md).
+    ``reconnect_limit`` is how many seconds the database may stay away (a restart) while the
+    task runs: the workers and the watch on the task reconnect meanwhile.
+    """
+    trust = trust if trust is not None else TrustPolicy.from_environment()
+    template, digest = _load(template_path, context, environment)
+    # handlers and the context are checked before the (possibly slow) database start
+    handlers = list(handlers)
+    registry = load_handlers(handlers)
+    if check_handlers:
+        _check_handlers(template, registry)
+    telemetry = current_telemetry()
+    store, target = _open(database_url)
+    url = target.url
+    with store, _flushing(telemetry):
+        if resume_task is None:
+            task_uuid, resumed = _submit(
+                store, template, digest, context, environment, new_task, parent_correlation_id
+            )
+        else:
+            task_uuid, resumed = _check_task_of(store, template, resume_task), True
+        stop = stop or threading.Event()
+        pool = _Pool(
+            [
+                Worker(
+                    url,
+                    registry,
+                    WorkerOptions(
+                        task_uuid=task_uuid,
+                        trust=trust,
+                        isolation=isolation,
+                        handlers=handler_locations(handlers),
+                        reconnect_limit=reconnect_limit,
+                    ),
+                    stop,
+                )
+                for _ in range(max(workers, 1))
+            ]
+        )
+        watching = _Watching(store, pool, reconnect_limit)
+        try:
+            _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
+        finally:
+            # on an error the daemon threads end after their attempt; nobody waits for them
+            stop.set()
+        while pool.alive():  # running attempts finish, and are shown doing so
+            watching(lambda: _report_to(on_update, store, task_uuid, resumed))
+            watching(lambda: store.wait_for_notifications(0.25))
+        report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
+        if not report.resting:
+            pool.raise_failure()
+        return report
+
+
+def submit_template(
+    template_path: str | Path,
+    *,
+    context: Any,
+    database_url: str | None = None,
+    environment: str | None = None,
+    new_task: bool = False,
+    parent_correlation_id: uuid.UUID | None = None,
+) -> TaskReport:
+    """Create the template's task without running it (``resumed`` when it already existed)."""
+    template, digest = _load(template_path, context, environment)
+    with _open(database_url)[0] as store:
+        task_uuid, existed = _submit(
+            store, template, digest, context, environment, new_task, parent_correlation_id
+        )
+        return task_report(store, task_uuid, resumed=existed)
+
+
+def show_task(task_uuid: uuid.UUID, *, database_url: str | None = None) -> TaskReport:
+    with _open(database_url)[0] as store:
+        return task_report(store, task_uuid)
+
+
+def _open(database_url: str | None) -> tuple[Store, DatabaseTarget]:
+    """A store on the target database with the schema migrated, and that target (workers
+    open their own connections to it)."""
+    target = resolve_database_url(database_url)
+    return open_store(target.url), target
+
+
+def _load(
+    template_path: str | Path, context: Any, environment: str | None
+) -> tuple[TaskTemplate, str]:
+    from tasker_ctl.sdk.contracts import violations
+    from tasker_ctl.template.validator import load_checked
+
+    loaded = load_checked(template_path, environment=environment)
+    template = loaded.template
+    problems = violations(context, template.input_schema)
+    if problems:
+        # submit_task checks this too; checking here spares starting a database for nothing
+        raise InvalidContextError(
+            f"the context does not satisfy the input_schema of {template.identifier}: "
+            + "; ".join(problems[:5]),
+            problems,
+            hint="fix the context (see input_schema in the template)",
+        )
+    return template, loaded.content_hash
+
+
+def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:
+    missing = [
+        step
+        for step in template.steps
+        # a composition is run by the grammar: it has no handler to find
+        if step.composition is None and registry.resolve(step.handler.callable) is None
+    ]
+    if missing:
+        raise HandlerNotFoundError(
+            f"no handler found for {len(missing)} step(s) of {template.identifier}: "
+            + ", ".join(f"{step.name} ({step.handler.callable})" for step in missing),
+            hint="pass --handlers with the file, directory or module that defines them; a "
+            "class's handler_name or a decorator's name must equal handler.callable",
+        )
+
+
+def _submit(
+    store: Store,
+    template: TaskTemplate,
+    digest: str,
+    context: Any,
+    environment: str | None,
+    new_task: bool,
+    parent_correlation_id: uuid.UUID | None = None,
+) -> tuple[uuid.UUID, bool]:
+    """Create the task; for an identical existing one return it instead (True: it existed)."""
+    with store.transaction():
+        named = register_template(store, template, digest)
+    try:
+        with store.transaction():
+            submitted = submit_task(
+                store,
+                template,
+                named,
+                context,
+                environment=environment,
+                identity="always_unique" if new_task else "strict",
+                parent_correlation_id=parent_correlation_id,
+            )
+    except DuplicateTaskError as duplicate:
+        return uuid.UUID(duplicate.task_uuid), True
+    return submitted.task_uuid, False
+
+
+def _check_task_of(store: Store, template: TaskTemplate, task_uuid: uuid.UUID) -> uuid.UUID:
+    task = task_report(store, task_uuid)
+    if (identity := task.identity) != template.identifier:
+        raise UsageError(
+            f"task {task_uuid} is a {identity} task, not one of {template.identifier}",
+            hint="name the template the task was created from",
+        )
+    return task_uuid
+
+
+def _watch(
+    watching: _Watching,
+    task_uuid: uuid.UUID,
+    resumed: bool,
+    on_update: Callable[[TaskReport], None] | None,
+    stop: threading.Event,
+    pool: _Pool,
+    timeout: float | None,
+) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    store = watching.store
+    watching(lambda: store.listen("tasker_task_settled", "tasker_steps_ready"))
+    while not stop.is_set():
+        report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
+        if report.resting or not pool.alive():
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            return
+        watching(lambda: store.wait_for_notifications(0.25))
+
+
+class _Watching:
+    """Runs the reads of ``run``'s own connection (the task's report, notifications), again
+    after reconnecting when the database goes away, for as long as the workers wait for it
+    (``reconnect_limit``)."""
+
+    def __init__(self, store: Store, pool: _Pool, reconnect_limit: float) -> None:
+        self.store, self._pool = store, pool
+        self._reconnection = Reconnection(reconnect_limit, who="tasker-ctl run")
+
+    def __call__(self, read: Callable[[], T]) -> T:
+        try:
+            return self._reconnection.call(self.store, read, abandon=lambda: not self._pool.alive())
+        except ReconnectAbandoned as abandoned:
+            # the workers ended while the database was away: their error says how long
+            # they waited for it
+            self._pool.raise_failure()
+            raise abandoned.error from None
+
+
+def _report_to(
+    on_update: Callable[[TaskReport], None] | None,
+    store: Store,
+    task_uuid: uuid.UUID,
+    resumed: bool,
+) -> TaskReport:
+    report = task_report(store, task_uuid, resumed=resumed)
+    if on_update is not None:
+        on_update(report)
+    return report
+
+
+@dataclass(frozen=True)
+class WorkerStart:
+    """What ``serve`` runs with, reported once before work starts."""
+
+    worker_id: str
+    namespaces: list[str] | None
+    concurrency: int
+    handlers: int
+    database: str  # described without secrets
+    isolation: str = "thread"  # where handlers run: "thread" or "process"
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """One attempt a ``serve`` worker ran and recorded."""
+
+    task_uuid: uuid.UUID
+    namespace: str
+    task_name: str
+    step_name: str
+    attempt: int
+    max_attempts: int
+    success: bool
+    retryable: bool
+    duration_ms: int
+    error: str | None
+
+    @property
+    def will_retry(self) -> bool:
+        return not self.success and self.retryable and self.attempt < self.max_attempts
+
+
+def serve(
+    *,
+    handlers: Iterable[str | ModuleType] = (),
+    namespaces: list[str] | None = None,
+    concurrency: int = 1,
+    database_url: str | None = None,
+    stop: threading.Event | None = None,
+    on_start: Callable[[WorkerStart], None] | None = None,
+    on_step: Callable[[StepFinished], None] | None = None,
+    staleness_interval: float | None = None,
+    on_sweep: Callable[[SweepReport], None] | None = None,
+    claim_batch: int = WorkerOptions.claim_batch,
+    trust: TrustPolicy | None = None,
+    isolation: Isolation = "thread",
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
+) -> int:
+    """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run.
+
+    ``claim_batch`` is the most steps a worker thread claims at once (``WorkerOptions``).
+    With ``staleness_interval`` (seconds, above 0) a ``StalenessSweeper`` also sweeps the
+    tasks of ``namespaces`` for staleness that often, reporting each sweep to ``on_sweep``.
+    ``trust`` is what the operator grants compositions (default: the ``TASKER_*`` variables).
+    ``isolation="process"`` runs every handler in a process of its own, one per worker thread.
+    ``reconnect_limit``: how many seconds the database may stay away (a restart) before the
+    worker threads give up; until then they reconnect and carry on.
+    """
+    trust = trust if trust is not None else TrustPolicy.from_environment()
+    handlers = list(handlers)
+    registry = load_handlers(handlers)
+    telemetry = current_telemetry()
+    store, target = _open(database_url)
+    store.close()
+    stop = stop or threading.Event()
+    base = default_worker_id()
+    count = max(concurrency, 1)
+    if on_start is not None:
+        handler_count = registry.handler_count()
+        described = target.describe()
+        on_start(WorkerStart(base, namespaces or None, count, handler_count, described, isolation))
+    # made before any thread starts: a bad interval raises while nothing runs yet
+    sweeper = None
+    if staleness_interval:
+        sweeper = StalenessSweeper(
+            target.url,
+            interval=staleness_interval,
+            namespaces=namespaces or None,
+            sweeper_id=f"{base}/staleness",
+            stop=stop,
+            on_sweep=on_sweep,
+        )
+    hook = None if on_step is None else (lambda a, o: on_step(_finished(a, o)))
+    pool = _Pool(
+        [
+            Worker(
+                target.url,
+                registry,
+                WorkerOptions(
+                    namespaces=namespaces or None,
+                    worker_id=f"{base}/{i}",
+                    claim_batch=claim_batch,
+                    trust=trust,
+                    isolation=isolation,
+                    handlers=handler_locations(handlers),
+                    reconnect_limit=reconnect_limit,
+                ),
+                stop,
+                on_outcome=hook,
+            )
+            for i in range(count)
+        ]
+    )
+    if sweeper is not None:
+        sweeper.start()
+    with _flushing(telemetry):
+        try:
+            while not stop.wait(0.5) and pool.alive():
+                pass
+        finally:
+            stop.set()
+        for thread in pool.threads:  # running attempts finish
+            thread.join()
+        if sweeper is not None:
+            sweeper.join()
+    pool.raise_failure()
+    return pool.executed
+
+
+@contextmanager
+def _flushing(telemetry: Telemetry | None) -> Iterator[None]:
+    """Export buffered telemetry on the way out, so that a caller that goes on (a test, an
+    application) sees this run's spans without waiting for the exporter's schedule."""
+    try:
+        yield
+    finally:
+        if telemetry is not None:
+            telemetry.flush()
+
+
+def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
+    error = outcome.envelope.get("error") or {}
+    return StepFinished(
+        task_uuid=uuid.UUID(str(attempt.step["task_uuid"])),
+        namespace=str(attempt.task["namespace_name"]),
+        task_name=str(attempt.task["task_name"]),
+        step_name=str(attempt.step["name"]),
+        attempt=attempt.number,
+        max_attempts=int(attempt.step["max_attempts"]),
+        success=outcome.success,
+        retryable=outcome.retryable,
+        duration_ms=outcome.duration_ms,
+        error=None if outcome.success else str(error.get("message") or "failed"),
+    )
+
+
+class _Pool:
+    """Worker threads, started at once; their exceptions are kept for the caller, not printed."""
+
+    def __init__(self, workers: list[Worker]) -> None:
+        self.workers, self.failures = workers, list[BaseException]()
+        self.threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, worker: Worker) -> None:
+        # BaseException too: a thread that ended silently would let the process exit 0
+        try:
+            worker.run()
+        except BaseException as error:  # raised again by raise_failure on the caller's thread
+            self.failures.append(error)
+            worker.stop.set()
+
+    def alive(self) -> bool:
+        return any(thread.is_alive() for thread in self.threads)
+
+    @property
+    def executed(self) -> int:
+        return sum(worker.executed for worker in self.workers)
+
+    def raise_failure(self) -> None:
+        if not self.failures:
+            return
+        first = self.failures[0]
+        if isinstance(first, Exception):
+            raise first
+        raise WorkerThreadDiedError(
+            f"a worker thread ended with {type(first).__name__}: {first}",
+            hint="this is a bug: rerun with TASKER_DEBUG=1 and report the traceback",
+        ) from first

@@ -1,0 +1,1 @@
+"""The dashboard figures of ``tasker-ctl stats`` and their alerts."""
