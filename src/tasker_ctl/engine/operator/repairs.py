@@ -245,7 +245,7 @@ def complete_step(
 def _report_if_final(store: Store, task_uuid: uuid.UUID, state_before: str) -> None:
     """A change that finished the task is the task span's end: no worker reports it."""
     if state_before not in TERMINAL_TASK_STATES:
-        from tasker_ctl.engine.worker.instrumentation import report_final_task
+        from tasker_ctl.engine.views.finished_tasks import report_final_task
 
         report_final_task(store, task_uuid)
 

@@ -347,7 +347,7 @@ def _settle(
             ),
         )
     assert settled is not None  # the function returns one row or raises
-    from tasker_ctl.engine.worker.instrumentation import report_final_task
+    from tasker_ctl.engine.views.finished_tasks import report_final_task
 
     report_final_task(store, task_uuid)  # the sweep ended the task: the end of its span
     return judged.model_copy(

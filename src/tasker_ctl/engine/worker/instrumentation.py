@@ -1,24 +1,18 @@
 """The worker's telemetry: what an attempt and a finished task tell ``tasker_ctl.telemetry``.
 
 Workers call into this module only when telemetry is on. An attempt's span starts before its
-handler runs and ends once its outcome is recorded. A task's own span is emitted by the worker
-whose recorded outcome finished it: after a success that handed the worker no further step of
-the same task, or after a failure, the worker asks the database whether its transaction was
-the one that moved the task to a terminal state (see ``fetch_task_finished_by_attempt``).
+handler runs and ends once its outcome is recorded. A task's own span is emitted by
+``tasker_ctl.engine.views.finished_tasks``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.telemetry import (
     AttemptInfo,
     AttemptResult,
-    FinishedTask,
-    Telemetry,
-    current_telemetry,
 )
 
 
@@ -67,43 +61,6 @@ def attempt_result(outcome: Outcome | None, *, recorded: bool) -> AttemptResult:
         retryable=outcome.retryable,
         recorded=recorded,
     )
-
-
-def report_if_finished(
-    store: Store, telemetry: Telemetry, step_uuid: Any, attempt: int
-) -> FinishedTask | None:
-    """Report the task to ``telemetry`` when recording this attempt's outcome finished it."""
-    row = store.fetch_one("fetch_task_finished_by_attempt", step_uuid=step_uuid, attempt=attempt)
-    return _report(telemetry, row)
-
-
-def report_final_task(store: Store, task_uuid: Any) -> FinishedTask | None:
-    """Report a task that an operator or the staleness sweep moved to a terminal state
-    (no attempt finished it, so no worker reports it); nothing while telemetry is off."""
-    telemetry = current_telemetry()
-    if telemetry is None:
-        return None
-    return _report(telemetry, store.fetch_one("fetch_final_task", task_uuid=task_uuid))
-
-
-def _report(telemetry: Telemetry, row: dict[str, Any] | None) -> FinishedTask | None:
-    if row is None:
-        return None
-    finished = FinishedTask(
-        task_uuid=str(row["task_uuid"]),
-        namespace=str(row["namespace_name"]),
-        task_name=str(row["task_name"]),
-        task_version=str(row["task_version"]),
-        state=str(row["state"]),
-        step_count=int(row["step_count"]),
-        requested_at=row["requested_at"],
-        finished_at=row["finished_at"],
-        trace_id=row["trace_id"],
-        span_id=row["span_id"],
-        correlation_id=_text(row["correlation_id"]),
-    )
-    telemetry.task_finished(finished)
-    return finished
 
 
 def _text(value: Any) -> str | None:

@@ -661,7 +661,7 @@ class Worker:
     ) -> None:
         """End the span of an attempt of ``step`` (its claimed row); then, when its recorded
         outcome may have finished the task, emit the task's span if it did."""
-        from tasker_ctl.engine.worker.instrumentation import report_if_finished
+        from tasker_ctl.engine.views.finished_tasks import report_if_finished
 
         span.end(result)
         if not (may_finish and result.recorded):
