@@ -288,8 +288,8 @@ def timed(action: Callable[[], Any], rounds: int) -> tuple[float, float, float]:
 def explain(url: str) -> None:
     import psycopg
 
+    from tasker_ctl.engine.rules.budget import RESOURCES
     from tasker_ctl.engine.store.queries import get_query
-    from tasker_ctl.engine.views.budget import RESOURCES
 
     params: dict[str, Any] = {"since": None, "namespace": None, "resources": list(RESOURCES)}
     thresholds = {"cost_usd": 0.2, "steps": 20.0, "phases": 1.5, "planning_depth": 1.5}

@@ -11,7 +11,8 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tasker_ctl.engine.views.budget import BudgetLine, TaskBudget
+from tasker_ctl.engine.rules.budget import BudgetLine
+from tasker_ctl.engine.views.budget import TaskBudget
 from tasker_ctl.engine.views.inspection import TaskInspection
 from tasker_ctl.engine.views.lineage import Lineage
 from tasker_ctl.report.inspect_view import moment

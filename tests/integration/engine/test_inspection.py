@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.graph.budget_ledger import InvalidLedgerEntryError, record_ledger_entry
 from tasker_ctl.engine.operator.repairs import Actor, retry_step
-from tasker_ctl.engine.views.budget import InvalidLedgerEntryError, record_ledger_entry, task_budget
+from tasker_ctl.engine.views.budget import task_budget
 from tasker_ctl.engine.views.inspection import (
     AmbiguousTaskReferenceError,
     InvalidTaskReferenceError,

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.rules.budget import RESOURCES
 from tasker_ctl.engine.stats.alerts import outliers
 from tasker_ctl.engine.stats.collect import InvalidNamespaceError, StatsReport, collect_stats
 from tasker_ctl.engine.store.clock import window_start
 from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.engine.views.budget import RESOURCES
 from tests.integration.engine.conftest import NAMESPACE, Engine, clocked_store, make_template, step
 from tests.integration.engine.test_batches import batch_template
 from tests.integration.engine.test_decisions import APPROVAL

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.views.budget import RESOURCES, budget_lines, task_budget_limits
+from tasker_ctl.engine.rules.budget import RESOURCES, budget_lines, task_budget_limits
 from tasker_ctl.template.model import TaskTemplate
 
 amounts = st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False)

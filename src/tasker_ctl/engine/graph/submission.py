@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.engine.rules.budget import task_budget_limits
 from tasker_ctl.engine.rules.decisions import NewStep, template_graph
-from tasker_ctl.engine.views.budget import task_budget_limits
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate

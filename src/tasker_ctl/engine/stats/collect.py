@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from tasker_ctl.engine.rules.budget import RESOURCES
 from tasker_ctl.engine.stats.alerts import (
     DEFAULT_POLICY,
     OUTLIER_METRICS,
@@ -44,7 +45,6 @@ from tasker_ctl.engine.stats.models import (
 )
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.store.connection import Row, Store
-from tasker_ctl.engine.views.budget import RESOURCES
 from tasker_ctl.errors import UsageError
 
 __all__ = [

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.rules.budget import BudgetLine, budget_lines
 from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.engine.views.budget import BudgetLine, budget_lines
 from tasker_ctl.engine.views.task_report import row_identity, task_not_found
 
 MAX_DEPTH = 64
