@@ -14,7 +14,7 @@ import typer
 
 if TYPE_CHECKING:
     from tasker_ctl.db.settings import DatabaseTarget
-    from tasker_ctl.engine.store.migrations import MigrationStatus
+    from tasker_ctl.engine.store import MigrationStatus
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -35,17 +35,28 @@ def register(app: typer.Typer) -> None:
 
     @db_app.command()
     def migrate(database_url: DatabaseUrlOption = None) -> None:
-        """Apply pending schema migrations (starts the embedded server when needed)."""
+        """Apply pending schema migrations (starts the embedded server when needed).
+
+        The one command that migrates an external database; a database made by the
+        migrations that preceded the baseline is upgraded in place, its tasks kept.
+        """
         from tasker_ctl.db.settings import resolve_database_url
-        from tasker_ctl.engine.store.connection import connect
-        from tasker_ctl.engine.store.migrations import migrate as apply_migrations
+        from tasker_ctl.engine.store import connect, migration_status
+        from tasker_ctl.engine.store import migrate as apply_migrations
 
         target = resolve_database_url(database_url)
         typer.echo(f"database: {target.describe()}")
         with connect(target.url) as store:
+            legacy = migration_status(store).legacy
             applied = apply_migrations(store)
         for migration in applied:
-            typer.echo(f"applied {migration.filename}")
+            if legacy and migration.version == 1:
+                typer.echo(
+                    f"upgraded in place to {migration.filename} (from the migrations before "
+                    "the baseline; tasks kept)"
+                )
+            else:
+                typer.echo(f"applied {migration.filename}")
         if not applied:
             typer.echo("migrations: up to date, nothing to apply")
 
@@ -108,7 +119,7 @@ def register(app: typer.Typer) -> None:
 
 def _show_stopped_embedded() -> None:
     from tasker_ctl.db.embedded import embedded_status
-    from tasker_ctl.engine.store.migrations import load_migrations
+    from tasker_ctl.engine.store import load_migrations
 
     embedded = embedded_status()
     typer.echo(f"target: embedded PostgreSQL ({embedded.data_dir})")
@@ -124,8 +135,7 @@ def _show_stopped_embedded() -> None:
 
 def _show_target_status(target: DatabaseTarget) -> None:
     from tasker_ctl.db.settings import TargetSource
-    from tasker_ctl.engine.store.connection import connect
-    from tasker_ctl.engine.store.migrations import migration_status
+    from tasker_ctl.engine.store import connect, migration_status
 
     typer.echo(f"target: {target.describe()}")
     if target.source is TargetSource.EMBEDDED:
@@ -141,11 +151,17 @@ def _show_target_status(target: DatabaseTarget) -> None:
         typer.echo(f"  modified since applied: {migration.filename}")
     for applied in report.unknown:
         typer.echo(f"  applied but unknown to this version: {applied.version:04d}_{applied.name}")
-    if report.pending:
+    if report.legacy:
+        typer.echo("  upgrade in place pending: from the migrations before the baseline")
+    if report.behind:
         typer.echo("hint: run `tasker-ctl db migrate`")
+    if report.unknown or report.pre_baseline:
+        report.refuse_unusable()
 
 
 def _migration_summary(report: MigrationStatus) -> str:
+    if report.pre_baseline or report.legacy:
+        return f"{len(report.applied)} applied before the baseline migration"
     text = f"{len(report.applied)} applied, {len(report.pending)} pending"
     if report.modified:
         text += f", {len(report.modified)} modified"

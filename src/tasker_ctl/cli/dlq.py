@@ -22,8 +22,13 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console
 
-    from tasker_ctl.engine.operator.dlq import DlqEntry, DlqEntrySummary, DlqStats
-    from tasker_ctl.engine.operator.staleness import StaleTask, SweepReport
+    from tasker_ctl.engine.operator import (
+        DlqEntry,
+        DlqEntrySummary,
+        DlqStats,
+        StaleTask,
+        SweepReport,
+    )
 
 JSON_FORMAT_VERSION = 1
 
@@ -78,8 +83,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """List DLQ entries, newest first."""
-        from tasker_ctl.engine.operator.dlq import list_dlq_entries
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import list_dlq_entries
+        from tasker_ctl.engine.store import open_store
 
         with open_store(database_url) as store:
             entries = list_dlq_entries(store, status=status, limit=limit)
@@ -96,8 +101,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a DLQ entry: why the task was taken out, its resolution, and the snapshot of
         the task and its steps."""
-        from tasker_ctl.engine.operator.dlq import dlq_entry, parse_entry_uuid
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import dlq_entry, parse_entry_uuid
+        from tasker_ctl.engine.store import open_store
 
         key = parse_entry_uuid(entry)
         with open_store(database_url) as store:
@@ -141,8 +146,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Record the resolution of a pending DLQ entry (once; the task is not changed)."""
-        from tasker_ctl.engine.operator.dlq import parse_entry_uuid, resolve_dlq_entry
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import parse_entry_uuid, resolve_dlq_entry
+        from tasker_ctl.engine.store import open_store
 
         key = parse_entry_uuid(entry)
         with open_store(database_url) as store:
@@ -182,9 +187,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find stale tasks once and apply their templates' staleness_action (dlq, error or
         none), as the sweeper of 'tasker-ctl worker' does every few minutes."""
-        from tasker_ctl.engine.operator.repairs import default_actor
-        from tasker_ctl.engine.operator.staleness import sweep_stale_tasks
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import default_actor, sweep_stale_tasks
+        from tasker_ctl.engine.store import open_store
 
         with open_store(database_url) as store:
             report = sweep_stale_tasks(
@@ -206,8 +210,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Count DLQ entries by reason and resolution status."""
-        from tasker_ctl.engine.operator.dlq import dlq_stats
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import dlq_stats
+        from tasker_ctl.engine.store import open_store
 
         with open_store(database_url) as store:
             counted = dlq_stats(store)
@@ -235,8 +239,7 @@ def _document_models() -> dict[str, type[BaseModel]]:
     so that the engine is imported only by commands that need it."""
     from pydantic import create_model
 
-    from tasker_ctl.engine.operator.dlq import DlqEntry, DlqEntrySummary, DlqStats
-    from tasker_ctl.engine.operator.staleness import SweepReport
+    from tasker_ctl.engine.operator import DlqEntry, DlqEntrySummary, DlqStats, SweepReport
     from tasker_ctl.report.json_output import StrictOutput, ToolOutput
 
     def document(name: str, **fields: Any) -> type[BaseModel]:

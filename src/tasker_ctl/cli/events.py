@@ -20,7 +20,7 @@ import typer
 from tasker_ctl.cli.db import DatabaseUrlOption
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.views.events import TransitionEvent
+    from tasker_ctl.engine.views import TransitionEvent
 
 _EPILOG = (
     "Exit codes: 0 done (with --follow: stopped by Ctrl-C, or --limit events printed); "
@@ -82,9 +82,8 @@ def register(app: typer.Typer) -> None:
         Every step has the same kind of line, whatever created it (the template, a decision,
         a batch or a planner); what created it is shown in brackets.
         """
-        from tasker_ctl.engine.store.clock import parse_since
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views.events import (
+        from tasker_ctl.engine.store import open_store, parse_since
+        from tasker_ctl.engine.views import (
             DEFAULT_LIMIT,
             EARLIEST,
             follow_events,

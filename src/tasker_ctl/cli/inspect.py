@@ -93,9 +93,16 @@ def register(app: typer.Typer) -> None:
                 f"{' and '.join(chosen)} are different views; choose one",
                 hint="run the command once per view",
             )
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views import inspection, inspection_layers
-        from tasker_ctl.engine.views.lineage import task_lineage
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import (
+            composition_layer,
+            fragment_layer,
+            inspect_step,
+            inspect_task,
+            planning_layer,
+            resolve_task,
+            task_lineage,
+        )
         from tasker_ctl.report import inspect_json as documents
         from tasker_ctl.report import inspect_layers_view as layers
         from tasker_ctl.report import inspect_view as views
@@ -103,9 +110,9 @@ def register(app: typer.Typer) -> None:
         document: BaseModel
         renderable: RenderableType
         with open_store(database_url) as store:
-            task_uuid = inspection.resolve_task(store, reference, namespace=namespace)
+            task_uuid = resolve_task(store, reference, namespace=namespace)
             if step is not None:
-                detail = inspection.inspect_step(store, task_uuid, step)
+                detail = inspect_step(store, task_uuid, step)
                 document = documents.StepDocument(step=detail)
                 renderable = views.step_detail(detail)
             elif lineage:
@@ -113,17 +120,17 @@ def register(app: typer.Typer) -> None:
                 document = documents.LineageDocument(lineage=chain)
                 renderable = layers.lineage_view(chain)
             else:
-                overview = inspection.inspect_task(store, task_uuid)
+                overview = inspect_task(store, task_uuid)
                 if planning:
-                    layer = inspection_layers.planning_layer(store, overview)
+                    layer = planning_layer(store, overview)
                     document = documents.PlanningDocument(planning=layer)
                     renderable = layers.planning_view(layer)
                 elif fragment:
-                    fragments = inspection_layers.fragment_layer(store, overview)
+                    fragments = fragment_layer(store, overview)
                     document = documents.FragmentDocument(fragment=fragments)
                     renderable = layers.fragment_view(fragments)
                 elif composition:
-                    compositions = inspection_layers.composition_layer(store, overview)
+                    compositions = composition_layer(store, overview)
                     document = documents.CompositionDocument(composition=compositions)
                     renderable = layers.composition_view(compositions)
                 else:

@@ -27,8 +27,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every step's provenance: created by what, from which step, planner and fragment,
         application or grammar handler."""
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views.inspection import inspect_task, resolve_task
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import inspect_task, resolve_task
         from tasker_ctl.report.budget_view import provenance_view
         from tasker_ctl.report.inspect_json import document_json, provenance_document
         from tasker_ctl.report.run_view import make_console
@@ -52,10 +52,8 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """The task's budget from its ledger: used, reserved and left of each resource."""
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views.budget import task_budget
-        from tasker_ctl.engine.views.inspection import resolve_task
-        from tasker_ctl.engine.views.lineage import task_lineage
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task, task_budget, task_lineage
         from tasker_ctl.report import budget_view
         from tasker_ctl.report.inspect_json import (
             BudgetDocument,

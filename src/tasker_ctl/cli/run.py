@@ -33,7 +33,7 @@ from tasker_ctl.cli.trust_options import (
 from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.views.task_report import TaskReport
+    from tasker_ctl.engine.views import TaskReport
     from tasker_ctl.trust import TrustPolicy
 
 EXIT_INTERRUPTED = 130
@@ -245,7 +245,7 @@ def _run(
     isolation: Literal["thread", "process"] = "thread",
     report_stream: TextIO | None = None,
 ) -> int:
-    from tasker_ctl.engine.running import run_template
+    from tasker_ctl.engine import run_template
     from tasker_ctl.errors import TemplateLoadError
     from tasker_ctl.report.run_view import RunView, make_console, render_summary
 

@@ -51,9 +51,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Task and step figures, retries, failures and latency per handler, the DLQ, budget
         use and planning, with alerts (docs/stats.md)."""
-        from tasker_ctl.engine.stats.collect import check_namespace, collect_stats
-        from tasker_ctl.engine.store.clock import parse_since, window_start
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.stats import check_namespace, collect_stats
+        from tasker_ctl.engine.store import open_store, parse_since, window_start
 
         # bad options are reported before the database is started
         wanted = parse_since(since, allow_all=True)

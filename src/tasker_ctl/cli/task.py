@@ -28,7 +28,7 @@ from tasker_ctl.cli.run import (
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.operator.repairs import RepairOutcome
+    from tasker_ctl.engine.operator import RepairOutcome
 
 
 class GraphFormat(StrEnum):
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
         """
         check_template_path(template)
         payload = parse_context(context)
-        from tasker_ctl.engine.running import submit_template
+        from tasker_ctl.engine import submit_template
 
         report = submit_template(
             template,
@@ -140,7 +140,7 @@ def register(app: typer.Typer) -> None:
         json_output: JsonOption = False,
     ) -> None:
         """Show a task: its status and each step's state, attempts, time and error."""
-        from tasker_ctl.engine.running import show_task
+        from tasker_ctl.engine import show_task
 
         report = show_task(task_uuid, database_url=database_url)
         if json_output:
@@ -171,8 +171,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Draw a task's DAG as it ran: each step's state, and run-time steps linked to the
         step that created them (compare with 'tasker-ctl template visualize')."""
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views.inspection import inspect_task, resolve_task
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import inspect_task, resolve_task
         from tasker_ctl.report import task_graph
 
         with open_store(database_url) as store:
@@ -224,8 +224,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """List tasks, newest first: status, template, steps by state, created and updated."""
-        from tasker_ctl.engine.store.migrations import open_store
-        from tasker_ctl.engine.views.task_listing import check_task_status, list_tasks
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import check_task_status, list_tasks
 
         statuses = [check_task_status(value) for value in status or []]
         with open_store(database_url) as store:
@@ -252,8 +252,8 @@ def register(app: typer.Typer) -> None:
 
         Attempts still running finish, but their results are refused.
         """
-        from tasker_ctl.engine.operator.repairs import Actor, cancel_task
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import Actor, cancel_task
+        from tasker_ctl.engine.store import open_store
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
@@ -273,9 +273,9 @@ def register(app: typer.Typer) -> None:
 
         A task blocked by failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator.repairs import Actor
-        from tasker_ctl.engine.operator.repairs import retry_step as retry
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import Actor
+        from tasker_ctl.engine.operator import retry_step as retry
+        from tasker_ctl.engine.store import open_store
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
@@ -297,9 +297,9 @@ def register(app: typer.Typer) -> None:
         The step keeps the result it had (none, or its failure's); a task blocked by
         failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator.repairs import Actor
-        from tasker_ctl.engine.operator.repairs import resolve_step as resolve
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import Actor
+        from tasker_ctl.engine.operator import resolve_step as resolve
+        from tasker_ctl.engine.store import open_store
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
@@ -331,9 +331,9 @@ def register(app: typer.Typer) -> None:
         A result that breaks the step's result_schema changes nothing. A task blocked by
         failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator.repairs import Actor
-        from tasker_ctl.engine.operator.repairs import complete_step as complete
-        from tasker_ctl.engine.store.migrations import open_store
+        from tasker_ctl.engine.operator import Actor
+        from tasker_ctl.engine.operator import complete_step as complete
+        from tasker_ctl.engine.store import open_store
 
         actor = Actor.of(reason, by)
         value = _read_result(result)
@@ -346,7 +346,7 @@ def _read_result(value: str | None) -> dict[str, Any]:
     """``--result``'s JSON object, given inline, as ``@FILE`` or as ``@-``."""
     from tasker_ctl.cli.json_options import read_json_option
     from tasker_ctl.engine.errors import ResultJsonError
-    from tasker_ctl.engine.operator.manual_results import require_object
+    from tasker_ctl.engine.operator import require_object
 
     if value is None:
         raise ResultJsonError(

@@ -59,9 +59,8 @@ def _decide(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    from tasker_ctl.engine.operator.gates import decide_gate
-    from tasker_ctl.engine.operator.repairs import Actor
-    from tasker_ctl.engine.store.migrations import open_store
+    from tasker_ctl.engine.operator import Actor, decide_gate
+    from tasker_ctl.engine.store import open_store
 
     actor = Actor.of(reason, by)
     with open_store(database_url) as store:

@@ -32,8 +32,8 @@ from tasker_ctl.cli.trust_options import (
 )
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.operator.staleness import SweepReport
-    from tasker_ctl.engine.running import StepFinished, WorkerStart
+    from tasker_ctl.engine import StepFinished, WorkerStart
+    from tasker_ctl.engine.operator import SweepReport
 
 _EPILOG = (
     "Exit codes: 0 stopped by SIGINT/SIGTERM after the running steps finished; 2 bad usage, "
@@ -108,7 +108,7 @@ def register(app: typer.Typer) -> None:
             allow_env=allow_env,
             allow_private_network=allow_private_network,
         )
-        from tasker_ctl.engine.running import serve
+        from tasker_ctl.engine import serve
 
         printer = _Printer(quiet)
         stopper = GracefulStop(printer.stopping)

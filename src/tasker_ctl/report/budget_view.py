@@ -11,10 +11,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tasker_ctl.engine.rules.budget import BudgetLine
-from tasker_ctl.engine.views.budget import TaskBudget
-from tasker_ctl.engine.views.inspection import TaskInspection
-from tasker_ctl.engine.views.lineage import Lineage
+from tasker_ctl.engine.views import BudgetLine, Lineage, TaskBudget, TaskInspection
 from tasker_ctl.report.inspect_view import moment
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
 

@@ -15,7 +15,7 @@ from rich.text import Text
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.views.events import TransitionEvent
+    from tasker_ctl.engine.views import TransitionEvent
 
 __all__ = ["event_line", "render_event"]
 

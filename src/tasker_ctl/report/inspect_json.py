@@ -14,10 +14,16 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tasker_ctl.engine.views.budget import TaskBudget
-from tasker_ctl.engine.views.inspection import Provenance, StepDetail, TaskInspection
-from tasker_ctl.engine.views.inspection_layers import CompositionLayer, FragmentLayer, PlanningLayer
-from tasker_ctl.engine.views.lineage import Lineage
+from tasker_ctl.engine.views import (
+    CompositionLayer,
+    FragmentLayer,
+    Lineage,
+    PlanningLayer,
+    Provenance,
+    StepDetail,
+    TaskBudget,
+    TaskInspection,
+)
 from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 
 FORMAT_VERSION = 1

@@ -8,13 +8,14 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from tasker_ctl.engine.views.inspection_layers import (
+from tasker_ctl.engine.views import (
     CompositionLayer,
     FragmentLayer,
+    Lineage,
+    LineageNode,
     PlanningAttemptRecord,
     PlanningLayer,
 )
-from tasker_ctl.engine.views.lineage import Lineage, LineageNode
 from tasker_ctl.report.inspect_view import json_block
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, format_duration
 

@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from tasker_ctl.engine.views.inspection import InspectedStep, StepDetail, TaskInspection, Transition
+from tasker_ctl.engine.views import InspectedStep, StepDetail, TaskInspection, Transition
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, format_duration
 
 __all__ = ["FOLD_ABOVE", "json_block", "moment", "overview", "step_detail"]

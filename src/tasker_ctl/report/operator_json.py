@@ -19,8 +19,8 @@ from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 from tasker_ctl.report.run_json import StepOutput, TaskOutput, build_output
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.operator.repairs import RepairOutcome
-    from tasker_ctl.engine.views.task_listing import TaskSummary
+    from tasker_ctl.engine.operator import RepairOutcome
+    from tasker_ctl.engine.views import TaskSummary
 
 __all__ = [
     "FORMAT_VERSION",

@@ -11,8 +11,8 @@ from rich.text import Text
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.operator.repairs import RepairOutcome
-    from tasker_ctl.engine.views.task_listing import TaskSummary
+    from tasker_ctl.engine.operator import RepairOutcome
+    from tasker_ctl.engine.views import TaskSummary
 
 __all__ = ["render_repair", "render_task_list"]
 

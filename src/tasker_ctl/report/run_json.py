@@ -17,7 +17,7 @@ from pydantic import Field
 from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.views.task_report import StepReport, TaskReport
+    from tasker_ctl.engine.views import StepReport, TaskReport
 
 __all__ = [
     "FORMAT_VERSION",

@@ -24,7 +24,7 @@ from rich.text import Text
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from tasker_ctl.engine.views.task_report import StepReport, TaskReport
+    from tasker_ctl.engine.views import StepReport, TaskReport
 
 __all__ = [
     "MANY_STEPS",

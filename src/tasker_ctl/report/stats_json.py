@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from tasker_ctl.engine.stats.models import (
+from tasker_ctl.engine.stats import (
     Alert,
     Baseline,
     BudgetStats,

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.stats.models import (
+    from tasker_ctl.engine.stats import (
         Alert,
         BudgetStats,
         DlqCounts,

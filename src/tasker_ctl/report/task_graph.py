@@ -16,7 +16,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.views.inspection import TaskInspection
+from tasker_ctl.engine.views import TaskInspection
 from tasker_ctl.report.dag import STEP_LOOK, dot_quote, mermaid_ids, mermaid_text
 from tasker_ctl.template.model import StepType
 

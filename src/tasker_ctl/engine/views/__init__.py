@@ -1,1 +1,108 @@
 """Read models: what a task, its events, lineage and budget look like to people and scripts."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tasker_ctl.engine._face import lazy_exports
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.rules.budget import BudgetLine
+    from tasker_ctl.engine.views.budget import TaskBudget, task_budget
+    from tasker_ctl.engine.views.events import (
+        DEFAULT_LIMIT,
+        EARLIEST,
+        TransitionEvent,
+        follow_events,
+        read_events,
+    )
+    from tasker_ctl.engine.views.inspection import (
+        InspectedStep,
+        Provenance,
+        StepDetail,
+        TaskInspection,
+        Transition,
+        inspect_step,
+        inspect_task,
+        resolve_task,
+    )
+    from tasker_ctl.engine.views.inspection_layers import (
+        CompositionLayer,
+        FragmentLayer,
+        PlanningAttemptRecord,
+        PlanningLayer,
+        composition_layer,
+        fragment_layer,
+        planning_layer,
+    )
+    from tasker_ctl.engine.views.lineage import Lineage, LineageNode, task_lineage
+    from tasker_ctl.engine.views.task_listing import TaskSummary, check_task_status, list_tasks
+    from tasker_ctl.engine.views.task_report import StepReport, TaskReport
+
+_EXPORTS = {
+    "StepReport": "task_report",
+    "TaskReport": "task_report",
+    "BudgetLine": "budget",
+    "TaskBudget": "budget",
+    "task_budget": "budget",
+    "DEFAULT_LIMIT": "events",
+    "EARLIEST": "events",
+    "TransitionEvent": "events",
+    "follow_events": "events",
+    "read_events": "events",
+    "InspectedStep": "inspection",
+    "Provenance": "inspection",
+    "StepDetail": "inspection",
+    "TaskInspection": "inspection",
+    "Transition": "inspection",
+    "inspect_step": "inspection",
+    "inspect_task": "inspection",
+    "resolve_task": "inspection",
+    "CompositionLayer": "inspection_layers",
+    "FragmentLayer": "inspection_layers",
+    "PlanningAttemptRecord": "inspection_layers",
+    "PlanningLayer": "inspection_layers",
+    "composition_layer": "inspection_layers",
+    "fragment_layer": "inspection_layers",
+    "planning_layer": "inspection_layers",
+    "Lineage": "lineage",
+    "LineageNode": "lineage",
+    "task_lineage": "lineage",
+    "TaskSummary": "task_listing",
+    "check_task_status": "task_listing",
+    "list_tasks": "task_listing",
+}
+__all__ = [
+    "DEFAULT_LIMIT",
+    "EARLIEST",
+    "BudgetLine",
+    "CompositionLayer",
+    "FragmentLayer",
+    "InspectedStep",
+    "Lineage",
+    "LineageNode",
+    "PlanningAttemptRecord",
+    "PlanningLayer",
+    "Provenance",
+    "StepDetail",
+    "StepReport",
+    "TaskBudget",
+    "TaskInspection",
+    "TaskReport",
+    "TaskSummary",
+    "Transition",
+    "TransitionEvent",
+    "check_task_status",
+    "composition_layer",
+    "follow_events",
+    "fragment_layer",
+    "inspect_step",
+    "inspect_task",
+    "list_tasks",
+    "planning_layer",
+    "read_events",
+    "resolve_task",
+    "task_budget",
+    "task_lineage",
+]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -1,0 +1,29 @@
+"""Lazy faces: a package's public names, each imported from its module on first use.
+
+The engine's faces (``tasker_ctl.engine`` and its public sub-packages) name what the CLI and
+the reports may use without importing it: ``import tasker_ctl.engine.views`` loads nothing, and
+a command that never touches a task never imports psycopg. A name is looked up in its module
+the first time it is read, then kept on the package.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any
+
+
+def lazy_exports(package: str, exports: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``package`` serving ``exports`` (public name -> the
+    module, relative to ``package``, that defines it)."""
+
+    def __getattr__(name: str) -> Any:
+        module = exports.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{package}.{module}"), name)
+        setattr(sys.modules[package], name, value)
+        return value
+
+    return __getattr__
