@@ -1,17 +1,23 @@
-"""Shared test configuration: where the shared corpus lives and a clean environment."""
+"""Shared test configuration: where the shared corpus lives, a clean environment, markers by
+folder, and PostgreSQL for every folder (``tests/postgres_plugin.py``)."""
 
 from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.postgres_plugin"]
+
+TESTS_ROOT = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS_ROOT.parent
 CORPUS_ROOT = PROJECT_ROOT.parent / "shared" / "corpus" / "tasker-core"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = TESTS_ROOT / "fixtures"
+# a test's first folder below tests/ -> the marker it gets (pytest -m "not integration")
+FOLDER_MARKERS = {"integration": "integration", "e2e": "e2e"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -21,6 +27,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite golden files with the current output instead of comparing against them",
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        try:
+            folder = item.path.relative_to(TESTS_ROOT).parts[0]
+        except ValueError:
+            continue  # collected from outside tests/ (a path given on the command line)
+        marker = FOLDER_MARKERS.get(folder)
+        if marker is not None:
+            item.add_marker(marker)
 
 
 @pytest.fixture
@@ -66,53 +83,3 @@ def corpus_root() -> Path:
     if not CORPUS_ROOT.is_dir():
         pytest.skip(f"shared corpus not found at {CORPUS_ROOT} (clone with ../shared beside it)")
     return CORPUS_ROOT
-
-
-# Read before any test runs: the autouse _clean_environment fixture deletes TASKER_* variables.
-_EXTERNAL_DATABASE_URL = os.environ.get("TASKER_DATABASE_URL", "").strip() or None
-
-
-@pytest.fixture(scope="session")
-def engine_template_database(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[str, str]]:
-    """``(server URL, database name)``: a migrated database to clone, for tests outside
-    ``tests/integration`` (whose conftest has the same fixtures for its own tests).
-
-    Built with the helpers of ``tests/integration/conftest.py``: the server is the one named
-    by ``TASKER_DATABASE_URL`` when it is set, else an embedded one in a temporary directory.
-    """
-    from tasker_ctl.db.embedded import reset_embedded, start_embedded
-    from tasker_ctl.engine.store.connection import connect
-    from tasker_ctl.engine.store.migrations import migrate
-    from tests.integration.conftest import create_database, drop_database, unique_name
-
-    home = None if _EXTERNAL_DATABASE_URL else tmp_path_factory.mktemp("engine-postgres")
-    server = _EXTERNAL_DATABASE_URL or start_embedded(home)
-    name = unique_name("tasker_template")
-    try:
-        url = create_database(server, name)
-        try:
-            with connect(url) as store:
-                migrate(store)
-            yield server, name
-        finally:
-            drop_database(server, name)
-    finally:
-        if home is not None:
-            # reset: as root the data may live outside the temporary home (docs/database.md)
-            reset_embedded(home)
-
-
-@pytest.fixture
-def fresh_database_url(engine_template_database: tuple[str, str]) -> Iterator[str]:
-    """URL of a new, fully migrated database for this test only (dropped afterwards)."""
-    from tests.integration.conftest import create_database, drop_database, unique_name
-
-    server, template = engine_template_database
-    name = unique_name("test")
-    url = create_database(server, name, template)
-    try:
-        yield url
-    finally:
-        drop_database(server, name)
