@@ -181,6 +181,20 @@ class MigrationModifiedError(DatabaseError):
     code = "MIGRATION_MODIFIED"
 
 
+class SchemaBehindError(DatabaseError):
+    """An external database lacks migrations this version applies: only ``tasker-ctl db
+    migrate`` changes the schema of a database tasker-ctl does not run itself."""
+
+    code = "SCHEMA_BEHIND"
+
+
+class SchemaAheadError(DatabaseError):
+    """The database holds migrations this version does not know: a newer tasker-ctl migrated
+    it, and an older one must not run against a schema it cannot read."""
+
+    code = "SCHEMA_AHEAD"
+
+
 class QueryFileError(TaskerError):
     """A named-query ``.sql`` file is malformed (duplicate, unnamed or empty query)."""
 

@@ -161,7 +161,7 @@ def _open(database_url: str | None) -> tuple[Store, DatabaseTarget]:
     """A store on the target database with the schema migrated, and that target (workers
     open their own connections to it)."""
     target = resolve_database_url(database_url)
-    return open_store(target.url), target
+    return open_store(target), target
 
 
 def _load(

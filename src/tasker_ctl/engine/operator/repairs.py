@@ -1,10 +1,11 @@
 """Operator commands that repair tasks: cancel a task; retry, resolve or complete a step.
 
 Each command is one transaction. It first holds the task (every unfinished step, then the
-task row: see migration 0003), so its checks and its change see the same task and no
-engine call of the task runs half done underneath it; when a worker holds one of the rows
-for a moment, the command tries again. Every transition it causes, of a step or of the
-task, records who (``Actor.by``), why (``Actor.reason``) and the action's name.
+task row: see lock_task_for_operator in sql/schema.sql), so its checks and its change see
+the same task and no engine call of the task runs half done underneath it; when a worker
+holds one of the rows for a moment, the command tries again. Every transition it causes,
+of a step or of the task, records who (``Actor.by``), why (``Actor.reason``) and the
+action's name.
 
 A task blocked by failures resumes once its failed step is repaired (Tasker Core leaves it
 blocked): see ``docs/operations.md``.

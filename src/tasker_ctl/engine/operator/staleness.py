@@ -4,7 +4,7 @@ A task is stale when its last sign of progress is older than the threshold of it
 when it has existed longer than ``max_duration_minutes``. Progress includes its steps'
 transitions and the leases of running attempts, so a task that stays in
 ``steps_in_process`` while its steps move is not stale (``tasker.task_progress_at`` in
-``sql/migrations/0004_staleness_dlq.sql`` is the exact rule). ``blocked_by_failures`` tasks
+``sql/schema.sql`` is the exact rule). ``blocked_by_failures`` tasks
 wait for an operator and are never stale.
 
 Each template may set its own thresholds and action in ``lifecycle``; the defaults are

@@ -1,5 +1,5 @@
 -- Queries of staleness sweeps and the dead-letter queue (tasker.tasks_dlq); the functions
--- they call are in migrations/0004_staleness_dlq.sql. See docs/dlq.md.
+-- they call are in schema.sql (staleness and DLQ). See docs/dlq.md.
 
 -- name: find_stale_tasks
 -- Running tasks (in states, each named in state_thresholds with its lifecycle threshold)

@@ -1,4 +1,4 @@
--- Transition events: rows of the view tasker.transition_events (migration 0005), what
+-- Transition events: rows of the view tasker.transition_events (schema.sql), what
 -- `tasker-ctl events` prints and structured logs carry (tasker_ctl.engine.views.events). Events are
 -- read in the order (occurred_at, entity, sort_key, event_uuid); a cursor in that order
 -- (the after_* parameters) pages through them, and occurred_at >= since bounds the scan (a

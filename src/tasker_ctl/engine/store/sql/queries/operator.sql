@@ -1,5 +1,5 @@
 -- Queries of the operator commands (tasker-ctl task list|cancel|retry-step|resolve-step|
--- complete-step); the state changes are functions of migration 0003.
+-- complete-step); the state changes are the operator functions of schema.sql.
 
 -- name: list_tasks
 -- Tasks newest first, each with its template's identity and its steps counted by state;

@@ -36,3 +36,8 @@ ORDER BY version;
 -- name: insert_schema_migration
 INSERT INTO tasker.schema_migrations (version, name, checksum)
 VALUES (%(version)s, %(name)s, %(checksum)s);
+
+-- name: clear_schema_migrations
+-- Forgets every recorded migration: the upgrade of a database made before the baseline
+-- records the baseline in their place, in the same transaction.
+DELETE FROM tasker.schema_migrations;
