@@ -187,33 +187,47 @@ def plain_processes(workers: int, steps: int, rounds: int) -> tuple[float, float
 
 def startup_seconds() -> tuple[float, float]:
     """A handler process's start (spawn to ready, handlers loaded) and one no-op attempt."""
+    from datetime import UTC, datetime
+
+    from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask, Lease
     from tasker_ctl.engine.worker.dispatch import dispatch_of
     from tasker_ctl.engine.worker.handler_loading import load_handlers
     from tasker_ctl.engine.worker.handler_process import HandlerProcess
 
-    step = {
-        "workflow_step_uuid": uuid.uuid4(),
-        "task_uuid": uuid.uuid4(),
-        "named_step_uuid": uuid.uuid4(),
-        "name": "noop",
-        "template_step_name": "noop",
-        "retryable": True,
-        "max_attempts": 1,
-        "inputs": {},
-        "idempotency_key": "bench",
-    }
-    task = {
-        "task_name": "bench",
-        "task_version": "1.0.0",
-        "namespace_name": NAMESPACE,
-        "correlation_id": str(uuid.uuid4()),
-    }
+    now = datetime.now(UTC)
+    step = ClaimedStep(
+        step_uuid=uuid.uuid4(),
+        task_uuid=uuid.uuid4(),
+        named_step_uuid=uuid.uuid4(),
+        name="noop",
+        template_step_name="noop",
+        namespace_name=NAMESPACE,
+        attempt=1,
+        max_attempts=1,
+        retryable=True,
+        inputs={},
+        idempotency_key="bench",
+        task=ClaimedTask(
+            name="bench",
+            version="1.0.0",
+            namespace=NAMESPACE,
+            correlation_id=str(uuid.uuid4()),
+            parent_correlation_id=None,
+            context=None,
+            payload={},
+        ),
+        named_task_uuid=uuid.uuid4(),
+        template_revision=1,
+        state="in_progress",
+        in_process=True,
+        lease=Lease("bench", now, now, now),
+    )
     definition = json.dumps({"name": "noop", "handler": {"callable": "bench.noop"}})
     process = HandlerProcess(load_handlers([HANDLERS]), [HANDLERS], "process")
     try:
         timings = []
         for _ in range(2):
-            dispatch = dispatch_of(step, task, 1, definition)
+            dispatch = dispatch_of(step, definition)
             started = time.perf_counter()
             result = process.call("bench.noop", None, dispatch, {})
             timings.append(time.perf_counter() - started)

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -43,7 +43,8 @@ from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations
 from tasker_ctl.engine.worker.handler_loading import load_handlers
 from tasker_ctl.engine.worker.handler_process import Isolation
-from tasker_ctl.engine.worker.loop import Worker, WorkerOptions, default_worker_id
+from tasker_ctl.engine.worker.loop import Worker
+from tasker_ctl.engine.worker.options import WorkerOptions, default_worker_id
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.telemetry import Telemetry, current_telemetry
@@ -102,23 +103,16 @@ def run_template(
         else:
             task_uuid, resumed = _check_task_of(store, template, resume_task), True
         stop = stop or threading.Event()
-        pool = _Pool(
-            [
-                Worker(
-                    url,
-                    registry,
-                    WorkerOptions(
-                        task_uuid=task_uuid,
-                        trust=trust,
-                        isolation=isolation,
-                        handlers=handler_locations(handlers),
-                        reconnect_limit=reconnect_limit,
-                    ),
-                    stop,
-                )
-                for _ in range(max(workers, 1))
-            ]
+        count = max(workers, 1)
+        options = WorkerOptions(
+            task_uuid=task_uuid,
+            trust=trust,
+            isolation=isolation,
+            handlers=handler_locations(handlers),
+            reconnect_limit=reconnect_limit,
         )
+        ids = [default_worker_id() for _ in range(count)]
+        pool = _Pool.start(url, registry, options, ids, stop)
         watching = _Watching(store, pool, reconnect_limit)
         try:
             _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
@@ -373,26 +367,16 @@ def serve(
             on_sweep=on_sweep,
         )
     hook = None if on_step is None else (lambda a, o: on_step(_finished(a, o)))
-    pool = _Pool(
-        [
-            Worker(
-                target.url,
-                registry,
-                WorkerOptions(
-                    namespaces=namespaces or None,
-                    worker_id=f"{base}/{i}",
-                    claim_batch=claim_batch,
-                    trust=trust,
-                    isolation=isolation,
-                    handlers=handler_locations(handlers),
-                    reconnect_limit=reconnect_limit,
-                ),
-                stop,
-                on_outcome=hook,
-            )
-            for i in range(count)
-        ]
+    options = WorkerOptions(
+        namespaces=namespaces or None,
+        claim_batch=claim_batch,
+        trust=trust,
+        isolation=isolation,
+        handlers=handler_locations(handlers),
+        reconnect_limit=reconnect_limit,
     )
+    ids = [f"{base}/{i}" for i in range(count)]
+    pool = _Pool.start(target.url, registry, options, ids, stop, on_outcome=hook)
     if sweeper is not None:
         sweeper.start()
     with _flushing(telemetry):
@@ -422,13 +406,14 @@ def _flushing(telemetry: Telemetry | None) -> Iterator[None]:
 
 def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
     error = outcome.envelope.get("error") or {}
+    step = attempt.step
     return StepFinished(
-        task_uuid=uuid.UUID(str(attempt.step["task_uuid"])),
-        namespace=str(attempt.task["namespace_name"]),
-        task_name=str(attempt.task["task_name"]),
-        step_name=str(attempt.step["name"]),
+        task_uuid=uuid.UUID(str(step.task_uuid)),
+        namespace=step.task.namespace,
+        task_name=step.task.name,
+        step_name=step.name,
         attempt=attempt.number,
-        max_attempts=int(attempt.step["max_attempts"]),
+        max_attempts=step.max_attempts,
         success=outcome.success,
         retryable=outcome.retryable,
         duration_ms=outcome.duration_ms,
@@ -444,6 +429,25 @@ class _Pool:
         self.threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
         for thread in self.threads:
             thread.start()
+
+    @classmethod
+    def start(
+        cls,
+        url: str,
+        registry: HandlerRegistry,
+        options: WorkerOptions,
+        worker_ids: list[str],
+        stop: threading.Event,
+        *,
+        on_outcome: Callable[[Attempt, Outcome], None] | None = None,
+    ) -> _Pool:
+        """One worker thread per id in ``worker_ids``, each with ``options`` under its id."""
+        return cls(
+            [
+                Worker(url, registry, replace(options, worker_id=id_), stop, on_outcome=on_outcome)
+                for id_ in worker_ids
+            ]
+        )
 
     def _run(self, worker: Worker) -> None:
         # BaseException too: a thread that ended silently would let the process exit 0

@@ -200,8 +200,8 @@ def test_a_stopping_worker_finishes_the_steps_in_hand_and_claims_no_more(
     ran: list[str] = []
 
     def seen(attempt: Attempt, outcome: Outcome) -> None:
-        ran.append(attempt.step["name"])
-        if attempt.step["name"] != "root":
+        ran.append(attempt.step.name)
+        if attempt.step.name != "root":
             stop.set()  # steps claimed with this success are in hand
 
     options = WorkerOptions(task_uuid=task.task_uuid, claim_batch=8)

@@ -13,6 +13,7 @@ import pytest
 
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.executor import Attempt, PreparedTemplate, build_context
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.template.model import TaskTemplate
@@ -144,7 +145,7 @@ def test_late_result_after_lease_expiry_is_refused(
     keys = {
         build_context(
             Attempt(
-                step=claimed, task=claimed["task"], prepared=prepared, ancestors=AncestorResults({})
+                step=ClaimedStep.from_row(claimed), prepared=prepared, ancestors=AncestorResults({})
             ),
             "h",
         ).idempotency_key

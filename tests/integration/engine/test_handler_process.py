@@ -49,7 +49,7 @@ class Served:
     outcomes: list[tuple[Attempt, Outcome]] = field(default_factory=list)
 
     def of(self, step_name: str) -> list[Outcome]:
-        return [o for a, o in self.outcomes if a.step["name"] == step_name]
+        return [o for a, o in self.outcomes if a.step.name == step_name]
 
 
 @contextmanager
@@ -284,7 +284,7 @@ def test_results_and_failures_cross_the_process_boundary_as_in_a_thread(engine: 
         for task in tasks.values():
             assert wait_resting(engine, task.task_uuid) == "blocked_by_failures"
     errors = {
-        name: [o.envelope["error"] for a, o in served.outcomes if a.task["task_name"] == task]
+        name: [o.envelope["error"] for a, o in served.outcomes if a.task.name == task]
         for name, task in ((name, f"isolation_{name}") for name in handlers)
     }
     [unpicklable] = errors["unpicklable"]

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.step_handler.functional import step_handler
@@ -64,7 +65,7 @@ def test_only_a_handler_that_looks_past_its_parents_reads_them(engine: Engine) -
 
     def seen(attempt: Attempt, outcome: Outcome) -> None:
         assert outcome.success, outcome.envelope
-        loaded[attempt.step["name"]] = attempt.ancestors.complete
+        loaded[attempt.step.name] = attempt.ancestors.complete
 
     task = engine.submit(CHAIN, {})
     _run(engine, Worker(engine.url, engine.registry, WorkerOptions(), on_outcome=seen))
@@ -78,10 +79,10 @@ def test_only_a_handler_that_looks_past_its_parents_reads_them(engine: Engine) -
 
 def test_a_chain_is_handed_from_step_to_step_with_every_transition(engine: Engine) -> None:
     _register(engine)
-    leased: dict[str, dict[str, Any]] = {}
+    leased: dict[str, ClaimedStep] = {}
 
     def seen(attempt: Attempt, outcome: Outcome) -> None:
-        leased[attempt.step["name"]] = attempt.step
+        leased[attempt.step.name] = attempt.step
 
     worker = Worker(
         engine.url, engine.registry, WorkerOptions(worker_id="chain-worker"), on_outcome=seen
@@ -90,12 +91,13 @@ def test_a_chain_is_handed_from_step_to_step_with_every_transition(engine: Engin
     _run(engine, worker)
 
     # "first" was claimed, the others handed over: both ways lease alike
-    for name, row in leased.items():
-        assert row["current_state"] == "in_progress", name
-        assert row["in_process"], name
-        assert row["lease_owner"] == "chain-worker", name
-        assert row["claimable_at"] == row["lease_expires_at"], name
-        assert row["lease_expires_at"] - row["last_attempted_at"] == timedelta(seconds=30), name
+    for name, claimed in leased.items():
+        lease = claimed.lease
+        assert claimed.state == "in_progress", name
+        assert claimed.in_process, name
+        assert lease.owner == "chain-worker", name
+        assert lease.claimable_at == lease.expires_at, name
+        assert lease.expires_at - lease.last_attempted_at == timedelta(seconds=30), name
 
     assert engine.task(task.task_uuid)["current_state"] == "complete"
     for name in ("first", "second", "third", "fourth"):
@@ -136,8 +138,8 @@ def test_a_worker_stopped_with_a_step_in_hand_finishes_it(engine: Engine) -> Non
     ran: list[str] = []
 
     def seen(attempt: Attempt, outcome: Outcome) -> None:
-        ran.append(attempt.step["name"])
-        if attempt.step["name"] == "second":
+        ran.append(attempt.step.name)
+        if attempt.step.name == "second":
             stop.set()  # "third" was claimed with this completion
 
     worker = Worker(engine.url, engine.registry, WorkerOptions(), stop, on_outcome=seen)

@@ -160,20 +160,20 @@ def test_claims_whose_reply_was_lost_are_taken_back(engine: Engine, calls: Recor
     worker = Worker(
         engine.url, engine.registry, WorkerOptions(task_uuid=task.task_uuid, worker_id=worker_id)
     )
-    worker._take_back(engine.store)
-    taken = list(worker._in_hand)
-    assert [row["name"] for row in taken] == [lost["name"]]
-    assert taken[0]["attempts"] == 1
-    assert taken[0]["task"]["task_uuid"] == str(task.task_uuid)
-    assert worker._heartbeat.holds() == [lost["workflow_step_uuid"]]
+    worker.take_back(engine.store)
+    taken = list(worker.claims.in_hand)
+    assert [step.name for step in taken] == [lost["name"]]
+    assert taken[0].attempt == 1
+    assert taken[0].task.payload["task_uuid"] == str(task.task_uuid)
+    assert worker.claims.heartbeat.holds() == [lost["workflow_step_uuid"]]
     assert engine.steps(task.task_uuid)[lost["name"]]["lease_expires_at"] > lease_before
     # held attempts are not taken twice
-    worker._take_back(engine.store)
-    assert len(worker._in_hand) == 1
+    worker.take_back(engine.store)
+    assert len(worker.claims.in_hand) == 1
 
     # the worker runs it as its own claim: one attempt, completed once
     assert worker.run_once(engine.store)
-    worker._heartbeat.close()
+    worker.claims.heartbeat.close()
     assert [(call.step, call.attempt) for call in calls.calls] == [(lost["name"], 1)]
     row = engine.steps(task.task_uuid)[lost["name"]]
     assert (row["current_state"], row["attempts"]) == ("complete", 1)

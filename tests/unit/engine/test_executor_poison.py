@@ -10,7 +10,6 @@ import datetime
 import decimal
 import json
 import threading
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext, StepHandlerResult
 from tasker_ctl.storable import unstorable
 from tasker_ctl.template.model import TaskTemplate
+from tests.unit.engine.claimed_rows import claimed_step
 
 
 def deep(levels: int) -> dict[str, Any]:
@@ -72,32 +72,13 @@ def run(handler: Callable[..., Any], **settings: Any) -> Outcome:
             "steps": [{"name": "only", "handler": {"callable": "poison.handler"}, **settings}],
         }
     )
-    step_uuid, task_uuid = uuid.uuid4(), uuid.uuid4()
-    step = {
-        "workflow_step_uuid": step_uuid,
-        "task_uuid": task_uuid,
-        "named_step_uuid": uuid.uuid4(),
-        "name": "only",
-        "template_step_name": "only",
-        "retryable": True,
-        "max_attempts": 3,
-        "attempts": 1,
-        "inputs": None,
-        "results": None,
-        "checkpoint": None,
-        "idempotency_key": "k",
-    }
-    task = {
-        "task_uuid": task_uuid,
-        "correlation_id": uuid.uuid4(),
-        "context": {},
-        "task_name": "poison",
-        "task_version": "1.0.0",
-        "namespace_name": "tests",
-    }
+    step = claimed_step(
+        "only",
+        inputs=None,
+        task={"task_name": "poison", "task_version": "1.0.0", "namespace_name": "tests"},
+    )
     attempt = Attempt(
         step=step,
-        task=task,
         prepared=PreparedTemplate(template).step("only"),
         ancestors=AncestorResults({}),
     )

@@ -11,7 +11,6 @@ import os
 import pickle
 import signal
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
@@ -39,6 +38,7 @@ from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.types import StepHandlerResult
 from tasker_ctl.template.model import StepDefinition
+from tests.unit.engine.claimed_rows import claimed_step
 
 HANDLERS = """
 import ctypes, os, threading, time
@@ -100,25 +100,8 @@ def process(handlers_file: Path) -> Iterator[HandlerProcess]:
 
 def dispatch(name: str = "only", config: dict[str, Any] | None = None) -> Dispatch:
     definition = {"name": name, "handler": {"callable": "x", "initialization": config or {}}}
-    step = {
-        "workflow_step_uuid": uuid.uuid4(),
-        "task_uuid": uuid.uuid4(),
-        "named_step_uuid": uuid.uuid4(),
-        "name": name,
-        "template_step_name": name,
-        "retryable": True,
-        "max_attempts": 3,
-        "inputs": {},
-        "idempotency_key": "k",
-    }
-    task = {
-        "task_name": "t",
-        "task_version": "1.0.0",
-        "namespace_name": "ns",
-        "correlation_id": str(uuid.uuid4()),
-        "context": {},
-    }
-    return dispatch_of(step, task, 1, json.dumps(definition))
+    step = claimed_step(name, task={"task_name": "t", "namespace_name": "ns"})
+    return dispatch_of(step, json.dumps(definition))
 
 
 def call(process: HandlerProcess, handler: str, **options: Any) -> StepHandlerResult:

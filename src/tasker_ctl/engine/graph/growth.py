@@ -4,7 +4,9 @@ it exists or none of it does."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from tasker_ctl.engine.graph.submission import QueryRunner, insert_steps
@@ -12,17 +14,38 @@ from tasker_ctl.engine.rules.batches import BatchOutcome, BatchPlanner
 from tasker_ctl.engine.rules.decisions import DecisionSegments, NewEdge, NewStep
 
 
+@dataclass(frozen=True)
+class StepOrigin:
+    """The step that creates new steps: they are created in its task and namespace and
+    name it as their origin."""
+
+    step_uuid: uuid.UUID
+    task_uuid: uuid.UUID
+    template_step_name: str
+    namespace_name: str
+
+    @classmethod
+    def of_row(cls, row: Mapping[str, Any]) -> StepOrigin:
+        """The origin of a ``workflow_steps`` row."""
+        return cls(
+            step_uuid=row["workflow_step_uuid"],
+            task_uuid=row["task_uuid"],
+            template_step_name=str(row["template_step_name"]),
+            namespace_name=str(row["namespace_name"]),
+        )
+
+
 def grow_from_decision(
     store: QueryRunner,
     segments: DecisionSegments,
-    step: dict[str, Any],
+    step: StepOrigin,
     chosen: tuple[str, ...],
 ) -> None:
     """Create the steps and edges that ``step`` (a decision step, still in progress in the
     caller's transaction) chose. The step's completion, in the same transaction, then
     enqueues those of them that wait only on it."""
     existing = _existing_steps(store, step)
-    growth = segments.growth(step["template_step_name"], chosen, set(existing))
+    growth = segments.growth(step.template_step_name, chosen, set(existing))
     _write(
         store,
         step,
@@ -35,32 +58,32 @@ def grow_from_decision(
 def grow_from_batch(
     store: QueryRunner,
     planner: BatchPlanner,
-    step: dict[str, Any],
+    step: StepOrigin,
     outcome: BatchOutcome,
 ) -> None:
     """Create the workers, convergence steps and edges of ``step``'s (a batchable step,
     still in progress in the caller's transaction) outcome, and the slots that hold the
     workers beyond the template's parallelism back."""
     existing = _existing_steps(store, step)
-    growth = planner.growth(step["template_step_name"], outcome, set(existing))
+    growth = planner.growth(step.template_step_name, outcome, set(existing))
     uuids = _write(store, step, growth.steps, growth.edges, existing)
     if growth.slotted:
         store.execute(
             "insert_batch_slots",
-            batch_step_uuid=step["workflow_step_uuid"],
+            batch_step_uuid=step.step_uuid,
             worker_step_uuids=[uuids[name] for name in growth.slotted],
             parallelism=growth.parallelism,
         )
 
 
-def _existing_steps(store: QueryRunner, step: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    rows = store.fetch_all("task_step_states", task_uuid=step["task_uuid"])
+def _existing_steps(store: QueryRunner, step: StepOrigin) -> dict[str, dict[str, Any]]:
+    rows = store.fetch_all("task_step_states", task_uuid=step.task_uuid)
     return {row["name"]: row for row in rows}
 
 
 def _write(
     store: QueryRunner,
-    step: dict[str, Any],
+    step: StepOrigin,
     steps: Sequence[NewStep],
     edges: Sequence[NewEdge],
     existing: dict[str, dict[str, Any]],
@@ -70,10 +93,10 @@ def _write(
         uuids.update(
             insert_steps(
                 store,
-                step["namespace_name"],
+                step.namespace_name,
                 steps,
-                step["task_uuid"],
-                origin_step_uuid=step["workflow_step_uuid"],
+                step.task_uuid,
+                origin_step_uuid=step.step_uuid,
             )
         )
     # a step created by an earlier pass gains parents only while it has not started

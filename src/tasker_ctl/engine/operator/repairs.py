@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from tasker_ctl.engine.errors import MissingReasonError
-from tasker_ctl.engine.graph.growth import grow_from_decision
+from tasker_ctl.engine.graph.growth import StepOrigin, grow_from_decision
 from tasker_ctl.engine.operator.checks import (
     require_unfinished,
     retryable_step,
@@ -217,7 +217,7 @@ def complete_step(
             template["configuration"], step["template_step_name"], step_name, result
         )
         if checked.segments is not None and checked.chosen:
-            grow_from_decision(store, checked.segments, step, checked.chosen)
+            grow_from_decision(store, checked.segments, StepOrigin.of_row(step), checked.chosen)
         envelope = manual_envelope(
             step["workflow_step_uuid"],
             step["attempts"],

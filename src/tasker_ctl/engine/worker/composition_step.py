@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.grammar.errors import GatePending, InvocationError
 from tasker_ctl.sdk.types import StepHandlerResult
 from tasker_ctl.template.model import ResourceDefinition
 from tasker_ctl.trust import TrustPolicy
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 
 
 @dataclass(frozen=True)
@@ -54,8 +57,7 @@ class _TakenOver(Exception):
 
 def run_grammar_step(
     plan: GrammarPlan,
-    step: Mapping[str, Any],
-    task: Mapping[str, Any],
+    step: ClaimedStep,
     dependencies: Mapping[str, Any],
     services: GrammarServices | None,
 ) -> StepHandlerResult | GateWait:
@@ -63,15 +65,15 @@ def run_grammar_step(
     from tasker_ctl.engine.worker.composition_operations import EngineOperations
     from tasker_ctl.grammar.runner import run_composition
 
-    seed = f"{step['task_uuid']}:{step['workflow_step_uuid']}"
-    resume = step.get("checkpoint") if isinstance(step.get("checkpoint"), Mapping) else None
+    seed = f"{step.task_uuid}:{step.step_uuid}"
+    resume = step.checkpoint if isinstance(step.checkpoint, Mapping) else None
     stored = resume.get("composition") if resume else None
     gates = stored.get("gates") if isinstance(stored, Mapping) else None
     operations = EngineOperations(
         resources=plan.resources,
         database_url=services.database_url if services else None,
-        task_uuid=step["task_uuid"],
-        step_uuid=step["workflow_step_uuid"],
+        task_uuid=step.task_uuid,
+        step_uuid=step.step_uuid,
         gates=gates if isinstance(gates, Mapping) else None,
         trust=services.trust if services else None,
     )
@@ -84,14 +86,14 @@ def run_grammar_step(
     try:
         run = run_composition(
             plan.spec,
-            context=task.get("context"),
+            context=step.task.context,
             deps=dependencies,
             step={
-                "name": step["name"],
-                "uuid": str(step["workflow_step_uuid"]),
-                "attempt": int(step["attempts"]),
-                "max_attempts": int(step["max_attempts"]),
-                "inputs": step.get("inputs"),
+                "name": step.name,
+                "uuid": str(step.step_uuid),
+                "attempt": step.attempt,
+                "max_attempts": step.max_attempts,
+                "inputs": step.inputs,
             },
             operations=operations,
             resume=resume,

@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import random
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.sdk.step_handler.base import StepHandler
 from tasker_ctl.sdk.types import FfiStepEvent, StepContext
+
+if TYPE_CHECKING:  # a handler process imports this module without the engine's graph
+    from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 
 _TASK_FIELDS = (
     "task_uuid",
@@ -49,35 +52,34 @@ class Dispatch:
     task_sequence_step: dict[str, Any]
 
 
-def dispatch_of(
-    step: Mapping[str, Any], task: Mapping[str, Any], attempt: int, definition_json: str
-) -> Dispatch:
-    """The dispatch of attempt number ``attempt`` of the claimed ``step`` row of ``task``;
-    ``definition_json`` is the template step definition as JSON (decoded afresh: handlers may
-    mutate the payload)."""
+def dispatch_of(step: ClaimedStep, definition_json: str) -> Dispatch:
+    """The dispatch of the claimed ``step``; ``definition_json`` is the template step
+    definition as JSON (decoded afresh: handlers may mutate the payload)."""
+    task = step.task
     payload = {
         "task": {
-            "task": {key: task.get(key) for key in _TASK_FIELDS},
-            "task_name": task["task_name"],
-            "task_version": task["task_version"],
-            "namespace_name": task["namespace_name"],
+            # the task's own fields as the database wrote them, passed through
+            "task": {key: task.payload.get(key) for key in _TASK_FIELDS},
+            "task_name": task.name,
+            "task_version": task.version,
+            "namespace_name": task.namespace,
         },
         "workflow_step": {
-            "workflow_step_uuid": str(step["workflow_step_uuid"]),
-            "task_uuid": str(step["task_uuid"]),
-            "named_step_uuid": str(step["named_step_uuid"]),
-            "name": step["name"],
-            "template_step_name": step["template_step_name"],
-            "retryable": step["retryable"],
-            "max_attempts": step["max_attempts"],
+            "workflow_step_uuid": str(step.step_uuid),
+            "task_uuid": str(step.task_uuid),
+            "named_step_uuid": str(step.named_step_uuid),
+            "name": step.name,
+            "template_step_name": step.template_step_name,
+            "retryable": step.retryable,
+            "max_attempts": step.max_attempts,
             # attempts before this one, as Tasker Core's payload is read before its claim
-            "attempts": attempt - 1,
+            "attempts": step.attempt - 1,
             "in_process": True,
             "processed": False,
-            "inputs": step["inputs"],
-            "results": step.get("results"),
-            "checkpoint": step.get("checkpoint"),
-            "idempotency_key": step["idempotency_key"],
+            "inputs": step.inputs,
+            "results": step.results,
+            "checkpoint": step.checkpoint,
+            "idempotency_key": step.idempotency_key,
         },
         # set once the context is built: validating would copy the mapping, reading it all
         "dependency_results": {},
@@ -85,10 +87,10 @@ def dispatch_of(
     }
     return Dispatch(
         event_id=_event_id(),
-        task_uuid=str(step["task_uuid"]),
-        step_uuid=str(step["workflow_step_uuid"]),
-        correlation_id=str(task["correlation_id"]),
-        parent_correlation_id=task.get("parent_correlation_id"),
+        task_uuid=str(step.task_uuid),
+        step_uuid=str(step.step_uuid),
+        correlation_id=task.correlation_id,
+        parent_correlation_id=task.parent_correlation_id,
         task_sequence_step=payload,
     )
 

@@ -29,6 +29,7 @@ from tasker_ctl.engine.rules.decisions import (
 )
 from tasker_ctl.engine.rules.retry import RetryPolicy
 from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask
 from tasker_ctl.engine.worker.composition_step import GateWait, GrammarPlan, GrammarServices
 from tasker_ctl.engine.worker.dispatch import dispatch_of, entry_point, step_context
 from tasker_ctl.engine.worker.handler_process import HandlerDeadlineExceeded, HandlerProcess
@@ -130,15 +131,23 @@ class PreparedTemplate:
 class Attempt:
     """What a worker needs to run one claimed attempt."""
 
-    step: dict[str, Any]  # the claimed workflow_steps row
-    task: dict[str, Any]  # the task as JSON, with task_name, task_version, namespace_name
+    step: ClaimedStep
     prepared: PreparedStep
     ancestors: AncestorResults  # step name -> stored result envelope
 
     @property
+    def task(self) -> ClaimedTask:
+        return self.step.task
+
+    @property
     def number(self) -> int:
         """The attempt number: the fencing token its outcome must carry."""
-        return int(self.step["attempts"])
+        return self.step.attempt
+
+    def resumed_from(self, checkpoint: Any) -> Attempt:
+        """This attempt once ``checkpoint`` is stored: its handler's next dispatch resumes
+        from it."""
+        return replace(self, step=self.step.resumed_from(checkpoint))
 
     @property
     def definition(self) -> StepDefinition:
@@ -173,9 +182,7 @@ class StepTimeoutError(Exception):
 
 def build_context(attempt: Attempt, handler_name: str) -> StepContext:
     """The context of a handler run in the worker: ancestors' results are read lazily."""
-    dispatch = dispatch_of(
-        attempt.step, attempt.task, attempt.number, attempt.prepared.definition_json
-    )
+    dispatch = dispatch_of(attempt.step, attempt.prepared.definition_json)
     return step_context(dispatch, handler_name, attempt.ancestors)
 
 
@@ -347,7 +354,7 @@ def _run_composition(
     deps = dependency_results(attempt.definition.dependencies, attempt.ancestors)
 
     def run() -> StepHandlerResult | GateWait:
-        return run_grammar_step(plan, attempt.step, attempt.task, deps, services)
+        return run_grammar_step(plan, attempt.step, deps, services)
 
     timeout = attempt.definition.timeout_seconds
     if timeout is None:
@@ -362,9 +369,7 @@ def _invoke_in_process(attempt: Attempt, process: HandlerProcess) -> StepHandler
     from tasker_ctl.telemetry.propagation import current_trace
 
     definition = attempt.definition
-    dispatch = dispatch_of(
-        attempt.step, attempt.task, attempt.number, attempt.prepared.definition_json
-    )
+    dispatch = dispatch_of(attempt.step, attempt.prepared.definition_json)
     timeout = definition.timeout_seconds
     try:
         return process.call(
@@ -471,7 +476,7 @@ def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker
         "custom": {k: v for k, v in metadata.items() if k not in ("error_code",)},
     }
     envelope: dict[str, Any] = {
-        "step_uuid": str(attempt.step["workflow_step_uuid"]),
+        "step_uuid": str(attempt.step.step_uuid),
         "success": result.is_success,
         "result": (result.result or {}) if result.is_success else None,
         "metadata": envelope_metadata,

@@ -13,7 +13,7 @@ from tasker_ctl.engine.store.reconnect import reconnect_delay
 from tasker_ctl.errors import DatabaseError
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.worker.loop import WorkerOptions
+    from tasker_ctl.engine.worker.options import WorkerOptions
 
 # the worker's logger: its lease warnings are the worker's, wherever the code lives
 logger = logging.getLogger("tasker_ctl.engine.worker")

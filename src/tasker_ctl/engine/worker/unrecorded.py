@@ -28,7 +28,7 @@ def database_away(error: BaseException) -> bool:
 
 def refused_result(attempt: Attempt, error: Exception, worker_id: str) -> Outcome:
     """The failure recorded for a success whose result the database refused to store."""
-    name = attempt.step["name"]
+    name = attempt.step.name
     return failed_outcome(
         attempt,
         StepHandlerResult.failure(
@@ -44,7 +44,7 @@ def refused_result(attempt: Attempt, error: Exception, worker_id: str) -> Outcom
 def broken_attempt(attempt: Attempt, error: Exception, worker_id: str) -> Outcome:
     """The failure recorded for an attempt the worker could not finish: its outcome could not
     be recorded, or running it broke the worker's loop."""
-    name = attempt.step["name"]
+    name = attempt.step.name
     return failed_outcome(
         attempt,
         StepHandlerResult.failure(

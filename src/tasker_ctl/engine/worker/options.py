@@ -1,0 +1,40 @@
+"""What a worker runs with: which steps it takes, its lease, how it claims and where handlers
+run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+
+from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT
+from tasker_ctl.engine.worker.handler_process import Isolation
+from tasker_ctl.trust import TrustPolicy
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerOptions:
+    namespaces: list[str] | None = None
+    task_uuid: uuid.UUID | None = None  # only this task's steps (tasker-ctl run)
+    lease_seconds: int = 30
+    poll_interval: float = 2.0
+    worker_id: str = field(default_factory=default_worker_id)
+    # Steps claimed at once, at most; a worker claims more than one only while its handlers
+    # are quick: as many as its recent handler times fit in ``batch_window`` seconds.
+    claim_batch: int = 16
+    batch_window: float = 0.02
+    # Seconds the database may stay away (a restart, say) before the worker gives up with
+    # DatabaseUnavailableError; meanwhile it reconnects with backoff. 0: give up at once.
+    reconnect_limit: float = DEFAULT_RECONNECT_LIMIT
+    # Where handlers run: "thread" in the worker, "process" in a handler process of its own
+    # (steps with ``isolation: process`` always do); ``handlers`` are the ``--handlers``
+    # locations that process loads (docs/engine.md, handler isolation).
+    isolation: Isolation = "thread"
+    handlers: tuple[str, ...] = ()
+    # what the operator grants compositions beyond their templates (TASKER_* variables)
+    trust: TrustPolicy = field(default_factory=TrustPolicy.from_environment)
