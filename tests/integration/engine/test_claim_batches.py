@@ -6,10 +6,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
+
 from tasker_ctl.engine.running import serve
-from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, claim, make_template, step
@@ -219,6 +223,16 @@ def test_a_stopping_worker_finishes_the_steps_in_hand_and_claims_no_more(
     assert all(row["lease_owner"] is None for row in steps.values())
 
 
+def in_progress(engine: Engine, task_uuid: uuid.UUID) -> dict[str, Any]:
+    """The task's steps in progress, by name, with the ends of their leases."""
+    rows = engine.rows(
+        "SELECT name, lease_expires_at FROM tasker.workflow_steps"
+        " WHERE task_uuid = %s AND current_state = 'in_progress'",
+        task_uuid,
+    )
+    return {row["name"]: row["lease_expires_at"] for row in rows}
+
+
 def test_leases_of_steps_in_hand_are_renewed_while_a_slow_handler_runs(
     engine: Engine, calls: Recorder
 ) -> None:
@@ -239,14 +253,40 @@ def test_leases_of_steps_in_hand_are_renewed_while_a_slow_handler_runs(
         while not any(call.step == "slow" for call in calls.calls):
             assert time.monotonic() < deadline, "the slow step never started"
             time.sleep(0.01)
-        time.sleep(3)  # past the 2 s lease of everything claimed with the slow step
+        claimed = in_progress(engine, task.task_uuid)
+        assert len(claimed) >= 2  # the slow step, and quick ones claimed with it
+        # the moment every lease taken with the claim has run out, on the database's clock:
+        # the test waits for the heartbeat's renewals (every third of a lease), then looks at
+        # that moment through the clock (tasker.fake_now) instead of sleeping until it comes
+        ran_out = max(claimed.values())
+
+        def renewed() -> bool:
+            now = in_progress(engine, task.task_uuid)
+            return all(name in now and now[name] > ran_out for name in claimed)
+
+        deadline = time.monotonic() + 10
+        while not renewed():
+            assert time.monotonic() < deadline, "the heartbeat did not renew every lease"
+            time.sleep(0.01)
+        past = ran_out + timedelta(milliseconds=1)
         held = engine.rows(
-            "SELECT name, lease_expires_at > clock_timestamp() AS leased"
+            "SELECT name, lease_owner, lease_expires_at > %s AS leased, claimable_at > %s AS kept"
             " FROM tasker.workflow_steps WHERE task_uuid = %s AND current_state = 'in_progress'",
+            past,
+            past,
             task.task_uuid,
         )
-        assert len(held) >= 2  # the slow step, and quick ones claimed with it
-        assert all(row["leased"] for row in held), held
+        assert {row["name"] for row in held} == set(claimed)
+        assert all(row["leased"] and row["kept"] for row in held), held
+        assert {row["lease_owner"] for row in held} == {options.worker_id}
+        # and no other worker takes one over at that moment (its claim is rolled back)
+        with (
+            psycopg.connect(engine.url, autocommit=True, row_factory=dict_row) as connection,
+            connection.transaction(force_rollback=True),
+        ):
+            connection.execute("SELECT set_config('tasker.fake_now', %s, true)", [past.isoformat()])
+            taken = claim(Store(connection, url=engine.url), task.task_uuid, worker="other")
+        assert taken is None or taken["name"] not in {row["name"] for row in held}, taken
     finally:
         RELEASE.set()
         deadline = time.monotonic() + 10
