@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
-from tasker_ctl.errors import UsageError
+from tasker_ctl.errors import JsonInputError
 
 MAX_JSON_BYTES = 4 * 1024 * 1024
 MAX_JSON_DEPTH = 64
@@ -42,19 +42,6 @@ class JsonLimits:
 
 
 DEFAULT_LIMITS = JsonLimits()
-
-
-class JsonInputError(UsageError):
-    """JSON text that cannot be used. ``code`` is one of ``INPUT_TOO_LARGE``,
-    ``INPUT_TOO_DEEP``, ``NUMBER_TOO_LARGE``, ``NUMBER_NOT_FINITE``, ``TEXT_NOT_STORABLE``
-    (``\\u0000`` or a lone surrogate), ``ENCODING_ERROR`` (not UTF-8) and ``JSON_SYNTAX``;
-    callers usually re-raise it under the code of what they read (an option's, a result's)."""
-
-    code = "JSON_INVALID"
-
-    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message, hint=hint)
-        self.code = code
 
 
 # A JSON string without backtracking: runs of plain characters between escapes. An unclosed

@@ -77,6 +77,59 @@ class ConfirmationRequiredError(UsageError):
     code = "CONFIRMATION_REQUIRED"
 
 
+class SampleJsonError(UsageError):
+    """A ``--sample-*`` or ``--mock-outputs`` value is not the JSON it should be."""
+
+    code = "INVALID_SAMPLE_JSON"
+
+
+class JsonInputError(UsageError):
+    """JSON text that cannot be used (``bounded_json.loads``). ``code`` is one of
+    ``INPUT_TOO_LARGE``, ``INPUT_TOO_DEEP``, ``NUMBER_TOO_LARGE``, ``NUMBER_NOT_FINITE``,
+    ``TEXT_NOT_STORABLE`` (``\\u0000`` or a lone surrogate), ``ENCODING_ERROR`` (not UTF-8) and
+    ``JSON_SYNTAX``; callers usually re-raise it under the code of what they read (an option's,
+    a result's)."""
+
+    code = "JSON_INVALID"
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class PolicyError(UsageError):
+    """The operator's policy itself is malformed (a variable or an option)."""
+
+    code = "POLICY_INVALID"
+
+
+class SchemaUnusableError(UsageError):
+    """A schema cannot be applied to a value (a malformed ``pattern``, say): it was never
+    checked, or checked by another tool."""
+
+    code = "SCHEMA_UNUSABLE"
+
+
+class SchemaRefError(SchemaUnusableError):
+    """A ``$ref`` that leaves its schema's document (or points nowhere in it), met while
+    applying the schema (``schema_refs``). ``ref`` is the reference as written."""
+
+    code = "SCHEMA_REF_UNRESOLVABLE"
+
+    def __init__(self, ref: str, *, where: str | None = None) -> None:
+        # imported here, not above: this module imports nothing of the project, and the rule
+        # for showing a reference (bounded, on one line) and the hint live with the schemas
+        from tasker_ctl.schema_refs import REF_HINT, shown_ref
+
+        prefix = f"{where}: " if where else ""
+        super().__init__(
+            f"{prefix}$ref '{shown_ref(ref)}' does not resolve inside the schema or to a "
+            "registered schema, and schemas are never fetched",
+            hint=REF_HINT,
+        )
+        self.ref = ref
+
+
 class DatabaseError(TaskerError):
     """A database operation failed; ``sqlstate`` is PostgreSQL's error code when there is one."""
 
@@ -111,6 +164,13 @@ class DatabaseVersionMismatchError(DatabaseUnavailableError):
     """The embedded data directory was made by a PostgreSQL major version we cannot run."""
 
     code = "DATABASE_VERSION_MISMATCH"
+
+
+class EmbeddedAccessError(DatabaseUnavailableError):
+    """A directory the embedded server's user must traverse is closed to it
+    (``db.server_access``)."""
+
+    code = "EMBEDDED_DIRECTORY_UNREACHABLE"
 
 
 class QueryError(DatabaseError):
@@ -207,3 +267,17 @@ class UnknownQueryError(TaskerError):
 
     code = "UNKNOWN_QUERY"
     exit_code = ExitCode.INTERNAL
+
+
+class LimitExceeded(Exception):
+    """A template's YAML passed one of the reader's limits (``template.composer``); becomes a
+    finding, never escapes validation. ``position`` is 1-based (line, column)."""
+
+    def __init__(
+        self, code: str, message: str, hint: str, position: tuple[int, int] | None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.hint = hint
+        self.position = position

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, NoReturn
 from urllib.parse import urldefrag, urljoin
 
-from tasker_ctl.errors import UsageError
+from tasker_ctl.errors import SchemaRefError, SchemaUnusableError
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
@@ -46,29 +46,6 @@ _SCHEMA_MAPS = frozenset(
 )
 _MAX_SHOWN_REF = 200
 _MAX_DEPTH = 200
-
-
-class SchemaUnusableError(UsageError):
-    """A schema cannot be applied to a value (a malformed ``pattern``, say): it was never
-    checked, or checked by another tool."""
-
-    code = "SCHEMA_UNUSABLE"
-
-
-class SchemaRefError(SchemaUnusableError):
-    """A ``$ref`` that leaves its schema's document (or points nowhere in it), met while
-    applying the schema. ``ref`` is the reference as written."""
-
-    code = "SCHEMA_REF_UNRESOLVABLE"
-
-    def __init__(self, ref: str, *, where: str | None = None) -> None:
-        prefix = f"{where}: " if where else ""
-        super().__init__(
-            f"{prefix}$ref '{shown_ref(ref)}' does not resolve inside the schema or to a "
-            "registered schema, and schemas are never fetched",
-            hint=REF_HINT,
-        )
-        self.ref = ref
 
 
 def shown_ref(ref: str) -> str:

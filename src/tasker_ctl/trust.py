@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tasker_ctl.errors import UsageError
+from tasker_ctl.errors import PolicyError
 from tasker_ctl.storable import DEFAULT_MAX_RESULT_BYTES
 
 # Schemas no template may write to, whatever the operator allows: the engine's own state and
@@ -31,12 +31,6 @@ _TABLE_PATTERN = re.compile(rf"({_IDENTIFIER.pattern})\.({_IDENTIFIER.pattern}|\
 _VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024
-
-
-class PolicyError(UsageError):
-    """The operator's policy itself is malformed (a variable or an option)."""
-
-    code = "POLICY_INVALID"
 
 
 def is_reserved_schema(schema: str) -> bool:

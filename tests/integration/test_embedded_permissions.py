@@ -20,7 +20,6 @@ import pytest
 
 from tasker_ctl.db.embedded import (
     ROOT_ENV,
-    EmbeddedAccessError,
     data_dir,
     embedded_status,
     reset_embedded,
@@ -28,6 +27,7 @@ from tasker_ctl.db.embedded import (
     stop_embedded,
 )
 from tasker_ctl.engine.store.connection import connect
+from tasker_ctl.errors import EmbeddedAccessError
 
 pytestmark = pytest.mark.skipif(
     not hasattr(os, "geteuid") or os.geteuid() != 0,

@@ -21,11 +21,10 @@ from tasker_ctl.bounded_json import (
     MAX_JSON_BYTES,
     MAX_JSON_DEPTH,
     MAX_JSON_NUMBER_DIGITS,
-    JsonInputError,
     JsonLimits,
     loads,
 )
-from tasker_ctl.errors import ExitCode, UsageError
+from tasker_ctl.errors import ExitCode, JsonInputError, UsageError
 
 CODES = {
     "INPUT_TOO_LARGE",

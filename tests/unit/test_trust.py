@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.trust import PolicyError, TrustPolicy, is_identifier, is_reserved_schema
+from tasker_ctl.errors import PolicyError
+from tasker_ctl.trust import TrustPolicy, is_identifier, is_reserved_schema
 
 
 def test_nothing_is_granted_by_default() -> None:

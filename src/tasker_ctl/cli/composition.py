@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
+from tasker_ctl.errors import ExitCode, PathNotFoundError, SampleJsonError, UsageError
 
 
 class ReportFormat(StrEnum):
@@ -27,12 +27,6 @@ class ReportFormat(StrEnum):
 class Policy(StrEnum):
     CHECKPOINTED = "checkpointed"
     STRICT = "strict"
-
-
-class SampleJsonError(UsageError):
-    """A ``--sample-*`` or ``--mock-outputs`` value is not the JSON it should be."""
-
-    code = "INVALID_SAMPLE_JSON"
 
 
 FileArgument = Annotated[

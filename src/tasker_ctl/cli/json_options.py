@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tasker_ctl.bounded_json import DEFAULT_LIMITS, JsonInputError, JsonLimits, loads
-from tasker_ctl.errors import FileReadError, PathNotFoundError, TaskerError
+from tasker_ctl.bounded_json import DEFAULT_LIMITS, JsonLimits, loads
+from tasker_ctl.errors import FileReadError, JsonInputError, PathNotFoundError, TaskerError
 
 
 def read_json_option(

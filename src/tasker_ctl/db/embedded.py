@@ -26,8 +26,11 @@ from urllib.parse import quote
 
 from tasker_ctl.db import server_access
 from tasker_ctl.db.server_access import ROOT_ENV as ROOT_ENV
-from tasker_ctl.db.server_access import EmbeddedAccessError as EmbeddedAccessError
-from tasker_ctl.errors import DatabaseUnavailableError, DatabaseVersionMismatchError
+from tasker_ctl.errors import (
+    DatabaseUnavailableError,
+    DatabaseVersionMismatchError,
+    EmbeddedAccessError,
+)
 
 HOME_ENV = "TASKER_HOME"
 DEFAULT_HOME = ".tasker"

@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tasker_ctl.errors import DatabaseUnavailableError
+from tasker_ctl.errors import DatabaseUnavailableError, EmbeddedAccessError
 
 ROOT_ENV = "TASKER_EMBEDDED_ROOT"
 DEFAULT_ROOT = Path("/var/lib/tasker-ctl")
@@ -39,12 +39,6 @@ _LABEL = re.compile(r"[^A-Za-z0-9_.-]+")
 _NO_PERMISSION_CHANGES = (
     "tasker-ctl does not change the permissions of directories it did not create"
 )
-
-
-class EmbeddedAccessError(DatabaseUnavailableError):
-    """A directory the embedded server's user must traverse is closed to it."""
-
-    code = "EMBEDDED_DIRECTORY_UNREACHABLE"
 
 
 def running_as_root() -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.errors import FileReadError, UsageError
+from tasker_ctl.errors import FileReadError, JsonInputError, UsageError
 from tasker_ctl.grammar.fixture_operations import FixtureOperations
 from tasker_ctl.grammar.validation import StepContract, validate_composition
 from tasker_ctl.grammar.validation.analysis import InvocationView, read_invocations
@@ -258,7 +258,7 @@ def load_fixture_file(path: str | Path, *, case: str | None = None) -> Simulatio
     """A simulation from a fixture file in Tasker Core's format: ``input.{context, deps,
     step}`` and ``acquire_fixture_data``, or those of ``failure_cases[case]`` (a case without
     its own fixture data uses the file's)."""
-    from tasker_ctl.bounded_json import MAX_JSON_BYTES, JsonInputError, loads
+    from tasker_ctl.bounded_json import MAX_JSON_BYTES, loads
 
     target = Path(path)
     try:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tasker_ctl.bounded_json import JsonInputError, loads
-from tasker_ctl.errors import FileReadError, UsageError
+from tasker_ctl.bounded_json import loads
+from tasker_ctl.errors import FileReadError, JsonInputError, UsageError
 from tasker_ctl.grammar.template_rules import as_issue, step_contract
 from tasker_ctl.grammar.validation import (
     MutationPolicy,

@@ -19,9 +19,8 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
+from tasker_ctl.errors import SchemaRefError, SchemaUnusableError
 from tasker_ctl.schema_refs import (
-    SchemaRefError,
-    SchemaUnusableError,
     build_validator,
     ref_problems,
     register_schema,

@@ -20,22 +20,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from tasker_ctl.errors import LimitExceeded
 from tasker_ctl.template.limits import MAX_DEPTH, MAX_EXPANDED_NODES, MAX_NODES
 
 Position = tuple[int, int]
 
 _STR = "tag:yaml.org,2002:str"
-
-
-class LimitExceeded(Exception):
-    """The input passed one of the reader's limits; ``position`` is 1-based (line, column)."""
-
-    def __init__(self, code: str, message: str, hint: str, position: Position | None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.hint = hint
-        self.position = position
 
 
 @dataclass(slots=True, eq=False)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tasker_ctl.errors import FileReadError
-from tasker_ctl.template.composer import LimitExceeded, compose_documents
+from tasker_ctl.errors import FileReadError, LimitExceeded
+from tasker_ctl.template.composer import compose_documents
 from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
 from tasker_ctl.template.tree import LINE_BREAK, TreeBuilder, within
 from tasker_ctl.template.tree import JsonPath as JsonPath

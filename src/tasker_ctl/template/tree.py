@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from tasker_ctl.errors import LimitExceeded
 from tasker_ctl.template.composer import (
-    LimitExceeded,
     MappingNode,
     Node,
     ScalarNode,

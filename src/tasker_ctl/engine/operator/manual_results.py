@@ -47,7 +47,8 @@ class CheckedResult:
 def parse_result(text: str, *, source: str = "--result") -> dict[str, Any]:
     """A manual result given as JSON text; ``source`` names where it came from. JSON that
     ``jsonb`` cannot store (NaN, ``\\u0000``...) or past ``bounded_json``'s limits is refused."""
-    from tasker_ctl.bounded_json import JsonInputError, loads
+    from tasker_ctl.bounded_json import loads
+    from tasker_ctl.errors import JsonInputError
 
     try:
         value = loads(text)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, ClassVar, TypeVar
 import jsonschema
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from tasker_ctl.errors import SchemaUnusableError
 from tasker_ctl.grammar.capabilities.base import (
     Capability,
     CapabilityConfig,
@@ -24,7 +25,7 @@ from tasker_ctl.grammar.capabilities.base import (
 )
 from tasker_ctl.grammar.errors import FailureKind, InvocationError
 from tasker_ctl.grammar.json_types import json_type
-from tasker_ctl.schema_refs import SchemaUnusableError, build_validator, validation_errors
+from tasker_ctl.schema_refs import build_validator, validation_errors
 
 MAX_NAME_LENGTH = 128
 REF_PATTERN = r"^[A-Za-z0-9_.-]+$"
