@@ -225,6 +225,17 @@ def claim(
     )
 
 
+def claim_at(url: str, task_uuid: uuid.UUID, now: datetime, worker: str = "other") -> Row | None:
+    """What a worker's claim at ``now`` on the engine clock would take, rolled back so that
+    nothing changes: a look at a later moment without waiting for it."""
+    with (
+        psycopg.connect(url, autocommit=True, row_factory=dict_row) as connection,
+        connection.transaction(force_rollback=True),
+    ):
+        connection.execute("SELECT set_config('tasker.fake_now', %s, true)", [now.isoformat()])
+        return claim(Store(connection, url=url), task_uuid, worker=worker)
+
+
 def clocked_store(url: str, now: datetime) -> Store:
     """A ``Store`` whose engine clock (``tasker.now()``) reads ``now``."""
     connection = psycopg.connect(url, autocommit=True, row_factory=dict_row)

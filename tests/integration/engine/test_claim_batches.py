@@ -9,14 +9,11 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-import psycopg
-from psycopg.rows import dict_row
-
 from tasker_ctl.engine.running import serve
-from tasker_ctl.engine.store.connection import Json, Store
+from tasker_ctl.engine.store.connection import Json
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
-from tests.integration.engine.conftest import Engine, claim, make_template, step
+from tests.integration.engine.conftest import Engine, claim, claim_at, make_template, step
 from tests.integration.engine.handlers import Recorder, failures
 from tests.integration.engine.handlers.failures import RELEASE
 
@@ -280,12 +277,7 @@ def test_leases_of_steps_in_hand_are_renewed_while_a_slow_handler_runs(
         assert all(row["leased"] and row["kept"] for row in held), held
         assert {row["lease_owner"] for row in held} == {options.worker_id}
         # and no other worker takes one over at that moment (its claim is rolled back)
-        with (
-            psycopg.connect(engine.url, autocommit=True, row_factory=dict_row) as connection,
-            connection.transaction(force_rollback=True),
-        ):
-            connection.execute("SELECT set_config('tasker.fake_now', %s, true)", [past.isoformat()])
-            taken = claim(Store(connection, url=engine.url), task.task_uuid, worker="other")
+        taken = claim_at(engine.url, task.task_uuid, past)
         assert taken is None or taken["name"] not in {row["name"] for row in held}, taken
     finally:
         RELEASE.set()

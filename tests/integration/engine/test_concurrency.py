@@ -4,6 +4,8 @@ result that comes back after its lease was taken over is refused (fencing)."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -17,9 +19,16 @@ from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.executor import Attempt, PreparedTemplate, build_context
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.template.model import TaskTemplate
-from tests.integration.engine.conftest import Engine, claim, clocked_store, make_template, step
+from tests.integration.engine.conftest import (
+    Engine,
+    claim,
+    claim_at,
+    clocked_store,
+    make_template,
+    step,
+)
 from tests.integration.engine.handlers import Recorder
-from tests.integration.engine.handlers.failures import ENDED
+from tests.integration.engine.handlers.failures import ENDED, RELEASE
 
 
 def layered_dag(layers: int, width: int, handler: str, seed: int = 7, **settings: Any) -> Any:
@@ -71,10 +80,36 @@ def test_many_workers_run_each_attempt_once(engine: Engine, calls: Recorder) -> 
 
 
 def test_heartbeat_keeps_a_long_attempt_its_own(engine: Engine, calls: Recorder) -> None:
-    """A handler running longer than the lease keeps it: no second worker takes the step."""
-    template = make_template([step("long", "ok.slow", config={"seconds": 3})], name="long")
+    """A handler running longer than the lease keeps it: no second worker takes the step.
+
+    The handler runs until released. Once the heartbeat has renewed the lease, the moment the
+    lease taken with the claim ran out is looked at through the engine clock (a claim at that
+    moment, rolled back) instead of letting the handler sleep past it."""
+    template = make_template([step("long", "ok.slow", config={"seconds": 30})], name="long")
     task = engine.submit(template, {})
-    assert engine.run(task.task_uuid, workers=2, lease_seconds=2, poll_interval=0.2) == "complete"
+    ended: list[str] = []
+    runner = threading.Thread(
+        target=lambda: ended.append(
+            engine.run(task.task_uuid, workers=2, lease_seconds=2, poll_interval=0.2)
+        ),
+        daemon=True,
+    )
+    runner.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not calls.of("long"):
+            assert time.monotonic() < deadline, "the long step never started"
+            time.sleep(0.01)
+        claimed = engine.steps(task.task_uuid)["long"]["lease_expires_at"]
+        while engine.steps(task.task_uuid)["long"]["lease_expires_at"] <= claimed:
+            assert time.monotonic() < deadline, "the heartbeat never renewed the lease"
+            time.sleep(0.01)
+        taken = claim_at(engine.url, task.task_uuid, claimed + timedelta(milliseconds=1))
+        assert taken is None, taken
+    finally:
+        RELEASE.set()
+        runner.join(timeout=40)
+    assert ended == ["complete"]
     assert engine.steps(task.task_uuid)["long"]["attempts"] == 1
     assert len(calls.of("long")) == 1
 
