@@ -6,11 +6,10 @@ code is generated.
 
 from __future__ import annotations
 
-from tasker_ctl.codegen.errors import CodegenError
+from tasker_ctl.codegen.errors import CodegenError, TemplateInvalidError
 from tasker_ctl.codegen.generate import (
     GeneratedFile,
     Generation,
-    TemplateInvalidError,
     diff_files,
     generate_handlers,
     generate_models,

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tasker_ctl.errors import ExitCode, TaskerError
+from typing import TYPE_CHECKING
+
+from tasker_ctl.errors import ExitCode, TaskerError, TemplateLoadError
+
+if TYPE_CHECKING:
+    from tasker_ctl.template.diagnostics import FileReport
 
 
 class CodegenError(TaskerError):
@@ -27,3 +32,16 @@ class CodegenError(TaskerError):
         self.code = code
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class TemplateInvalidError(TemplateLoadError):
+    """The template has errors; nothing is generated. ``report`` holds the findings."""
+
+    def __init__(self, report: FileReport) -> None:
+        # severities are a StrEnum: comparing values keeps this module free of template imports
+        errors = [f for f in report.findings if f.severity == "error"]
+        super().__init__(
+            f"template '{report.file}' has {len(errors)} error(s); nothing was generated",
+            hint=f"run 'tasker-ctl validate {report.file}' to see every finding",
+        )
+        self.report = report

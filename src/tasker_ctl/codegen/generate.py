@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from tasker_ctl.codegen.bundle import bundle_template
-from tasker_ctl.codegen.errors import CodegenError
+from tasker_ctl.codegen.errors import CodegenError, TemplateInvalidError
 from tasker_ctl.codegen.header import file_header
 from tasker_ctl.codegen.models import generate_models_source
 from tasker_ctl.codegen.plan import TemplatePlan, plan_template
 from tasker_ctl.codegen.render import render
 from tasker_ctl.errors import ExitCode, TemplateLoadError
-from tasker_ctl.template.diagnostics import FileReport, Severity
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.template.source import content_hash, read_document
 from tasker_ctl.template.validator import load_checked
@@ -45,18 +44,6 @@ class Generation:
     template: TaskTemplate
     files: list[GeneratedFile]
     warnings: list[str] = field(default_factory=list)
-
-
-class TemplateInvalidError(TemplateLoadError):
-    """The template has errors; nothing is generated. ``report`` holds the findings."""
-
-    def __init__(self, report: FileReport) -> None:
-        errors = [f for f in report.findings if f.severity is Severity.ERROR]
-        super().__init__(
-            f"template '{report.file}' has {len(errors)} error(s); nothing was generated",
-            hint=f"run 'tasker-ctl validate {report.file}' to see every finding",
-        )
-        self.report = report
 
 
 @dataclass
