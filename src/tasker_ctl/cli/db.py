@@ -12,19 +12,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tasker_ctl.cli.options import DatabaseUrlOption
+
 if TYPE_CHECKING:
     from tasker_ctl.db.settings import DatabaseTarget
     from tasker_ctl.engine.store import MigrationStatus
-
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        metavar="URL",
-        help="PostgreSQL URL; default: $TASKER_DATABASE_URL, else the embedded server.",
-        show_default=False,
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

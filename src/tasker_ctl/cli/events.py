@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
+from tasker_ctl.cli.options import DatabaseUrlOption
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.views import TransitionEvent

@@ -14,26 +14,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
+from tasker_ctl.cli.options import (
+    DatabaseUrlOption,
+    LatestNamespaceOption,
+    TaskReference,
+    ViewJsonOption,
+)
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
     from rich.console import Console, RenderableType
-
-TaskReference = Annotated[
-    str,
-    typer.Argument(
-        metavar="TASK",
-        help="A task UUID, its first 8+ characters, or 'latest'.",
-    ),
-]
-JsonOption = Annotated[
-    bool, typer.Option("--json", help="Print the view as a JSON document (docs/inspect.md).")
-]
-NamespaceOption = Annotated[
-    str | None,
-    typer.Option("--namespace", "-n", help="With 'latest': the newest task of this namespace."),
-]
 
 _EPILOG = (
     "Exit codes: 0 shown; 2 an unknown task or step, a bad option, or no database. "
@@ -69,8 +59,8 @@ def register(app: typer.Typer) -> None:
         full: Annotated[
             bool, typer.Option("--all", help="List every batch worker instead of folding.")
         ] = False,
-        namespace: NamespaceOption = None,
-        json_output: JsonOption = False,
+        namespace: LatestNamespaceOption = None,
+        json_output: ViewJsonOption = False,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Show a task in layers: overview, one step, planning, fragments, compositions,

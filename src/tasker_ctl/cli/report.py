@@ -8,8 +8,12 @@ from typing import Annotated
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.inspect import JsonOption, NamespaceOption, TaskReference
+from tasker_ctl.cli.options import (
+    DatabaseUrlOption,
+    LatestNamespaceOption,
+    TaskReference,
+    ViewJsonOption,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -21,8 +25,8 @@ def register(app: typer.Typer) -> None:
     @report_app.command()
     def provenance(
         reference: TaskReference,
-        namespace: NamespaceOption = None,
-        json_output: JsonOption = False,
+        namespace: LatestNamespaceOption = None,
+        json_output: ViewJsonOption = False,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Every step's provenance: created by what, from which step, planner and fragment,
@@ -47,8 +51,8 @@ def register(app: typer.Typer) -> None:
             bool,
             typer.Option("--lineage", help="The whole delegation chain's budgets, added up."),
         ] = False,
-        namespace: NamespaceOption = None,
-        json_output: JsonOption = False,
+        namespace: LatestNamespaceOption = None,
+        json_output: ViewJsonOption = False,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """The task's budget from its ledger: used, reserved and left of each resource."""

@@ -1,139 +1,45 @@
 """``tasker-ctl run``: register a template, create its task and run it to the end, with a view.
 
-Options shared with ``worker`` and ``task`` (context, handlers, signals) live here too. The
-engine, the renderers and rich are imported inside the command so that ``tasker-ctl
+The engine, the renderers and rich are imported inside the command so that ``tasker-ctl
 --version`` does not pay for them.
 """
 
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
-import threading
 import uuid
-from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from enum import StrEnum
-from pathlib import Path
-from types import FrameType, TracebackType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.report_stdout import stdout_for_report
-from tasker_ctl.cli.trust_options import (
+from tasker_ctl.cli.inputs import check_handler_paths, check_template_path, parse_context
+from tasker_ctl.cli.options import (
+    DEFAULT_RECONNECT_LIMIT,
     AllowEnvOption,
     AllowPrivateNetworkOption,
     AllowTableOption,
+    ContextOption,
+    DatabaseUrlOption,
+    EnvironmentOption,
+    HandlersOption,
+    IsolationMode,
+    IsolationOption,
+    NewOption,
+    ParentCorrelationOption,
     PersistRoleOption,
+    ReconnectLimitOption,
+    TaskJsonOption,
     trust_policy,
 )
-from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
+from tasker_ctl.cli.report_stdout import stdout_for_report
+from tasker_ctl.cli.stopping import EXIT_INTERRUPTED, GracefulStop
+from tasker_ctl.errors import ExitCode
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.views import TaskReport
     from tasker_ctl.trust import TrustPolicy
-
-EXIT_INTERRUPTED = 130
-
-
-class ContextJsonError(UsageError):
-    """``--context`` is not JSON, or not a JSON object."""
-
-    code = "INVALID_CONTEXT_JSON"
-
-
-ContextOption = Annotated[
-    str | None,
-    typer.Option(
-        "--context",
-        "-c",
-        metavar="JSON|@FILE",
-        help="The task's context: a JSON object, @FILE to read it from a file, or @- for "
-        "standard input. Checked against the template's input_schema. Default: {}.",
-        show_default=False,
-    ),
-]
-HandlersOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--handlers",
-        metavar="PATH_OR_MODULE",
-        help="Where the step handlers live: a .py file, a directory (imported recursively) or "
-        "an importable module. Repeat for several.",
-        show_default=False,
-    ),
-]
-EnvironmentOption = Annotated[
-    str | None,
-    typer.Option(
-        "--environment",
-        "-e",
-        metavar="NAME",
-        help="Apply the template's 'environments.NAME' overrides.",
-        show_default=False,
-    ),
-]
-ParentCorrelationOption = Annotated[
-    uuid.UUID | None,
-    typer.Option(
-        "--parent-correlation-id",
-        metavar="UUID",
-        help="The correlation id of the task (or session) this task is created for; "
-        "'inspect task --lineage' follows it.",
-        show_default=False,
-    ),
-]
-NewOption = Annotated[
-    bool,
-    typer.Option(
-        "--new",
-        help="Create a new task even when one with the same template and context exists "
-        "(by default that one is resumed).",
-    ),
-]
-JsonOption = Annotated[
-    bool,
-    typer.Option("--json", help="Print the task as one JSON object (docs/cli/run.md)."),
-]
-# engine.reconnect.DEFAULT_RECONNECT_LIMIT: the engine is imported only inside commands
-DEFAULT_RECONNECT_LIMIT = 300.0
-ReconnectLimitOption = Annotated[
-    float,
-    typer.Option(
-        "--reconnect-limit",
-        min=0,
-        metavar="SECONDS",
-        envvar="TASKER_RECONNECT_LIMIT",
-        help="How long the database may stay away (a restart) before giving up with "
-        "DATABASE_UNAVAILABLE (exit 2); meanwhile workers reconnect with backoff and carry on "
-        "(docs/engine.md). 0 gives up at once.",
-    ),
-]
-
-
-class IsolationMode(StrEnum):
-    THREAD = "thread"
-    PROCESS = "process"
-
-    @property
-    def mode(self) -> Literal["thread", "process"]:
-        return "process" if self is IsolationMode.PROCESS else "thread"
-
-
-IsolationOption = Annotated[
-    IsolationMode,
-    typer.Option(
-        "--isolation",
-        case_sensitive=False,
-        help="Where handlers run: 'thread' in the worker (fast; a crash kills the worker), "
-        "'process' in a process of their own per worker thread (a crash or a timeout fails "
-        "only the attempt; CPU-bound handlers run in parallel). Steps with 'isolation: "
-        "process' always get a process. See docs/engine.md, handler isolation.",
-    ),
-]
 
 _EPILOG = (
     "Exit codes: 0 the task completed; 1 it failed, is blocked, waits for approval or "
@@ -162,7 +68,7 @@ def register(app: typer.Typer) -> None:
         reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
-        json_output: JsonOption = False,
+        json_output: TaskJsonOption = False,
         timeout: Annotated[
             float | None,
             typer.Option(
@@ -308,7 +214,13 @@ def _run(
         out = report_stream or sys.stdout
         out.write(render_json(report))
         out.flush()
-        _brief_outcome(report, interrupted, timed_out, again)
+        from tasker_ctl.report.run_view import outcome_lines
+
+        # with --json, standard error still says why the exit code is not 0
+        for line in outcome_lines(
+            report, interrupted=interrupted, timed_out=timed_out, resume=again
+        ):
+            typer.echo(line, err=True)
     else:
         elapsed = view.elapsed if view is not None else None
         render_summary(
@@ -324,19 +236,6 @@ def _run(
     return EXIT_INTERRUPTED if interrupted else 1
 
 
-def _brief_outcome(report: TaskReport, interrupted: bool, timed_out: bool, resume: str) -> None:
-    """With --json, standard error still says why the exit code is not 0."""
-    for step in report.failed_steps:
-        error = step.error if isinstance(step.error, dict) else {}
-        typer.echo(f"error in step '{step.name}': {error.get('message') or 'failed'}", err=True)
-    for step in report.steps:
-        if step.awaiting_approval is not None:
-            typer.echo(f"step '{step.name}' waits for approval: {step.awaiting_approval}", err=True)
-    if interrupted or timed_out:
-        why = "interrupted" if interrupted else "timed out"
-        typer.echo(f"{why}: the task is resumable; resume with: {resume}", err=True)
-
-
 def resume_command(task_uuid: uuid.UUID | None) -> str:
     """The command line that resumes this run: the same one, with --resume for a --new task."""
     args = sys.argv[1:]
@@ -346,82 +245,3 @@ def resume_command(task_uuid: uuid.UUID | None) -> str:
             args[:index] + (["--resume", str(task_uuid)] if task_uuid else []) + args[index + 1 :]
         )
     return shlex.join(["tasker-ctl", *args])
-
-
-def parse_context(value: str | None) -> dict[str, Any]:
-    """``--context``: inline JSON, ``@FILE`` or ``@-`` (stdin); must be a JSON object."""
-    if value is None:
-        return {}
-    from tasker_ctl.cli.json_options import read_json_option
-
-    data, source = read_json_option(value, "--context", ContextJsonError)
-    if not isinstance(data, dict):
-        raise ContextJsonError(
-            f"{source} must be a JSON object, not {type(data).__name__}",
-            hint='wrap the values in an object: {"key": ...}',
-        )
-    return data
-
-
-def check_template_path(template: str) -> None:
-    path = Path(template)
-    if not path.exists():
-        raise PathNotFoundError(
-            f"'{template}' does not exist", hint="name a TaskTemplate YAML file"
-        )
-    if path.is_dir():
-        raise UsageError(
-            f"'{template}' is a directory; name one TaskTemplate YAML file",
-            hint="'tasker-ctl validate DIR' lists the templates in a directory",
-        )
-
-
-def check_handler_paths(specs: Iterable[str]) -> list[str]:
-    """Catch misspelt paths early; module names are checked when they are imported."""
-    checked = list(specs)
-    for spec in checked:
-        looks_like_path = "/" in spec or "\\" in spec or spec.endswith(".py")
-        if looks_like_path and not Path(spec).exists():
-            raise PathNotFoundError(
-                f"handlers path '{spec}' does not exist",
-                hint="--handlers takes a .py file, a directory or an importable module name",
-            )
-    return checked
-
-
-class GracefulStop:
-    """SIGINT/SIGTERM: the first sets ``stop`` (running steps finish), a second quits at once.
-
-    Only the main thread may install signal handlers; elsewhere (tests calling the command
-    in a thread) this does nothing and the default behaviour stays.
-    """
-
-    def __init__(self, on_first: Callable[[], None] | None = None) -> None:
-        self.stop = threading.Event()
-        self.signalled: int | None = None
-        self._on_first = on_first
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> GracefulStop:
-        if threading.current_thread() is threading.main_thread():
-            for number in (signal.SIGINT, signal.SIGTERM):
-                self._previous[number] = signal.signal(number, self._handle)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        for number, previous in self._previous.items():
-            signal.signal(number, previous)
-        self._previous.clear()
-
-    def _handle(self, number: int, frame: FrameType | None) -> None:
-        if self.signalled is not None:
-            raise KeyboardInterrupt
-        self.signalled = number
-        self.stop.set()
-        if self._on_first is not None:
-            self._on_first()

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
+from tasker_ctl.cli.options import DatabaseUrlOption
 from tasker_ctl.errors import ExitCode
 
 _EPILOG = (

@@ -10,25 +10,27 @@ from __future__ import annotations
 import sys
 import uuid
 from enum import StrEnum
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.run import (
+from tasker_ctl.cli.inputs import check_template_path, parse_context
+from tasker_ctl.cli.options import (
+    REPAIR_EPILOG,
+    ByOption,
     ContextOption,
+    DatabaseUrlOption,
     EnvironmentOption,
-    JsonOption,
     NewOption,
+    OutputFileOption,
     ParentCorrelationOption,
-    check_template_path,
-    parse_context,
+    ReasonOption,
+    RepairJsonOption,
+    StepArgument,
+    TaskArgument,
+    TaskJsonOption,
 )
 from tasker_ctl.errors import UsageError
-
-if TYPE_CHECKING:
-    from tasker_ctl.engine.operator import RepairOutcome
 
 
 class GraphFormat(StrEnum):
@@ -37,28 +39,6 @@ class GraphFormat(StrEnum):
     JSON = "json"
 
 
-TaskArgument = Annotated[uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")]
-StepArgument = Annotated[
-    str, typer.Argument(metavar="STEP_NAME", help="The step's name (as 'task show' lists it).")
-]
-ReasonOption = Annotated[
-    str | None,
-    typer.Option(
-        "--reason",
-        metavar="TEXT",
-        help="Why (required): recorded with every transition the change makes.",
-        show_default=False,
-    ),
-]
-ByOption = Annotated[
-    str | None,
-    typer.Option(
-        "--by",
-        metavar="WHO",
-        help="Who acts; default: $TASKER_ACTOR, else user@host.",
-        show_default=False,
-    ),
-]
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -66,30 +46,19 @@ ForceOption = Annotated[
         help="Also settle a step whose attempt is running; that attempt's result is refused.",
     ),
 ]
-RepairJsonOption = Annotated[
-    bool,
-    typer.Option(
-        "--json",
-        help="Print the change and the task as one JSON object (docs/operations.md).",
-    ),
-]
-
-REPAIR_EPILOG = (
-    "Exit codes: 0 done; 2 bad usage, an unknown task or step, a task or step in a state "
-    "the command cannot change, or no database. docs/operations.md has the details."
-)
 
 
-def register(app: typer.Typer) -> None:
+def group(app: typer.Typer) -> typer.Typer:
+    """The ``task`` group, added to ``app``; ``register`` and the gates' module fill it."""
     task_app = typer.Typer(
         help="Create tasks for workers to run, inspect tasks and repair them.",
         no_args_is_help=True,
     )
     app.add_typer(task_app, name="task")
-    from tasker_ctl.cli.task_gates import register_gate_commands
+    return task_app
 
-    register_gate_commands(task_app)
 
+def register(task_app: typer.Typer) -> None:
     @task_app.command()
     def submit(
         template: Annotated[
@@ -100,7 +69,7 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
-        json_output: JsonOption = False,
+        json_output: TaskJsonOption = False,
     ) -> None:
         """Create TEMPLATE's task without running it; 'tasker-ctl worker' runs it.
 
@@ -123,13 +92,10 @@ def register(app: typer.Typer) -> None:
 
             sys.stdout.write(render_json(report))
             return
-        identity = report.identity
-        if report.resumed:
-            typer.echo(f"task {report.task_uuid} already exists ({identity}, {report.status})")
-            typer.echo("  hint: pass --new to submit another task with the same context")
-        else:
-            typer.echo(f"submitted task {report.task_uuid} ({identity}, {len(report.steps)} steps)")
-        typer.echo(f"  see it with: tasker-ctl task show {report.task_uuid}")
+        from tasker_ctl.report.run_view import submitted_lines
+
+        for line in submitted_lines(report):
+            typer.echo(line)
 
     @task_app.command()
     def show(
@@ -137,7 +103,7 @@ def register(app: typer.Typer) -> None:
             uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")
         ],
         database_url: DatabaseUrlOption = None,
-        json_output: JsonOption = False,
+        json_output: TaskJsonOption = False,
     ) -> None:
         """Show a task: its status and each step's state, attempts, time and error."""
         from tasker_ctl.engine import show_task
@@ -163,10 +129,7 @@ def register(app: typer.Typer) -> None:
         graph_format: Annotated[
             GraphFormat, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")
         ] = GraphFormat.MERMAID,
-        output: Annotated[
-            Path | None,
-            typer.Option("--output", "-o", dir_okay=False, help="Write to FILE, not stdout."),
-        ] = None,
+        output: OutputFileOption = None,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Draw a task's DAG as it ran: each step's state, and run-time steps linked to the
@@ -254,11 +217,12 @@ def register(app: typer.Typer) -> None:
         """
         from tasker_ctl.engine.operator import Actor, cancel_task
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = cancel_task(store, task_uuid, actor)
-        show_repair(outcome, json_output)
+        show_repair(outcome, json_output=json_output)
 
     @task_app.command("retry-step", epilog=REPAIR_EPILOG)
     def retry_step(
@@ -276,11 +240,12 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import retry_step as retry
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = retry(store, task_uuid, step_name, actor)
-        show_repair(outcome, json_output)
+        show_repair(outcome, json_output=json_output)
 
     @task_app.command("resolve-step", epilog=REPAIR_EPILOG)
     def resolve_step(
@@ -300,11 +265,12 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import resolve_step as resolve
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
             outcome = resolve(store, task_uuid, step_name, actor, force=force)
-        show_repair(outcome, json_output)
+        show_repair(outcome, json_output=json_output)
 
     @task_app.command("complete-step", epilog=REPAIR_EPILOG)
     def complete_step(
@@ -334,12 +300,13 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import complete_step as complete
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         value = _read_result(result)
         with open_store(database_url) as store:
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
-        show_repair(outcome, json_output)
+        show_repair(outcome, json_output=json_output)
 
 
 def _read_result(value: str | None) -> dict[str, Any]:
@@ -355,15 +322,3 @@ def _read_result(value: str | None) -> dict[str, Any]:
         )
     result, source = read_json_option(value, "--result", ResultJsonError)
     return require_object(result, source=source)
-
-
-def show_repair(outcome: RepairOutcome, json_output: bool) -> None:
-    if json_output:
-        from tasker_ctl.report.operator_json import render_repair_json
-
-        sys.stdout.write(render_repair_json(outcome))
-        return
-    from tasker_ctl.report.operator_view import render_repair
-    from tasker_ctl.report.run_view import make_console
-
-    render_repair(outcome, make_console())

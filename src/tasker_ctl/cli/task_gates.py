@@ -6,19 +6,20 @@ import uuid
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.task import (
+from tasker_ctl.cli.options import (
     REPAIR_EPILOG,
     ByOption,
+    DatabaseUrlOption,
     ReasonOption,
     RepairJsonOption,
     StepArgument,
     TaskArgument,
-    show_repair,
 )
 
 
-def register_gate_commands(task_app: typer.Typer) -> None:
+def register(task_app: typer.Typer) -> None:
+    """Add ``approve`` and ``reject`` to the ``task`` group."""
+
     @task_app.command(epilog=REPAIR_EPILOG)
     def approve(
         task_uuid: TaskArgument,
@@ -61,8 +62,9 @@ def _decide(
 ) -> None:
     from tasker_ctl.engine.operator import Actor, decide_gate
     from tasker_ctl.engine.store import open_store
+    from tasker_ctl.report.operator_view import show_repair
 
     actor = Actor.of(reason, by)
     with open_store(database_url) as store:
         outcome = decide_gate(store, task_uuid, step_name, approve=approve, actor=actor)
-    show_repair(outcome, json_output)
+    show_repair(outcome, json_output=json_output)

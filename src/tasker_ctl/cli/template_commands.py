@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tasker_ctl.cli.options import OutputFileOption
+
 if TYPE_CHECKING:
     from tasker_ctl.report.dag import DagView
     from tasker_ctl.template.model import TaskTemplate
@@ -43,10 +45,7 @@ def register(app: typer.Typer) -> None:
                 "--environment", "-e", help="Apply this environment's overrides before drawing."
             ),
         ] = None,
-        output: Annotated[
-            Path | None,
-            typer.Option("--output", "-o", dir_okay=False, help="Write to FILE, not stdout."),
-        ] = None,
+        output: OutputFileOption = None,
     ) -> None:
         """Draw the planned DAG of one template: what exists at task start, what appears later.
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from tasker_ctl.cli.composition import Policy, PolicyOption
+from tasker_ctl.cli.options import Policy, PolicyOption
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:

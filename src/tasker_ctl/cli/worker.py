@@ -12,24 +12,21 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasker_ctl.cli.db import DatabaseUrlOption
-from tasker_ctl.cli.run import (
+from tasker_ctl.cli.inputs import check_handler_paths
+from tasker_ctl.cli.options import (
     DEFAULT_RECONNECT_LIMIT,
-    EXIT_INTERRUPTED,
-    GracefulStop,
-    HandlersOption,
-    IsolationMode,
-    IsolationOption,
-    ReconnectLimitOption,
-    check_handler_paths,
-)
-from tasker_ctl.cli.trust_options import (
     AllowEnvOption,
     AllowPrivateNetworkOption,
     AllowTableOption,
+    DatabaseUrlOption,
+    HandlersOption,
+    IsolationMode,
+    IsolationOption,
     PersistRoleOption,
+    ReconnectLimitOption,
     trust_policy,
 )
+from tasker_ctl.cli.stopping import EXIT_INTERRUPTED, GracefulStop
 
 if TYPE_CHECKING:
     from tasker_ctl.engine import StepFinished, WorkerStart
@@ -139,7 +136,8 @@ def register(app: typer.Typer) -> None:
 
 
 class _Printer:
-    """Lines from worker threads, one whole line at a time."""
+    """Lines from worker threads (``tasker_ctl.report.worker_lines``), one whole line at a
+    time."""
 
     def __init__(self, quiet: bool) -> None:
         self.quiet = quiet
@@ -147,38 +145,26 @@ class _Printer:
         self._lock = threading.Lock()
 
     def started(self, start: WorkerStart) -> None:
+        from tasker_ctl.report.worker_lines import started_line
+
         self.worker_id = start.worker_id
-        namespaces = ", ".join(start.namespaces) if start.namespaces else "all"
-        processes = " (handler processes)" if start.isolation == "process" else ""
-        self._echo(
-            f"worker {start.worker_id} started: namespaces {namespaces}, concurrency "
-            f"{start.concurrency}{processes}, {start.handlers} handlers registered, "
-            f"database {start.database}"
-        )
+        self._echo(started_line(start))
 
     def finished(self, step: StepFinished) -> None:
         if self.quiet:
             return
-        outcome = "complete" if step.success else "retry" if step.will_retry else "failed"
-        line = (
-            f"{datetime.now().strftime('%H:%M:%S')} {outcome:<8} "
-            f"{step.namespace}/{step.task_name} {step.step_name} "
-            f"attempt {step.attempt}/{step.max_attempts} {step.duration_ms} ms "
-            f"task {step.task_uuid}"
-        )
-        if step.error:
-            line += f": {step.error}"
-        self._echo(line)
+        from tasker_ctl.report.worker_lines import step_line
+
+        self._echo(step_line(step, datetime.now()))
 
     def swept(self, report: SweepReport) -> None:
         # a line per stale task even with -q: each one is a task taken out of the running
         if not report.stale:
             return
-        from tasker_ctl.cli.dlq import describe_stale_task
+        from tasker_ctl.report.worker_lines import swept_lines
 
-        stamp = datetime.now().strftime("%H:%M:%S")
-        for task in report.stale:
-            self._echo(f"{stamp} stale    {describe_stale_task(task)}")
+        for line in swept_lines(report, datetime.now()):
+            self._echo(line)
 
     def stopping(self) -> None:
         typer.echo(

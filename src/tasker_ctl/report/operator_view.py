@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
-from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
+from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, make_console
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
     from tasker_ctl.engine.views import TaskSummary
 
-__all__ = ["render_repair", "render_task_list"]
+__all__ = ["render_repair", "render_task_list", "show_repair"]
 
 # the states worth naming in a task's step counts, in this order; the rest are summed up
 _NOTABLE_STEP_STATES = ("error", "in_progress", "waiting_for_retry", "enqueued", "pending")
@@ -53,6 +54,16 @@ def step_counts_text(counts: dict[str, int]) -> Text:
             text.append(", ")
             text.append(f"{counts[state]} {state}", style=STATE_STYLES.get(state, ""))
     return text
+
+
+def show_repair(outcome: RepairOutcome, *, json_output: bool) -> None:
+    """What a repair changed, on standard output: one JSON object, or text for people."""
+    if json_output:
+        from tasker_ctl.report.operator_json import render_repair_json
+
+        sys.stdout.write(render_repair_json(outcome))
+        return
+    render_repair(outcome, make_console())
 
 
 def render_repair(outcome: RepairOutcome, console: Console) -> None:

@@ -32,8 +32,10 @@ __all__ = [
     "failure_hint",
     "format_duration",
     "make_console",
+    "outcome_lines",
     "render_summary",
     "steps_table",
+    "submitted_lines",
     "wants_live",
 ]
 
@@ -266,6 +268,38 @@ def render_summary(
         console.print("the task is resumable: run the same command again to continue")
         if resume_command:
             console.print(Text(f"  {resume_command}", style="bold"), soft_wrap=True)
+
+
+def outcome_lines(
+    report: TaskReport, *, interrupted: bool, timed_out: bool, resume: str
+) -> list[str]:
+    """Why a run that printed its task as JSON did not end with exit code 0: the lines for
+    standard error (none when the task completed)."""
+    lines = []
+    for step in report.failed_steps:
+        error = step.error if isinstance(step.error, dict) else {}
+        lines.append(f"error in step '{step.name}': {error.get('message') or 'failed'}")
+    for step in report.steps:
+        if step.awaiting_approval is not None:
+            lines.append(f"step '{step.name}' waits for approval: {step.awaiting_approval}")
+    if interrupted or timed_out:
+        why = "interrupted" if interrupted else "timed out"
+        lines.append(f"{why}: the task is resumable; resume with: {resume}")
+    return lines
+
+
+def submitted_lines(report: TaskReport) -> list[str]:
+    """What ``task submit`` says: the task created, or the identical one found instead."""
+    if report.resumed:
+        lines = [
+            f"task {report.task_uuid} already exists ({report.identity}, {report.status})",
+            "  hint: pass --new to submit another task with the same context",
+        ]
+    else:
+        lines = [
+            f"submitted task {report.task_uuid} ({report.identity}, {len(report.steps)} steps)"
+        ]
+    return [*lines, f"  see it with: tasker-ctl task show {report.task_uuid}"]
 
 
 def steps_table(steps: Iterable[StepReport], now: datetime) -> Table:

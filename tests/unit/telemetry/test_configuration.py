@@ -156,11 +156,11 @@ def test_telemetry_off_imports_no_opentelemetry() -> None:
         for name in list(os.environ):
             if name.startswith("OTEL_"):
                 del os.environ[name]
-        from tasker_ctl.cli import _register_commands
+        from tasker_ctl.cli import build_app
         from tasker_ctl.engine import running
         from tasker_ctl.engine.worker import loop
         from tasker_ctl.telemetry import current_telemetry
-        _register_commands()
+        build_app()
         assert current_telemetry() is None
         loaded = sorted(name for name in sys.modules if name.startswith("opentelemetry"))
         print(loaded)
