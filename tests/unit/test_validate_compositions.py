@@ -11,11 +11,8 @@ from typing import Any
 import pytest
 
 from tasker_ctl.errors import FileReadError
-from tasker_ctl.grammar.files import (
-    CompositionFileError,
-    load_composition_file,
-    validate_composition_file,
-)
+from tasker_ctl.grammar.errors import CompositionFileError
+from tasker_ctl.grammar.files import load_composition_file, validate_composition_file
 from tasker_ctl.template import validate_text
 from tasker_ctl.template.diagnostics import Severity
 from tasker_ctl.template.rules import load_plugins

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
 def _find(name: str) -> str:
     """``capability`` or ``pattern``; a coded usage error with a suggestion otherwise."""
     from tasker_ctl.grammar.capabilities import CAPABILITY_NAMES
-    from tasker_ctl.grammar.document import UnknownVocabularyError
+    from tasker_ctl.grammar.errors import UnknownVocabularyError
     from tasker_ctl.grammar.patterns import PATTERNS
     from tasker_ctl.template.issue import suggestion_hint
 

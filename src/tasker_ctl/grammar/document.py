@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tasker_ctl.grammar.capabilities import REGISTRY
 from tasker_ctl.grammar.capabilities._support import GrammarCapability
 from tasker_ctl.grammar.capabilities.base import Capability
-from tasker_ctl.grammar.errors import GrammarError
+from tasker_ctl.grammar.errors import UnknownVocabularyError
 from tasker_ctl.grammar.patterns import PATTERNS, Pattern
 
 DOCUMENT_VERSION = 1
@@ -55,12 +55,6 @@ RULES: tuple[str, ...] = (
     '{"expression": "..."} except the filter of transform and assert.',
     "Retries belong to the step, not the composition; a retried step reuses its idempotency keys.",
 )
-
-
-class UnknownVocabularyError(GrammarError):
-    """A vocabulary was asked for a capability or pattern the grammar does not have."""
-
-    code = "UNKNOWN_VOCABULARY"
 
 
 class FieldDoc(BaseModel):

@@ -16,7 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.errors import FileReadError, JsonInputError, UsageError
+from tasker_ctl.errors import FileReadError, JsonInputError
+from tasker_ctl.grammar.errors import FixtureFileError
 from tasker_ctl.grammar.fixture_operations import FixtureOperations
 from tasker_ctl.grammar.validation import StepContract, validate_composition
 from tasker_ctl.grammar.validation.analysis import InvocationView, read_invocations
@@ -26,12 +27,6 @@ from tasker_ctl.grammar.validation.validator import MAX_INVOCATIONS, expand
 
 TRACE_VERSION = 1
 Status = Literal["static", "ran", "failed", "waiting", "not_run"]
-
-
-class FixtureFileError(UsageError):
-    """A simulation fixture file cannot be used."""
-
-    code = "FIXTURE_INVALID"
 
 
 class Simulation(BaseModel):

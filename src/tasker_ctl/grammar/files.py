@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from tasker_ctl.bounded_json import loads
-from tasker_ctl.errors import FileReadError, JsonInputError, UsageError
+from tasker_ctl.errors import FileReadError, JsonInputError
+from tasker_ctl.grammar.errors import CompositionFileError
 from tasker_ctl.grammar.template_rules import as_issue, step_contract
 from tasker_ctl.grammar.validation import (
     MutationPolicy,
@@ -34,12 +35,6 @@ from tasker_ctl.template.validator import (
 )
 
 _NOT_A_COMPOSITION = "write the composition as a mapping with 'outcome:' and 'invocations:'"
-
-
-class CompositionFileError(UsageError):
-    """A composition file cannot be used (unparsable, not a composition, no such step)."""
-
-    code = "COMPOSITION_FILE_INVALID"
 
 
 def validate_composition_file(

@@ -35,11 +35,9 @@ from urllib.parse import quote
 
 import httpx
 
-from tasker_ctl.grammar.errors import FailureKind, InvocationError
+from tasker_ctl.grammar.errors import BodyTooLarge, BodyUndecodable, FailureKind, InvocationError
 from tasker_ctl.grammar.http_wire import (
     ACCEPT_ENCODING,
-    BodyTooLarge,
-    BodyUndecodable,
     Watchdog,
     decode_body,
     read_capped,

@@ -18,21 +18,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+from tasker_ctl.grammar.errors import BodyTooLarge, BodyUndecodable
+
 # content codings acquire decodes; it asks for these only
 DECODABLE = frozenset({"gzip", "x-gzip", "deflate"})
 ACCEPT_ENCODING = "gzip, deflate"
-
-
-class BodyTooLarge(Exception):
-    """The body passes the cap: ``what`` says how it was known (announced, sent, inflated)."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
-
-
-class BodyUndecodable(Exception):
-    """The body's content coding is unknown, or the body does not decode."""
 
 
 def resolve(host: str, port: int, seconds: float) -> list[str]:

@@ -26,8 +26,7 @@ from tasker_ctl.grammar.capabilities.base import (
     InvocationContext,
     Target,
 )
-from tasker_ctl.grammar.capabilities.gate import ApprovalPending
-from tasker_ctl.grammar.errors import FailureKind, GatePending, InvocationError
+from tasker_ctl.grammar.errors import ApprovalPending, FailureKind, GatePending, InvocationError
 
 WORKFLOWS = Path("crates/tasker-grammar/tests/fixtures/workflows")
 FIXTURE_NAMES = (

@@ -12,7 +12,6 @@ import pytest
 from tasker_ctl.grammar.capabilities import CAPABILITY_NAMES, REGISTRY
 from tasker_ctl.grammar.document import (
     REGENERATE,
-    UnknownVocabularyError,
     VocabularyDocument,
     field_reference,
     render_markdown,
@@ -20,7 +19,7 @@ from tasker_ctl.grammar.document import (
     vocabulary,
     vocabulary_hash,
 )
-from tasker_ctl.grammar.errors import FailureKind
+from tasker_ctl.grammar.errors import FailureKind, UnknownVocabularyError
 from tasker_ctl.grammar.patterns import PATTERNS, expand_pattern
 from tests.conftest import PROJECT_ROOT
 

@@ -13,10 +13,10 @@ import pytest
 import yaml
 
 from tasker_ctl.errors import FileReadError
+from tasker_ctl.grammar.errors import FixtureFileError
 from tasker_ctl.grammar.explain import (
     TRACE_VERSION,
     ExplanationTrace,
-    FixtureFileError,
     Simulation,
     explain_composition,
     load_fixture_file,

@@ -13,10 +13,11 @@ from tasker_ctl.grammar.capabilities.acquire import AcquireCapability, AcquireCo
 from tasker_ctl.grammar.capabilities.assert_ import AssertCapability, AssertConfig
 from tasker_ctl.grammar.capabilities.base import Capability
 from tasker_ctl.grammar.capabilities.emit import EmitCapability, EmitConfig
-from tasker_ctl.grammar.capabilities.gate import ApprovalPending, GateCapability, GateConfig
+from tasker_ctl.grammar.capabilities.gate import GateCapability, GateConfig
 from tasker_ctl.grammar.capabilities.persist import PersistCapability, PersistConfig
 from tasker_ctl.grammar.capabilities.transform import TransformCapability, TransformConfig
 from tasker_ctl.grammar.capabilities.validate import ValidateCapability, ValidateConfig
+from tasker_ctl.grammar.errors import ApprovalPending
 
 REGISTRY: Mapping[str, Capability] = MappingProxyType(
     {

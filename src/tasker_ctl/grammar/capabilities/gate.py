@@ -22,26 +22,10 @@ from tasker_ctl.grammar.capabilities.base import (
     InvocationContext,
     OutputFlow,
 )
-from tasker_ctl.grammar.errors import FailureKind, GatePending, InvocationError
+from tasker_ctl.grammar.errors import ApprovalPending, FailureKind, InvocationError
 
 APPROVED = "approved"
 REJECTED = "rejected"
-
-
-class ApprovalPending(GatePending):
-    """A gate waiting for its decision, with what the approver should be shown."""
-
-    def __init__(
-        self,
-        prompt: str,
-        *,
-        approvers: list[str] | None = None,
-        summary: Any = None,
-        invocation_index: int | None = None,
-    ) -> None:
-        super().__init__(prompt, approvers=approvers)
-        self.summary = summary
-        self.invocation_index = invocation_index
 
 
 class GateConfig(CapabilityConfig):

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasker_ctl.grammar.expressions._model import (
-    ExpressionError,
-    ExpressionErrorKind,
-    ExpressionLimits,
-)
+from tasker_ctl.grammar.errors import ExpressionError, ExpressionErrorKind
+from tasker_ctl.grammar.expressions._model import ExpressionLimits
 from tasker_ctl.grammar.expressions._paths import PathRef, referenced_paths
 from tasker_ctl.grammar.expressions._sandbox import run, shutdown_sandboxes
 from tasker_ctl.grammar.expressions._syntax import check_syntax

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from tasker_ctl.grammar.errors import BudgetExceeded
 from tasker_ctl.grammar.expressions import _abstract as v
 from tasker_ctl.grammar.expressions import _ast as a
 from tasker_ctl.grammar.expressions._builtin_models import call_builtin
@@ -19,10 +20,6 @@ from tasker_ctl.grammar.expressions._scope import Closure, Scope, UserFunction
 MAX_STEPS = 5_000
 MAX_INLINE = 4
 MAX_RECURSION = 2
-
-
-class BudgetExceeded(Exception):
-    pass
 
 
 class Analyzer:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from tasker_ctl.grammar.expressions._model import ExpressionError, ExpressionErrorKind
+from tasker_ctl.grammar.errors import ExpressionError, ExpressionErrorKind
 from tasker_ctl.grammar.expressions._prelude import (
     DENIED_KEYWORDS,
     PRELUDE_LINES,

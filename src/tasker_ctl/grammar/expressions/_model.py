@@ -1,11 +1,8 @@
-"""Limits and errors of jq expression evaluation."""
+"""Limits of jq expression evaluation (its errors are ``grammar.errors.ExpressionError``)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
-
-from tasker_ctl.grammar.errors import GrammarError
 
 
 @dataclass(frozen=True)
@@ -26,41 +23,3 @@ class ExpressionLimits:
         for name in ("timeout_ms", "max_output_bytes", "max_outputs", "memory_mb"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"ExpressionLimits.{name} must be positive")
-
-
-class ExpressionErrorKind(StrEnum):
-    SYNTAX = "syntax"
-    FORBIDDEN = "forbidden"
-    EVALUATION = "evaluation"
-    TIMEOUT = "timeout"
-    OUTPUT_TOO_LARGE = "output_too_large"
-    TOO_MANY_OUTPUTS = "too_many_outputs"
-    EMPTY_OUTPUT = "empty_output"
-
-
-class ExpressionError(GrammarError):
-    """A jq expression could not be compiled or evaluated.
-
-    ``line`` and ``column`` are 1-based positions in the expression as its author wrote it,
-    when jq (or the sandbox) could tell where the problem is.
-    """
-
-    code = "EXPRESSION_ERROR"
-
-    def __init__(
-        self,
-        kind: ExpressionErrorKind,
-        message: str,
-        *,
-        line: int | None = None,
-        column: int | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message, hint=hint)
-        self.kind = kind
-        self.line = line
-        self.column = column
-
-    def __repr__(self) -> str:
-        where = f", line={self.line}, column={self.column}" if self.line is not None else ""
-        return f"ExpressionError({self.kind.value!r}, {self.message!r}{where})"

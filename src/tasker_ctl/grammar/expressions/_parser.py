@@ -7,9 +7,10 @@ It accepts a little more than jq (it is not a validator: :func:`check_syntax` is
 
 from __future__ import annotations
 
+from tasker_ctl.grammar.errors import ParseError
 from tasker_ctl.grammar.expressions import _ast as a
 from tasker_ctl.grammar.expressions._lexer import Token, lex
-from tasker_ctl.grammar.expressions._structures import ParseError, Structures
+from tasker_ctl.grammar.expressions._structures import Structures
 
 __all__ = ["MAX_DEPTH", "ParseError", "parse", "parse_tokens"]
 

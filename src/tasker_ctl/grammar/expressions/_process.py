@@ -11,19 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+from tasker_ctl.grammar.errors import DeadlineExceeded, WorkerStopped
 from tasker_ctl.grammar.expressions._worker import EXIT_OUT_OF_MEMORY
 
 WORKER_MODULE = "tasker_ctl.grammar.expressions._worker"
 _STARTUP_TIMEOUT_S = 30.0
 _CHUNK = 1 << 16
-
-
-class DeadlineExceeded(Exception):
-    """The exchange did not complete before its deadline."""
-
-
-class WorkerStopped(Exception):
-    """The process exited or closed its pipes; ``str()`` says how, for the author."""
 
 
 def _worker_environment() -> dict[str, str]:

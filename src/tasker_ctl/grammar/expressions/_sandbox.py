@@ -16,22 +16,20 @@ import threading
 import time
 from typing import Any
 
+from tasker_ctl.grammar.errors import (
+    DeadlineExceeded,
+    ExpressionError,
+    ExpressionErrorKind,
+    WorkerStopped,
+)
 from tasker_ctl.grammar.expressions._diagnostics import (
     EMPTY_MESSAGE,
     compile_error,
     runtime_error,
 )
 from tasker_ctl.grammar.expressions._lexer import lex
-from tasker_ctl.grammar.expressions._model import (
-    ExpressionError,
-    ExpressionErrorKind,
-    ExpressionLimits,
-)
-from tasker_ctl.grammar.expressions._process import (
-    DeadlineExceeded,
-    WorkerProcess,
-    WorkerStopped,
-)
+from tasker_ctl.grammar.expressions._model import ExpressionLimits
+from tasker_ctl.grammar.expressions._process import WorkerProcess
 
 _MAX_IDLE_PER_LIMIT = 4
 _DEFAULT_LIMITS = ExpressionLimits()

@@ -6,12 +6,9 @@ the subclass (:meth:`Structures.pipe`, :meth:`Structures.binary`).
 
 from __future__ import annotations
 
+from tasker_ctl.grammar.errors import ParseError
 from tasker_ctl.grammar.expressions import _ast as a
 from tasker_ctl.grammar.expressions._lexer import Token
-
-
-class ParseError(Exception):
-    pass
 
 
 class Structures:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 
+from tasker_ctl.grammar.errors import ExpressionError, ExpressionErrorKind
 from tasker_ctl.grammar.expressions._diagnostics import EMPTY_MESSAGE, compile_error
 from tasker_ctl.grammar.expressions._jq import jq
 from tasker_ctl.grammar.expressions._lexer import Token, lex, line_column
-from tasker_ctl.grammar.expressions._model import ExpressionError, ExpressionErrorKind
 from tasker_ctl.grammar.expressions._prelude import (
     DENIED_FUNCTIONS,
     DENIED_KEYWORDS,

@@ -12,9 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from tasker_ctl.grammar.capabilities import get_capability
+from tasker_ctl.grammar.errors import PatternError
 from tasker_ctl.grammar.patterns.base import (
     Pattern,
-    PatternError,
     PatternParams,
     describe_validation_error,
 )

@@ -7,15 +7,9 @@ from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tasker_ctl.grammar.errors import GrammarError
+from tasker_ctl.grammar.errors import PatternError
 
 MAX_DESCRIPTION = 4096
-
-
-class PatternError(GrammarError):
-    """A pattern reference cannot be expanded: the pattern is unknown or its config is wrong."""
-
-    code = "PATTERN_INVALID"
 
 
 class PatternParams(BaseModel):
