@@ -77,6 +77,12 @@ class ConfirmationRequiredError(UsageError):
     code = "CONFIRMATION_REQUIRED"
 
 
+class ContextJsonError(UsageError):
+    """``--context`` is not JSON, or not a JSON object."""
+
+    code = "INVALID_CONTEXT_JSON"
+
+
 class SampleJsonError(UsageError):
     """A ``--sample-*`` or ``--mock-outputs`` value is not the JSON it should be."""
 

@@ -9,13 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from tasker_ctl.errors import PathNotFoundError, UsageError
-
-
-class ContextJsonError(UsageError):
-    """``--context`` is not JSON, or not a JSON object."""
-
-    code = "INVALID_CONTEXT_JSON"
+from tasker_ctl.errors import ContextJsonError, PathNotFoundError, UsageError
 
 
 def parse_context(value: str | None) -> dict[str, Any]:
