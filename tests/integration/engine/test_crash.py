@@ -1,9 +1,12 @@
-"""Crash safety: worker processes killed with SIGKILL at random moments lose nothing.
+"""Crash safety: worker processes killed with SIGKILL in the middle of attempts lose nothing.
 
-Four worker processes (lease 2 s) work a DAG of 300 steps while the test kills one at random
-every few hundred milliseconds and starts a replacement. An attempt in the hands of a killed
-worker is lost; its lease runs out and another worker runs the step again, with the same
-idempotency key. At the end every step has completed exactly once.
+Four worker processes (lease 2 s) work a DAG of 300 steps while the test kills one every few
+hundred milliseconds and starts a replacement. A kill is aimed, not timed: it goes to a worker
+that the database shows running an attempt (its handler has recorded its call, the outcome is
+not recorded), so that it hits one however slow the machine is, and afterwards the database
+confirms that the attempt was still in progress when the worker died. An attempt in the hands
+of a killed worker is lost; its lease runs out and another worker runs the step again, with the
+same idempotency key. At the end every step has completed exactly once.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -48,8 +52,10 @@ Worker({url!r}, registry, options).run()
 class WorkerProcesses:
     def __init__(self, url: str, logs: Path) -> None:
         self.url, self.logs = url, logs
-        self.running: list[tuple[subprocess.Popen[bytes], float]] = []
+        self.running: list[subprocess.Popen[bytes]] = []
         self.killed: list[int] = []
+        # (step, attempt) of each kill that hit an attempt in progress
+        self.hits: list[tuple[str, int]] = []
         logs.mkdir(parents=True, exist_ok=True)
 
     def start(self) -> None:
@@ -64,22 +70,43 @@ class WorkerProcesses:
             stderr=subprocess.STDOUT,
         )
         log.close()
-        self.running.append((process, time.monotonic()))
+        self.running.append(process)
 
-    def kill_one(self, rng: random.Random) -> None:
-        """SIGKILL a worker that has been up for a second (so it is busy), start another."""
-        ready = [entry for entry in self.running if time.monotonic() - entry[1] > 1.0]
-        if not ready:
-            return
-        entry = rng.choice(ready)
-        entry[0].send_signal(signal.SIGKILL)
-        entry[0].wait()
-        self.running.remove(entry)
-        self.killed.append(entry[0].pid)
+    def kill_running(self, engine: Engine, task_uuid: uuid.UUID) -> bool:
+        """SIGKILL a worker that the database shows running an attempt and start another;
+        False (nothing done) when no worker is running one now. The kill counts as a hit when
+        the attempt was still in progress once the worker was dead (not recorded just before
+        the signal arrived)."""
+        # the attempt that started last: the one least likely to end before the signal lands
+        running = engine.rows(
+            "SELECT c.pid, c.step, c.attempt FROM crash_calls c"
+            " JOIN tasker.workflow_steps s ON s.task_uuid = %s AND s.name = c.step"
+            " WHERE c.pid = ANY(%s) AND s.current_state = 'in_progress'"
+            " AND s.attempts = c.attempt ORDER BY c.at DESC LIMIT 1",
+            task_uuid,
+            [process.pid for process in self.running],
+        )
+        if not running:
+            return False
+        target = running[0]
+        process = next(process for process in self.running if process.pid == target["pid"])
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        self.running.remove(process)
+        self.killed.append(process.pid)
         self.start()
+        if engine.rows(
+            "SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = %s AND name = %s"
+            " AND current_state = 'in_progress' AND attempts = %s",
+            task_uuid,
+            target["step"],
+            target["attempt"],
+        ):
+            self.hits.append((target["step"], target["attempt"]))
+        return True
 
     def stop(self) -> None:
-        for process, _ in self.running:
+        for process in self.running:
             process.kill()
             process.wait()
 
@@ -94,19 +121,25 @@ def test_killed_workers_lose_no_step(engine: Engine, tmp_path: Path) -> None:
     rng = random.Random(2024)
     workers = WorkerProcesses(engine.url, tmp_path / "logs")
     started = time.monotonic()
+    next_kill = started
     try:
         for _ in range(WORKERS):
             workers.start()
         while engine.task(task.task_uuid)["current_state"] != "complete":
             assert time.monotonic() - started < 50, "the task did not complete in time"
-            if len(workers.killed) < KILLS:
-                time.sleep(rng.uniform(0.2, 0.5))
-                workers.kill_one(rng)
+            if (
+                len(workers.hits) < KILLS
+                and time.monotonic() >= next_kill
+                and workers.kill_running(engine, task.task_uuid)
+            ):
+                next_kill = time.monotonic() + rng.uniform(0.2, 0.5)
             else:
-                time.sleep(0.05)
+                time.sleep(0.01)
     finally:
         workers.stop()
-    assert len(workers.killed) == KILLS
+    assert len(workers.hits) == KILLS, (
+        f"{len(workers.hits)} of {len(workers.killed)} kills hit a running attempt"
+    )
 
     steps = engine.steps(task.task_uuid)
     assert len(steps) == 300
@@ -138,6 +171,8 @@ def test_killed_workers_lose_no_step(engine: Engine, tmp_path: Path) -> None:
         assert row["from_state"] == "in_progress"
         assert row["to_state"] == "waiting_for_retry"
         assert steps[row["name"]]["attempts"] > row["attempt"]
+    # each attempt a kill hit is among them
+    assert set(workers.hits) <= {(row["name"], row["attempt"]) for row in lost}
     lost_in_handlers = [
         call
         for call in calls
