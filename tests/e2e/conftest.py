@@ -47,6 +47,15 @@ def run_cli(tmp_path: Path) -> RunCli:
     return run
 
 
+@pytest.fixture
+def invoke_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunCli:
+    """Run ``tasker-ctl ARGS`` in this process (``tests/e2e/in_process.py``); answers as
+    ``run_cli`` does."""
+    from tests.e2e.in_process import in_process_runner
+
+    return in_process_runner(tmp_path, monkeypatch)
+
+
 def assert_no_traceback(result: subprocess.CompletedProcess[str]) -> None:
     assert "Traceback" not in result.stderr, result.stderr
     assert "Traceback" not in result.stdout, result.stdout

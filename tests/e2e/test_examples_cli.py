@@ -20,11 +20,11 @@ __all__ = ["env"]  # the fixture: a fresh database for each test
     ],
 )
 def test_approval_example_routes_by_amount(
-    run_cli: RunCli, env: dict[str, str], amount: float, reviews: list[str], status: str
+    invoke_cli: RunCli, env: dict[str, str], amount: float, reviews: list[str], status: str
 ) -> None:
     context = {"amount": amount, "employee_id": "e-1042", "purpose": "conference travel"}
     result = run(
-        run_cli,
+        invoke_cli,
         env,
         "run",
         "examples/approval/approval.yaml",
@@ -43,9 +43,9 @@ def test_approval_example_routes_by_amount(
     assert len(final["reviewers"]) == len(reviews)
 
 
-def test_csv_import_example_imports_in_batches(run_cli: RunCli, env: dict[str, str]) -> None:
+def test_csv_import_example_imports_in_batches(invoke_cli: RunCli, env: dict[str, str]) -> None:
     result = run(
-        run_cli,
+        invoke_cli,
         env,
         "run",
         "examples/csv_import/csv_import.yaml",

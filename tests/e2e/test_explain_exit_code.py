@@ -11,9 +11,9 @@ ORDERS = str(PROJECT_ROOT / "examples/grammar/orders.yaml")
 CONTEXT = json.dumps({"order_id": "A1", "discount_pct": 10})
 
 
-def explain(run_cli: RunCli, lines: object, *extra: str) -> tuple[int, str, str]:
+def explain(invoke_cli: RunCli, lines: object, *extra: str) -> tuple[int, str, str]:
     deps = json.dumps({"load_order": {"order_id": "A1", "lines": lines}})
-    result = run_cli(
+    result = invoke_cli(
         "composition",
         "explain",
         ORDERS,
@@ -41,7 +41,7 @@ def test_a_failing_simulation_exits_1(run_cli: RunCli) -> None:
     assert "must be of type array" in err
 
 
-def test_a_completed_simulation_exits_0(run_cli: RunCli) -> None:
-    code, out, _ = explain(run_cli, [{"sku": "x", "quantity": "2", "unit_price": 5}], "--json")
+def test_a_completed_simulation_exits_0(invoke_cli: RunCli) -> None:
+    code, out, _ = explain(invoke_cli, [{"sku": "x", "quantity": "2", "unit_price": 5}], "--json")
     assert code == 0
     assert json.loads(out)["failure"] is None

@@ -79,14 +79,14 @@ def test_models_to_stdout(run_cli: RunCli, orders: Path) -> None:
     assert result.stderr == ""
 
 
-def test_models_dash_is_stdout(run_cli: RunCli, orders: Path) -> None:
-    result = run_cli("generate", "models", str(orders), "-o", "-")
+def test_models_dash_is_stdout(invoke_cli: RunCli, orders: Path) -> None:
+    result = invoke_cli("generate", "models", str(orders), "-o", "-")
     _ok(result)
     assert "class ShipResult(BaseModel):" in result.stdout
 
 
-def test_models_to_a_file(run_cli: RunCli, orders: Path, tmp_path: Path) -> None:
-    result = run_cli("generate", "models", str(orders), "-o", "out/models.py")
+def test_models_to_a_file(invoke_cli: RunCli, orders: Path, tmp_path: Path) -> None:
+    result = invoke_cli("generate", "models", str(orders), "-o", "out/models.py")
     _ok(result)
     written = (tmp_path / "out" / "models.py").read_text(encoding="utf-8")
     assert "class OrdersInput(BaseModel):" in written
@@ -94,47 +94,47 @@ def test_models_to_a_file(run_cli: RunCli, orders: Path, tmp_path: Path) -> None
     assert "wrote out/models.py" in result.stderr
 
 
-def test_handlers_and_tests_commands(run_cli: RunCli, orders: Path, tmp_path: Path) -> None:
-    handlers = run_cli("generate", "handlers", str(orders))
+def test_handlers_and_tests_commands(invoke_cli: RunCli, orders: Path, tmp_path: Path) -> None:
+    handlers = invoke_cli("generate", "handlers", str(orders))
     _ok(handlers)
     assert '@step_handler("shop.ship")' in handlers.stdout
     assert "    validate_result: ValidateResult," in handlers.stdout
     assert "from .models import (" in handlers.stdout
-    tests = run_cli("generate", "tests", str(orders), "-o", "pkg/test_handlers.py")
+    tests = invoke_cli("generate", "tests", str(orders), "-o", "pkg/test_handlers.py")
     _ok(tests)
     written = (tmp_path / "pkg" / "test_handlers.py").read_text(encoding="utf-8")
     assert "def test_ship(task_input: dict[str, Any]) -> None:" in written
     assert 'TEMPLATE_PATH = Path(__file__).parent.joinpath("../orders.yaml")' in written
 
 
-def test_scaffold_writes_the_package(run_cli: RunCli, orders: Path, tmp_path: Path) -> None:
-    result = run_cli("generate", "scaffold", str(orders), "-o", "orders_pkg")
+def test_scaffold_writes_the_package(invoke_cli: RunCli, orders: Path, tmp_path: Path) -> None:
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg")
     _ok(result)
     assert sorted(path.name for path in (tmp_path / "orders_pkg").iterdir()) == FILES
     for name in FILES:
         assert f"wrote orders_pkg/{name}" in result.stderr
 
 
-def test_check_passes_when_in_sync(run_cli: RunCli, orders: Path) -> None:
-    _ok(run_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
-    _ok(run_cli("generate", "models", str(orders), "-o", "orders_pkg/models.py"))
-    scaffold = run_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
+def test_check_passes_when_in_sync(invoke_cli: RunCli, orders: Path) -> None:
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    _ok(invoke_cli("generate", "models", str(orders), "-o", "orders_pkg/models.py"))
+    scaffold = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
     _ok(scaffold)
     assert scaffold.stdout == ""
     assert "up to date" in scaffold.stderr
-    models = run_cli("generate", "models", str(orders), "-o", "orders_pkg/models.py", "--check")
+    models = invoke_cli("generate", "models", str(orders), "-o", "orders_pkg/models.py", "--check")
     _ok(models)
 
 
 def test_check_fails_with_a_diff_after_a_manual_edit(
-    run_cli: RunCli, orders: Path, tmp_path: Path
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
 ) -> None:
-    _ok(run_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
     handlers = tmp_path / "orders_pkg" / "handlers.py"
     edited = handlers.read_text(encoding="utf-8").replace("# TODO: implement the step.", "pass", 1)
     handlers.write_text(edited, encoding="utf-8")
     before = {path.name: path.read_bytes() for path in (tmp_path / "orders_pkg").iterdir()}
-    result = run_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "--- orders_pkg/handlers.py (on disk)" in result.stdout
@@ -146,24 +146,24 @@ def test_check_fails_with_a_diff_after_a_manual_edit(
     assert after == before  # --check writes nothing
 
 
-def test_check_fails_after_a_template_change(run_cli: RunCli, orders: Path) -> None:
-    _ok(run_cli("generate", "models", str(orders), "-o", "models.py"))
+def test_check_fails_after_a_template_change(invoke_cli: RunCli, orders: Path) -> None:
+    _ok(invoke_cli("generate", "models", str(orders), "-o", "models.py"))
     orders.write_text(ORDERS.replace("tracking", "tracking_code"), encoding="utf-8")
-    result = run_cli("generate", "models", str(orders), "-o", "models.py", "--check")
+    result = invoke_cli("generate", "models", str(orders), "-o", "models.py", "--check")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "-# Template content: sha256:" in result.stdout
     assert "+    tracking_code: str" in result.stdout
 
 
-def test_check_reports_missing_files(run_cli: RunCli, orders: Path) -> None:
-    result = run_cli("generate", "scaffold", str(orders), "-o", "absent_pkg", "--check")
+def test_check_reports_missing_files(invoke_cli: RunCli, orders: Path) -> None:
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "absent_pkg", "--check")
     assert result.returncode == 1
     assert "absent_pkg/models.py (missing)" in result.stdout
 
 
-def test_check_without_output_is_a_usage_error(run_cli: RunCli, orders: Path) -> None:
-    result = run_cli("generate", "models", str(orders), "--check")
+def test_check_without_output_is_a_usage_error(invoke_cli: RunCli, orders: Path) -> None:
+    result = invoke_cli("generate", "models", str(orders), "--check")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[USAGE_ERROR]: --check needs --output FILE" in result.stderr
@@ -171,11 +171,11 @@ def test_check_without_output_is_a_usage_error(run_cli: RunCli, orders: Path) ->
 
 @pytest.mark.parametrize("command", ["models", "handlers", "tests", "scaffold"])
 def test_an_invalid_template_gives_findings_and_writes_nothing(
-    run_cli: RunCli, tmp_path: Path, command: str
+    invoke_cli: RunCli, tmp_path: Path, command: str
 ) -> None:
     (tmp_path / "bad.yaml").write_text(INVALID, encoding="utf-8")
     target = "out_pkg" if command == "scaffold" else "out/generated.py"
-    result = run_cli("generate", command, "bad.yaml", "-o", target)
+    result = invoke_cli("generate", command, "bad.yaml", "-o", target)
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "bad.yaml:9:20  error  MISSING_DEP_REF" in result.stderr
@@ -184,17 +184,17 @@ def test_an_invalid_template_gives_findings_and_writes_nothing(
     assert sorted(path.name for path in tmp_path.iterdir()) == ["bad.yaml"]
 
 
-def test_invalid_template_findings_match_validate(run_cli: RunCli, tmp_path: Path) -> None:
+def test_invalid_template_findings_match_validate(invoke_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "bad.yaml").write_text(INVALID, encoding="utf-8")
-    generated = run_cli("generate", "models", "bad.yaml")
-    validated = run_cli("validate", "bad.yaml")
+    generated = invoke_cli("generate", "models", "bad.yaml")
+    validated = invoke_cli("validate", "bad.yaml")
     error_line = next(line for line in generated.stderr.splitlines() if "MISSING_DEP_REF" in line)
     assert error_line in validated.stdout + validated.stderr
 
 
-def test_a_template_without_schemas_warns(run_cli: RunCli, tmp_path: Path) -> None:
+def test_a_template_without_schemas_warns(invoke_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "plain.yaml").write_text(PLAIN, encoding="utf-8")
-    result = run_cli("generate", "handlers", "plain.yaml")
+    result = invoke_cli("generate", "handlers", "plain.yaml")
     _ok(result)
     assert "warning: template 'plain.yaml' has no input_schema and no result_schema" in (
         result.stderr
@@ -209,15 +209,15 @@ def test_a_missing_template_is_a_usage_error(run_cli: RunCli) -> None:
     assert "error[PATH_NOT_FOUND]: template 'missing.yaml' does not exist" in result.stderr
 
 
-def test_a_directory_as_template_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
+def test_a_directory_as_template_is_a_usage_error(invoke_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
-    result = run_cli("generate", "scaffold", "templates", "-o", "pkg")
+    result = invoke_cli("generate", "scaffold", "templates", "-o", "pkg")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[USAGE_ERROR]: 'templates' is a directory" in result.stderr
 
 
-def test_scaffolds_override_one_file(run_cli: RunCli, orders: Path, tmp_path: Path) -> None:
+def test_scaffolds_override_one_file(invoke_cli: RunCli, orders: Path, tmp_path: Path) -> None:
     overrides = tmp_path / "my_scaffolds"
     overrides.mkdir()
     (overrides / "handlers.py.j2").write_text(
@@ -229,8 +229,8 @@ def test_scaffolds_override_one_file(run_cli: RunCli, orders: Path, tmp_path: Pa
         "{% endfor %}\n",
         encoding="utf-8",
     )
-    _ok(run_cli("generate", "scaffold", str(orders), "-o", "default_pkg"))
-    result = run_cli(
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "default_pkg"))
+    result = invoke_cli(
         "generate", "scaffold", str(orders), "-o", "custom_pkg", "--scaffolds", str(overrides)
     )
     _ok(result)
@@ -244,17 +244,17 @@ def test_scaffolds_override_one_file(run_cli: RunCli, orders: Path, tmp_path: Pa
         assert custom == default, name
 
 
-def test_a_missing_scaffolds_directory_is_a_coded_error(run_cli: RunCli, orders: Path) -> None:
-    result = run_cli("generate", "handlers", str(orders), "--scaffolds", "nowhere")
+def test_a_missing_scaffolds_directory_is_a_coded_error(invoke_cli: RunCli, orders: Path) -> None:
+    result = invoke_cli("generate", "handlers", str(orders), "--scaffolds", "nowhere")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[SCAFFOLDS_MISSING]: scaffold directory 'nowhere' does not exist" in result.stderr
 
 
 def test_an_invalid_package_name_is_a_coded_error(
-    run_cli: RunCli, orders: Path, tmp_path: Path
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
 ) -> None:
-    result = run_cli("generate", "scaffold", str(orders), "-o", "my-pkg")
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "my-pkg")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[INVALID_PACKAGE_NAME]: 'my-pkg' is not a valid Python package name" in (
@@ -264,10 +264,10 @@ def test_an_invalid_package_name_is_a_coded_error(
 
 
 def test_an_unwritable_output_is_a_coded_error(
-    run_cli: RunCli, orders: Path, tmp_path: Path
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "taken").write_text("a file, not a directory", encoding="utf-8")
-    result = run_cli("generate", "scaffold", str(orders), "-o", "taken")
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "taken")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[WRITE_FAILED]" in result.stderr
@@ -285,12 +285,12 @@ def _tool(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
-def test_a_scaffold_passes_its_tests_ruff_and_mypy(run_cli: RunCli, tmp_path: Path) -> None:
+def test_a_scaffold_passes_its_tests_ruff_and_mypy(invoke_cli: RunCli, tmp_path: Path) -> None:
     for tool in ("ruff", "mypy"):
         if importlib.util.find_spec(tool) is None:
             pytest.skip(f"{tool} is not installed")
     template = EXAMPLES / "customer_profile.yaml"
-    _ok(run_cli("generate", "scaffold", str(template), "-o", "customer_profile"))
+    _ok(invoke_cli("generate", "scaffold", str(template), "-o", "customer_profile"))
     package = tmp_path / "customer_profile"
     tests = _tool("pytest", "-q", "-p", "no:cacheprovider", str(package), cwd=tmp_path)
     # its run test started the embedded server (as root its data may live outside tmp_path)

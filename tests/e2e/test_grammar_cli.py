@@ -19,8 +19,8 @@ NAMES = ("payment_reconciliation", "ecommerce_order_processing", "customer_onboa
 needs_corpus = pytest.mark.skipif(not WORKFLOWS.is_dir(), reason="corpus not available")
 
 
-def test_grammar_list_names_every_capability_and_pattern(run_cli: RunCli) -> None:
-    result = run_cli("grammar", "list", "--json")
+def test_grammar_list_names_every_capability_and_pattern(invoke_cli: RunCli) -> None:
+    result = invoke_cli("grammar", "list", "--json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert [entry["name"] for entry in document["capabilities"]] == list(REGISTRY)
@@ -39,8 +39,8 @@ def test_grammar_inspect_shows_fields_and_suggests_on_a_typo(run_cli: RunCli) ->
     assert_no_traceback(typo)
 
 
-def test_grammar_document_json_is_the_config_models_json_schemas(run_cli: RunCli) -> None:
-    result = run_cli("grammar", "document", "--format", "json")
+def test_grammar_document_json_is_the_config_models_json_schemas(invoke_cli: RunCli) -> None:
+    result = invoke_cli("grammar", "document", "--format", "json")
     assert result.returncode == 0, result.stderr
     tools = {tool["name"]: tool for tool in json.loads(result.stdout)}
     for name, capability in REGISTRY.items():
@@ -49,15 +49,19 @@ def test_grammar_document_json_is_the_config_models_json_schemas(run_cli: RunCli
         assert tools[f"pattern_{name}"]["input_schema"] == pattern.params_model.model_json_schema()
 
 
-def test_grammar_document_tiers_grow(run_cli: RunCli) -> None:
-    sizes = [len(run_cli("grammar", "document", "--tier", str(tier)).stdout) for tier in (1, 2, 3)]
+def test_grammar_document_tiers_grow(invoke_cli: RunCli) -> None:
+    sizes = [
+        len(invoke_cli("grammar", "document", "--tier", str(tier)).stdout) for tier in (1, 2, 3)
+    ]
     assert sizes[0] < sizes[1] < sizes[2]
 
 
 @needs_corpus
 @pytest.mark.parametrize("name", NAMES)
-def test_the_tasker_core_workflows_validate_without_errors(run_cli: RunCli, name: str) -> None:
-    result = run_cli("composition", "validate", str(WORKFLOWS / f"{name}.yaml"), "--format", "json")
+def test_the_tasker_core_workflows_validate_without_errors(invoke_cli: RunCli, name: str) -> None:
+    result = invoke_cli(
+        "composition", "validate", str(WORKFLOWS / f"{name}.yaml"), "--format", "json"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     findings = json.loads(result.stdout)["files"][0]["findings"]
     assert not [finding for finding in findings if finding["severity"] == "error"]
@@ -65,8 +69,8 @@ def test_the_tasker_core_workflows_validate_without_errors(run_cli: RunCli, name
 
 
 @needs_corpus
-def test_explain_with_fixtures_gives_the_data_flow_they_describe(run_cli: RunCli) -> None:
-    result = run_cli(
+def test_explain_with_fixtures_gives_the_data_flow_they_describe(invoke_cli: RunCli) -> None:
+    result = invoke_cli(
         "composition",
         "explain",
         str(WORKFLOWS / "payment_reconciliation.yaml"),
@@ -81,7 +85,7 @@ def test_explain_with_fixtures_gives_the_data_flow_they_describe(run_cli: RunCli
     assert outputs[3]["unmatched_count"] == 1
     assert outputs[3]["total_variance"] == pytest.approx(0.5)
     assert outputs[5]["status"] == "completed"
-    failing = run_cli(
+    failing = invoke_cli(
         "composition",
         "explain",
         str(WORKFLOWS / "payment_reconciliation.yaml"),
@@ -95,7 +99,7 @@ def test_explain_with_fixtures_gives_the_data_flow_they_describe(run_cli: RunCli
 
 
 def test_composition_validate_reports_coded_findings_with_positions(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -107,7 +111,7 @@ def test_composition_validate_reports_coded_findings_with_positions(
         "    config: {resource: db, data: {expression: '.prev'}}\n",
         encoding="utf-8",
     )
-    result = run_cli("composition", "validate", str(bad))
+    result = invoke_cli("composition", "validate", str(bad))
     assert result.returncode == 1
     assert "MISSING_CAPABILITY" in result.stdout
     assert "did you mean 'transform'" in result.stdout
@@ -116,8 +120,8 @@ def test_composition_validate_reports_coded_findings_with_positions(
     assert_no_traceback(result)
 
 
-def test_explain_rejects_bad_sample_json_with_a_code(run_cli: RunCli) -> None:
-    result = run_cli(
+def test_explain_rejects_bad_sample_json_with_a_code(invoke_cli: RunCli) -> None:
+    result = invoke_cli(
         "composition",
         "explain",
         str(PROJECT_ROOT / "examples/grammar/orders.yaml"),
@@ -129,14 +133,14 @@ def test_explain_rejects_bad_sample_json_with_a_code(run_cli: RunCli) -> None:
     assert_no_traceback(result)
 
 
-def test_explain_runs_the_example_composition_on_samples(run_cli: RunCli) -> None:
+def test_explain_runs_the_example_composition_on_samples(invoke_cli: RunCli) -> None:
     deps = {
         "load_order": {
             "order_id": "A1",
             "lines": [{"sku": "x", "quantity": "2", "unit_price": 5}],
         }
     }
-    result = run_cli(
+    result = invoke_cli(
         "composition",
         "explain",
         str(PROJECT_ROOT / "examples/grammar/orders.yaml"),

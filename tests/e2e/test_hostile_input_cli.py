@@ -57,34 +57,34 @@ HOSTILE_TEMPLATES = {
 }
 
 
-def timed(run_cli: RunCli, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+def timed(invoke_cli: RunCli, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
     started = time.perf_counter()
-    result = run_cli(*args, **kwargs)  # type: ignore[arg-type]
+    result = invoke_cli(*args, **kwargs)  # type: ignore[arg-type]
     assert time.perf_counter() - started < SECONDS
     assert_no_traceback(result)
     return result
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_TEMPLATES))
-def test_validate_reports_hostile_templates(run_cli: RunCli, tmp_path: Path, case: str) -> None:
+def test_validate_reports_hostile_templates(invoke_cli: RunCli, tmp_path: Path, case: str) -> None:
     text, code = HOSTILE_TEMPLATES[case]
     path = tmp_path / f"{case}.yaml"
     path.write_text(text, encoding="utf-8")
-    result = timed(run_cli, "validate", str(path))
+    result = timed(invoke_cli, "validate", str(path))
     assert result.returncode == 1, result.stdout + result.stderr
     assert code in result.stdout
     assert f"{case}.yaml:" in result.stdout  # placed in the file
 
 
 def test_validate_refuses_a_file_over_the_size_limit_unread(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     path = tmp_path / "huge.yaml"
     with path.open("w", encoding="utf-8") as file:
         file.write(HEAD + STEP + "metadata: [")
         file.write("1," * 5_000_000)
         file.write("1]\n")
-    result = timed(run_cli, "validate", str(path), "--format", "json")
+    result = timed(invoke_cli, "validate", str(path), "--format", "json")
     assert result.returncode == 1
     [finding] = json.loads(result.stdout)["files"][0]["findings"]
     assert finding["code"] == "INPUT_TOO_LARGE"
@@ -92,17 +92,17 @@ def test_validate_refuses_a_file_over_the_size_limit_unread(
 
 
 def test_hostile_templates_stop_every_command_that_reads_them(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     path = tmp_path / "deep.yaml"
     path.write_text(HOSTILE_TEMPLATES["deep"][0], encoding="utf-8")
-    visualized = timed(run_cli, "template", "visualize", str(path))
+    visualized = timed(invoke_cli, "template", "visualize", str(path))
     assert visualized.returncode == 1
     assert "INPUT_TOO_DEEP" in visualized.stdout + visualized.stderr
-    generated = timed(run_cli, "generate", "models", str(path), "-o", str(tmp_path / "out"))
+    generated = timed(invoke_cli, "generate", "models", str(path), "-o", str(tmp_path / "out"))
     assert generated.returncode != 3
     assert "INPUT_TOO_DEEP" in generated.stdout + generated.stderr
-    composition = timed(run_cli, "composition", "validate", str(path))
+    composition = timed(invoke_cli, "composition", "validate", str(path))
     assert composition.returncode == 1
     assert "INPUT_TOO_DEEP" in composition.stdout
 
@@ -146,7 +146,7 @@ def count(database_url: str, table: str) -> int:
 @pytest.mark.parametrize("case", sorted(BAD_CONTEXTS))
 @pytest.mark.parametrize("given_as", ["inline", "file", "stdin"])
 def test_run_refuses_unusable_context_json(
-    run_cli: RunCli, env: dict[str, str], tmp_path: Path, case: str, given_as: str
+    invoke_cli: RunCli, env: dict[str, str], tmp_path: Path, case: str, given_as: str
 ) -> None:
     text, shown = BAD_CONTEXTS[case]
     stdin = None
@@ -158,7 +158,7 @@ def test_run_refuses_unusable_context_json(
     else:
         context, stdin = "@-", text
     args = ("run", LINEAR, "--handlers", HANDLERS, "--context", context)
-    result = timed(run_cli, *args, cwd=PROJECT_ROOT, env=env, input=stdin)
+    result = timed(invoke_cli, *args, cwd=PROJECT_ROOT, env=env, input=stdin)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[INVALID_CONTEXT_JSON]" in result.stderr
     assert shown in result.stderr
@@ -179,11 +179,11 @@ def test_run_refuses_context_over_the_size_limit_unread(
 
 
 def test_run_refuses_a_template_whose_names_do_not_fit(
-    run_cli: RunCli, env: dict[str, str], tmp_path: Path
+    invoke_cli: RunCli, env: dict[str, str], tmp_path: Path
 ) -> None:
     path = tmp_path / "long.yaml"
     path.write_text(HOSTILE_TEMPLATES["long-step-name"][0], encoding="utf-8")
-    result = timed(run_cli, "run", str(path), "--handlers", HANDLERS, cwd=PROJECT_ROOT, env=env)
+    result = timed(invoke_cli, "run", str(path), "--handlers", HANDLERS, cwd=PROJECT_ROOT, env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[TEMPLATE_INVALID]" in result.stderr
     assert "NAME_TOO_LONG" in result.stdout + result.stderr
@@ -191,21 +191,21 @@ def test_run_refuses_a_template_whose_names_do_not_fit(
     assert count(env["TASKER_DATABASE_URL"], "tasks") == 0
 
 
-def test_task_submit_refuses_unusable_context_json(run_cli: RunCli, env: dict[str, str]) -> None:
+def test_task_submit_refuses_unusable_context_json(invoke_cli: RunCli, env: dict[str, str]) -> None:
     args = ("task", "submit", LINEAR, "--context", '{"even_number": NaN}')
-    result = timed(run_cli, *args, cwd=PROJECT_ROOT, env=env)
+    result = timed(invoke_cli, *args, cwd=PROJECT_ROOT, env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[INVALID_CONTEXT_JSON]" in result.stderr
     assert count(env["TASKER_DATABASE_URL"], "tasks") == 0
 
 
 @pytest.mark.parametrize("case", ["NaN", "NUL", "5000-deep"])
-def test_complete_step_refuses_unusable_result_json(run_cli: RunCli, case: str) -> None:
+def test_complete_step_refuses_unusable_result_json(invoke_cli: RunCli, case: str) -> None:
     text, shown = BAD_CONTEXTS[case]
     args = ("task", "complete-step", str(uuid.uuid4()), "charge", "--reason", "by hand")
     # the result is read before the database is opened: none is needed to refuse it
     env = {"TASKER_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}
-    result = timed(run_cli, *args, "--result", text, env=env)
+    result = timed(invoke_cli, *args, "--result", text, env=env)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[INVALID_RESULT_JSON]" in result.stderr
     assert shown in result.stderr
@@ -216,11 +216,11 @@ def test_complete_step_refuses_unusable_result_json(run_cli: RunCli, case: str) 
 )
 @pytest.mark.parametrize("case", ["NaN", "lone-surrogate", "5000-digit-int"])
 def test_composition_explain_refuses_unusable_sample_json(
-    run_cli: RunCli, option: str, case: str
+    invoke_cli: RunCli, option: str, case: str
 ) -> None:
     text, shown = BAD_CONTEXTS[case]
     example = str(PROJECT_ROOT / "examples/grammar/orders.yaml")
-    result = timed(run_cli, "composition", "explain", example, option, text)
+    result = timed(invoke_cli, "composition", "explain", example, option, text)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[INVALID_SAMPLE_JSON]" in result.stderr
     assert option in result.stderr

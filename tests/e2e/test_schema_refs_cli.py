@@ -118,9 +118,9 @@ def _clean(result: subprocess.CompletedProcess[str], project: Path) -> None:
 
 
 def test_validate_flags_every_outside_reference(
-    run_cli: RunCli, project: Path, server: CountingServer
+    invoke_cli: RunCli, project: Path, server: CountingServer
 ) -> None:
-    result = run_cli("validate", "refs.yaml", "--format", "json", cwd=project)
+    result = invoke_cli("validate", "refs.yaml", "--format", "json", cwd=project)
     _clean(result, project)
     assert result.returncode == 1, result.stdout + result.stderr
     findings = json.loads(result.stdout)["files"][0]["findings"]
@@ -140,9 +140,9 @@ def test_validate_flags_every_outside_reference(
 
 @pytest.mark.parametrize("command", [("models",), ("scaffold", "--output", "pkg")])
 def test_generate_refuses_and_fetches_nothing(
-    run_cli: RunCli, project: Path, server: CountingServer, command: tuple[str, ...]
+    invoke_cli: RunCli, project: Path, server: CountingServer, command: tuple[str, ...]
 ) -> None:
-    result = run_cli("generate", command[0], "refs.yaml", *command[1:], cwd=project)
+    result = invoke_cli("generate", command[0], "refs.yaml", *command[1:], cwd=project)
     _clean(result, project)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "EXTERNAL_SCHEMA_REF" in result.stdout + result.stderr
@@ -150,7 +150,7 @@ def test_generate_refuses_and_fetches_nothing(
 
 
 def test_generate_never_reads_a_file_a_reference_names(
-    run_cli: RunCli, project: Path, server: CountingServer
+    invoke_cli: RunCli, project: Path, server: CountingServer
 ) -> None:
     # only the reference that generation used to follow: a relative path, read from the
     # working directory, under a property called 'default'
@@ -161,16 +161,16 @@ def test_generate_never_reads_a_file_a_reference_names(
         "steps:\n  - name: price\n    handler: {callable: tests.price}\n",
         encoding="utf-8",
     )
-    result = run_cli("generate", "models", "refs.yaml", cwd=project)
+    result = invoke_cli("generate", "models", "refs.yaml", cwd=project)
     _clean(result, project)
     assert result.returncode == 1, result.stdout
     assert "secret.json" in result.stdout + result.stderr
 
 
 def test_run_refuses_before_anything_runs(
-    run_cli: RunCli, project: Path, server: CountingServer, fresh_database_url: str
+    invoke_cli: RunCli, project: Path, server: CountingServer, fresh_database_url: str
 ) -> None:
-    result = run_cli(
+    result = invoke_cli(
         "run",
         "refs.yaml",
         "--context",

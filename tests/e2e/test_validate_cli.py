@@ -85,8 +85,8 @@ def line_of(text: str, fragment: str) -> int:
     return next(number for number, line in enumerate(text.splitlines(), 1) if fragment in line)
 
 
-def json_report(run_cli: RunCli, *args: str) -> dict[str, object]:
-    result = run_cli("validate", "--format", "json", *args)
+def json_report(invoke_cli: RunCli, *args: str) -> dict[str, object]:
+    result = invoke_cli("validate", "--format", "json", *args)
     assert_no_traceback(result)
     data: dict[str, object] = json.loads(result.stdout)
     return data
@@ -120,12 +120,12 @@ def test_error_exits_1_and_names_code_and_line(run_cli: RunCli, tmp_path: Path) 
     assert "✗ 1 error" in result.stdout
 
 
-def test_warnings_pass_unless_strict(run_cli: RunCli, tmp_path: Path) -> None:
+def test_warnings_pass_unless_strict(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "t.yaml", WARNING_ONLY)
-    relaxed = run_cli("validate", "t.yaml")
+    relaxed = invoke_cli("validate", "t.yaml")
     assert relaxed.returncode == 0
     assert "LEGACY_KEY" in relaxed.stdout
-    strict = run_cli("validate", "--strict", "t.yaml")
+    strict = invoke_cli("validate", "--strict", "t.yaml")
     assert_no_traceback(strict)
     assert strict.returncode == 1
     assert "LEGACY_KEY" in strict.stdout
@@ -141,56 +141,56 @@ def test_warnings_pass_unless_strict(run_cli: RunCli, tmp_path: Path) -> None:
     ids=["broken-yaml", "binary", "empty"],
 )
 def test_bad_files_named_explicitly_exit_1(
-    run_cli: RunCli, tmp_path: Path, content: bytes, code: str
+    invoke_cli: RunCli, tmp_path: Path, content: bytes, code: str
 ) -> None:
     (tmp_path / "t.yaml").write_bytes(content)
-    result = run_cli("validate", "t.yaml")
+    result = invoke_cli("validate", "t.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert code in result.stdout
     assert "t.yaml" in result.stdout
 
 
-def test_directory_without_templates_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
+def test_directory_without_templates_exits_2(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "repo/.pre-commit-config.yaml", "repos:\n  - repo: local\n    hooks: []\n")
-    result = run_cli("validate", "repo")
+    result = invoke_cli("validate", "repo")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "NO_TEMPLATES_FOUND" in result.stderr
     assert "hint:" in result.stderr
 
 
-def test_empty_directory_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
+def test_empty_directory_exits_2(invoke_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    result = run_cli("validate", "empty")
+    result = invoke_cli("validate", "empty")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "NO_TEMPLATES_FOUND" in result.stderr
 
 
-def test_directory_reports_skipped_files(run_cli: RunCli, tmp_path: Path) -> None:
+def test_directory_reports_skipped_files(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "repo/.pre-commit-config.yaml", "repos: []\n")
     write(tmp_path, "repo/tasks/t.yaml", CLEAN)
-    result = run_cli("validate", "repo")
+    result = invoke_cli("validate", "repo")
     assert result.returncode == 0
     assert "1 YAML file skipped" in result.stdout
 
 
 def test_only_templates_skips_named_files_that_are_not_templates(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     write(tmp_path, "ci.yml", "on: [push]\njobs: {}\n")
     write(tmp_path, "t.yaml", BROKEN_DEPENDENCY)
-    result = run_cli("validate", "--only-templates", "ci.yml", "t.yaml")
+    result = invoke_cli("validate", "--only-templates", "ci.yml", "t.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "MISSING_DEP_REF" in result.stdout
     assert not any(line.startswith("ci.yml") for line in result.stdout.splitlines())
     assert "1 YAML file skipped" in result.stdout
-    alone = run_cli("validate", "--only-templates", "ci.yml")
+    alone = invoke_cli("validate", "--only-templates", "ci.yml")
     assert_no_traceback(alone)
     assert alone.returncode == 0
-    plain = run_cli("validate", "ci.yml")
+    plain = invoke_cli("validate", "ci.yml")
     assert plain.returncode == 1
 
 
@@ -211,25 +211,25 @@ def test_unknown_format_is_a_usage_error(run_cli: RunCli, tmp_path: Path) -> Non
     assert "sarif" in result.stderr
 
 
-def test_quiet_and_verbose_together_are_a_usage_error(run_cli: RunCli, tmp_path: Path) -> None:
+def test_quiet_and_verbose_together_are_a_usage_error(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "t.yaml", CLEAN)
-    result = run_cli("validate", "-q", "-v", "t.yaml")
+    result = invoke_cli("validate", "-q", "-v", "t.yaml")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "--verbose" in result.stderr
 
 
-def test_quiet_prints_nothing_for_clean_templates(run_cli: RunCli, tmp_path: Path) -> None:
+def test_quiet_prints_nothing_for_clean_templates(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "t.yaml", WARNING_ONLY)
-    result = run_cli("validate", "--quiet", "t.yaml")
+    result = invoke_cli("validate", "--quiet", "t.yaml")
     assert result.returncode == 0
     assert result.stdout == ""
 
 
-def test_json_output_matches_the_documented_shape(run_cli: RunCli, tmp_path: Path) -> None:
+def test_json_output_matches_the_documented_shape(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "ok.yaml", CLEAN)
     write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
-    result = run_cli("validate", "-f", "json", "ok.yaml", "bad.yaml")
+    result = invoke_cli("validate", "-f", "json", "ok.yaml", "bad.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     data = json.loads(result.stdout)
@@ -253,9 +253,9 @@ def test_json_output_matches_the_documented_shape(run_cli: RunCli, tmp_path: Pat
     ValidationOutput.model_validate(data)
 
 
-def test_sarif_output_parses(run_cli: RunCli, tmp_path: Path) -> None:
+def test_sarif_output_parses(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
-    result = run_cli("validate", "--format", "sarif", "bad.yaml")
+    result = invoke_cli("validate", "--format", "sarif", "bad.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     log = json.loads(result.stdout)
@@ -265,10 +265,10 @@ def test_sarif_output_parses(run_cli: RunCli, tmp_path: Path) -> None:
     assert result_entry["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
 
 
-def test_github_output_is_workflow_commands(run_cli: RunCli, tmp_path: Path) -> None:
+def test_github_output_is_workflow_commands(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
     write(tmp_path, "warn.yaml", WARNING_ONLY)
-    result = run_cli("validate", "--format", "github", "bad.yaml", "warn.yaml")
+    result = invoke_cli("validate", "--format", "github", "bad.yaml", "warn.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     *commands, summary = result.stdout.splitlines()
@@ -279,41 +279,43 @@ def test_github_output_is_workflow_commands(run_cli: RunCli, tmp_path: Path) -> 
     assert not summary.startswith("::")
 
 
-def test_environment_applies_overrides(run_cli: RunCli, tmp_path: Path) -> None:
+def test_environment_applies_overrides(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "t.yaml", WITH_ENVIRONMENTS)
     override_line = line_of(WITH_ENVIRONMENTS, "max_attempts: 0")
 
-    assert step_findings(json_report(run_cli, "t.yaml"), "MAX_ATTEMPTS_ZERO") == []
-    (resolved,) = step_findings(json_report(run_cli, "-e", "test", "t.yaml"), "MAX_ATTEMPTS_ZERO")
+    assert step_findings(json_report(invoke_cli, "t.yaml"), "MAX_ATTEMPTS_ZERO") == []
+    (resolved,) = step_findings(
+        json_report(invoke_cli, "-e", "test", "t.yaml"), "MAX_ATTEMPTS_ZERO"
+    )
     assert resolved["line"] == override_line
     assert resolved["step"] == "fetch"
 
-    plain = run_cli("validate", "-e", "test", "t.yaml")
-    verbose = run_cli("validate", "-e", "test", "-v", "t.yaml")
+    plain = invoke_cli("validate", "-e", "test", "t.yaml")
+    verbose = invoke_cli("validate", "-e", "test", "-v", "t.yaml")
     assert "MAX_ATTEMPTS_ZERO" not in plain.stdout
     assert f"t.yaml:{override_line}:" in verbose.stdout
     assert "MAX_ATTEMPTS_ZERO" in verbose.stdout
 
 
 def test_environment_out_of_range_override_is_located_at_the_override(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     write(tmp_path, "t.yaml", WITH_ENVIRONMENTS)
-    data = json_report(run_cli, "--environment", "bad", "t.yaml")
+    data = json_report(invoke_cli, "--environment", "bad", "t.yaml")
     assert data["environment"] == "bad"
     (finding,) = step_findings(data, "VALUE_OUT_OF_RANGE")
     assert finding["line"] == line_of(WITH_ENVIRONMENTS, "timeout_seconds: -1")
     assert finding["path"] == "$.steps[1].timeout_seconds"
-    assert step_findings(json_report(run_cli, "t.yaml"), "VALUE_OUT_OF_RANGE") == []
+    assert step_findings(json_report(invoke_cli, "t.yaml"), "VALUE_OUT_OF_RANGE") == []
 
 
-def test_unreadable_file_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
+def test_unreadable_file_exits_2(invoke_cli: RunCli, tmp_path: Path) -> None:
     path = write(tmp_path, "t.yaml", CLEAN)
     path.chmod(0)
     try:
         if os.access(path, os.R_OK):
             pytest.skip("running with privileges that read any file")
-        result = run_cli("validate", "t.yaml")
+        result = invoke_cli("validate", "t.yaml")
     finally:
         path.chmod(0o644)
     assert_no_traceback(result)
@@ -321,9 +323,9 @@ def test_unreadable_file_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
     assert "FILE_UNREADABLE" in result.stdout
 
 
-def test_output_writes_the_report_to_a_file(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_writes_the_report_to_a_file(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
-    result = run_cli("validate", "-f", "sarif", "-o", "report.sarif", "bad.yaml")
+    result = invoke_cli("validate", "-f", "sarif", "-o", "report.sarif", "bad.yaml")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -332,25 +334,25 @@ def test_output_writes_the_report_to_a_file(run_cli: RunCli, tmp_path: Path) -> 
     assert log["runs"][0]["results"][0]["ruleId"] == "MISSING_DEP_REF"
 
 
-def test_output_text_file_has_no_colour(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_text_file_has_no_colour(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
-    result = run_cli("validate", "-o", "report.txt", "bad.yaml", env={"FORCE_COLOR": "1"})
+    result = invoke_cli("validate", "-o", "report.txt", "bad.yaml", env={"FORCE_COLOR": "1"})
     assert result.returncode == 1
     text = (tmp_path / "report.txt").read_text(encoding="utf-8")
     assert "bad.yaml:8:20  error  MISSING_DEP_REF" in text
     assert "\x1b[" not in text
 
 
-def test_output_into_a_missing_directory_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
+def test_output_into_a_missing_directory_exits_2(invoke_cli: RunCli, tmp_path: Path) -> None:
     write(tmp_path, "t.yaml", CLEAN)
-    result = run_cli("validate", "-o", "no/such/dir/report.json", "-f", "json", "t.yaml")
+    result = invoke_cli("validate", "-o", "no/such/dir/report.json", "-f", "json", "t.yaml")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "cannot write the report" in result.stderr
 
 
-def test_help_explains_every_option(run_cli: RunCli) -> None:
-    result = run_cli("validate", "--help")
+def test_help_explains_every_option(invoke_cli: RunCli) -> None:
+    result = invoke_cli("validate", "--help")
     assert result.returncode == 0
     for option in ("--format", "--strict", "--quiet", "--verbose", "--environment", "--output"):
         assert option in result.stdout
@@ -376,14 +378,14 @@ steps:
 
 
 def test_the_strict_mutation_policy_refuses_a_second_mutation(
-    run_cli: RunCli, tmp_path: Path
+    invoke_cli: RunCli, tmp_path: Path
 ) -> None:
     (tmp_path / "two.yaml").write_text(TWO_MUTATIONS, encoding="utf-8")
-    default = run_cli("validate", "two.yaml")
+    default = invoke_cli("validate", "two.yaml")
     assert default.returncode == 0, default.stdout
     assert "MULTIPLE_MUTATIONS" not in default.stdout
-    strict = run_cli("validate", "two.yaml", "--mutation-policy", "strict")
+    strict = invoke_cli("validate", "two.yaml", "--mutation-policy", "strict")
     assert strict.returncode == 1
     assert "two.yaml:13:11  error  MULTIPLE_MUTATIONS" in strict.stdout
-    wrong = run_cli("validate", "two.yaml", "--mutation-policy", "lenient")
+    wrong = invoke_cli("validate", "two.yaml", "--mutation-policy", "lenient")
     assert wrong.returncode == 2

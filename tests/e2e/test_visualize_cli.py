@@ -102,16 +102,16 @@ def test_tree_is_the_default(run_cli: RunCli, approval: Path) -> None:
     ],
     ids=["tree", "mermaid", "dot", "json"],
 )
-def test_every_format(run_cli: RunCli, approval: Path, view_format: str, expected: str) -> None:
-    result = run_cli("template", "visualize", str(approval), "--format", view_format)
+def test_every_format(invoke_cli: RunCli, approval: Path, view_format: str, expected: str) -> None:
+    result = invoke_cli("template", "visualize", str(approval), "--format", view_format)
     assert_no_traceback(result)
     assert result.returncode == 0, result.stderr
     assert expected in result.stdout
     assert result.stderr == ""
 
 
-def test_mermaid_marks_dynamic_edges(run_cli: RunCli, approval: Path) -> None:
-    result = run_cli("template", "visualize", str(approval), "-f", "mermaid")
+def test_mermaid_marks_dynamic_edges(invoke_cli: RunCli, approval: Path) -> None:
+    result = invoke_cli("template", "visualize", str(approval), "-f", "mermaid")
     lines = result.stdout.splitlines()
     assert lines[0] == "graph TD"
     assert "    validate_request --> routing_decision" in lines
@@ -119,8 +119,8 @@ def test_mermaid_marks_dynamic_edges(run_cli: RunCli, approval: Path) -> None:
     assert '    split_reviews -.->|"×N"| review_batch' in lines
 
 
-def test_json_output_is_parseable_and_documented(run_cli: RunCli, approval: Path) -> None:
-    result = run_cli("template", "visualize", str(approval), "--format", "json", "-e", "test")
+def test_json_output_is_parseable_and_documented(invoke_cli: RunCli, approval: Path) -> None:
+    result = invoke_cli("template", "visualize", str(approval), "--format", "json", "-e", "test")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["format"] == "tasker-ctl.dag-view"
@@ -137,10 +137,10 @@ def test_json_output_is_parseable_and_documented(run_cli: RunCli, approval: Path
     ]
 
 
-def test_output_file(run_cli: RunCli, approval: Path, tmp_path: Path) -> None:
+def test_output_file(invoke_cli: RunCli, approval: Path, tmp_path: Path) -> None:
     target = tmp_path / "out" / "dag.mmd"
     target.parent.mkdir()
-    result = run_cli("template", "visualize", str(approval), "-f", "mermaid", "-o", str(target))
+    result = invoke_cli("template", "visualize", str(approval), "-f", "mermaid", "-o", str(target))
     assert_no_traceback(result)
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""
@@ -148,9 +148,9 @@ def test_output_file(run_cli: RunCli, approval: Path, tmp_path: Path) -> None:
     assert "wrote the mermaid view" in result.stderr
 
 
-def test_tree_to_a_file_is_plain_text(run_cli: RunCli, approval: Path, tmp_path: Path) -> None:
+def test_tree_to_a_file_is_plain_text(invoke_cli: RunCli, approval: Path, tmp_path: Path) -> None:
     target = tmp_path / "dag.txt"
-    result = run_cli("template", "visualize", str(approval), "--output", str(target))
+    result = invoke_cli("template", "visualize", str(approval), "--output", str(target))
     assert result.returncode == 0, result.stderr
     text = target.read_text(encoding="utf-8")
     assert text.startswith("conditional_approval/approval_routing@1.0.0\n")
@@ -158,26 +158,26 @@ def test_tree_to_a_file_is_plain_text(run_cli: RunCli, approval: Path, tmp_path:
 
 
 def test_unwritable_output_is_a_usage_error(
-    run_cli: RunCli, approval: Path, tmp_path: Path
+    invoke_cli: RunCli, approval: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "missing-dir" / "dag.dot"
-    result = run_cli("template", "visualize", str(approval), "-f", "dot", "-o", str(target))
+    result = invoke_cli("template", "visualize", str(approval), "-f", "dot", "-o", str(target))
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[USAGE_ERROR]: cannot write" in result.stderr
 
 
-def test_stdin(run_cli: RunCli) -> None:
-    result = run_cli("template", "visualize", "-", "--format", "dot", input=APPROVAL)
+def test_stdin(invoke_cli: RunCli) -> None:
+    result = invoke_cli("template", "visualize", "-", "--format", "dot", input=APPROVAL)
     assert_no_traceback(result)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith('digraph "conditional_approval/approval_routing@1.0.0" {')
 
 
-def test_invalid_template_exits_1_with_findings(run_cli: RunCli, tmp_path: Path) -> None:
+def test_invalid_template_exits_1_with_findings(invoke_cli: RunCli, tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(BROKEN, encoding="utf-8")
-    result = run_cli("template", "visualize", str(path))
+    result = invoke_cli("template", "visualize", str(path))
     assert_no_traceback(result)
     assert result.returncode == 1
     assert result.stdout == ""
@@ -187,8 +187,8 @@ def test_invalid_template_exits_1_with_findings(run_cli: RunCli, tmp_path: Path)
     assert "hint:" in result.stderr
 
 
-def test_invalid_template_on_stdin(run_cli: RunCli) -> None:
-    result = run_cli("template", "visualize", "-", input="steps: [\n")
+def test_invalid_template_on_stdin(invoke_cli: RunCli) -> None:
+    result = invoke_cli("template", "visualize", "-", input="steps: [\n")
     assert_no_traceback(result)
     assert result.returncode == 1
     assert "<stdin>:" in result.stderr
@@ -202,22 +202,22 @@ def test_missing_file_exits_2(run_cli: RunCli) -> None:
     assert result.stderr.startswith("error[PATH_NOT_FOUND]: 'no-such-template.yaml' does not exist")
 
 
-def test_directory_exits_2(run_cli: RunCli, tmp_path: Path) -> None:
-    result = run_cli("template", "visualize", str(tmp_path))
+def test_directory_exits_2(invoke_cli: RunCli, tmp_path: Path) -> None:
+    result = invoke_cli("template", "visualize", str(tmp_path))
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[USAGE_ERROR]" in result.stderr
 
 
-def test_undeclared_environment_exits_2(run_cli: RunCli, approval: Path) -> None:
-    result = run_cli("template", "visualize", str(approval), "-e", "tset")
+def test_undeclared_environment_exits_2(invoke_cli: RunCli, approval: Path) -> None:
+    result = invoke_cli("template", "visualize", str(approval), "-e", "tset")
     assert_no_traceback(result)
     assert result.returncode == 2
     assert "error[UNKNOWN_ENVIRONMENT]" in result.stderr
     assert "test" in result.stderr  # the hint suggests the declared one
 
 
-def test_unknown_format_is_a_usage_error(run_cli: RunCli, approval: Path) -> None:
-    result = run_cli("template", "visualize", str(approval), "--format", "svg")
+def test_unknown_format_is_a_usage_error(invoke_cli: RunCli, approval: Path) -> None:
+    result = invoke_cli("template", "visualize", str(approval), "--format", "svg")
     assert_no_traceback(result)
     assert result.returncode == 2
