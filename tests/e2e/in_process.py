@@ -8,7 +8,8 @@ has the shape of ``run_cli``'s (a ``CompletedProcess`` with ``returncode``, ``st
 
 What a process has of its own is set for each call as ``run_cli`` sets it: the working
 directory, ``sys.argv`` (a run's resume command is built from it), the environment (without
-the developer's ``TASKER_*``, with ``NO_COLOR`` and ``COLUMNS``) and standard input. An
+the developer's ``TASKER_*``, with ``NO_COLOR`` and ``COLUMNS``), standard input, and the
+telemetry configuration read from the environment. An
 exception that escapes the app is appended to stderr as the interpreter would print it, so
 ``assert_no_traceback`` fails here as it would on the real process.
 
@@ -30,6 +31,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tasker_ctl.cli import build_app
+from tasker_ctl.telemetry import reset_telemetry
 
 InvokeCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -49,12 +51,17 @@ def in_process_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke
         environment["NO_COLOR"] = "1"
         environment["COLUMNS"] = "120"
         environment.update(env or {})
+        # a process reads its telemetry configuration once, from its own environment
+        reset_telemetry()
         with monkeypatch.context() as patch:
             patch.chdir(cwd or tmp_path)
             patch.setattr(sys, "argv", ["tasker-ctl", *args])
-            result = CliRunner().invoke(
-                build_app(), list(args), input=input, env=environment, prog_name="tasker-ctl"
-            )
+            try:
+                result = CliRunner().invoke(
+                    build_app(), list(args), input=input, env=environment, prog_name="tasker-ctl"
+                )
+            finally:
+                reset_telemetry()
         stderr = result.stderr
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             # what the interpreter prints for an exception nothing caught

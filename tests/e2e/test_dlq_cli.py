@@ -58,14 +58,14 @@ def template_file(tmp_path: Path) -> Path:
     return path
 
 
-def run(run_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_cli(*args, env=env)
+def run(invoke_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = invoke_cli(*args, env=env)
     assert_no_traceback(result)
     return result
 
 
-def submit(run_cli: RunCli, env: dict[str, str], template_file: Path) -> str:
-    result = run(run_cli, env, "task", "submit", str(template_file), "--new")
+def submit(invoke_cli: RunCli, env: dict[str, str], template_file: Path) -> str:
+    result = run(invoke_cli, env, "task", "submit", str(template_file), "--new")
     assert result.returncode == 0, result.stderr
     return result.stdout.split()[2]
 
@@ -88,52 +88,52 @@ def task_state(database_url: str, task_uuid: str) -> str:
 
 
 def test_sweep_list_show_and_resolve(
-    run_cli: RunCli,
+    invoke_cli: RunCli,
     env: dict[str, str],
     later: dict[str, str],
     template_file: Path,
     fresh_database_url: str,
 ) -> None:
-    task = submit(run_cli, env, template_file)
+    task = submit(invoke_cli, env, template_file)
 
     # now: nothing is stale yet
-    swept = run(run_cli, env, "dlq", "sweep")
+    swept = run(invoke_cli, env, "dlq", "sweep")
     assert swept.returncode == 0, swept.stderr
     assert "0 stale tasks" in swept.stdout
-    empty = run(run_cli, env, "dlq", "list")
+    empty = run(invoke_cli, env, "dlq", "list")
     assert (empty.returncode, empty.stdout.strip()) == (0, "no DLQ entries")
 
     # two hours later, a dry run says what would happen and changes nothing
-    dry = run(run_cli, later, "dlq", "sweep", "--dry-run", "--json")
+    dry = run(invoke_cli, later, "dlq", "sweep", "--dry-run", "--json")
     assert dry.returncode == 1, dry.stderr
     (found,) = as_json(dry)["sweep"]["stale"]
     assert (found["task_uuid"], found["outcome"]) == (task, "would_dead_letter")
     assert found["thresholds"][0]["name"] == "max_steps_in_process_minutes"
     assert task_state(fresh_database_url, task) == "steps_in_process"
 
-    swept = run(run_cli, later, "dlq", "sweep")
+    swept = run(invoke_cli, later, "dlq", "sweep")
     assert swept.returncode == 1, swept.stderr
     assert "1 stale task" in swept.stdout
     assert f"dead-lettered     task {task}" in swept.stdout
     assert "max_steps_in_process_minutes 30 (default)" in swept.stdout
     assert task_state(fresh_database_url, task) == "error"
-    again = run(run_cli, later, "dlq", "sweep", "--json")
+    again = run(invoke_cli, later, "dlq", "sweep", "--json")
     assert again.returncode == 0
     assert as_json(again)["sweep"]["stale"] == []
 
-    listed = as_json(run(run_cli, env, "dlq", "list", "--json"))
+    listed = as_json(run(invoke_cli, env, "dlq", "list", "--json"))
     (entry,) = listed["entries"]
     assert (entry["task_uuid"], entry["reason"]) == (task, "staleness_timeout")
     assert entry["resolution_status"] == "pending"
     entry_uuid = entry["dlq_entry_uuid"]
-    text = run(run_cli, env, "dlq", "list", "--status", "pending")
+    text = run(invoke_cli, env, "dlq", "list", "--status", "pending")
     assert entry_uuid in text.stdout
     assert "dlq_e2e/stuck@1.0.0" in text.stdout
     assert "staleness_timeout in steps_in_process (past max_steps_in_process_minutes)" in (
         text.stdout
     )
 
-    shown = run(run_cli, env, "dlq", "show", entry_uuid)
+    shown = run(invoke_cli, env, "dlq", "show", entry_uuid)
     assert shown.returncode == 0, shown.stderr
     for expected in (
         f"DLQ entry {entry_uuid}",
@@ -146,23 +146,23 @@ def test_sweep_list_show_and_resolve(
         f"resolve with: tasker-ctl dlq resolve {entry_uuid}",
     ):
         assert expected in shown.stdout, shown.stdout
-    snapshot = as_json(run(run_cli, env, "dlq", "show", entry_uuid, "--json"))["entry"]
+    snapshot = as_json(run(invoke_cli, env, "dlq", "show", entry_uuid, "--json"))["entry"]
     assert [s["name"] for s in snapshot["task_snapshot"]["steps"]] == ["fetch", "store"]
 
     resolve = ("dlq", "resolve", entry_uuid, "--status", "permanently_failed")
-    done = run(run_cli, {**env, "TASKER_ACTOR": "oncall"}, *resolve, "--notes", "source gone")
+    done = run(invoke_cli, {**env, "TASKER_ACTOR": "oncall"}, *resolve, "--notes", "source gone")
     assert done.returncode == 0, done.stderr
     assert "as permanently_failed (by oncall)" in done.stdout
-    twice = run(run_cli, env, *resolve, "--notes", "again", "--by", "someone")
+    twice = run(invoke_cli, env, *resolve, "--notes", "again", "--by", "someone")
     assert twice.returncode == 1
     assert "error[DLQ_ENTRY_ALREADY_RESOLVED]" in twice.stderr
     assert "by oncall" in twice.stderr
-    kept = as_json(run(run_cli, env, "dlq", "show", entry_uuid, "--json"))["entry"]
+    kept = as_json(run(invoke_cli, env, "dlq", "show", entry_uuid, "--json"))["entry"]
     assert (kept["resolved_by"], kept["resolution_notes"]) == ("oncall", "source gone")
 
-    stats = as_json(run(run_cli, env, "dlq", "stats", "--json"))["stats"]
+    stats = as_json(run(invoke_cli, env, "dlq", "stats", "--json"))["stats"]
     assert (stats["total"], stats["pending"]) == (1, 0)
-    assert "1 entry, 0 pending" in run(run_cli, env, "dlq", "stats").stdout
+    assert "1 entry, 0 pending" in run(invoke_cli, env, "dlq", "stats").stdout
 
 
 NOBODY = "00000000-0000-0000-0000-000000000000"
@@ -193,11 +193,11 @@ def test_bad_input_gets_a_coded_error(
 def test_the_worker_sweeps_for_stale_tasks(
     env: dict[str, str],
     later: dict[str, str],
-    run_cli: RunCli,
+    invoke_cli: RunCli,
     template_file: Path,
     fresh_database_url: str,
 ) -> None:
-    task = submit(run_cli, env, template_file)
+    task = submit(invoke_cli, env, template_file)
     # a step that lost its place in the queue: no worker will ever take it
     with psycopg.connect(fresh_database_url, autocommit=True) as connection:
         connection.execute(
@@ -220,11 +220,11 @@ def test_the_worker_sweeps_for_stale_tasks(
 def test_the_worker_sweeper_can_be_turned_off(
     env: dict[str, str],
     later: dict[str, str],
-    run_cli: RunCli,
+    invoke_cli: RunCli,
     template_file: Path,
     fresh_database_url: str,
 ) -> None:
-    task = submit(run_cli, env, template_file)
+    task = submit(invoke_cli, env, template_file)
     with psycopg.connect(fresh_database_url, autocommit=True) as connection:
         connection.execute(
             "UPDATE tasker.workflow_steps SET claimable_at = NULL WHERE task_uuid = %s", [task]

@@ -37,14 +37,14 @@ def env(fresh_database_url: str) -> dict[str, str]:
     return {"TASKER_DATABASE_URL": fresh_database_url, "PYTHONDONTWRITEBYTECODE": "1", **NO_OTEL}
 
 
-def cli(run_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_cli(*args, cwd=PROJECT_ROOT, env=env)
+def cli(invoke_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = invoke_cli(*args, cwd=PROJECT_ROOT, env=env)
     assert_no_traceback(result)
     return result
 
 
-def run_linear(run_cli: RunCli, env: dict[str, str], *extra: str) -> dict[str, Any]:
-    result = cli(run_cli, env, "run", *LINEAR, "--new", "--json", *extra)
+def run_linear(invoke_cli: RunCli, env: dict[str, str], *extra: str) -> dict[str, Any]:
+    result = cli(invoke_cli, env, "run", *LINEAR, "--new", "--json", *extra)
     assert result.returncode == 0, result.stderr
     report: dict[str, Any] = json.loads(result.stdout)
     return report
@@ -54,11 +54,11 @@ def json_lines(text: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines()]
 
 
-def test_events_json_lines_and_task_filter(run_cli: RunCli, env: dict[str, str]) -> None:
-    first = run_linear(run_cli, env)["task"]["uuid"]
-    second = run_linear(run_cli, env)["task"]["uuid"]
+def test_events_json_lines_and_task_filter(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    first = run_linear(invoke_cli, env)["task"]["uuid"]
+    second = run_linear(invoke_cli, env)["task"]["uuid"]
 
-    every = cli(run_cli, env, "events", "--json")
+    every = cli(invoke_cli, env, "events", "--json")
     assert every.returncode == 0, every.stderr
     events = json_lines(every.stdout)
     assert len(events) == 2 * LINEAR_EVENTS
@@ -71,17 +71,17 @@ def test_events_json_lines_and_task_filter(run_cli: RunCli, env: dict[str, str])
     )
     assert [e["occurred_at"] for e in events] == sorted(e["occurred_at"] for e in events)
 
-    only = json_lines(cli(run_cli, env, "events", "--task", first, "--json").stdout)
+    only = json_lines(cli(invoke_cli, env, "events", "--task", first, "--json").stdout)
     assert len(only) == LINEAR_EVENTS
     assert {event["task_uuid"] for event in only} == {first}
     assert only == [e for e in events if e["task_uuid"] == first]
     assert len({e["trace_id"] for e in only}) == 1
 
-    limited = cli(run_cli, env, "events", "--json", "--limit", "5")
+    limited = cli(invoke_cli, env, "events", "--json", "--limit", "5")
     assert json_lines(limited.stdout) == events[:5]
     assert "more than 5 events" in limited.stderr
 
-    text = cli(run_cli, env, "events", "--task", second, "--since", "1h")
+    text = cli(invoke_cli, env, "events", "--task", second, "--since", "1h")
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
     assert len(lines) == LINEAR_EVENTS
@@ -115,12 +115,12 @@ def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     )
 
 
-def test_follow_prints_new_events_as_they_happen(run_cli: RunCli, env: dict[str, str]) -> None:
-    earlier = run_linear(run_cli, env)["task"]["uuid"]
+def test_follow_prints_new_events_as_they_happen(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    earlier = run_linear(invoke_cli, env)["task"]["uuid"]
     follower = _spawn(env, "events", "--follow", "--json", "--limit", str(LINEAR_EVENTS))
     try:
         _wait_until_reading(env["TASKER_DATABASE_URL"], follower)
-        later = run_linear(run_cli, env)["task"]["uuid"]
+        later = run_linear(invoke_cli, env)["task"]["uuid"]
         out, err = follower.communicate(timeout=60)
     finally:
         if follower.poll() is None:
@@ -149,9 +149,9 @@ def _wait_until_reading(database_url: str, process: subprocess.Popen[str]) -> No
     pytest.fail("the follower never read the events")
 
 
-def test_follow_a_task_prints_its_history_first(run_cli: RunCli, env: dict[str, str]) -> None:
-    task = run_linear(run_cli, env)["task"]["uuid"]
-    result = cli(run_cli, env, "events", "--task", task, "--follow", "--json", "--limit", "3")
+def test_follow_a_task_prints_its_history_first(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    task = run_linear(invoke_cli, env)["task"]["uuid"]
+    result = cli(invoke_cli, env, "events", "--task", task, "--follow", "--json", "--limit", "3")
     assert result.returncode == 0, result.stderr
     events = json_lines(result.stdout)
     assert [(e["entity"], e["to_state"]) for e in events] == [

@@ -21,19 +21,19 @@ def workspace(tmp_path: Path) -> Path:
 
 
 def test_run_waits_for_approval_and_resumes_once_approved(
-    run_cli: RunCli, workspace: Path, fresh_database_url: str
+    invoke_cli: RunCli, workspace: Path, fresh_database_url: str
 ) -> None:
     env = {"TASKER_DATABASE_URL": fresh_database_url}
     run = ("run", "refund.yaml", "--handlers", "refund_handlers.py")
 
-    waiting = run_cli(*run, cwd=workspace, env=env)
+    waiting = invoke_cli(*run, cwd=workspace, env=env)
     assert_no_traceback(waiting)
     assert waiting.returncode == 1, waiting.stdout + waiting.stderr
     assert "waiting for approval" in waiting.stdout
     assert "step 'approve_refund' waits for approval: Refund half the order?" in waiting.stdout
     assert "tasker-ctl task approve|reject" in waiting.stdout
 
-    shown = run_cli(*run, "--json", cwd=workspace, env=env)
+    shown = invoke_cli(*run, "--json", cwd=workspace, env=env)
     assert shown.returncode == 1
     report = json.loads(shown.stdout)
     task = report["task"]["uuid"]
@@ -42,21 +42,21 @@ def test_run_waits_for_approval_and_resumes_once_approved(
     assert steps["quote"]["awaiting_approval"] is None
     assert "waits for approval" in shown.stderr
 
-    not_waiting = run_cli("task", "approve", task, "quote", "--by", "ops-lead", env=env)
+    not_waiting = invoke_cli("task", "approve", task, "quote", "--by", "ops-lead", env=env)
     assert not_waiting.returncode == 2
     assert "NOT_AWAITING_APPROVAL" in not_waiting.stderr
     assert "approve_refund" in not_waiting.stderr  # the hint names the step that waits
 
-    intern = run_cli("task", "approve", task, "approve_refund", "--by", "intern", env=env)
+    intern = invoke_cli("task", "approve", task, "approve_refund", "--by", "intern", env=env)
     assert intern.returncode == 2
     assert "APPROVER_NOT_ALLOWED" in intern.stderr
     assert "ops-lead" in intern.stderr
 
-    no_reason = run_cli("task", "reject", task, "approve_refund", "--by", "ops-lead", env=env)
+    no_reason = invoke_cli("task", "reject", task, "approve_refund", "--by", "ops-lead", env=env)
     assert no_reason.returncode == 2
     assert "--reason" in no_reason.stderr
 
-    approved = run_cli(
+    approved = invoke_cli(
         "task", "approve", task, "approve_refund", "--by", "ops-lead", "--json", env=env
     )
     assert approved.returncode == 0, approved.stderr
@@ -68,7 +68,7 @@ def test_run_waits_for_approval_and_resumes_once_approved(
     )
     assert change["step_state_after"] == "enqueued"
 
-    done = run_cli(*run, cwd=workspace, env=env)
+    done = invoke_cli(*run, cwd=workspace, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "complete" in done.stdout
     for result in (waiting, shown, not_waiting, intern, no_reason, approved, done):

@@ -112,11 +112,11 @@ def stored_text(database_url: str) -> str:
 
 
 def test_loopback_needs_the_private_network_option(
-    run_cli: RunCli, tmp_path: Path, api: Api, fresh_database_url: str
+    invoke_cli: RunCli, tmp_path: Path, api: Api, fresh_database_url: str
 ) -> None:
     template = write_template(tmp_path, api)
     env = {"TASKER_DATABASE_URL": fresh_database_url}
-    refused = run_cli("run", str(template), "--json", env=env)
+    refused = invoke_cli("run", str(template), "--json", env=env)
     assert_no_traceback(refused)
     assert refused.returncode == 1, refused.stderr
     assert "acquire may not connect to 127.0.0.1" in refused.stderr
@@ -125,18 +125,20 @@ def test_loopback_needs_the_private_network_option(
     assert "TASKER_ACQUIRE_PRIVATE_NETWORK=1" in json.dumps(step["error"])
     assert api.requests == 0
 
-    allowed = run_cli("run", str(template), "--json", "--new", "--allow-private-network", env=env)
+    allowed = invoke_cli(
+        "run", str(template), "--json", "--new", "--allow-private-network", env=env
+    )
     assert_no_traceback(allowed)
     assert allowed.returncode == 0, allowed.stderr
     assert api.requests == 1
 
 
 def test_an_environment_variable_is_sent_only_when_the_operator_allows_it(
-    run_cli: RunCli, tmp_path: Path, api: Api, fresh_database_url: str
+    invoke_cli: RunCli, tmp_path: Path, api: Api, fresh_database_url: str
 ) -> None:
     template = write_template(tmp_path, api, "headers_from_env: {Authorization: CLOUD_SECRET}")
     env = {"TASKER_DATABASE_URL": fresh_database_url, "CLOUD_SECRET": SECRET}
-    refused = run_cli("run", str(template), "--json", "--allow-private-network", env=env)
+    refused = invoke_cli("run", str(template), "--json", "--allow-private-network", env=env)
     assert_no_traceback(refused)
     assert refused.returncode == 1, refused.stderr
     assert "CLOUD_SECRET" in refused.stderr
@@ -147,7 +149,7 @@ def test_an_environment_variable_is_sent_only_when_the_operator_allows_it(
     assert SECRET not in refused.stdout + refused.stderr
     assert SECRET not in stored_text(fresh_database_url)
 
-    allowed = run_cli(
+    allowed = invoke_cli(
         "run",
         str(template),
         "--json",

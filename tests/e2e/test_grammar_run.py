@@ -244,9 +244,9 @@ def workspace(tmp_path: Path, gateway: Gateway, fresh_database_url: str) -> Path
 
 
 def test_run_mixes_handlers_and_a_composition_and_resumes_after_the_checkpoint(
-    run_cli: RunCli, workspace: Path, gateway: Gateway, fresh_database_url: str
+    invoke_cli: RunCli, workspace: Path, gateway: Gateway, fresh_database_url: str
 ) -> None:
-    result = run_cli(
+    result = invoke_cli(
         "run",
         "reconcile.yaml",
         "--context",

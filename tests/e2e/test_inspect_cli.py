@@ -19,10 +19,10 @@ __all__ = ["env"]  # the fixture: a fresh database for each test
 pytestmark = pytest.mark.slow
 
 
-def _run_approval(run_cli: RunCli, env: dict[str, str], *extra: str) -> dict[str, Any]:
+def _run_approval(invoke_cli: RunCli, env: dict[str, str], *extra: str) -> dict[str, Any]:
     context = {"amount": 7250.0, "employee_id": "e-1042", "purpose": "conference travel"}
     result = run(
-        run_cli,
+        invoke_cli,
         env,
         "run",
         "examples/approval/approval.yaml",
@@ -44,10 +44,10 @@ def _json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return document
 
 
-def test_inspect_agrees_with_run_on_every_step(run_cli: RunCli, env: dict[str, str]) -> None:
-    ran = _run_approval(run_cli, env, "--json")
+def test_inspect_agrees_with_run_on_every_step(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    ran = _run_approval(invoke_cli, env, "--json")
     task_uuid = ran["task"]["uuid"]
-    document = _json(run(run_cli, env, "inspect", "task", task_uuid, "--json"))
+    document = _json(run(invoke_cli, env, "inspect", "task", task_uuid, "--json"))
     assert document["view"] == "overview"
     task = document["task"]
     assert task["status"] == ran["task"]["status"] == "complete"
@@ -63,34 +63,34 @@ def test_inspect_agrees_with_run_on_every_step(run_cli: RunCli, env: dict[str, s
     assert task["summary"]["created_at_run_time"] == 3
 
 
-def test_inspect_text_views(run_cli: RunCli, env: dict[str, str]) -> None:
-    _run_approval(run_cli, env)
-    overview = run(run_cli, env, "inspect", "task", "latest")
+def test_inspect_text_views(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    _run_approval(invoke_cli, env)
+    overview = run(invoke_cli, env, "inspect", "task", "latest")
     assert overview.returncode == 0, overview.stderr
     assert "◆ decision" in overview.stdout
     assert "⊕ route_by_amount" in overview.stdout
     assert re.search(r"\d+ steps \(\d+ application\); 3 created at run time", overview.stdout)
 
-    step = run(run_cli, env, "inspect", "task", "latest", "--step", "route_by_amount")
+    step = run(invoke_cli, env, "inspect", "task", "latest", "--step", "route_by_amount")
     assert step.returncode == 0, step.stderr
     for heading in ("inputs (handler initialization)", "dependency results", "attempts"):
         assert heading in step.stdout
     assert "enqueued → in_progress" in step.stdout
 
-    planning = run(run_cli, env, "inspect", "task", "latest", "--planning")
+    planning = run(invoke_cli, env, "inspect", "task", "latest", "--planning")
     assert "this task's template has no planning steps" in planning.stdout
-    fragment = run(run_cli, env, "inspect", "task", "latest", "--fragment")
+    fragment = run(invoke_cli, env, "inspect", "task", "latest", "--fragment")
     assert "no planned steps" in fragment.stdout
-    composition = run(run_cli, env, "inspect", "task", "latest", "--composition")
+    composition = run(invoke_cli, env, "inspect", "task", "latest", "--composition")
     assert "no grammar-composed steps" in composition.stdout
-    lineage = run(run_cli, env, "inspect", "task", "latest", "--lineage")
+    lineage = run(invoke_cli, env, "inspect", "task", "latest", "--lineage")
     assert "1 task, depth 0" in lineage.stdout
     for result in (planning, fragment, composition, lineage):
         assert result.returncode == 0, result.stderr
 
 
-def test_every_view_prints_its_documented_json(run_cli: RunCli, env: dict[str, str]) -> None:
-    _run_approval(run_cli, env)
+def test_every_view_prints_its_documented_json(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    _run_approval(invoke_cli, env)
     views = {
         "planning": ("--planning",),
         "fragment": ("--fragment",),
@@ -99,25 +99,25 @@ def test_every_view_prints_its_documented_json(run_cli: RunCli, env: dict[str, s
         "step": ("--step", "validate_request"),
     }
     for view, options in views.items():
-        document = _json(run(run_cli, env, "inspect", "task", "latest", *options, "--json"))
+        document = _json(run(invoke_cli, env, "inspect", "task", "latest", *options, "--json"))
         assert document["view"] == view
-        schema = _json_schema(run_cli, env, view)
+        schema = _json_schema(invoke_cli, env, view)
         assert set(document) <= set(schema["properties"])
-    provenance = _json(run(run_cli, env, "report", "provenance", "latest", "--json"))
+    provenance = _json(run(invoke_cli, env, "report", "provenance", "latest", "--json"))
     assert provenance["view"] == "provenance"
     assert {s["provenance"]["created_by"] for s in provenance["steps"]} == {
         "template",
         "decision_point",
     }
-    budget = _json(run(run_cli, env, "report", "budget", "latest", "--json"))
+    budget = _json(run(invoke_cli, env, "report", "budget", "latest", "--json"))
     assert budget["budget"]["limited"] is False
     assert [line["resource"] for line in budget["budget"]["lines"]][:2] == ["steps", "phases"]
-    chain = _json(run(run_cli, env, "report", "budget", "latest", "--lineage", "--json"))
+    chain = _json(run(invoke_cli, env, "report", "budget", "latest", "--lineage", "--json"))
     assert chain["view"] == "lineage_budget"
 
 
-def _json_schema(run_cli: RunCli, env: dict[str, str], view: str) -> dict[str, Any]:
-    result = run(run_cli, env, "inspect", "schema", view)
+def _json_schema(invoke_cli: RunCli, env: dict[str, str], view: str) -> dict[str, Any]:
+    result = run(invoke_cli, env, "inspect", "schema", view)
     assert result.returncode == 0, result.stderr
     schema: dict[str, Any] = json.loads(result.stdout)
     return schema
@@ -143,11 +143,11 @@ def test_task_graph_draws_the_dag_that_ran(
     assert any(edge["creates"] for edge in graph["edges"])
 
 
-def test_bad_references_are_coded_errors(run_cli: RunCli, env: dict[str, str]) -> None:
-    empty = run(run_cli, env, "inspect", "task", "latest")
+def test_bad_references_are_coded_errors(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    empty = run(invoke_cli, env, "inspect", "task", "latest")
     assert empty.returncode == 2
     assert "error[INVALID_TASK_REFERENCE]: there is no task yet" in empty.stderr
-    _run_approval(run_cli, env)
+    _run_approval(invoke_cli, env)
     cases = [
         (("inspect", "task", "nope"), "INVALID_TASK_REFERENCE"),
         (("inspect", "task", str(uuid.uuid4())), "TASK_NOT_FOUND"),
@@ -158,17 +158,17 @@ def test_bad_references_are_coded_errors(run_cli: RunCli, env: dict[str, str]) -
         (("inspect", "schema", "everything"), "USAGE_ERROR"),
     ]
     for args, code in cases:
-        result = run(run_cli, env, *args)
+        result = run(invoke_cli, env, *args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert f"error[{code}]" in result.stderr, (args, result.stderr)
-    hinted = run(run_cli, env, "inspect", "task", "latest", "--step", "route")
+    hinted = run(invoke_cli, env, "inspect", "task", "latest", "--step", "route")
     assert "route_by_amount" in hinted.stderr
 
 
-def test_lineage_follows_parent_correlation_ids(run_cli: RunCli, env: dict[str, str]) -> None:
+def test_lineage_follows_parent_correlation_ids(invoke_cli: RunCli, env: dict[str, str]) -> None:
     def submit(*extra: str) -> dict[str, Any]:
         result = run(
-            run_cli,
+            invoke_cli,
             env,
             "task",
             "submit",
@@ -186,17 +186,17 @@ def test_lineage_follows_parent_correlation_ids(run_cli: RunCli, env: dict[str, 
     child = submit("--parent-correlation-id", parent["correlation_id"])
     grandchild = submit("--parent-correlation-id", child["correlation_id"])
     document = _json(
-        run(run_cli, env, "inspect", "task", grandchild["uuid"], "--lineage", "--json")
+        run(invoke_cli, env, "inspect", "task", grandchild["uuid"], "--lineage", "--json")
     )
     lineage = document["lineage"]
     assert [root["task_uuid"] for root in lineage["roots"]] == [parent["uuid"]]
     assert lineage["roots"][0]["children"][0]["task_uuid"] == child["uuid"]
     assert lineage["totals"]["tasks"] == 3
     assert lineage["totals"]["max_depth"] == 2
-    text = run(run_cli, env, "inspect", "task", parent["uuid"], "--lineage")
+    text = run(invoke_cli, env, "inspect", "task", parent["uuid"], "--lineage")
     assert "3 tasks, depth 2" in text.stdout
     bad = run(
-        run_cli,
+        invoke_cli,
         env,
         "task",
         "submit",

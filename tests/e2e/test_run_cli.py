@@ -111,8 +111,8 @@ def workflows(tmp_path: Path) -> Path:
     return root
 
 
-def run(run_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_cli(*args, cwd=PROJECT_ROOT, env=env)
+def run(invoke_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = invoke_cli(*args, cwd=PROJECT_ROOT, env=env)
     assert_no_traceback(result)
     return result
 
@@ -206,8 +206,8 @@ def spawn(env: dict[str, str]) -> Iterator[Callable[..., Spawned]]:
 # ---------------------------------------------------------------- run
 
 
-def test_run_linear_example_as_in_the_readme(run_cli: RunCli, env: dict[str, str]) -> None:
-    result = run(run_cli, env, "run", *LINEAR)
+def test_run_linear_example_as_in_the_readme(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    result = run(invoke_cli, env, "run", *LINEAR)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "created: steps_in_process" in out
@@ -219,8 +219,10 @@ def test_run_linear_example_as_in_the_readme(run_cli: RunCli, env: dict[str, str
     assert "1/3" in summary
 
 
-def test_run_json_has_the_documented_keys_and_result(run_cli: RunCli, env: dict[str, str]) -> None:
-    result = run(run_cli, env, "run", *LINEAR, "--json")
+def test_run_json_has_the_documented_keys_and_result(
+    invoke_cli: RunCli, env: dict[str, str]
+) -> None:
+    result = run(invoke_cli, env, "run", *LINEAR, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert list(data) == ["version", "tool", "task", "steps"]
@@ -264,9 +266,9 @@ def test_run_json_has_the_documented_keys_and_result(run_cli: RunCli, env: dict[
     assert [step["result"]["value"] for step in data["steps"]] == [36, 46, 138, 69]
 
 
-def test_run_diamond_example(run_cli: RunCli, env: dict[str, str]) -> None:
+def test_run_diamond_example(invoke_cli: RunCli, env: dict[str, str]) -> None:
     result = run(
-        run_cli,
+        invoke_cli,
         env,
         "run",
         "examples/diamond/diamond.yaml",
@@ -282,17 +284,17 @@ def test_run_diamond_example(run_cli: RunCli, env: dict[str, str]) -> None:
 
 
 def test_a_failing_step_fails_the_run(
-    run_cli: RunCli, env: dict[str, str], workflows: Path
+    invoke_cli: RunCli, env: dict[str, str], workflows: Path
 ) -> None:
     args = ("run", str(workflows / "failing.yaml"), "--handlers")
-    result = run(run_cli, env, *args, str(workflows / "failing_handlers.py"))
+    result = run(invoke_cli, env, *args, str(workflows / "failing_handlers.py"))
     assert result.returncode == 1
     assert "✗ tests/failing@1.0.0 blocked_by_failures" in result.stdout
     assert "error in step 'charge': card declined by the bank" in result.stdout
     assert "CARD_DECLINED" in result.stdout
     assert "hint:" in result.stdout
 
-    as_json = run(run_cli, env, *args, str(workflows / "failing_handlers.py"), "--json")
+    as_json = run(invoke_cli, env, *args, str(workflows / "failing_handlers.py"), "--json")
     assert as_json.returncode == 1
     assert "error in step 'charge': card declined by the bank" in as_json.stderr
     data = json.loads(as_json.stdout)
@@ -316,7 +318,7 @@ def test_a_failing_step_fails_the_run(
     ],
 )
 def test_usage_errors_exit_2(
-    run_cli: RunCli, env: dict[str, str], arguments: tuple[str, ...], code: str, message: str
+    invoke_cli: RunCli, env: dict[str, str], arguments: tuple[str, ...], code: str, message: str
 ) -> None:
     base = ["run", "examples/linear/linear.yaml", "--context", '{"even_number": 6}']
     base += ["--handlers", "examples/linear/linear_handlers.py"]
@@ -324,34 +326,34 @@ def test_usage_errors_exit_2(
     # the option under test replaces the default one
     position = base.index(option)
     args = [*base[:position], *base[position + 2 :], *arguments]
-    result = run(run_cli, env, *args)
+    result = run(invoke_cli, env, *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"error[{code}]" in result.stderr
     assert message in result.stderr
     assert result.stdout == ""
 
 
-def test_missing_handlers_and_template_exit_2(run_cli: RunCli, env: dict[str, str]) -> None:
+def test_missing_handlers_and_template_exit_2(invoke_cli: RunCli, env: dict[str, str]) -> None:
     no_handlers = run(
-        run_cli, env, "run", "examples/linear/linear.yaml", "-c", '{"even_number": 6}'
+        invoke_cli, env, "run", "examples/linear/linear.yaml", "-c", '{"even_number": 6}'
     )
     assert no_handlers.returncode == 2
     assert "error[HANDLER_NOT_FOUND]" in no_handlers.stderr
     assert "square (examples.linear.square)" in no_handlers.stderr
-    missing = run(run_cli, env, "run", "examples/linear/nope.yaml")
+    missing = run(invoke_cli, env, "run", "examples/linear/nope.yaml")
     assert missing.returncode == 2
     assert "error[PATH_NOT_FOUND]" in missing.stderr
 
 
 def test_an_invalid_template_lists_its_findings_and_exits_2(
-    run_cli: RunCli, env: dict[str, str], tmp_path: Path
+    invoke_cli: RunCli, env: dict[str, str], tmp_path: Path
 ) -> None:
     template = tmp_path / "broken.yaml"
     template.write_text(
         'name: broken\nnamespace_name: ns\nversion: "1.0.0"\nsteps:\n'
         "  - name: a\n    handler: {callable: x.A}\n    depends-on: [b]\n"
     )
-    result = run(run_cli, env, "run", str(template), "--context", "{}")
+    result = run(invoke_cli, env, "run", str(template), "--context", "{}")
     assert result.returncode == 2, result.stdout + result.stderr
     assert f"{template}:7:5" in result.stderr
     assert "UNKNOWN_KEY" in result.stderr
@@ -360,37 +362,37 @@ def test_an_invalid_template_lists_its_findings_and_exits_2(
 
 
 def test_running_twice_resumes_the_same_task(
-    run_cli: RunCli, env: dict[str, str], fresh_database_url: str
+    invoke_cli: RunCli, env: dict[str, str], fresh_database_url: str
 ) -> None:
-    first = json.loads(run(run_cli, env, "run", *LINEAR, "--json").stdout)
-    again = run(run_cli, env, "run", *LINEAR)
+    first = json.loads(run(invoke_cli, env, "run", *LINEAR, "--json").stdout)
+    again = run(invoke_cli, env, "run", *LINEAR)
     assert again.returncode == 0
     assert f"{first['task']['uuid']} resumed" in again.stdout
     assert "resumed an identical task" in again.stdout
     assert task_count(fresh_database_url) == 1
 
-    fresh = json.loads(run(run_cli, env, "run", *LINEAR, "--json", "--new").stdout)
+    fresh = json.loads(run(invoke_cli, env, "run", *LINEAR, "--json", "--new").stdout)
     assert fresh["task"]["uuid"] != first["task"]["uuid"]
     assert fresh["task"]["resumed"] is False
     assert task_count(fresh_database_url) == 2
 
 
 def test_timeout_leaves_a_new_task_resumable_by_uuid(
-    run_cli: RunCli, env: dict[str, str], workflows: Path
+    invoke_cli: RunCli, env: dict[str, str], workflows: Path
 ) -> None:
     args = ["run", str(workflows / "sleepy.yaml"), "-c", '{"seconds": 1}']
     args += ["--handlers", str(workflows / "sleepy_handlers.py")]
-    result = run(run_cli, env, *args, "--new", "--timeout", "0.3", "--json")
+    result = run(invoke_cli, env, *args, "--new", "--timeout", "0.3", "--json")
     assert result.returncode == 1
     task_uuid = json.loads(result.stdout)["task"]["uuid"]
     assert "timed out: the task is resumable" in result.stderr
     assert f"--resume {task_uuid} --timeout 0.3 --json" in result.stderr
 
-    resumed = run(run_cli, env, *args, "--resume", task_uuid)
+    resumed = run(invoke_cli, env, *args, "--resume", task_uuid)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"{task_uuid} resumed" in resumed.stdout
 
-    both = run(run_cli, env, *args, "--new", "--resume", task_uuid)
+    both = run(invoke_cli, env, *args, "--new", "--resume", task_uuid)
     assert both.returncode == 2
     assert "--new and --resume exclude each other" in both.stderr
 
@@ -463,7 +465,7 @@ def test_submitted_task_is_run_by_a_worker(
     assert "✓ examples/mathematical_sequence@1.0.0 complete" in text.stdout
 
 
-def test_task_show_of_an_unknown_task(run_cli: RunCli, env: dict[str, str]) -> None:
-    result = run(run_cli, env, "task", "show", "00000000-0000-0000-0000-000000000000")
+def test_task_show_of_an_unknown_task(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    result = run(invoke_cli, env, "task", "show", "00000000-0000-0000-0000-000000000000")
     assert result.returncode == 2
     assert "error[TASK_NOT_FOUND]" in result.stderr

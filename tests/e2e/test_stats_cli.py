@@ -31,8 +31,8 @@ def env(fresh_database_url: str) -> dict[str, str]:
     return {"TASKER_DATABASE_URL": fresh_database_url, "PYTHONDONTWRITEBYTECODE": "1"}
 
 
-def run(run_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_cli(*args, cwd=PROJECT_ROOT, env=env)
+def run(invoke_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = invoke_cli(*args, cwd=PROJECT_ROOT, env=env)
     assert_no_traceback(result)
     return result
 
@@ -45,19 +45,19 @@ def as_json(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 def test_stats_after_a_run_then_with_a_pending_dlq_entry(
-    run_cli: RunCli, env: dict[str, str], fresh_database_url: str
+    invoke_cli: RunCli, env: dict[str, str], fresh_database_url: str
 ) -> None:
-    ran = run(run_cli, env, "run", *LINEAR)
+    ran = run(invoke_cli, env, "run", *LINEAR)
     assert ran.returncode == 0, ran.stderr
 
-    text = run(run_cli, env, "stats")
+    text = run(invoke_cli, env, "stats")
     assert text.returncode == 0, text.stderr
     assert "1 task; completion 100.0 % of the 1 settled" in text.stdout
     assert "examples.linear.square" in text.stdout
     assert "no alerts" in text.stdout
     assert max(len(line) for line in text.stdout.splitlines()) <= 100
 
-    document = as_json(run(run_cli, env, "stats", "--json"))
+    document = as_json(run(invoke_cli, env, "stats", "--json"))
     assert document["failing"] is False
     assert document["tasks"]["total"] == 1
     assert document["tasks"]["complete"] == 1
@@ -78,35 +78,38 @@ def test_stats_after_a_run_then_with_a_pending_dlq_entry(
             "INSERT INTO tasker.tasks_dlq (task_uuid, original_state, dlq_reason, task_snapshot)"
             " SELECT task_uuid, 'steps_in_process', 'staleness_timeout', '{}' FROM tasker.tasks"
         )
-    alerted = run(run_cli, env, "stats")
+    alerted = run(invoke_cli, env, "stats")
     assert alerted.returncode == 1, alerted.stderr
     assert "DLQ_PENDING" in alerted.stdout
     assert "hint: tasker-ctl dlq list --status pending" in alerted.stdout
-    document = as_json(run(run_cli, env, "stats", "--json"))
+    document = as_json(run(invoke_cli, env, "stats", "--json"))
     assert document["failing"] is True
     (alert,) = document["alerts"]
     assert (alert["code"], alert["severity"], alert["observed"]) == ("DLQ_PENDING", "warning", 1)
 
 
 def test_the_window_is_counted_back_from_the_engine_clock(
-    run_cli: RunCli, env: dict[str, str]
+    invoke_cli: RunCli, env: dict[str, str]
 ) -> None:
-    assert run(run_cli, env, "run", *LINEAR).returncode == 0
+    assert run(invoke_cli, env, "run", *LINEAR).returncode == 0
     ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
     later = {**env, "PGOPTIONS": f"-c tasker.fake_now={ahead}"}
 
-    recent = as_json(run(run_cli, later, "stats", "--since", "1h", "--json"))
+    recent = as_json(run(invoke_cli, later, "stats", "--since", "1h", "--json"))
     assert recent["tasks"]["total"] == 0
     assert recent["window"]["generated_at"].startswith(ahead[:16])
-    assert as_json(run(run_cli, later, "stats", "--since", "3h", "--json"))["tasks"]["total"] == 1
     assert (
-        as_json(run(run_cli, later, "stats", "--since", "all", "--json"))["window"]["since"] is None
+        as_json(run(invoke_cli, later, "stats", "--since", "3h", "--json"))["tasks"]["total"] == 1
+    )
+    assert (
+        as_json(run(invoke_cli, later, "stats", "--since", "all", "--json"))["window"]["since"]
+        is None
     )
 
-    empty = run(run_cli, later, "stats", "--since", "90m")
+    empty = run(invoke_cli, later, "stats", "--since", "90m")
     assert empty.returncode == 0
     assert "no tasks in this window" in empty.stdout
-    other = run(run_cli, env, "stats", "--namespace", "nowhere")
+    other = run(invoke_cli, env, "stats", "--namespace", "nowhere")
     assert "no tasks in this window in namespace nowhere" in other.stdout
 
 

@@ -92,14 +92,14 @@ def checkout(tmp_path: Path) -> tuple[str, ...]:
     )
 
 
-def run(run_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    result = run_cli(*args, env=env)
+def run(invoke_cli: RunCli, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    result = invoke_cli(*args, env=env)
     assert_no_traceback(result)
     return result
 
 
-def blocked_task(run_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...]) -> str:
-    result = run(run_cli, env, *checkout, "--json")
+def blocked_task(invoke_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...]) -> str:
+    result = run(invoke_cli, env, *checkout, "--json")
     assert result.returncode == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["task"]["status"] == "blocked_by_failures"
@@ -136,11 +136,11 @@ def assert_coded(result: subprocess.CompletedProcess[str], code: str, *fragments
 
 
 def test_list_then_retry_step_resumes_a_blocked_task(
-    run_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...], tmp_path: Path
+    invoke_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...], tmp_path: Path
 ) -> None:
-    task_uuid = blocked_task(run_cli, env, checkout)
+    task_uuid = blocked_task(invoke_cli, env, checkout)
 
-    listed = run(run_cli, env, "task", "list", "--json")
+    listed = run(invoke_cli, env, "task", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     data = json.loads(listed.stdout)
     assert list(data) == ["version", "tool", "tasks"]
@@ -153,19 +153,19 @@ def test_list_then_retry_step_resumes_a_blocked_task(
     )
     assert task["steps"] == {"complete": 1, "error": 1, "pending": 1}
     assert task["step_total"] == 3
-    text = run(run_cli, env, "task", "list", "--status", "blocked_by_failures")
+    text = run(invoke_cli, env, "task", "list", "--status", "blocked_by_failures")
     assert task_uuid in text.stdout
     assert "shop/checkout@1.0.0" in text.stdout
     assert "1/3 done, 1 error, 1 pending" in text.stdout
-    none = run(run_cli, env, "task", "list", "--status", "complete", "--namespace", "shop")
+    none = run(invoke_cli, env, "task", "list", "--status", "complete", "--namespace", "shop")
     assert "no tasks found" in none.stdout
 
-    unexplained = run(run_cli, env, "task", "retry-step", task_uuid, "charge")
+    unexplained = run(invoke_cli, env, "task", "retry-step", task_uuid, "charge")
     assert_coded(unexplained, "REASON_REQUIRED", "--reason")
 
     (tmp_path / "fixed").write_text("yes", encoding="utf-8")
     retried = run(
-        run_cli,
+        invoke_cli,
         env | {"TASKER_ACTOR": "oncall"},
         "task",
         "retry-step",
@@ -182,7 +182,7 @@ def test_list_then_retry_step_resumes_a_blocked_task(
     reset = last_transition(env["TASKER_DATABASE_URL"], task_uuid, "charge")
     assert reset["to_state"] == "enqueued"
 
-    resumed = run(run_cli, env, *checkout, "--json")
+    resumed = run(invoke_cli, env, *checkout, "--json")
     assert resumed.returncode == 0, resumed.stderr
     data = json.loads(resumed.stdout)
     assert data["task"]["status"] == "complete"
@@ -190,30 +190,30 @@ def test_list_then_retry_step_resumes_a_blocked_task(
 
 
 def test_complete_step_checks_the_result_then_hands_it_on(
-    run_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...], tmp_path: Path
+    invoke_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...], tmp_path: Path
 ) -> None:
-    task_uuid = blocked_task(run_cli, env, checkout)
+    task_uuid = blocked_task(invoke_cli, env, checkout)
     command = ("task", "complete-step", task_uuid, "charge", "--reason", "charged by phone")
 
-    assert_coded(run(run_cli, env, *command), "INVALID_RESULT_JSON", "needs the step's result")
+    assert_coded(run(invoke_cli, env, *command), "INVALID_RESULT_JSON", "needs the step's result")
     assert_coded(
-        run(run_cli, env, *command, "--result", '{"amount": 5,}'),
+        run(invoke_cli, env, *command, "--result", '{"amount": 5,}'),
         "INVALID_RESULT_JSON",
         "--result is not valid JSON",
     )
     assert_coded(
-        run(run_cli, env, *command, "--result", "[5]"),
+        run(invoke_cli, env, *command, "--result", "[5]"),
         "INVALID_RESULT_JSON",
         "must be a JSON object, not an array",
     )
     assert_coded(
-        run(run_cli, env, *command, "--result", '{"amount": -5}'),
+        run(invoke_cli, env, *command, "--result", '{"amount": -5}'),
         "RESULT_SCHEMA_VIOLATION",
         "'charge'",
         "$.amount: -5 is less than the minimum of 0",
     )
     assert_coded(
-        run(run_cli, env, *command, "--result", "@missing.json"),
+        run(invoke_cli, env, *command, "--result", "@missing.json"),
         "PATH_NOT_FOUND",
         "missing.json",
     )
@@ -221,7 +221,7 @@ def test_complete_step_checks_the_result_then_hands_it_on(
 
     (tmp_path / "result.json").write_text('{"amount": 17.5}', encoding="utf-8")
     completed = run(
-        run_cli,
+        invoke_cli,
         env,
         *command,
         "--result",
@@ -257,7 +257,7 @@ def test_complete_step_checks_the_result_then_hands_it_on(
     }
 
     # the handler is still broken, but it is not run again: notify sees the manual result
-    resumed = run(run_cli, env, *checkout, "--json")
+    resumed = run(invoke_cli, env, *checkout, "--json")
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(resumed.stdout)["steps"][-1]["result"] == {"told": 17.5}
 
