@@ -1,8 +1,22 @@
-"""Errors of the orchestrator that callers are expected to handle."""
+"""Errors of the orchestrator: what its callers are expected to handle, and the few signals
+that pass between the worker's own parts.
+
+Every engine error class lives here, whatever part of the engine raises it, so that the CLI
+and the reports import them from one public module (``tasker_ctl.engine.errors``). The whole
+tree, with the codes, is drawn in ``tasker_ctl.errors``.
+"""
 
 from __future__ import annotations
 
-from tasker_ctl.errors import ExitCode, TaskerError, UsageError
+from typing import TYPE_CHECKING
+
+from tasker_ctl.errors import DatabaseError, ExitCode, TaskerError, UsageError
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+
+# -- creating and growing tasks -----------------------------------------------------------------
 
 
 class InvalidContextError(TaskerError):
@@ -45,10 +59,82 @@ class DependencyCycleError(TaskerError):
         self.cycles = cycles
 
 
+class GrowthOutcomeError(ValueError):
+    """A step's result asks the graph to grow in a way it cannot; ``code`` says why
+    (``rules.decisions``, ``rules.batches``). The step fails with that code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class DecisionOutcomeError(GrowthOutcomeError):
+    """A decision step's result cannot be acted on; ``code`` says why."""
+
+
+class BatchOutcomeError(GrowthOutcomeError):
+    """A batchable step's result cannot be acted on; ``code`` says why."""
+
+
+class InvalidLedgerEntryError(UsageError):
+    """A ledger entry names an unknown resource or kind, or a negative amount."""
+
+    code = "INVALID_LEDGER_ENTRY"
+
+
+# -- naming tasks, steps and windows ------------------------------------------------------------
+
+
+class InvalidTaskReferenceError(UsageError):
+    """A task named on the command line is neither a UUID, a UUID prefix, nor 'latest'."""
+
+    code = "INVALID_TASK_REFERENCE"
+
+
+class AmbiguousTaskReferenceError(UsageError):
+    """A UUID prefix names more than one task."""
+
+    code = "AMBIGUOUS_TASK_REFERENCE"
+
+
+class TaskNotFoundError(UsageError, LookupError):
+    """A task named on the command line does not exist in the database."""
+
+    code = "TASK_NOT_FOUND"
+
+
 class StepNotFoundError(UsageError, LookupError):
-    """An operator command names a step that its task does not have."""
+    """A command (an operator's repair, a gate decision, an inspection) names a step that its
+    task does not have."""
 
     code = "STEP_NOT_FOUND"
+
+
+class UnknownTaskStatusError(UsageError):
+    """``task list --status`` names a state that tasks do not have."""
+
+    code = "UNKNOWN_TASK_STATUS"
+
+
+class InvalidSinceError(UsageError):
+    """``--since`` is neither a duration (``90m``, ``24h``, ``7d``) nor an ISO-8601 time."""
+
+    code = "INVALID_SINCE"
+
+
+class InvalidNamespaceError(UsageError):
+    """``--namespace`` is blank."""
+
+    code = "INVALID_NAMESPACE"
+
+
+class InvalidLimitError(UsageError):
+    """A listing was asked for with a limit below 1."""
+
+    code = "INVALID_LIMIT"
+
+
+# -- operator repairs and gates -----------------------------------------------------------------
 
 
 class TaskFinishedError(UsageError):
@@ -79,12 +165,6 @@ class MissingReasonError(UsageError):
     """An operator command was given no reason (``--reason``) for its change."""
 
     code = "REASON_REQUIRED"
-
-
-class UnknownTaskStatusError(UsageError):
-    """``task list --status`` names a state that tasks do not have."""
-
-    code = "UNKNOWN_TASK_STATUS"
 
 
 class ResultJsonError(UsageError):
@@ -121,9 +201,94 @@ class ManualCompletionUnsupportedError(UsageError):
     code = "MANUAL_COMPLETION_UNSUPPORTED"
 
 
+class NotAwaitingApprovalError(UsageError):
+    """The step named does not wait at a gate."""
+
+    code = "NOT_AWAITING_APPROVAL"
+
+
+class ApproverNotAllowedError(UsageError):
+    """The gate names who may decide, and the actor is not among them."""
+
+    code = "APPROVER_NOT_ALLOWED"
+
+
+# -- the dead-letter queue and staleness sweeps -------------------------------------------------
+
+
+class InvalidDlqEntryIdError(UsageError):
+    """A DLQ entry was named by something that is not a UUID."""
+
+    code = "INVALID_DLQ_ENTRY_UUID"
+
+
+class DlqEntryNotFoundError(UsageError, LookupError):
+    """No DLQ entry has the UUID given."""
+
+    code = "DLQ_ENTRY_NOT_FOUND"
+
+
+class InvalidResolutionStatusError(UsageError):
+    """A resolution status (or a status filter) is not one of the DLQ's statuses."""
+
+    code = "INVALID_RESOLUTION_STATUS"
+
+
+class ResolutionNotesRequiredError(UsageError):
+    """A resolution was given no notes: the record must say what was done and why."""
+
+    code = "RESOLUTION_NOTES_REQUIRED"
+
+
+class InvalidResolverError(UsageError):
+    """The name recorded as the resolver is empty or longer than the column holds."""
+
+    code = "INVALID_RESOLVER"
+
+
+class DlqEntryAlreadyResolvedError(TaskerError):
+    """The entry was resolved before: a resolution is recorded once and never overwritten."""
+
+    code = "DLQ_ENTRY_ALREADY_RESOLVED"
+    exit_code = ExitCode.FINDINGS
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: str,
+        resolved_by: str | None,
+        resolved_at: datetime | None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+        self.resolved_by = resolved_by
+        self.resolved_at = resolved_at
+
+
+class InvalidSweepOptionError(UsageError):
+    """A staleness sweep was asked for with a limit, interval or threshold that cannot work."""
+
+    code = "INVALID_SWEEP_OPTION"
+
+
+# -- workers ------------------------------------------------------------------------------------
+
+
 class WorkerThreadDiedError(TaskerError):
     """A worker thread ended with an exception the engine does not expect (a bug): the
     process ends with a non-zero exit code so that a supervisor restarts it."""
 
     code = "WORKER_THREAD_DIED"
     exit_code = ExitCode.INTERNAL
+
+
+class ReconnectAbandoned(Exception):
+    """The waiter gave up on reconnecting because it no longer needs the database (it was
+    asked to stop and holds nothing to record); ``error`` is the lost connection's
+    (``store.reconnect``)."""
+
+    def __init__(self, error: DatabaseError) -> None:
+        super().__init__(str(error))
+        self.error = error

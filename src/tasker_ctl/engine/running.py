@@ -27,17 +27,14 @@ from tasker_ctl.engine.errors import (
     DuplicateTaskError,
     HandlerNotFoundError,
     InvalidContextError,
+    ReconnectAbandoned,
     WorkerThreadDiedError,
 )
 from tasker_ctl.engine.graph.submission import register_template, submit_task
 from tasker_ctl.engine.operator.staleness import StalenessSweeper, SweepReport
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.store.migrations import open_store
-from tasker_ctl.engine.store.reconnect import (
-    DEFAULT_RECONNECT_LIMIT,
-    ReconnectAbandoned,
-    Reconnection,
-)
+from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT, Reconnection
 from tasker_ctl.engine.views.task_report import TaskReport, task_report
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations

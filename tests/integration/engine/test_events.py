@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.errors import TaskNotFoundError
 from tasker_ctl.engine.graph.submission import submit_task
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.store.connection import Store, connect
 from tasker_ctl.engine.views.events import EARLIEST, TransitionEvent, follow_events, read_events
-from tasker_ctl.engine.views.task_report import TaskNotFoundError
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.test_batches import batch_template
 from tests.integration.engine.test_decisions import APPROVAL

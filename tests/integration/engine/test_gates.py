@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.operator.gates import (
-    ApproverNotAllowedError,
-    NotAwaitingApprovalError,
-    decide_gate,
-    pending_gates,
-)
+from tasker_ctl.engine.errors import ApproverNotAllowedError, NotAwaitingApprovalError
+from tasker_ctl.engine.operator.gates import decide_gate, pending_gates
 from tasker_ctl.engine.operator.repairs import Actor
 from tasker_ctl.engine.running import run_template
 from tasker_ctl.engine.store.connection import Store

@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.graph.budget_ledger import InvalidLedgerEntryError, record_ledger_entry
-from tasker_ctl.engine.operator.repairs import Actor, retry_step
-from tasker_ctl.engine.views.budget import task_budget
-from tasker_ctl.engine.views.inspection import (
+from tasker_ctl.engine.errors import (
     AmbiguousTaskReferenceError,
+    InvalidLedgerEntryError,
     InvalidTaskReferenceError,
     StepNotFoundError,
-    inspect_step,
-    inspect_task,
-    resolve_task,
+    TaskNotFoundError,
 )
+from tasker_ctl.engine.graph.budget_ledger import record_ledger_entry
+from tasker_ctl.engine.operator.repairs import Actor, retry_step
+from tasker_ctl.engine.views.budget import task_budget
+from tasker_ctl.engine.views.inspection import inspect_step, inspect_task, resolve_task
 from tasker_ctl.engine.views.inspection_layers import (
     PlanningAttemptRecord,
     composition_layer,
@@ -29,7 +29,7 @@ from tasker_ctl.engine.views.inspection_layers import (
     record_planning_attempt,
 )
 from tasker_ctl.engine.views.lineage import task_lineage
-from tasker_ctl.engine.views.task_report import TaskNotFoundError, task_report
+from tasker_ctl.engine.views.task_report import task_report
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.test_batches import batch_template
 from tests.integration.engine.test_decisions import APPROVAL

@@ -30,6 +30,7 @@ from tasker_ctl.engine.errors import (
     StepStateError,
     StepWaitingForParentsError,
     TaskFinishedError,
+    TaskNotFoundError,
 )
 from tasker_ctl.engine.operator import repairs as operator_module
 from tasker_ctl.engine.operator.manual_results import parse_result
@@ -43,7 +44,6 @@ from tasker_ctl.engine.operator.repairs import (
 )
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.views.task_listing import list_tasks
-from tasker_ctl.engine.views.task_report import TaskNotFoundError
 from tasker_ctl.errors import (
     ExitCode,
     StaleAttemptError,

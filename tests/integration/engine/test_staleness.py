@@ -16,14 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tasker_ctl.engine.graph.submission import register_template, submit_task
-from tasker_ctl.engine.operator.dlq import (
-    dlq_entry,
-    dlq_stats,
-    list_dlq_entries,
-    resolve_dlq_entry,
-)
-from tasker_ctl.engine.operator.errors import (
+from tasker_ctl.engine.errors import (
     DlqEntryAlreadyResolvedError,
     DlqEntryNotFoundError,
     InvalidDlqEntryIdError,
@@ -32,6 +25,13 @@ from tasker_ctl.engine.operator.errors import (
     InvalidResolverError,
     InvalidSweepOptionError,
     ResolutionNotesRequiredError,
+)
+from tasker_ctl.engine.graph.submission import register_template, submit_task
+from tasker_ctl.engine.operator.dlq import (
+    dlq_entry,
+    dlq_stats,
+    list_dlq_entries,
+    resolve_dlq_entry,
 )
 from tasker_ctl.engine.operator.staleness import (
     StalenessSweeper,

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.errors import InvalidNamespaceError
 from tasker_ctl.engine.rules.budget import RESOURCES
 from tasker_ctl.engine.stats.alerts import outliers
-from tasker_ctl.engine.stats.collect import InvalidNamespaceError, StatsReport, collect_stats
+from tasker_ctl.engine.stats.collect import StatsReport, collect_stats
 from tasker_ctl.engine.store.clock import window_start
 from tasker_ctl.engine.store.connection import Store
 from tests.integration.engine.conftest import NAMESPACE, Engine, clocked_store, make_template, step

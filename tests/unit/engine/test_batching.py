@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tasker_ctl.engine.errors import BatchOutcomeError
 from tasker_ctl.engine.graph.submission import initial_steps
 from tasker_ctl.engine.rules.batches import (
     MAX_WORKERS,
     BatchOutcome,
-    BatchOutcomeError,
     BatchPlanner,
     read_batch_outcome,
 )

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from tasker_ctl.engine.store.clock import InvalidSinceError, parse_since
+from tasker_ctl.engine.errors import InvalidSinceError
+from tasker_ctl.engine.store.clock import parse_since
 
 
 @pytest.mark.parametrize(

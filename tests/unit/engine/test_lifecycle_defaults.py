@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasker_ctl.engine.operator.errors import InvalidSweepOptionError
+from tasker_ctl.engine.errors import InvalidSweepOptionError
 from tasker_ctl.engine.operator.staleness import (
     DEFAULT_THRESHOLDS,
     STALENESS_ACTIONS,

@@ -13,11 +13,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from psycopg import errors as pg_errors
 
+from tasker_ctl.engine.errors import ReconnectAbandoned
 from tasker_ctl.engine.store.connection import Store, connection_lost, translate_error
 from tasker_ctl.engine.store.reconnect import (
     DEFAULT_RECONNECT_LIMIT,
     MAX_DELAY_SECONDS,
-    ReconnectAbandoned,
     Reconnection,
     reconnect_delay,
 )

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tasker_ctl.engine.errors import DecisionOutcomeError
 from tasker_ctl.engine.rules.decisions import (
     DecisionOutcome,
-    DecisionOutcomeError,
     DecisionSegments,
     NewEdge,
     read_decision_outcome,

@@ -6,17 +6,11 @@ import math
 import uuid
 from typing import TYPE_CHECKING
 
+from tasker_ctl.engine.errors import InvalidLedgerEntryError
 from tasker_ctl.engine.rules.budget import LEDGER_KINDS, RESOURCES, LedgerKind, Resource
-from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.store.connection import Store
-
-
-class InvalidLedgerEntryError(UsageError):
-    """A ledger entry names an unknown resource or kind, or a negative amount."""
-
-    code = "INVALID_LEDGER_ENTRY"
 
 
 def record_ledger_entry(

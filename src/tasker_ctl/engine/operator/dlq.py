@@ -15,7 +15,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.operator.errors import (
+from tasker_ctl.engine.errors import (
     DlqEntryAlreadyResolvedError,
     DlqEntryNotFoundError,
     InvalidDlqEntryIdError,

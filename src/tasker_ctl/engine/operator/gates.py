@@ -11,7 +11,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tasker_ctl.engine.errors import StepNotFoundError
+from tasker_ctl.engine.errors import (
+    ApproverNotAllowedError,
+    NotAwaitingApprovalError,
+    StepNotFoundError,
+)
 from tasker_ctl.engine.operator.repairs import (
     Action,
     Actor,
@@ -21,19 +25,6 @@ from tasker_ctl.engine.operator.repairs import (
 )
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.store.connection import Json, Store
-from tasker_ctl.errors import UsageError
-
-
-class NotAwaitingApprovalError(UsageError):
-    """The step named does not wait at a gate."""
-
-    code = "NOT_AWAITING_APPROVAL"
-
-
-class ApproverNotAllowedError(UsageError):
-    """The gate names who may decide, and the actor is not among them."""
-
-    code = "APPROVER_NOT_ALLOWED"
 
 
 @dataclass(frozen=True)

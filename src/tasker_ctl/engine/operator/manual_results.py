@@ -15,17 +15,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from tasker_ctl.engine.errors import (
+    DecisionOutcomeError,
     ManualCompletionUnsupportedError,
     ManualResultError,
     ResultJsonError,
     ResultSchemaViolationError,
 )
 from tasker_ctl.engine.graph.submission import json_kind
-from tasker_ctl.engine.rules.decisions import (
-    DecisionOutcomeError,
-    DecisionSegments,
-    read_decision_outcome,
-)
+from tasker_ctl.engine.rules.decisions import DecisionSegments, read_decision_outcome
 from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 

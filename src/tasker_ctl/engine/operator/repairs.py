@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from tasker_ctl.engine.errors import MissingReasonError
+from tasker_ctl.engine.errors import MissingReasonError, TaskNotFoundError
 from tasker_ctl.engine.graph.growth import StepOrigin, grow_from_decision
 from tasker_ctl.engine.operator.checks import (
     require_unfinished,
@@ -35,7 +35,7 @@ from tasker_ctl.engine.operator.checks import (
 from tasker_ctl.engine.operator.manual_results import check_manual_result, manual_envelope
 from tasker_ctl.engine.rules.states import TERMINAL_TASK_STATES, StepState, TaskState
 from tasker_ctl.engine.store.connection import Json, Store
-from tasker_ctl.engine.views.task_report import TaskNotFoundError, TaskReport, task_report
+from tasker_ctl.engine.views.task_report import TaskReport, task_report
 from tasker_ctl.errors import TransactionConflictError, UsageError
 
 ACTOR_VARIABLE = "TASKER_ACTOR"

@@ -30,7 +30,7 @@ from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.operator.errors import InvalidSweepOptionError
+from tasker_ctl.engine.errors import InvalidSweepOptionError
 from tasker_ctl.engine.rules.states import TaskState
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.store.connection import Json, Row, Store, connect

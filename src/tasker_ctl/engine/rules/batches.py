@@ -23,7 +23,8 @@ from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
-from tasker_ctl.engine.rules.decisions import GrowthOutcomeError, NewEdge, NewStep, template_graph
+from tasker_ctl.engine.errors import BatchOutcomeError
+from tasker_ctl.engine.rules.decisions import NewEdge, NewStep, template_graph
 from tasker_ctl.template.limits import MAX_STEP_NAME
 from tasker_ctl.template.model import BatchConfig, StepDefinition, StepType, TaskTemplate
 
@@ -35,10 +36,6 @@ DEFAULT_PARALLELISM = 10
 DEFAULT_CURSOR_FIELD = "id"
 DEFAULT_FAILURE_STRATEGY = "continue_on_failure"
 _BATCH_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-
-
-class BatchOutcomeError(GrowthOutcomeError):
-    """A batchable step's result cannot be acted on; ``code`` says why."""
 
 
 @dataclass(frozen=True)

@@ -17,22 +17,11 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
+from tasker_ctl.engine.errors import DecisionOutcomeError
 from tasker_ctl.template.graph import StepGraph
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
 NOT_DYNAMIC = (StepType.DEFERRED_CONVERGENCE, StepType.BATCH_WORKER)
-
-
-class GrowthOutcomeError(ValueError):
-    """A step's result asks the graph to grow in a way it cannot; ``code`` says why."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class DecisionOutcomeError(GrowthOutcomeError):
-    """A decision step's result cannot be acted on; ``code`` says why."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from tasker_ctl.engine.errors import InvalidNamespaceError
 from tasker_ctl.engine.rules.budget import RESOURCES
 from tasker_ctl.engine.stats.alerts import (
     DEFAULT_POLICY,
@@ -45,10 +46,8 @@ from tasker_ctl.engine.stats.models import (
 )
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.store.connection import Row, Store
-from tasker_ctl.errors import UsageError
 
 __all__ = [
-    "InvalidNamespaceError",
     "StatsReport",
     "check_namespace",
     "collect_stats",
@@ -57,12 +56,6 @@ __all__ = [
 _FAILED_STATES = ("error", "blocked_by_failures")
 # states in which a task needs nothing more from the engine
 _SETTLED_STATES = ("complete", *_FAILED_STATES, "cancelled", "resolved_manually")
-
-
-class InvalidNamespaceError(UsageError):
-    """``--namespace`` is blank."""
-
-    code = "INVALID_NAMESPACE"
 
 
 def check_namespace(namespace: str | None) -> None:

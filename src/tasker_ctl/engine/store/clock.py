@@ -10,19 +10,13 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+from tasker_ctl.engine.errors import InvalidSinceError
 from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.errors import UsageError
 
-__all__ = ["InvalidSinceError", "database_now", "parse_since", "window_start"]
+__all__ = ["database_now", "parse_since", "window_start"]
 
 _DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class InvalidSinceError(UsageError):
-    """``--since`` is neither a duration (``90m``, ``24h``, ``7d``) nor an ISO-8601 time."""
-
-    code = "INVALID_SINCE"
 
 
 def database_now(store: Store) -> datetime:

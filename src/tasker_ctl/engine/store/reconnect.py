@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
+from tasker_ctl.engine.errors import ReconnectAbandoned
 from tasker_ctl.engine.store.connection import connection_lost
 from tasker_ctl.errors import DatabaseError, DatabaseUnavailableError
 
@@ -43,15 +44,6 @@ def reconnect_delay(attempt: int, draw: Callable[[], float] = random.random) -> 
     doublings = min(max(attempt, 1) - 1, _DOUBLINGS)
     nominal = min(MAX_DELAY_SECONDS, FIRST_DELAY_SECONDS * 2.0**doublings)
     return nominal * (1 - 0.5 * draw())
-
-
-class ReconnectAbandoned(Exception):
-    """The waiter gave up on reconnecting because it no longer needs the database (it was
-    asked to stop and holds nothing to record); ``error`` is the lost connection's."""
-
-    def __init__(self, error: DatabaseError) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class Reconnection:

@@ -18,6 +18,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.errors import (
+    AmbiguousTaskReferenceError,
+    InvalidTaskReferenceError,
+    StepNotFoundError,
+)
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.views.task_report import (
     StepReport,
@@ -25,24 +30,9 @@ from tasker_ctl.engine.views.task_report import (
     step_report_fields,
     task_not_found,
 )
-from tasker_ctl.errors import UsageError
 
 _STRICT = ConfigDict(extra="forbid")
 _UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
-
-
-class InvalidTaskReferenceError(UsageError):
-    """A task named on the command line is neither a UUID, a UUID prefix, nor 'latest'."""
-
-    code = "INVALID_TASK_REFERENCE"
-
-
-class AmbiguousTaskReferenceError(UsageError):
-    code = "AMBIGUOUS_TASK_REFERENCE"
-
-
-class StepNotFoundError(UsageError, LookupError):
-    code = "STEP_NOT_FOUND"
 
 
 class Provenance(BaseModel):

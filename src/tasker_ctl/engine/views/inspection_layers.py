@@ -14,8 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.errors import StepNotFoundError
 from tasker_ctl.engine.store.connection import Json, Store
-from tasker_ctl.engine.views.inspection import InspectedStep, StepNotFoundError, TaskInspection
+from tasker_ctl.engine.views.inspection import InspectedStep, TaskInspection
 
 _STRICT = ConfigDict(extra="forbid")
 

@@ -12,20 +12,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from tasker_ctl.engine.errors import TaskNotFoundError
 from tasker_ctl.engine.rules.states import TERMINAL_TASK_STATES, TaskState
 from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.errors import UsageError
 
 RESTING_STATES = TERMINAL_TASK_STATES | {TaskState.BLOCKED_BY_FAILURES}
 _MOVING_STEP_STATES = frozenset(
     {"enqueued", "in_progress", "enqueued_for_orchestration", "enqueued_as_error_for_orchestration"}
 )
-
-
-class TaskNotFoundError(UsageError, LookupError):
-    """A task named on the command line does not exist in the database."""
-
-    code = "TASK_NOT_FOUND"
 
 
 class StepReport(BaseModel):

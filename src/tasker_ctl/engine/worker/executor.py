@@ -21,12 +21,9 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from tasker_ctl.engine.errors import GrowthOutcomeError
 from tasker_ctl.engine.rules.batches import BatchOutcome, BatchPlanner, read_batch_outcome
-from tasker_ctl.engine.rules.decisions import (
-    DecisionSegments,
-    GrowthOutcomeError,
-    read_decision_outcome,
-)
+from tasker_ctl.engine.rules.decisions import DecisionSegments, read_decision_outcome
 from tasker_ctl.engine.rules.retry import RetryPolicy
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask

@@ -28,8 +28,9 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from tasker_ctl.engine.errors import ReconnectAbandoned
 from tasker_ctl.engine.store.connection import Store, connect, connection_lost
-from tasker_ctl.engine.store.reconnect import ReconnectAbandoned, Reconnection
+from tasker_ctl.engine.store.reconnect import Reconnection
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.claiming import Claims

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tasker_ctl.engine.store.reconnect import ReconnectAbandoned
+from tasker_ctl.engine.errors import ReconnectAbandoned
 from tasker_ctl.engine.worker.executor import Attempt, Outcome, failed_outcome
 from tasker_ctl.engine.worker.stored_outcome import readable
 from tasker_ctl.errors import DatabaseError, DatabaseUnavailableError, TransactionConflictError
