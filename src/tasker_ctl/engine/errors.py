@@ -15,6 +15,8 @@ from tasker_ctl.errors import DatabaseError, ExitCode, TaskerError, UsageError
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from tasker_ctl.storable import Unstorable
+
 
 # -- creating and growing tasks -----------------------------------------------------------------
 
@@ -276,6 +278,12 @@ class InvalidSweepOptionError(UsageError):
 # -- workers ------------------------------------------------------------------------------------
 
 
+class HandlerLoadError(UsageError):
+    """A ``--handlers`` entry could not be imported."""
+
+    code = "HANDLERS_NOT_LOADED"
+
+
 class WorkerThreadDiedError(TaskerError):
     """A worker thread ended with an exception the engine does not expect (a bug): the
     process ends with a non-zero exit code so that a supervisor restarts it."""
@@ -292,3 +300,36 @@ class ReconnectAbandoned(Exception):
     def __init__(self, error: DatabaseError) -> None:
         super().__init__(str(error))
         self.error = error
+
+
+# Signals between the worker's parts below: each ends as the attempt's recorded failure (a
+# timeout, handler_aborted, result_not_storable), never as an error a command reports.
+
+
+class StepTimeoutError(Exception):
+    """The handler ran past the step's ``timeout_seconds`` (kept apart from ``TimeoutError``
+    that a handler raises itself, which is the handler's own failure)."""
+
+
+class HandlerDeadlineExceeded(Exception):
+    """The handler ran past its timeout; its handler process was killed."""
+
+
+class HandlerAbortedError(Exception):
+    """A handler raised a ``BaseException`` on the thread it ran on (carried to the caller's
+    thread as an ordinary exception, so that only the executor decides what it means)."""
+
+    def __init__(self, aborted: BaseException) -> None:
+        super().__init__(type(aborted).__name__)
+        self.aborted = aborted
+
+
+class NotStorableError(Exception):
+    """A value the attempt produced on its way (a composition's checkpoint) cannot be stored:
+    the attempt fails as ``worker.stored_outcome.not_storable`` says for ``step_name`` and
+    ``problem``."""
+
+    def __init__(self, step_name: str, problem: Unstorable) -> None:
+        super().__init__(str(problem))
+        self.step_name = step_name
+        self.problem = problem

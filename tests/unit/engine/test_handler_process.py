@@ -20,6 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tasker_ctl.engine.errors import HandlerDeadlineExceeded
 from tasker_ctl.engine.worker import handler_process
 from tasker_ctl.engine.worker.dispatch import Dispatch, dispatch_of
 from tasker_ctl.engine.worker.handler_child import (
@@ -29,11 +30,7 @@ from tasker_ctl.engine.worker.handler_child import (
     result_fields,
 )
 from tasker_ctl.engine.worker.handler_loading import load_handlers
-from tasker_ctl.engine.worker.handler_process import (
-    HandlerDeadlineExceeded,
-    HandlerProcess,
-    describe_exit,
-)
+from tasker_ctl.engine.worker.handler_process import HandlerProcess, describe_exit
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.types import StepHandlerResult

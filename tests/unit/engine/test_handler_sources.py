@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.worker.handler_loading import HandlerLoadError, load_handlers
+from tasker_ctl.engine.errors import HandlerLoadError
+from tasker_ctl.engine.worker.handler_loading import load_handlers
 from tasker_ctl.sdk.registry import HandlerRegistry
 
 HANDLER_MODULE = """\

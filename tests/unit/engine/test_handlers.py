@@ -7,11 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.engine.worker.handler_loading import (
-    HandlerLoadError,
-    alias_tasker_core,
-    load_handlers,
-)
+from tasker_ctl.engine.errors import HandlerLoadError
+from tasker_ctl.engine.worker.handler_loading import alias_tasker_core, load_handlers
 
 
 def _write(path: Path, key: str, style: str = "decorator") -> Path:

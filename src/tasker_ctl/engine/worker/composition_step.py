@@ -51,6 +51,8 @@ class GateWait:
     metadata: dict[str, Any]
 
 
+# Beside its use, not in engine.errors: raised and caught inside run_grammar_step only, where
+# it ends the run without recording anything.
 class _TakenOver(Exception):
     """A checkpoint was refused: another worker owns the step now."""
 

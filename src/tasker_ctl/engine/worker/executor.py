@@ -21,7 +21,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from tasker_ctl.engine.errors import GrowthOutcomeError
+from tasker_ctl.engine.errors import (
+    GrowthOutcomeError,
+    HandlerAbortedError,
+    HandlerDeadlineExceeded,
+    StepTimeoutError,
+)
 from tasker_ctl.engine.rules.batches import BatchOutcome, BatchPlanner, read_batch_outcome
 from tasker_ctl.engine.rules.decisions import DecisionSegments, read_decision_outcome
 from tasker_ctl.engine.rules.retry import RetryPolicy
@@ -29,11 +34,10 @@ from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask
 from tasker_ctl.engine.worker.composition_step import GateWait, GrammarPlan, GrammarServices
 from tasker_ctl.engine.worker.dispatch import dispatch_of, entry_point, step_context
-from tasker_ctl.engine.worker.handler_process import HandlerDeadlineExceeded, HandlerProcess
+from tasker_ctl.engine.worker.handler_process import HandlerProcess
 from tasker_ctl.engine.worker.stored_outcome import (
     MESSAGE_LIMIT,
     NAME_LIMIT,
-    HandlerAbortedError,
     aborted,
     failure_for,
     not_storable,
@@ -170,11 +174,6 @@ class Outcome:
     def grows(self) -> bool:
         """Whether recording this success adds steps to the task."""
         return bool(self.chosen) or self.batch is not None
-
-
-class StepTimeoutError(Exception):
-    """The handler ran past the step's ``timeout_seconds`` (kept apart from ``TimeoutError``
-    that a handler raises itself, which is the handler's own failure)."""
 
 
 def build_context(attempt: Attempt, handler_name: str) -> StepContext:

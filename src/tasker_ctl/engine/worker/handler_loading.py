@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
-from tasker_ctl.errors import UsageError
+from tasker_ctl.engine.errors import HandlerLoadError
 from tasker_ctl.sdk.registry import HandlerRegistry
 
 # tasker_core module -> tasker_ctl.sdk module providing the same names
@@ -43,12 +43,6 @@ _ALIASES = {
 
 
 _MAX_ERROR_TEXT = 500
-
-
-class HandlerLoadError(UsageError):
-    """A ``--handlers`` entry could not be imported."""
-
-    code = "HANDLERS_NOT_LOADED"
 
 
 def alias_tasker_core() -> bool:

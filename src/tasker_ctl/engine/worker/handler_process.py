@@ -29,6 +29,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import Any, Literal
 
+from tasker_ctl.engine.errors import HandlerDeadlineExceeded
 from tasker_ctl.engine.worker.dispatch import Dispatch
 from tasker_ctl.engine.worker.handler_child import ChildSetup, HandlerRequest, serve
 from tasker_ctl.engine.worker.stored_outcome import NAME_LIMIT, stored_text
@@ -49,10 +50,6 @@ STARTUP_SECONDS = 60.0
 CLOSE_SECONDS = 5.0
 # the largest reply read back from a handler process; a larger result is refused
 MAX_REPLY_BYTES = 256 * 1024 * 1024
-
-
-class HandlerDeadlineExceeded(Exception):
-    """The handler ran past its timeout; its process was killed."""
 
 
 class HandlerProcess:
@@ -239,6 +236,8 @@ def _result_of(reply: Any, dispatch: Dispatch) -> StepHandlerResult:
 _TIMED_OUT, _DEAD, _TOO_LARGE = object(), object(), object()
 
 
+# Beside its use, not in engine.errors: raised and caught inside this module only, where it
+# becomes the handler_process_start_failed failure.
 class _StartFailed(Exception):
     """A handler process could not be started or could not load the handlers."""
 

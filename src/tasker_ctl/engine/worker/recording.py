@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tasker_ctl.engine.errors import NotStorableError
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.rules.retry import backoff_seconds
 from tasker_ctl.engine.store.connection import Json, Store
@@ -37,12 +38,7 @@ from tasker_ctl.engine.worker.composition_step import GateWait
 from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.retrying import Retrier
-from tasker_ctl.engine.worker.stored_outcome import (
-    MESSAGE_LIMIT,
-    NotStorableError,
-    readable,
-    stored_text,
-)
+from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text
 from tasker_ctl.engine.worker.unrecorded import database_away, refused_result
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.storable import unstorable

@@ -21,6 +21,7 @@ import traceback
 from collections.abc import Mapping
 from typing import Any, Final
 
+from tasker_ctl.engine.errors import NotStorableError
 from tasker_ctl.sdk.errors import failure_for_exception, is_retryable
 from tasker_ctl.sdk.types import StepHandlerResult
 from tasker_ctl.storable import (
@@ -39,24 +40,6 @@ NOTE_LIMIT: Final = 500  # characters of each reason in a not_stored note
 NOTED_MEMBERS: Final = 20  # members named in a not_stored note, at most
 
 
-class HandlerAbortedError(Exception):
-    """A handler raised a ``BaseException`` on the thread it ran on (carried to the caller's
-    thread as an ordinary exception, so that only the executor decides what it means)."""
-
-    def __init__(self, aborted: BaseException) -> None:
-        super().__init__(type(aborted).__name__)
-        self.aborted = aborted
-
-
-class NotStorableError(Exception):
-    """A value the attempt produced on its way (a composition's checkpoint) cannot be stored:
-    the attempt fails as ``not_storable`` says."""
-
-    def __init__(self, step_name: str, problem: Unstorable) -> None:
-        super().__init__(str(problem))
-        self.failure = not_storable(step_name, problem)
-
-
 def not_storable(step_name: str, problem: Unstorable) -> StepHandlerResult:
     """The permanent failure of a success whose result (or checkpoint) cannot be stored."""
     kind = "result_too_large" if problem.too_large else "result_not_storable"
@@ -73,7 +56,7 @@ def failure_for(error: Exception) -> StepHandlerResult:
     """``failure_for_exception``, for any exception: one whose message or traceback cannot be
     read is still a failure, named by its class."""
     if isinstance(error, NotStorableError):
-        return error.failure
+        return not_storable(error.step_name, error.problem)
     try:
         return failure_for_exception(error)
     except Exception as unreadable:
