@@ -22,7 +22,7 @@ def test_every_field_is_read_from_the_row() -> None:
         inputs={"n": 1},
         results={"old": True},
         checkpoint={"cursor": 3},
-        planning_step_uuid=str(planning),
+        planning_step_uuid=planning,
         planning_phase=1,
         fragment_id="f1",
         trace_id="0" * 32,

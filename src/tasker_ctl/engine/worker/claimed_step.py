@@ -104,7 +104,6 @@ class ClaimedStep:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ClaimedStep:
         """The claimed step of one row of a claim statement (``claim_attempt``'s shape)."""
-        planning_step = row.get("planning_step_uuid")
         return cls(
             step_uuid=row["workflow_step_uuid"],
             task_uuid=row["task_uuid"],
@@ -118,7 +117,7 @@ class ClaimedStep:
             inputs=row["inputs"],
             idempotency_key=str(row["idempotency_key"]),
             task=ClaimedTask.from_json(row["task"]),
-            named_task_uuid=uuid.UUID(str(row["named_task_uuid"])),
+            named_task_uuid=row["named_task_uuid"],
             template_revision=int(row["template_revision"]),
             state=str(row["current_state"]),
             in_process=bool(row["in_process"]),
@@ -135,12 +134,12 @@ class ClaimedStep:
             trace_id=row["trace_id"],
             span_id=row["span_id"],
             provenance=Provenance(
-                created_by=row.get("created_by"),
-                handler_type=row.get("handler_type"),
-                planning_step_uuid=None if planning_step is None else uuid.UUID(str(planning_step)),
-                fragment_id=row.get("fragment_id"),
-                planning_phase=row.get("planning_phase"),
-                composition_source=row.get("composition_source"),
+                created_by=row["created_by"],
+                handler_type=row["handler_type"],
+                planning_step_uuid=row["planning_step_uuid"],
+                fragment_id=row["fragment_id"],
+                planning_phase=row["planning_phase"],
+                composition_source=row["composition_source"],
             ),
         )
 
