@@ -32,6 +32,8 @@ _SEARCH_EXAMPLES = 200
 _NOTHING = object()
 
 
+# Beside its use, not in codegen.errors: raised and caught inside ExampleBuilder only, where
+# it means "no example down this branch".
 class _Recursion(Exception):
     """A value would need a schema inside itself (or nesting past ``_MAX_DEPTH``)."""
 

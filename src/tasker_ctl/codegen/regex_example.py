@@ -77,8 +77,10 @@ def _texts(parsed: list[Any], min_length: int) -> Iterator[str]:
                 yield text
 
 
+# Beside its use, not in codegen.errors: raised and caught inside this module only, where it
+# means "this pattern gets no example".
 class _Unsupported(Exception):
-    pass
+    """A regex construct the example builder does not follow."""
 
 
 @dataclass

@@ -224,6 +224,8 @@ def _addresses(request: _Request, deadline: float) -> list[str]:
         raise request.failure(FailureKind.RESOURCE_UNAVAILABLE, f"failed: {error}") from None
 
 
+# Beside its use, not in grammar.errors: raised and caught inside this module only, where the
+# InvocationError it carries is raised once no address of the host is left.
 class _Unreachable(Exception):
     """This address could not be connected to; the host may have others."""
 
