@@ -2,7 +2,131 @@
 
 Validation findings are *collected* into reports (see ``tasker_ctl.template.diagnostics``);
 exceptions are for conditions that stop an operation: bad command-line input, unreadable
-paths, environment problems. The CLI maps every ``TaskerError`` to a message and an exit code.
+paths, environment problems. The CLI maps every ``TaskerError`` to a message and an exit code
+(2 unless the tree says otherwise; 1 is findings or a failed task, 3 an internal error).
+
+Every exception class tasker-ctl defines lives in this module or in its package's own
+``errors`` module, and is drawn below under its base, with its code. A name without a prefix
+is defined here; ``engine.X`` is ``tasker_ctl.engine.errors.X``, and ``grammar.``,
+``codegen.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each raise gives the code
+(or exit code), the one shown is the default; "its parent's code": the class shares its
+base's code on purpose. The classes without a code (``-``) never reach a user as such: each
+becomes a finding, a step's failure, a retry or an error with a code. ``sdk.TaskerError`` is
+a hierarchy of its own, the exceptions a handler raises (``retryable`` or ``permanent``).
+Only a private exception raised and caught inside one module (a leading underscore) stays
+beside its use. ``tests/unit/test_error_tree.py`` fails when a class is missing from the
+tree, or drawn under another base or with another code than it has.
+
+    Exception
+      TaskerError                                   TASKER_ERROR
+        UsageError                                  USAGE_ERROR
+          PathNotFoundError                         PATH_NOT_FOUND
+          NoTemplatesFoundError                     NO_TEMPLATES_FOUND
+          UnknownEnvironmentError                   UNKNOWN_ENVIRONMENT
+          ConfirmationRequiredError                 CONFIRMATION_REQUIRED
+          ContextJsonError                          INVALID_CONTEXT_JSON
+          SampleJsonError                           INVALID_SAMPLE_JSON
+          JsonInputError                            JSON_INVALID (code per raise)
+          PolicyError                               POLICY_INVALID
+          SchemaUnusableError                       SCHEMA_UNUSABLE
+            SchemaRefError                          SCHEMA_REF_UNRESOLVABLE
+          engine.InvalidLedgerEntryError            INVALID_LEDGER_ENTRY
+          engine.InvalidTaskReferenceError          INVALID_TASK_REFERENCE
+          engine.AmbiguousTaskReferenceError        AMBIGUOUS_TASK_REFERENCE
+          engine.TaskNotFoundError                  TASK_NOT_FOUND (also LookupError)
+          engine.StepNotFoundError                  STEP_NOT_FOUND (also LookupError)
+          engine.UnknownTaskStatusError             UNKNOWN_TASK_STATUS
+          engine.InvalidSinceError                  INVALID_SINCE
+          engine.InvalidNamespaceError              INVALID_NAMESPACE
+          engine.InvalidLimitError                  INVALID_LIMIT
+          engine.TaskFinishedError                  TASK_ALREADY_FINISHED
+          engine.StepStateError                     STEP_STATE_INVALID
+            engine.StepRunningError                 STEP_RUNNING
+            engine.StepWaitingForParentsError       STEP_WAITING_FOR_PARENTS
+          engine.MissingReasonError                 REASON_REQUIRED
+          engine.ResultJsonError                    INVALID_RESULT_JSON
+          engine.ResultSchemaViolationError         RESULT_SCHEMA_VIOLATION
+          engine.ManualResultError                  MANUAL_RESULT_INVALID (code per raise)
+          engine.ManualCompletionUnsupportedError   MANUAL_COMPLETION_UNSUPPORTED
+          engine.NotAwaitingApprovalError           NOT_AWAITING_APPROVAL
+          engine.ApproverNotAllowedError            APPROVER_NOT_ALLOWED
+          engine.InvalidDlqEntryIdError             INVALID_DLQ_ENTRY_UUID
+          engine.DlqEntryNotFoundError              DLQ_ENTRY_NOT_FOUND (also LookupError)
+          engine.InvalidResolutionStatusError       INVALID_RESOLUTION_STATUS
+          engine.ResolutionNotesRequiredError       RESOLUTION_NOTES_REQUIRED
+          engine.InvalidResolverError               INVALID_RESOLVER
+          engine.InvalidSweepOptionError            INVALID_SWEEP_OPTION
+          engine.HandlerLoadError                   HANDLERS_NOT_LOADED
+          grammar.CompositionFileError              COMPOSITION_FILE_INVALID
+          grammar.FixtureFileError                  FIXTURE_INVALID
+          telemetry.TelemetryConfigError            TELEMETRY_CONFIG_INVALID
+          telemetry.TelemetryExporterMissingError   TELEMETRY_EXPORTER_MISSING
+        FileReadError                               FILE_UNREADABLE
+        TemplateLoadError                           TEMPLATE_INVALID (exit 1)
+          codegen.TemplateInvalidError              TEMPLATE_INVALID (exit 1; its parent's code)
+        DatabaseError                               DATABASE_ERROR
+          DatabaseUnavailableError                  DATABASE_UNAVAILABLE
+            DatabaseConnectionLostError             DATABASE_UNAVAILABLE (its parent's code)
+            DatabaseVersionMismatchError            DATABASE_VERSION_MISMATCH
+            EmbeddedAccessError                     EMBEDDED_DIRECTORY_UNREACHABLE
+          QueryError                                DATABASE_QUERY_FAILED (exit 3)
+          TransactionConflictError                  TRANSACTION_CONFLICT
+          ConflictError                             CONFLICT
+          EngineStateError                          ENGINE_STATE_ERROR
+            InvalidTransitionError                  INVALID_TRANSITION
+            StaleAttemptError                       STALE_ATTEMPT
+            EntityNotFoundError                     ENTITY_NOT_FOUND
+          MigrationError                            MIGRATION_INVALID (exit 3)
+          MigrationModifiedError                    MIGRATION_MODIFIED
+          SchemaBehindError                         SCHEMA_BEHIND
+          SchemaAheadError                          SCHEMA_AHEAD
+        QueryFileError                              QUERY_FILE_INVALID (exit 3)
+        UnknownQueryError                           UNKNOWN_QUERY (exit 3)
+        engine.InvalidContextError                  INVALID_CONTEXT
+        engine.DuplicateTaskError                   DUPLICATE_TASK
+        engine.HandlerNotFoundError                 HANDLER_NOT_FOUND
+        engine.DependencyCycleError                 CYCLE_DETECTED
+        engine.DlqEntryAlreadyResolvedError         DLQ_ENTRY_ALREADY_RESOLVED (exit 1)
+        engine.WorkerThreadDiedError                WORKER_THREAD_DIED (exit 3)
+        grammar.GrammarError                        GRAMMAR_ERROR
+          grammar.InvocationError                   INVOCATION_FAILED
+          grammar.GatePending                       GATE_PENDING
+            grammar.ApprovalPending                 GATE_PENDING (its parent's code)
+          grammar.PatternError                      PATTERN_INVALID
+          grammar.UnknownVocabularyError            UNKNOWN_VOCABULARY
+          grammar.ExpressionError                   EXPRESSION_ERROR
+        codegen.CodegenError                        CODEGEN_ERROR (exit 1; code and exit per raise)
+      LimitExceeded                                 - (code per raise)
+      engine.ReconnectAbandoned                     -
+      engine.StepTimeoutError                       -
+      engine.HandlerDeadlineExceeded                -
+      engine.HandlerAbortedError                    -
+      engine.NotStorableError                       -
+      grammar.ParseError                            -
+      grammar.BudgetExceeded                        -
+      grammar.DeadlineExceeded                      -
+      grammar.WorkerStopped                         -
+      grammar.BodyTooLarge                          -
+      grammar.BodyUndecodable                       -
+      sdk.TaskerError                               - (retryable)
+        sdk.RetryableError                          - (retryable)
+          sdk.TimeoutError                          - (retryable)
+          sdk.NetworkError                          - (retryable)
+          sdk.RateLimitError                        - (retryable)
+          sdk.ServiceUnavailableError               - (retryable)
+          sdk.ResourceContentionError               - (retryable)
+        sdk.PermanentError                          - (permanent)
+          sdk.ValidationError                       - (permanent)
+          sdk.NotFoundError                         - (permanent)
+          sdk.AuthenticationError                   - (permanent)
+          sdk.AuthorizationError                    - (permanent)
+          sdk.ConfigurationError                    - (permanent)
+          sdk.BusinessLogicError                    - (permanent)
+        sdk.FFIError                                - (retryable)
+    ValueError
+      engine.GrowthOutcomeError                     - (code per raise)
+        engine.DecisionOutcomeError                 - (code per raise)
+        engine.BatchOutcomeError                    - (code per raise)
 """
 
 from __future__ import annotations
