@@ -144,7 +144,7 @@ def _context_check(argv: tuple[str, ...]) -> int:
     """What ``tasker-ctl run`` checks before it needs a database: the context as ``--context
     @FILE`` reads it, then against the template's input_schema; errors as the CLI shows them."""
     from tasker_ctl.cli import report_error
-    from tasker_ctl.cli.run import parse_context
+    from tasker_ctl.cli.inputs import parse_context
     from tasker_ctl.errors import TaskerError
     from tasker_ctl.sdk.contracts import violations
     from tasker_ctl.template.validator import load_template

@@ -266,6 +266,6 @@ def test_limits_are_seconds_and_the_default_is_five_minutes() -> None:
 
 
 def test_the_command_line_default_is_the_engine_default() -> None:
-    from tasker_ctl.cli.run import DEFAULT_RECONNECT_LIMIT as CLI_DEFAULT
+    from tasker_ctl.cli.options import DEFAULT_RECONNECT_LIMIT as CLI_DEFAULT
 
     assert CLI_DEFAULT == DEFAULT_RECONNECT_LIMIT
