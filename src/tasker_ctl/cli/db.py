@@ -16,7 +16,6 @@ from tasker_ctl.cli.options import DatabaseUrlOption
 
 if TYPE_CHECKING:
     from tasker_ctl.db.settings import DatabaseTarget
-    from tasker_ctl.engine.store import MigrationStatus
 
 
 def register(app: typer.Typer) -> None:
@@ -35,22 +34,14 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.db.settings import resolve_database_url
         from tasker_ctl.engine.store import connect, migration_status
         from tasker_ctl.engine.store import migrate as apply_migrations
+        from tasker_ctl.report.db_view import migrated_lines
 
         target = resolve_database_url(database_url)
         typer.echo(f"database: {target.describe()}")
         with connect(target.url) as store:
             legacy = migration_status(store).legacy
             applied = apply_migrations(store)
-        for migration in applied:
-            if legacy and migration.version == 1:
-                typer.echo(
-                    f"upgraded in place to {migration.filename} (from the migrations before "
-                    "the baseline; tasks kept)"
-                )
-            else:
-                typer.echo(f"applied {migration.filename}")
-        if not applied:
-            typer.echo("migrations: up to date, nothing to apply")
+        _echo(migrated_lines(applied, legacy=legacy))
 
     @db_app.command()
     def status(database_url: DatabaseUrlOption = None) -> None:
@@ -112,52 +103,28 @@ def register(app: typer.Typer) -> None:
 def _show_stopped_embedded() -> None:
     from tasker_ctl.db.embedded import embedded_status
     from tasker_ctl.engine.store import load_migrations
+    from tasker_ctl.report.db_view import stopped_embedded_lines
 
-    embedded = embedded_status()
-    typer.echo(f"target: embedded PostgreSQL ({embedded.data_dir})")
-    if embedded.initialized:
-        state = "starting" if embedded.running else "not running"
-        version = f"PostgreSQL {embedded.major_version}, " if embedded.major_version else ""
-        typer.echo(f"server: {state} ({version}data: {_size(embedded.size_bytes)})")
-    else:
-        typer.echo("server: not created yet")
-    typer.echo(f"migrations: {len(load_migrations())} in this version of tasker-ctl")
-    typer.echo("hint: `tasker-ctl db migrate` starts the server and applies them")
+    _echo(stopped_embedded_lines(embedded_status(), len(load_migrations())))
 
 
 def _show_target_status(target: DatabaseTarget) -> None:
     from tasker_ctl.db.settings import TargetSource
     from tasker_ctl.engine.store import connect, migration_status
+    from tasker_ctl.report.db_view import reachable_lines, target_lines
 
-    typer.echo(f"target: {target.describe()}")
-    if target.source is TargetSource.EMBEDDED:
-        typer.echo(f"url: {target.url}")
+    _echo(target_lines(target, embedded=target.source is TargetSource.EMBEDDED))
     with connect(target.url) as store:
-        typer.echo("reachable: yes")
-        typer.echo(f"server: PostgreSQL {store.server_version()}")
+        version = store.server_version()
         report = migration_status(store)
-    typer.echo(f"migrations: {_migration_summary(report)}")
-    for migration in report.pending:
-        typer.echo(f"  pending: {migration.filename}")
-    for migration in report.modified:
-        typer.echo(f"  modified since applied: {migration.filename}")
-    for applied in report.unknown:
-        typer.echo(f"  applied but unknown to this version: {applied.version:04d}_{applied.name}")
-    if report.legacy:
-        typer.echo("  upgrade in place pending: from the migrations before the baseline")
-    if report.behind:
-        typer.echo("hint: run `tasker-ctl db migrate`")
+    _echo(reachable_lines(version, report))
     if report.unknown or report.pre_baseline:
         report.refuse_unusable()
 
 
-def _migration_summary(report: MigrationStatus) -> str:
-    if report.pre_baseline or report.legacy:
-        return f"{len(report.applied)} applied before the baseline migration"
-    text = f"{len(report.applied)} applied, {len(report.pending)} pending"
-    if report.modified:
-        text += f", {len(report.modified)} modified"
-    return text
+def _echo(lines: list[str]) -> None:
+    for line in lines:
+        typer.echo(line)
 
 
 def _warn_if_url_configured() -> None:
@@ -169,12 +136,3 @@ def _warn_if_url_configured() -> None:
             "not the embedded one",
             err=True,
         )
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"

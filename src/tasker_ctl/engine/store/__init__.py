@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from tasker_ctl.engine.store.clock import parse_since, window_start
     from tasker_ctl.engine.store.connection import Store, connect
     from tasker_ctl.engine.store.migrations import (
+        Migration,
         MigrationStatus,
         load_migrations,
         migrate,
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 _EXPORTS = {
     "Store": "connection",
     "connect": "connection",
+    "Migration": "migrations",
     "MigrationStatus": "migrations",
     "load_migrations": "migrations",
     "migrate": "migrations",
@@ -32,6 +34,7 @@ _EXPORTS = {
     "window_start": "clock",
 }
 __all__ = [
+    "Migration",
     "MigrationStatus",
     "Store",
     "connect",
