@@ -1,4 +1,4 @@
-"""What a task and a step must be for an operator's change (see ``operator.py``).
+"""What a task and a step must be for an operator's change (see ``repairs.py``).
 
 Each check raises a coded error that names the task, the step and what is wrong, with a hint
 of what to do instead. They run while the task is held, so what they see is what the change

@@ -3,7 +3,7 @@
 ``collect_stats`` reads one window (tasks created since a time, optionally of one
 namespace) in one read-only snapshot: tasks by state, steps per task and by origin, retries,
 failures and latency per handler, the DLQ, budget use, planner calls, and the alerts they
-raise (``engine.stats_alerts``). Every figure is an aggregate computed by PostgreSQL
+raise (``engine.stats.alerts``). Every figure is an aggregate computed by PostgreSQL
 (``sql/queries/stats.sql``); only a handful of rows come back. docs/stats.md defines them.
 
 ``--since`` is read by ``engine.clock.parse_since`` and turned into the start of the window

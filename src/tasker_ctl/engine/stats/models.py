@@ -1,6 +1,6 @@
 """The figures of ``tasker-ctl stats``: closed models, each field described.
 
-``engine.stats.collect_stats`` fills them from the database and ``engine.stats_alerts``
+``engine.stats.collect_stats`` fills them from the database and ``engine.stats.alerts``
 derives the alerts from them; docs/stats.md defines every figure. A rate is a fraction in
 [0, 1], or null when nothing was counted to divide by (never a misleading 0).
 """

@@ -3,7 +3,7 @@ attempts and provenance, and the edges between them) and one step in full (what 
 what it returned, every attempt and transition with who and why).
 
 Steps created at run time are read exactly like the others; only their provenance tells them
-apart. Timing follows ``engine.reports.step_report``, the rule ``tasker-ctl run`` shows, so
+apart. Timing follows ``views.task_report.step_report``, the rule ``tasker-ctl run`` shows, so
 both views of a task agree. ``tasker-ctl inspect task`` renders these models
 (``report.inspect_view``) or prints them as JSON (``report.inspect_json``).
 """
