@@ -33,12 +33,8 @@ from tasker_ctl.engine.operator.dlq import (
     list_dlq_entries,
     resolve_dlq_entry,
 )
-from tasker_ctl.engine.operator.staleness import (
-    StalenessSweeper,
-    StalenessThresholds,
-    SweepReport,
-    sweep_stale_tasks,
-)
+from tasker_ctl.engine.operator.staleness import StalenessSweeper, SweepReport, sweep_stale_tasks
+from tasker_ctl.engine.rules.staleness import StalenessThresholds
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.errors import ExitCode
 from tasker_ctl.template.model import TaskTemplate

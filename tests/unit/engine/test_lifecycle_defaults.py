@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tasker_ctl.engine.errors import InvalidSweepOptionError
-from tasker_ctl.engine.operator.staleness import (
+from tasker_ctl.engine.operator.staleness import exceeded_thresholds
+from tasker_ctl.engine.rules.staleness import (
     DEFAULT_THRESHOLDS,
     STALENESS_ACTIONS,
     STATE_THRESHOLDS,
@@ -21,7 +22,6 @@ from tasker_ctl.engine.operator.staleness import (
     StalenessThresholds,
     ThresholdName,
     action_for,
-    exceeded_thresholds,
     policy_from_lifecycle,
     timeout_action,
 )
