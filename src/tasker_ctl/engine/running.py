@@ -36,7 +36,7 @@ from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.store.migrations import open_store
 from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT, Reconnection
 from tasker_ctl.engine.views.task_report import TaskReport, task_report
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations
 from tasker_ctl.engine.worker.handler_loading import load_handlers
 from tasker_ctl.engine.worker.handler_process import Isolation

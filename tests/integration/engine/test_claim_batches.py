@@ -11,7 +11,7 @@ from typing import Any
 
 from tasker_ctl.engine.running import serve
 from tasker_ctl.engine.store.connection import Json
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tests.integration.engine.conftest import Engine, claim, claim_at, make_template, step
 from tests.integration.engine.handlers import Recorder, failures

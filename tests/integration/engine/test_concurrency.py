@@ -15,8 +15,9 @@ import pytest
 
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.attempt import Attempt, PreparedTemplate
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
-from tasker_ctl.engine.worker.executor import Attempt, PreparedTemplate, build_context
+from tasker_ctl.engine.worker.executor import build_context
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.template.model import TaskTemplate
 from tests.integration.engine.conftest import (

@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.conftest import PROJECT_ROOT

@@ -12,8 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 from tasker_ctl.engine.store.connection import Json
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.step_handler.functional import step_handler
 from tasker_ctl.sdk.types import StepContext

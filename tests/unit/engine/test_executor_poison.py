@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from tasker_ctl.engine.worker.ancestors import AncestorResults
-from tasker_ctl.engine.worker.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome, PreparedTemplate
+from tasker_ctl.engine.worker.executor import execute
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, METADATA_LIMIT
 from tasker_ctl.sdk.errors import PermanentError
 from tasker_ctl.sdk.registry import HandlerRegistry

@@ -12,8 +12,8 @@ from typing import Any
 
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.views.finished_tasks import report_if_finished
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.errors import DatabaseError
 from tasker_ctl.telemetry import (
     AttemptInfo,

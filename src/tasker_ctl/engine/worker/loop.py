@@ -32,10 +32,11 @@ from tasker_ctl.engine.errors import ReconnectAbandoned
 from tasker_ctl.engine.store.connection import Store, connect, connection_lost
 from tasker_ctl.engine.store.reconnect import Reconnection
 from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome, PreparedTemplate
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.claiming import Claims
 from tasker_ctl.engine.worker.composition_step import GrammarServices
-from tasker_ctl.engine.worker.executor import Attempt, Outcome, PreparedTemplate, execute
+from tasker_ctl.engine.worker.executor import execute
 from tasker_ctl.engine.worker.handler_process import HandlerProcess
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.recording import Recorder

@@ -32,10 +32,10 @@ from tasker_ctl.engine.errors import NotStorableError
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.rules.retry import backoff_seconds
 from tasker_ctl.engine.store.connection import Json, Store
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.claiming import Claims, Completion
 from tasker_ctl.engine.worker.composition_step import GateWait
-from tasker_ctl.engine.worker.executor import Attempt, Outcome
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from tasker_ctl.engine.errors import ReconnectAbandoned
-from tasker_ctl.engine.worker.executor import Attempt, Outcome, failed_outcome
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
+from tasker_ctl.engine.worker.executor import failed_outcome
 from tasker_ctl.engine.worker.stored_outcome import readable
 from tasker_ctl.errors import DatabaseError, DatabaseUnavailableError, TransactionConflictError
 from tasker_ctl.sdk.types import StepHandlerResult
