@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -28,7 +28,6 @@ from tasker_ctl.engine.errors import (
     HandlerNotFoundError,
     InvalidContextError,
     ReconnectAbandoned,
-    WorkerThreadDiedError,
 )
 from tasker_ctl.engine.graph.submission import register_template, submit_task
 from tasker_ctl.engine.operator.staleness import StalenessSweeper, SweepReport
@@ -40,8 +39,8 @@ from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations
 from tasker_ctl.engine.worker.handler_loading import load_handlers
 from tasker_ctl.engine.worker.handler_process import Isolation
-from tasker_ctl.engine.worker.loop import Worker
 from tasker_ctl.engine.worker.options import WorkerOptions, default_worker_id
+from tasker_ctl.engine.worker.pool import WorkerPool
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.telemetry import Telemetry, current_telemetry
@@ -109,7 +108,7 @@ def run_template(
             reconnect_limit=reconnect_limit,
         )
         ids = [default_worker_id() for _ in range(count)]
-        pool = _Pool.start(url, registry, options, ids, stop)
+        pool = WorkerPool.start(url, registry, options, ids, stop)
         watching = _Watching(store, pool, reconnect_limit)
         try:
             _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
@@ -235,7 +234,7 @@ def _watch(
     resumed: bool,
     on_update: Callable[[TaskReport], None] | None,
     stop: threading.Event,
-    pool: _Pool,
+    pool: WorkerPool,
     timeout: float | None,
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -255,7 +254,7 @@ class _Watching:
     after reconnecting when the database goes away, for as long as the workers wait for it
     (``reconnect_limit``)."""
 
-    def __init__(self, store: Store, pool: _Pool, reconnect_limit: float) -> None:
+    def __init__(self, store: Store, pool: WorkerPool, reconnect_limit: float) -> None:
         self.store, self._pool = store, pool
         self._reconnection = Reconnection(reconnect_limit, who="tasker-ctl run")
 
@@ -373,7 +372,7 @@ def serve(
         reconnect_limit=reconnect_limit,
     )
     ids = [f"{base}/{i}" for i in range(count)]
-    pool = _Pool.start(target.url, registry, options, ids, stop, on_outcome=hook)
+    pool = WorkerPool.start(target.url, registry, options, ids, stop, on_outcome=hook)
     if sweeper is not None:
         sweeper.start()
     with _flushing(telemetry):
@@ -416,58 +415,3 @@ def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
         duration_ms=outcome.duration_ms,
         error=None if outcome.success else str(error.get("message") or "failed"),
     )
-
-
-class _Pool:
-    """Worker threads, started at once; their exceptions are kept for the caller, not printed."""
-
-    def __init__(self, workers: list[Worker]) -> None:
-        self.workers, self.failures = workers, list[BaseException]()
-        self.threads = [threading.Thread(target=self._run, args=(w,), daemon=True) for w in workers]
-        for thread in self.threads:
-            thread.start()
-
-    @classmethod
-    def start(
-        cls,
-        url: str,
-        registry: HandlerRegistry,
-        options: WorkerOptions,
-        worker_ids: list[str],
-        stop: threading.Event,
-        *,
-        on_outcome: Callable[[Attempt, Outcome], None] | None = None,
-    ) -> _Pool:
-        """One worker thread per id in ``worker_ids``, each with ``options`` under its id."""
-        return cls(
-            [
-                Worker(url, registry, replace(options, worker_id=id_), stop, on_outcome=on_outcome)
-                for id_ in worker_ids
-            ]
-        )
-
-    def _run(self, worker: Worker) -> None:
-        # BaseException too: a thread that ended silently would let the process exit 0
-        try:
-            worker.run()
-        except BaseException as error:  # raised again by raise_failure on the caller's thread
-            self.failures.append(error)
-            worker.stop.set()
-
-    def alive(self) -> bool:
-        return any(thread.is_alive() for thread in self.threads)
-
-    @property
-    def executed(self) -> int:
-        return sum(worker.executed for worker in self.workers)
-
-    def raise_failure(self) -> None:
-        if not self.failures:
-            return
-        first = self.failures[0]
-        if isinstance(first, Exception):
-            raise first
-        raise WorkerThreadDiedError(
-            f"a worker thread ended with {type(first).__name__}: {first}",
-            hint="this is a bug: rerun with TASKER_DEBUG=1 and report the traceback",
-        ) from first

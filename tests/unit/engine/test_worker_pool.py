@@ -8,8 +8,8 @@ from typing import Any, cast
 import pytest
 
 from tasker_ctl.engine.errors import WorkerThreadDiedError
-from tasker_ctl.engine.running import _Pool
 from tasker_ctl.engine.worker.loop import Worker
+from tasker_ctl.engine.worker.pool import WorkerPool
 from tasker_ctl.errors import ExitCode
 
 
@@ -23,8 +23,8 @@ class _Ending:
         raise self.error
 
 
-def _pool(error: BaseException) -> _Pool:
-    pool = _Pool([cast(Worker, cast(Any, _Ending(error)))])
+def _pool(error: BaseException) -> WorkerPool:
+    pool = WorkerPool([cast(Worker, cast(Any, _Ending(error)))])
     for thread in pool.threads:
         thread.join()
     return pool
