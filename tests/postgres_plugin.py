@@ -12,21 +12,24 @@ fixtures and the same server:
   0700 whenever another run of it starts, which would lock out a server running as another
   user from data kept below it;
 * the server is stopped and its data deleted at the end of the session, by the fixture's
-  finalizer and, should the session not get that far, at interpreter exit;
+  finalizer (SIGTERM ends the run as Ctrl-C does, so it gets there) and, should the session
+  not get that far, at interpreter exit; it runs without fsync, being thrown away;
 * embedded servers that tests start themselves (in their ``tmp_path``, as the CLI does in the
   current directory) are stopped at the end of the session too, should a test leave one up.
 
 Once per session a template database is created and migrated with the packaged migrations;
 each test that asks for ``database_url``, ``store`` or ``fresh_database_url`` gets a copy of it
-(``CREATE DATABASE ... TEMPLATE``), dropped afterwards. Copies are cheap and, unlike
-rolled-back transactions, work with several connections and LISTEN/NOTIFY. Every name is
-random, so concurrent sessions can share one external server.
+(``CREATE DATABASE ... TEMPLATE``), dropped afterwards. Copies are made ahead and dropped
+behind by a thread of their own (``Databases``) and, unlike rolled-back transactions, work
+with several connections and LISTEN/NOTIFY. Every name is random, so concurrent sessions can
+share one external server.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import queue
 import secrets
 import shutil
 import signal
@@ -83,6 +86,69 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(6)}"
 
 
+class Databases:
+    """The tests' databases on one server, created and dropped by a thread of their own: a copy
+    of the template is made before a test asks for it and a test's databases are dropped
+    after it ended, while the next test runs. Each copy is still a new database that only its
+    test sees; only the waiting moves out of the tests."""
+
+    _AHEAD = 3  # copies kept ready: tests quicker than a copy take the next one at once
+    _STOP = ""
+
+    def __init__(self, server_url: str, template: str) -> None:
+        self.server_url, self.template = server_url, template
+        self._jobs: queue.Queue[str | None] = queue.Queue()  # None: make a copy; else drop
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._failures: list[BaseException] = []
+        self._thread = threading.Thread(target=self._work, name="test-databases", daemon=True)
+        self._thread.start()
+        for _ in range(self._AHEAD):
+            self._jobs.put(None)
+
+    def copy(self) -> str:
+        """The name of a new copy of the template."""
+        self._jobs.put(None)  # the one after it
+        made = self._ready.get(timeout=300)
+        if isinstance(made, BaseException):
+            raise made
+        return made
+
+    def create(self, template: str | None = None) -> str:
+        """The name of a new database: a copy of ``template``, or an empty one."""
+        if template == self.template:
+            return self.copy()
+        name = unique_name("test")
+        create_database(self.server_url, name, template)
+        return name
+
+    def drop_later(self, name: str) -> None:
+        self._jobs.put(name)
+
+    def close(self) -> None:
+        """Drop every database made and not yet dropped; raise what went wrong meanwhile."""
+        self._jobs.put(self._STOP)
+        self._thread.join()
+        while not self._ready.empty():
+            made = self._ready.get()
+            if isinstance(made, str):
+                drop_database(self.server_url, made)
+        if self._failures:
+            raise self._failures[0]
+
+    def _work(self) -> None:
+        while (job := self._jobs.get()) != self._STOP:
+            try:
+                if job is None:
+                    name = unique_name("test")
+                    create_database(self.server_url, name, self.template)
+                    self._ready.put(name)
+                else:
+                    drop_database(self.server_url, job)
+            except BaseException as error:
+                # a copy that failed fails the test waiting for it; a drop, the session's end
+                (self._ready.put if job is None else self._failures.append)(error)
+
+
 # -- the session's embedded server ---------------------------------------------------------------
 
 
@@ -107,8 +173,9 @@ class SessionServer:
                     home.chmod(0o711)
                 self._home = home
                 atexit.register(self.stop)
-                _end_on_sigterm(self._owner)
-                self._url = start_embedded(home)
+                url = start_embedded(home)
+                _throwaway_durability(url)
+                self._url = url
             return self._url
 
     def stop(self) -> None:
@@ -122,6 +189,20 @@ class SessionServer:
             reset_embedded(home)
         finally:
             shutil.rmtree(home, ignore_errors=True)
+
+
+# The session's server is deleted at the end: nothing on it needs to survive a crash of the
+# machine, and waiting for the disk costs nearly half of the time a test's database takes.
+_THROWAWAY_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
+
+
+def _throwaway_durability(url: str) -> None:
+    with admin_connection(url) as connection:
+        for name, value in _THROWAWAY_SETTINGS.items():
+            connection.execute(
+                sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
+        connection.execute("SELECT pg_reload_conf()")
 
 
 def _end_on_sigterm(owner: int) -> None:
@@ -165,7 +246,9 @@ def _no_server_left(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[None]:
     """At the end of the session, stop embedded servers that tests or the commands they ran
-    started in their temporary directories and left running."""
+    started in their temporary directories and left running (also when the run is ended
+    with Ctrl-C or SIGTERM)."""
+    _end_on_sigterm(os.getpid())
     yield
     left = stop_servers_below(tmp_path_factory.getbasetemp())
     reporter = pytestconfig.pluginmanager.get_plugin("terminalreporter")
@@ -212,8 +295,18 @@ def engine_template_database(postgres_url: str, template_database: str) -> tuple
     return postgres_url, template_database
 
 
+@pytest.fixture(scope="session")
+def databases(postgres_url: str, template_database: str) -> Iterator[Databases]:
+    """The session's test databases (``Databases``)."""
+    made = Databases(postgres_url, template_database)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
 @pytest.fixture
-def new_database(postgres_url: str) -> Iterator[CreateDatabase]:
+def new_database(postgres_url: str, databases: Databases) -> Iterator[CreateDatabase]:
     """Factory: ``new_database(template=None) -> url`` of a database dropped after the test.
 
     Without a template the database is empty (a copy of ``template1``): what tests of the
@@ -222,14 +315,13 @@ def new_database(postgres_url: str) -> Iterator[CreateDatabase]:
     created: list[str] = []
 
     def create(template: str | None = None) -> str:
-        name = unique_name("test")
-        url = create_database(postgres_url, name, template)
+        name = databases.create(template)
         created.append(name)
-        return url
+        return with_database(postgres_url, name)
 
     yield create
     for name in created:
-        drop_database(postgres_url, name)
+        databases.drop_later(name)
 
 
 @pytest.fixture

@@ -254,7 +254,8 @@ def _growth_round(engine: Engine, kind: str, delay: float | None, logs: Path) ->
     # the server rolls the killed worker's transaction back once it notices the client gone
     deadline = time.monotonic() + 30
     while engine.rows(
-        "SELECT 1 FROM pg_stat_activity WHERE application_name = 'tasker-ctl worker'"
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+        " AND application_name = 'tasker-ctl worker'"
     ):
         assert time.monotonic() < deadline, "the killed worker's session did not end"
         time.sleep(0.01)
