@@ -1,6 +1,6 @@
 """Writing a task's new steps: the transaction that completes a decision or batchable step
-also creates what it chose (see ``rules/decisions.py`` and ``rules/batches.py``), so that either all of
-it exists or none of it does."""
+also creates what it chose (see ``rules/decisions.py`` and ``rules/batches.py``), so that
+either all of it exists or none of it does."""
 
 from __future__ import annotations
 
