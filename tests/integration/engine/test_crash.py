@@ -90,10 +90,18 @@ class WorkerProcesses:
             return False
         target = running[0]
         process = next(process for process in self.running if process.pid == target["pid"])
+        sessions = self._worker_sessions(engine)
         process.send_signal(signal.SIGKILL)
         process.wait()
         self.running.remove(process)
         self.killed.append(process.pid)
+        # A COMMIT the worker sent just before the signal still lands once the server reads
+        # it: judge the attempt only after the dead worker's session has ended (each worker
+        # process holds one), when its last transaction has committed or rolled back.
+        deadline = time.monotonic() + 10
+        while len(sessions & self._worker_sessions(engine)) > len(sessions) - 1:
+            assert time.monotonic() < deadline, "the killed worker's session did not end"
+            time.sleep(0.005)
         self.start()
         if engine.rows(
             "SELECT 1 FROM tasker.workflow_steps WHERE task_uuid = %s AND name = %s"
@@ -104,6 +112,17 @@ class WorkerProcesses:
         ):
             self.hits.append((target["step"], target["attempt"]))
         return True
+
+    @staticmethod
+    def _worker_sessions(engine: Engine) -> set[int]:
+        """The server processes of the worker connections on the test's database."""
+        return {
+            row["pid"]
+            for row in engine.rows(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = 'tasker-ctl worker'"
+            )
+        }
 
     def stop(self) -> None:
         for process in self.running:
