@@ -395,11 +395,15 @@ def test_shutdown_stops_every_evaluator() -> None:
 
 
 def test_evaluations_from_several_threads_at_once(fresh_pool: None) -> None:
+    # eight threads on a shared 2-core machine can wait past the default 100 ms for a core;
+    # this checks that concurrent evaluations keep their answers apart, not the deadline
+    limits = ExpressionLimits(timeout_ms=10_000)
+
     def job(n: int) -> list[object]:
         return [
-            evaluate(".n * 2", {"n": n}),
-            evaluate_all(".[]", [n, n]),
-            evaluate("[range(.)] | add", n + 5),
+            evaluate(".n * 2", {"n": n}, limits),
+            evaluate_all(".[]", [n, n], limits),
+            evaluate("[range(.)] | add", n + 5, limits),
         ]
 
     with ThreadPoolExecutor(max_workers=8) as pool:
