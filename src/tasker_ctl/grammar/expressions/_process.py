@@ -26,6 +26,8 @@ def _worker_environment() -> dict[str, str]:
     paths += [p for p in sys.path if p and os.path.isabs(p) and os.path.isdir(p)]
     environment = {
         "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths)),
+        # the installed package may be read-only or shared: the evaluator leaves no .pyc in it
+        "PYTHONDONTWRITEBYTECODE": "1",
         # strftime/strptime consult these; fixed so results do not depend on the host
         "TZ": "UTC",
         "LC_ALL": "C.UTF-8",
@@ -40,7 +42,7 @@ class WorkerProcess:
         self.memory_mb = memory_mb
         self.generation = 0
         self.process = subprocess.Popen(
-            [sys.executable, "-m", WORKER_MODULE, str(memory_mb)],
+            [sys.executable, "-B", "-m", WORKER_MODULE, str(memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
