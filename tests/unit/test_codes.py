@@ -430,6 +430,20 @@ def test_max_attempts_zero_is_only_information() -> None:
     assert model(steps(step("a", "retry: {max_attempts: 0}"))).steps[0].retry.max_attempts == 0
 
 
+def test_max_attempts_zero_says_the_step_runs_once() -> None:
+    """The first attempt is always eligible (Tasker Core's readiness rule and the engine's,
+    tests/integration/engine/test_retries.py): the finding must not say the step never runs."""
+    [zero] = findings(steps(step("a", "retry: {max_attempts: 0}")), "MAX_ATTEMPTS_ZERO")
+    for text in (zero.message, BY_CODE["MAX_ATTEMPTS_ZERO"].meaning):
+        assert "never schedules" not in text
+        assert "runs once" in text or "first attempt always runs" in text
+        assert "never retried" in text
+    assert "max_attempts: 1" in (zero.hint or "")
+    reference = (PROJECT_ROOT / "docs" / "template-format.md").read_text(encoding="utf-8")
+    assert "never schedules" not in reference
+    assert "runs once" in reference
+
+
 def test_backoff_inverted_ignores_booleans() -> None:
     text = steps(step("a", "retry: {backoff_base_ms: true, max_backoff_ms: false}"))
     assert not findings(text, "BACKOFF_INVERTED")

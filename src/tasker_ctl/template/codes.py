@@ -346,10 +346,10 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "MAX_ATTEMPTS_ZERO",
         I,
         _VALUES,
-        "`retry.max_attempts` is 0: Tasker Core's readiness rule (attempts < max_attempts) never "
-        "schedules the step.",
+        "`retry.max_attempts` is 0: the first attempt always runs (in Tasker Core too) and a "
+        "failure is never retried, as with 1.",
         "retry: {max_attempts: 0}",
-        "Use `max_attempts: 1` for one attempt and no retries.",
+        "Write `max_attempts: 1`, which means the same.",
     ),
     CodeInfo(
         "BACKOFF_INVERTED",

@@ -112,10 +112,10 @@ def zero_attempts(context: RuleContext) -> Iterator[Issue]:
         if retry.get("max_attempts") == 0 and _is_int(retry.get("max_attempts")):
             yield Issue(
                 "MAX_ATTEMPTS_ZERO",
-                "retry.max_attempts is 0: Tasker Core's readiness rule (attempts < "
-                "max_attempts) never schedules this step",
+                "retry.max_attempts is 0: the step still runs once (the first attempt is "
+                "always eligible, in Tasker Core too) and a failure is never retried",
                 (*path, "max_attempts"),
-                "use max_attempts: 1 for a single attempt without retries",
+                "write max_attempts: 1, which means the same and says so",
                 step=step,
             )
 
