@@ -28,6 +28,8 @@ tree, or drawn under another base or with another code than it has.
           SampleJsonError                           INVALID_SAMPLE_JSON
           JsonInputError                            JSON_INVALID (code per raise)
           PolicyError                               POLICY_INVALID
+          ProjectConfigError                        PROJECT_CONFIG_INVALID
+          SettingError                              SETTING_INVALID
           SchemaUnusableError                       SCHEMA_UNUSABLE
             SchemaRefError                          SCHEMA_REF_UNRESOLVABLE
           engine.InvalidLedgerEntryError            INVALID_LEDGER_ENTRY
@@ -65,6 +67,7 @@ tree, or drawn under another base or with another code than it has.
         TemplateLoadError                           TEMPLATE_INVALID (exit 1)
           codegen.TemplateInvalidError              TEMPLATE_INVALID (exit 1; its parent's code)
         DatabaseError                               DATABASE_ERROR
+          DatabaseNotFoundError                     DATABASE_NOT_FOUND
           DatabaseUnavailableError                  DATABASE_UNAVAILABLE
             DatabaseConnectionLostError             DATABASE_UNAVAILABLE (its parent's code)
             DatabaseVersionMismatchError            DATABASE_VERSION_MISMATCH
@@ -233,6 +236,21 @@ class PolicyError(UsageError):
     code = "POLICY_INVALID"
 
 
+class ProjectConfigError(UsageError):
+    """A project configuration (``tasker.toml``, ``[tool.tasker-ctl]`` in ``pyproject.toml``)
+    that cannot be used: unreadable, not TOML, an unknown key or a wrong value. The message
+    names the file, the key and its line when it can."""
+
+    code = "PROJECT_CONFIG_INVALID"
+
+
+class SettingError(UsageError):
+    """An environment variable of tasker-ctl holds a value it cannot use
+    (``TASKER_IDLE_STOP=soon``)."""
+
+    code = "SETTING_INVALID"
+
+
 class SchemaUnusableError(UsageError):
     """A schema cannot be applied to a value (a malformed ``pattern``, say): it was never
     checked, or checked by another tool."""
@@ -276,6 +294,13 @@ class DatabaseError(TaskerError):
         super().__init__(message, hint=hint)
         self.sqlstate = sqlstate
         self.detail = detail
+
+
+class DatabaseNotFoundError(DatabaseError):
+    """A command that only reads found no database to read: no URL is configured and no
+    embedded data directory exists where it looked. Such commands never create one."""
+
+    code = "DATABASE_NOT_FOUND"
 
 
 class DatabaseUnavailableError(DatabaseError):
