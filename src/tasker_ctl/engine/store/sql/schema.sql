@@ -541,7 +541,9 @@ CREATE TABLE tasker.planning_attempts (
 CREATE INDEX planning_attempts_task_idx ON tasker.planning_attempts (task_uuid);
 
 -- The action grammar's storage: the outbox that `emit` writes events into, and the ledger of
--- effects that makes a retried `persist` or `emit` happen once.
+-- effects that makes a retried `persist` or `emit` happen once. The domain events a step
+-- declares (`publishes_events`) share the outbox: they are written in the transaction that
+-- records the outcome they describe, keyed by step, attempt and declaration.
 
 CREATE TABLE tasker.grammar_outbox (
     event_uuid          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -556,12 +558,24 @@ CREATE TABLE tasker.grammar_outbox (
     workflow_step_uuid  uuid,
     invocation_index    integer,
     created_at          timestamptz NOT NULL DEFAULT tasker.now(),
-    published_at        timestamptz
+    published_at        timestamptz,
+    -- who wrote the event: a composition's `emit` or a step's declaration (publishes_events)
+    source              varchar(8) NOT NULL DEFAULT 'emit' CHECK (source IN ('emit', 'step')),
+    -- a step's event: the attempt whose outcome published it, that outcome, the
+    -- declaration's condition and its custom publisher
+    attempt             integer,
+    step_outcome        varchar(24)
+        CHECK (step_outcome IN ('success', 'retryable_failure', 'permanent_failure')),
+    publication_condition varchar(24),
+    publisher           varchar(255),
+    -- why the event was not published ({code, message, problems}); NULL when it was
+    rejection           jsonb
 );
 -- a relay reads what is not yet published, oldest first
 CREATE INDEX grammar_outbox_unpublished_idx ON tasker.grammar_outbox (created_at)
     WHERE published_at IS NULL;
 CREATE INDEX grammar_outbox_task_idx ON tasker.grammar_outbox (task_uuid);
+CREATE INDEX grammar_outbox_created_idx ON tasker.grammar_outbox (created_at, event_uuid);
 
 CREATE TABLE tasker.grammar_effects (
     idempotency_key     varchar(128) PRIMARY KEY,
@@ -633,6 +647,35 @@ SELECT st.workflow_step_transition_uuid,
 FROM tasker.workflow_step_transitions st
 JOIN tasker.workflow_steps s ON s.workflow_step_uuid = st.workflow_step_uuid
 JOIN tasker.tasks t ON t.task_uuid = st.task_uuid;
+
+-- What an external consumer reads: every published domain event (rejected ones left out),
+-- with its task's namespace and correlation id and its step's name. A relay that forwards
+-- events marks each one it delivered in `tasker.grammar_outbox.published_at`.
+CREATE VIEW tasker.domain_events AS
+SELECT o.event_uuid,
+       o.created_at AS occurred_at,
+       o.event_name,
+       o.event_version,
+       o.delivery_mode,
+       o.payload,
+       o.metadata,
+       o.source,
+       o.resource,
+       o.task_uuid,
+       t.namespace_name,
+       t.correlation_id,
+       o.workflow_step_uuid,
+       s.name AS step_name,
+       o.attempt,
+       o.step_outcome,
+       o.publication_condition,
+       o.publisher,
+       o.idempotency_key,
+       o.published_at
+FROM tasker.grammar_outbox o
+LEFT JOIN tasker.tasks t ON t.task_uuid = o.task_uuid
+LEFT JOIN tasker.workflow_steps s ON s.workflow_step_uuid = o.workflow_step_uuid
+WHERE o.rejection IS NULL;
 
 -- Each task's use of each budget resource, by the ledger's rule (engine/rules/budget.py says
 -- the same in Python): a release frees open reservations first, and what it frees beyond them
