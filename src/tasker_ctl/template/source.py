@@ -21,6 +21,7 @@ from typing import Any
 
 from tasker_ctl.errors import FileReadError, LimitExceeded
 from tasker_ctl.template.composer import compose_documents
+from tasker_ctl.template.extensions import without_extensions
 from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
 from tasker_ctl.template.tree import LINE_BREAK, TreeBuilder, within
 from tasker_ctl.template.tree import JsonPath as JsonPath
@@ -376,8 +377,13 @@ def iter_paths(data: Any, path: JsonPath = ()) -> Iterator[tuple[JsonPath, Any]]
 
 
 def content_hash(data: Any) -> str:
-    """A hash of the template's content, independent of YAML formatting and comments."""
+    """A hash of the template's content, independent of YAML formatting, comments and
+    extension keys (``x-*``, see ``extensions``)."""
     canonical = json.dumps(
-        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        without_extensions(data),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
     )
     return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]

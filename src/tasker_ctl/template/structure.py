@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from tasker_ctl.template.extensions import EXTENSION_PLACES, is_extension_key
 from tasker_ctl.template.issue import Issue, quote_list, suggestion_hint
 from tasker_ctl.template.model import (
     EventDeclaration,
@@ -204,8 +205,15 @@ def _issues_for(error: ErrorDetails, data: Any) -> Iterator[Issue]:
             )
             return
         known = field_names(owner) if owner is not None else []
-        unknown_hint = suggestion_hint(key, known) or (
-            f"valid keys here: {', '.join(known)}" if known else None
+        unknown_hint = (
+            f"extension keys (x-*) are read only at {EXTENSION_PLACES}; hold the anchor "
+            "there and alias it here"
+            if is_extension_key(key)
+            else "YAML merge keys are not merged (nor by Tasker Core's loader); alias a whole "
+            "value instead, e.g. 'retry: *retry'"
+            if key == "<<"
+            else suggestion_hint(key, known)
+            or (f"valid keys here: {', '.join(known)}" if known else None)
         )
         yield Issue(
             "UNKNOWN_KEY",

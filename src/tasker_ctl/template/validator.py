@@ -23,6 +23,7 @@ from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.diagnostics import FileReport, Finding, Severity, ValidationReport
 from tasker_ctl.template.discovery import discover
 from tasker_ctl.template.environment import Graft, resolve_data
+from tasker_ctl.template.extensions import without_extensions
 from tasker_ctl.template.issue import Issue
 from tasker_ctl.template.model import TaskTemplate, scalar_text
 from tasker_ctl.template.rules import run_rules
@@ -62,10 +63,11 @@ def check_document(
     report = FileReport(file=document.display_path, findings=findings)
     if not document.usable:
         return report, None
-    data, positions = document.data, document.positions
+    # extension keys (x-*) hold anchors for aliases the reader has already expanded
+    data, positions = without_extensions(document.data), document.positions
     grafts: list[Graft] = []
     if environment is not None:
-        data, grafts = resolve_data(document.data, environment)
+        data, grafts = resolve_data(data, environment)
         positions = copy.deepcopy(document.positions)
         for source, target in grafts:
             positions.graft(source, target)
