@@ -385,6 +385,18 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "Declare the property or drop it from `required`.",
     ),
     CodeInfo(
+        "RESULT_SCHEMA_EXCLUDES_OUTCOME",
+        E,
+        _VALUES,
+        "A decision (batchable) step's `result_schema` rejects every result holding a "
+        "`decision_point_outcome` (`batch_processing_outcome`), so every successful run fails "
+        "with `RESULT_SCHEMA_VIOLATION`.",
+        "type: decision\nresult_schema: {type: object, additionalProperties: false, "
+        "properties: {route: {type: string}}}",
+        "Declare the outcome key under `properties`, and let its `type` be one of the outcome's "
+        "types.",
+    ),
+    CodeInfo(
         "EXTERNAL_SCHEMA_REF",
         E,
         _VALUES,

@@ -59,6 +59,7 @@ def _load_rule_modules() -> None:
         core,
         events,
         load,
+        outcomes,
         planning,
         schemas,
         storage,
