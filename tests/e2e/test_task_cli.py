@@ -176,7 +176,7 @@ def test_list_then_retry_step_resumes_a_blocked_task(
     )
     assert retried.returncode == 0, retried.stderr
     assert f"step 'charge' of task {task_uuid}" in retried.stdout
-    assert "error → enqueued (attempts reset)" in retried.stdout
+    assert "error → pending → enqueued (attempts reset)" in retried.stdout
     assert "by oncall: processor is back" in retried.stdout
     assert "blocked_by_failures → steps_in_process (resumed)" in retried.stdout
     reset = last_transition(env["TASKER_DATABASE_URL"], task_uuid, "charge")
@@ -303,3 +303,79 @@ def test_cancel_and_its_refusals(
     )
     bad_uuid = run(run_cli, env, "task", "cancel", "not-a-uuid", "--reason", "x")
     assert bad_uuid.returncode == 2
+
+
+def _insert_twins(database_url: str, template_task: str) -> list[str]:
+    """Two tasks whose UUIDs share the prefix 'abcdef01', copied from ``template_task``."""
+    twins = [f"abcdef01-0000-4000-8000-00000000000{n}" for n in (1, 2)]
+    with psycopg.connect(database_url) as connection:
+        for twin in twins:
+            connection.execute(
+                "INSERT INTO tasker.tasks (task_uuid, named_task_uuid, namespace_name,"
+                " identity_hash, correlation_id)"
+                " SELECT %s, named_task_uuid, namespace_name, md5(random()::text),"
+                " gen_random_uuid() FROM tasker.tasks WHERE task_uuid = %s",
+                [twin, template_task],
+            )
+    return twins
+
+
+def _arguments(
+    path: tuple[str, ...], command: Any, reference: str, run_args: tuple[str, ...]
+) -> list[str]:
+    """The command line of ``command`` with ``reference`` as its task and harmless values for
+    its other required arguments."""
+    from tests.unit.test_task_references import names_a_task
+
+    if path == ("run",):
+        return [*run_args, "--resume", reference]
+    argv = list(path)
+    for param in command.params:
+        if param.param_type_name == "argument":
+            argv.append(reference if names_a_task(param) else "charge")
+        elif names_a_task(param):
+            argv.extend([param.opts[0], reference])
+        elif "--reason" in param.opts:
+            argv.extend(["--reason", "checking references"])
+    return argv
+
+
+def test_every_command_that_takes_a_task_resolves_it_the_same_way(
+    invoke_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...]
+) -> None:
+    from tests.unit.test_task_references import task_commands
+
+    task_uuid = blocked_task(invoke_cli, env, checkout)
+    twins = _insert_twins(env["TASKER_DATABASE_URL"], task_uuid)
+    unknown = "ffffffff" if not task_uuid.startswith("ffffffff") else "eeeeeeee"
+    found = task_commands()
+    assert len(found) >= 13
+    for path, command, _ in found:
+        ambiguous = run(invoke_cli, env, *_arguments(path, command, "abcdef01", checkout))
+        assert_coded(ambiguous, "AMBIGUOUS_TASK_REFERENCE", *twins)  # the candidates
+        missing = run(invoke_cli, env, *_arguments(path, command, unknown, checkout))
+        assert_coded(missing, "TASK_NOT_FOUND", f"'{unknown}'", "the newest tasks:", task_uuid)
+        garbled = run(invoke_cli, env, *_arguments(path, command, "not-a-task", checkout))
+        assert_coded(garbled, "INVALID_TASK_REFERENCE", "'not-a-task'")
+
+    # a unique prefix and 'latest' name the task wherever a task is taken
+    prefix = task_uuid[:8]
+    shown = run(invoke_cli, env, "task", "show", prefix, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["task"]["uuid"] == task_uuid
+    events = run(invoke_cli, env, "events", "--task", task_uuid[:13])
+    assert events.returncode == 0, events.stderr
+    assert f"{task_uuid[:8]}  task  shop" in events.stdout
+    retried = run(
+        invoke_cli, env, "task", "retry-step", prefix, "charge", "--reason", "by prefix", "--json"
+    )
+    assert retried.returncode == 0, retried.stderr
+    assert json.loads(retried.stdout)["action"]["step_state_after"] == "enqueued"
+
+
+def test_retry_step_help_names_the_states_its_output_shows(invoke_cli: RunCli) -> None:
+    shown = invoke_cli("task", "retry-step", "--help")
+    assert shown.returncode == 0
+    text = " ".join(shown.stdout.split())
+    # test_list_then_retry_step_resumes_a_blocked_task sees 'error → pending → enqueued'
+    assert "error -> pending, its attempts reset to 0, then pending -> enqueued" in text

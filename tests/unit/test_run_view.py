@@ -311,6 +311,7 @@ def test_json_has_the_documented_keys_in_order() -> None:
         "result",
         "error",
         "awaiting_approval",
+        "approval",
     ]
     assert first["result"] == {"value": 1}
     assert first["duration_ms"] == 40

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import os
 import sys
-import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasker_ctl.cli.options import DatabaseUrlOption
+from tasker_ctl.cli.options import TASK_HELP, DatabaseUrlOption
+from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.views import TransitionEvent
@@ -33,11 +33,11 @@ def register(app: typer.Typer) -> None:
     @app.command(epilog=_EPILOG)
     def events(
         task: Annotated[
-            uuid.UUID | None,
+            str | None,
             typer.Option(
                 "--task",
-                metavar="TASK_UUID",
-                help="Only this task's events. Default: every task's.",
+                metavar="TASK",
+                help=f"Only this task's events (default: every task's). {TASK_HELP}",
                 show_default=False,
             ),
         ] = None,
@@ -75,6 +75,17 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        tail: Annotated[
+            int | None,
+            typer.Option(
+                "--tail",
+                min=1,
+                metavar="N",
+                help="Print the last N events (of --task, from --since on); with --follow, "
+                "then keep printing new ones.",
+                show_default=False,
+            ),
+        ] = None,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Print task and step transitions in the order they happened, one per line.
@@ -88,15 +99,30 @@ def register(app: typer.Typer) -> None:
             EARLIEST,
             follow_events,
             read_events,
+            read_last_events,
+            resolve_task,
         )
 
+        if tail is not None and limit is not None and not follow:
+            raise UsageError(
+                "--tail prints the last events and --limit the first ones; choose one",
+                hint="with --follow, --limit caps the new events printed after the tail",
+            )
         window = None if since is None else parse_since(since)
         write = _writer(json_output, flush=follow)
         try:
             with open_store(database_url) as store:
-                if not follow:
+                task_uuid = None if task is None else resolve_task(store, task)
+                shown: list[TransitionEvent] = []
+                if tail is not None:
+                    shown = read_last_events(store, task_uuid=task_uuid, since=window, count=tail)
+                    for event in shown:
+                        write(event)
+                    if not follow:
+                        return
+                elif not follow:
                     cap = limit or DEFAULT_LIMIT
-                    found = read_events(store, task_uuid=task, since=window, limit=cap + 1)
+                    found = read_events(store, task_uuid=task_uuid, since=window, limit=cap + 1)
                     for event in found[:cap]:
                         write(event)
                     if len(found) > cap:
@@ -106,10 +132,16 @@ def register(app: typer.Typer) -> None:
                             err=True,
                         )
                     return
-                # a task's history is printed before its new events; all tasks': only new ones
+                # a task's history is printed before its new events; all tasks': only new ones;
+                # after a tail, what follows it
                 start = window if window is not None else (None if task is None else EARLIEST)
+                if shown:
+                    start = shown[-1].occurred_at
+                elif tail is not None and window is None:
+                    start = None  # the tail was empty: only new events
                 for printed, event in enumerate(
-                    follow_events(store, task_uuid=task, since=start), start=1
+                    follow_events(store, task_uuid=task_uuid, since=start, already=shown),
+                    start=1,
                 ):
                     write(event)
                     if limit is not None and printed >= limit:

@@ -193,7 +193,11 @@ def trust_policy(
 
 # -- one task and its steps (task, its repairs and gates) -----------------------------------
 
-TaskArgument = Annotated[uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")]
+# Every command that takes a task takes it as TASK and resolves it with
+# engine.views.resolve_task (engine.views.task_reference.TASK_REFERENCE_HELP says the same; a
+# unit test walks the app and checks every TASK goes through it).
+TASK_HELP = "A task UUID, its first 8+ characters, or 'latest'."
+TaskArgument = Annotated[str, typer.Argument(metavar="TASK", help=TASK_HELP, show_default=False)]
 StepArgument = Annotated[
     str, typer.Argument(metavar="STEP_NAME", help="The step's name (as 'task show' lists it).")
 ]
@@ -230,13 +234,7 @@ REPAIR_EPILOG = (
 
 # -- a task by reference (inspect, report) --------------------------------------------------
 
-TaskReference = Annotated[
-    str,
-    typer.Argument(
-        metavar="TASK",
-        help="A task UUID, its first 8+ characters, or 'latest'.",
-    ),
-]
+TaskReference = TaskArgument
 ViewJsonOption = Annotated[
     bool, typer.Option("--json", help="Print the view as a JSON document (docs/inspect.md).")
 ]

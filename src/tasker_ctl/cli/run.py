@@ -17,6 +17,7 @@ import typer
 from tasker_ctl.cli.inputs import check_handler_paths, check_template_path, parse_context
 from tasker_ctl.cli.options import (
     DEFAULT_RECONNECT_LIMIT,
+    TASK_HELP,
     AllowEnvOption,
     AllowPrivateNetworkOption,
     AllowTableOption,
@@ -80,12 +81,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         resume: Annotated[
-            uuid.UUID | None,
+            str | None,
             typer.Option(
                 "--resume",
-                metavar="TASK_UUID",
+                metavar="TASK",
                 help="Resume this task of TEMPLATE (for example one started with --new) "
-                "instead of creating or finding one.",
+                f"instead of creating or finding one. {TASK_HELP}",
                 show_default=False,
             ),
         ] = None,
@@ -124,7 +125,7 @@ def register(app: typer.Typer) -> None:
                 parent_correlation_id=parent_correlation_id,
                 json_output=json_output,
                 timeout=timeout,
-                resume=resume,
+                resume=None if resume is None else _resolve_task(resume, database_url),
                 reconnect_limit=reconnect_limit,
                 trust=trust,
                 isolation=isolation.mode,
@@ -234,6 +235,15 @@ def _run(
     if report.succeeded:
         return int(ExitCode.OK)
     return EXIT_INTERRUPTED if interrupted else 1
+
+
+def _resolve_task(reference: str, database_url: str | None) -> uuid.UUID:
+    """The task --resume names, found as every command finds a task."""
+    from tasker_ctl.engine.store import open_store
+    from tasker_ctl.engine.views import resolve_task
+
+    with open_store(database_url) as store:
+        return resolve_task(store, reference)
 
 
 def resume_command(task_uuid: uuid.UUID | None) -> str:

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import sys
-import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -99,15 +98,18 @@ def register(task_app: typer.Typer) -> None:
 
     @task_app.command()
     def show(
-        task_uuid: Annotated[
-            uuid.UUID, typer.Argument(metavar="TASK_UUID", help="The task's UUID.")
-        ],
+        task: TaskArgument,
         database_url: DatabaseUrlOption = None,
         json_output: TaskJsonOption = False,
     ) -> None:
-        """Show a task: its status and each step's state, attempts, time and error."""
+        """Show a task: its status and each step's state, attempts, time and error; a step
+        waiting at a gate with what the approver must know and how to decide."""
         from tasker_ctl.engine import show_task
+        from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task
 
+        with open_store(database_url) as store:
+            task_uuid = resolve_task(store, task)
         report = show_task(task_uuid, database_url=database_url)
         if json_output:
             from tasker_ctl.report.run_json import render_json
@@ -116,16 +118,16 @@ def register(task_app: typer.Typer) -> None:
             return
         from tasker_ctl.report.run_view import make_console, render_summary
 
-        render_summary(report, make_console())
+        render_summary(
+            report,
+            make_console(),
+            after_decision="then a worker ('tasker-ctl worker', or 'tasker-ctl run' of the same "
+            "template and context) runs the step",
+        )
 
     @task_app.command()
     def graph(
-        reference: Annotated[
-            str,
-            typer.Argument(
-                metavar="TASK", help="A task UUID, its first 8+ characters, or 'latest'."
-            ),
-        ],
+        task: TaskArgument,
         graph_format: Annotated[
             GraphFormat, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")
         ] = GraphFormat.MERMAID,
@@ -139,8 +141,8 @@ def register(task_app: typer.Typer) -> None:
         from tasker_ctl.report import task_graph
 
         with open_store(database_url) as store:
-            task = inspect_task(store, resolve_task(store, reference))
-        drawn = task_graph.build_task_graph(task)
+            inspected = inspect_task(store, resolve_task(store, task))
+        drawn = task_graph.build_task_graph(inspected)
         renderers = {
             GraphFormat.MERMAID: task_graph.render_mermaid,
             GraphFormat.DOT: task_graph.render_dot,
@@ -158,7 +160,8 @@ def register(task_app: typer.Typer) -> None:
                 hint="check the directory exists and is writable",
             ) from exc
         typer.echo(
-            f"wrote the {graph_format.value} graph of task {task.task_uuid} to {output}", err=True
+            f"wrote the {graph_format.value} graph of task {inspected.task_uuid} to {output}",
+            err=True,
         )
 
     @task_app.command("list")
@@ -205,7 +208,7 @@ def register(task_app: typer.Typer) -> None:
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def cancel(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         reason: ReasonOption = None,
         by: ByOption = None,
         database_url: DatabaseUrlOption = None,
@@ -217,39 +220,43 @@ def register(task_app: typer.Typer) -> None:
         """
         from tasker_ctl.engine.operator import Actor, cancel_task
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task
         from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
-            outcome = cancel_task(store, task_uuid, actor)
+            outcome = cancel_task(store, resolve_task(store, task), actor)
         show_repair(outcome, json_output=json_output)
 
     @task_app.command("retry-step", epilog=REPAIR_EPILOG)
     def retry_step(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         step_name: StepArgument,
         reason: ReasonOption = None,
         by: ByOption = None,
         database_url: DatabaseUrlOption = None,
         json_output: RepairJsonOption = False,
     ) -> None:
-        """Run a failed step again: error -> pending, its attempts reset to 0.
+        """Run a failed step again: error -> pending, its attempts reset to 0, then
+        pending -> enqueued at once when its parents are done and the task takes work.
 
+        The output names the state the step ended in (enqueued, or pending while it waits).
         A task blocked by failures resumes once none of its steps is left failed.
         """
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import retry_step as retry
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task
         from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
-            outcome = retry(store, task_uuid, step_name, actor)
+            outcome = retry(store, resolve_task(store, task), step_name, actor)
         show_repair(outcome, json_output=json_output)
 
     @task_app.command("resolve-step", epilog=REPAIR_EPILOG)
     def resolve_step(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         step_name: StepArgument,
         reason: ReasonOption = None,
         by: ByOption = None,
@@ -265,16 +272,17 @@ def register(task_app: typer.Typer) -> None:
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import resolve_step as resolve
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task
         from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
         with open_store(database_url) as store:
-            outcome = resolve(store, task_uuid, step_name, actor, force=force)
+            outcome = resolve(store, resolve_task(store, task), step_name, actor, force=force)
         show_repair(outcome, json_output=json_output)
 
     @task_app.command("complete-step", epilog=REPAIR_EPILOG)
     def complete_step(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         step_name: StepArgument,
         result: Annotated[
             str | None,
@@ -300,11 +308,13 @@ def register(task_app: typer.Typer) -> None:
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import complete_step as complete
         from tasker_ctl.engine.store import open_store
+        from tasker_ctl.engine.views import resolve_task
         from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
-        value = _read_result(result)
         with open_store(database_url) as store:
+            task_uuid = resolve_task(store, task)
+            value = _read_result(result)
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
         show_repair(outcome, json_output=json_output)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+from typing import Annotated
 
 import typer
 
@@ -16,15 +16,27 @@ from tasker_ctl.cli.options import (
     TaskArgument,
 )
 
+# approve alone may leave the reason out: agreeing to what the gate asks needs no explanation
+ApproveReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        metavar="TEXT",
+        help="Why (optional): recorded with the decision; default: 'approved'.",
+        show_default=False,
+    ),
+]
+APPROVED_REASON = "approved"
+
 
 def register(task_app: typer.Typer) -> None:
     """Add ``approve`` and ``reject`` to the ``task`` group."""
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def approve(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         step_name: StepArgument,
-        reason: ReasonOption = None,
+        reason: ApproveReasonOption = None,
         by: ByOption = None,
         database_url: DatabaseUrlOption = None,
         json_output: RepairJsonOption = False,
@@ -32,14 +44,15 @@ def register(task_app: typer.Typer) -> None:
         """Approve the gate STEP_NAME waits at: the step is enqueued and its composition goes
         on after the gate.
 
-        --reason is optional here. When the gate lists approvers, --by must be one of them.
-        A worker (or 'tasker-ctl run' of the same template and context) then runs the step.
+        --reason may be left out (the decision is recorded with the reason 'approved').
+        When the gate lists approvers, --by must be one of them. A worker (or 'tasker-ctl
+        run' of the same template and context) then runs the step.
         """
-        _decide(task_uuid, step_name, True, reason or "approved", by, database_url, json_output)
+        _decide(task, step_name, True, reason or APPROVED_REASON, by, database_url, json_output)
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def reject(
-        task_uuid: TaskArgument,
+        task: TaskArgument,
         step_name: StepArgument,
         reason: ReasonOption = None,
         by: ByOption = None,
@@ -47,12 +60,16 @@ def register(task_app: typer.Typer) -> None:
         json_output: RepairJsonOption = False,
     ) -> None:
         """Reject the gate STEP_NAME waits at: when the step runs, it fails for good with the
-        reason, and the task is blocked by the failure."""
-        _decide(task_uuid, step_name, False, reason, by, database_url, json_output)
+        reason, and the task is blocked by the failure.
+
+        --reason is required: it is what the step's failure says. When the gate lists
+        approvers, --by must be one of them.
+        """
+        _decide(task, step_name, False, reason, by, database_url, json_output)
 
 
 def _decide(
-    task_uuid: uuid.UUID,
+    task: str,
     step_name: str,
     approve: bool,
     reason: str | None,
@@ -62,9 +79,11 @@ def _decide(
 ) -> None:
     from tasker_ctl.engine.operator import Actor, decide_gate
     from tasker_ctl.engine.store import open_store
+    from tasker_ctl.engine.views import resolve_task
     from tasker_ctl.report.operator_view import show_repair
 
     actor = Actor.of(reason, by)
     with open_store(database_url) as store:
+        task_uuid = resolve_task(store, task)
         outcome = decide_gate(store, task_uuid, step_name, approve=approve, actor=actor)
     show_repair(outcome, json_output=json_output)

@@ -76,9 +76,11 @@ def render_repair(outcome: RepairOutcome, console: Console) -> None:
             line += f": {len(cancelled)} step{'s' if len(cancelled) != 1 else ''} cancelled"
             line += f" ({', '.join(cancelled)})"
     else:
-        line = (
-            f"step '{outcome.step}' of task {outcome.task_uuid} ({identity}): "
-            f"{outcome.step_state_before} → {outcome.step_state_after}"
+        states = [outcome.step_state_before, outcome.step_state_after]
+        if outcome.action == "retry_step" and outcome.step_state_after != "pending":
+            states.insert(1, "pending")  # a retried step passes through pending
+        line = f"step '{outcome.step}' of task {outcome.task_uuid} ({identity}): " + " → ".join(
+            str(state) for state in states
         )
         if outcome.action == "retry_step":
             line += " (attempts reset)"

@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "ApprovalOutput",
     "RunOutput",
     "StepErrorOutput",
     "StepOutput",
     "TaskOutput",
     "build_output",
+    "decide_commands",
     "render_json",
 ]
 
@@ -53,6 +55,14 @@ class StepErrorOutput(StrictOutput):
     metadata: dict[str, Any]
 
 
+class ApprovalOutput(StrictOutput):
+    prompt: str = Field(description="the question the approver answers")
+    approvers: list[str] = Field(description="who may decide (--by); anyone when empty")
+    summary: Any = Field(description="the gate's summary: the facts needed to decide, or null")
+    approve_command: str = Field(description="the command line that approves")
+    reject_command: str = Field(description="the command line that rejects (a reason needed)")
+
+
 class StepOutput(StrictOutput):
     name: str
     state: str = Field(description="the step's state, e.g. 'complete', 'error', 'pending'")
@@ -68,6 +78,11 @@ class StepOutput(StrictOutput):
         default=None,
         description="a grammar step waiting at a gate: what the approver is asked "
         "('tasker-ctl task approve|reject'); null otherwise",
+    )
+    approval: ApprovalOutput | None = Field(
+        default=None,
+        description="a step waiting at a gate (state 'waiting_for_approval'): what the "
+        "approver must know and the commands that decide; null otherwise",
     )
 
 
@@ -96,7 +111,7 @@ def build_output(report: TaskReport) -> RunOutput:
             duration_ms=report.duration_ms,
             resumed=report.resumed,
         ),
-        steps=[_step(step) for step in report.steps],
+        steps=[_step(step, report.task_uuid) for step in report.steps],
     )
 
 
@@ -106,7 +121,28 @@ def render_json(report: TaskReport) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def _step(step: StepReport) -> StepOutput:
+def decide_commands(task_uuid: UUID, step: StepReport) -> tuple[str, str]:
+    """The command lines that approve and reject the gate ``step`` waits at."""
+    approvers = step.approval.approvers if step.approval is not None else []
+    by = f" --by {approvers[0]}" if len(approvers) == 1 else " --by NAME" if approvers else ""
+    base = f"{task_uuid} {step.name}"
+    return (
+        f"tasker-ctl task approve {base}{by}",
+        f"tasker-ctl task reject {base} --reason TEXT{by}",
+    )
+
+
+def _step(step: StepReport, task_uuid: UUID) -> StepOutput:
+    approval = None
+    if step.approval is not None:
+        approve, reject = decide_commands(task_uuid, step)
+        approval = ApprovalOutput(
+            prompt=step.approval.prompt,
+            approvers=step.approval.approvers,
+            summary=step.approval.summary,
+            approve_command=approve,
+            reject_command=reject,
+        )
     return StepOutput(
         name=step.name,
         state=step.state,
@@ -119,6 +155,7 @@ def _step(step: StepReport) -> StepOutput:
         result=step.result,
         error=_error(step.error),
         awaiting_approval=step.awaiting_approval,
+        approval=approval,
     )
 
 

@@ -9,6 +9,7 @@ state is one plain line, which stays readable in logs and can be grepped.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MANY_STEPS",
     "RunView",
+    "approval_lines",
     "failure_hint",
     "format_duration",
     "make_console",
@@ -50,6 +52,7 @@ STATE_STYLES = {
     "enqueued_for_orchestration": "cyan",
     "enqueued_as_error_for_orchestration": "yellow",
     "waiting_for_retry": "yellow",
+    "waiting_for_approval": "bold yellow",
     "complete": "green",
     "error": "bold red",
     "cancelled": "magenta",
@@ -58,6 +61,9 @@ STATE_STYLES = {
 TASK_STYLES = {"complete": "bold green", "blocked_by_failures": "bold red", "error": "bold red"}
 DONE_STATES = frozenset({"complete", "resolved_manually", "cancelled"})
 QUIET_STATES = DONE_STATES | {"pending"}
+WAITING_FOR_APPROVAL = "waiting_for_approval"  # engine.views.task_report's name for it
+SUMMARY_LIMIT = 2000  # characters of a gate's summary shown; the JSON report has it all
+RUN_AGAIN = "then run the same command again to continue"
 
 
 def make_console(stream: TextIO | None = None) -> Console:
@@ -220,8 +226,11 @@ def render_summary(
     timed_out: bool = False,
     resume_command: str | None = None,
     many_steps: int = MANY_STEPS,
+    after_decision: str = RUN_AGAIN,
 ) -> None:
-    """The outcome: status, total time, each step's time and attempts, the failure and hint."""
+    """The outcome: status, total time, each step's time and attempts, the failure and hint;
+    for a step waiting at a gate, what the approver must know and how to decide
+    (``after_decision`` says what happens next)."""
     total = report.duration_ms if report.duration_ms is not None else None
     if total is None and elapsed is not None:
         total = int(elapsed * 1000)
@@ -251,19 +260,8 @@ def render_summary(
         error = Text(f"error in step '{step.name}': {_error_line(step)}", style="red")
         console.print(error, soft_wrap=True)
         console.print(Text(f"  hint: {failure_hint(step, str(report.task_uuid))}"), soft_wrap=True)
-    for step in report.steps:
-        if step.awaiting_approval is not None:
-            console.print(
-                Text(f"step '{step.name}' waits for approval: {step.awaiting_approval}"),
-                soft_wrap=True,
-            )
-            console.print(
-                Text(
-                    f"  decide with: tasker-ctl task approve|reject {report.task_uuid} "
-                    f"{step.name}; then run the same command again to continue"
-                ),
-                soft_wrap=True,
-            )
+    for line in approval_lines(report, after_decision=after_decision):
+        console.print(Text(line, style="yellow" if line[:1] != " " else ""), soft_wrap=True)
     if (interrupted or timed_out) and not report.resting:
         console.print("the task is resumable: run the same command again to continue")
         if resume_command:
@@ -279,13 +277,38 @@ def outcome_lines(
     for step in report.failed_steps:
         error = step.error if isinstance(step.error, dict) else {}
         lines.append(f"error in step '{step.name}': {error.get('message') or 'failed'}")
-    for step in report.steps:
-        if step.awaiting_approval is not None:
-            lines.append(f"step '{step.name}' waits for approval: {step.awaiting_approval}")
+    lines.extend(approval_lines(report))
     if interrupted or timed_out:
         why = "interrupted" if interrupted else "timed out"
         lines.append(f"{why}: the task is resumable; resume with: {resume}")
     return lines
+
+
+def approval_lines(report: TaskReport, *, after_decision: str = RUN_AGAIN) -> list[str]:
+    """Each step waiting at a gate: its prompt, the gate's summary (the facts the approver
+    needs), who may decide and the command lines that approve and reject."""
+    from tasker_ctl.report.run_json import decide_commands
+
+    lines: list[str] = []
+    for step in report.steps:
+        if step.awaiting_approval is None:
+            continue
+        lines.append(f"step '{step.name}' waits for approval: {step.awaiting_approval}")
+        approval = step.approval
+        if approval is not None and approval.summary is not None:
+            lines.append(f"  summary: {_summary_text(approval.summary)}")
+        if approval is not None and approval.approvers:
+            lines.append(f"  approvers: {', '.join(approval.approvers)}")
+        approve, reject = decide_commands(report.task_uuid, step)
+        lines.append(f"  approve: {approve}")
+        lines.append(f"  reject:  {reject}")
+        lines.append(f"  {after_decision}")
+    return lines
+
+
+def _summary_text(summary: object) -> str:
+    text = summary if isinstance(summary, str) else json.dumps(summary, ensure_ascii=False)
+    return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
 
 
 def submitted_lines(report: TaskReport) -> list[str]:
@@ -349,10 +372,15 @@ def _progress(steps: list[StepReport]) -> Table:
 
 
 def _attempts(step: StepReport) -> str:
-    return f"{step.attempts}/{step.max_attempts}" if step.attempts else "-"
+    # a step waiting at a gate has used no attempt on the wait: 0/N says so
+    if step.attempts or step.state == WAITING_FOR_APPROVAL:
+        return f"{step.attempts}/{step.max_attempts}"
+    return "-"
 
 
 def _details(step: StepReport) -> str:
+    if step.state == WAITING_FOR_APPROVAL:
+        return f"attempts {_attempts(step)}: {step.awaiting_approval or 'a gate'}"
     if step.state == "complete":
         return f"{format_duration(step.duration_ms)}, attempt {_attempts(step)}".lstrip(", ")
     if step.state in ("in_progress", "enqueued") and step.attempts:
@@ -362,6 +390,8 @@ def _details(step: StepReport) -> str:
 
 
 def _error_message(step: StepReport) -> str:
+    if step.state == WAITING_FOR_APPROVAL:  # what stops it is the question, not a failure
+        return ""
     error = step.error if isinstance(step.error, dict) else {}
     return str(error.get("message") or "")
 

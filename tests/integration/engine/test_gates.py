@@ -12,6 +12,7 @@ from tasker_ctl.engine.operator.gates import decide_gate, pending_gates
 from tasker_ctl.engine.operator.repairs import Actor
 from tasker_ctl.engine.running import run_template
 from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.engine.views.task_report import task_report
 
 TEMPLATE = """\
 name: refund
@@ -23,7 +24,7 @@ steps:
   - name: approve_refund
     dependencies: [quote]
     handler: {callable: "grammar:approve_refund"}
-    retry: {retryable: true, max_attempts: 1}
+    retry: {retryable: true, max_attempts: 3}
     composition:
       outcome:
         description: a refund an approver agreed to
@@ -40,6 +41,7 @@ steps:
           config:
             prompt: Refund half the order?
             approvers: [ops-lead]
+            summary: {expression: "{refund: .prev.refund, order_amount: .deps.quote.amount}"}
         - capability: transform
           config:
             filter: "{refund: .prev.refund, approved: true}"
@@ -87,8 +89,16 @@ def test_a_gate_parks_the_step_until_approved_then_the_task_completes(
     waiting = _run(files, database_url)
     assert waiting.waiting_for_approval  # type: ignore[attr-defined]
     steps = {step.name: step for step in waiting.steps}  # type: ignore[attr-defined]
-    assert steps["approve_refund"].state == "waiting_for_retry"
-    assert steps["approve_refund"].awaiting_approval == "Refund half the order?"
+    gate = steps["approve_refund"]
+    # parked at the gate: waiting for a person, not for a retry, and the wait used no attempt
+    assert gate.state == "waiting_for_approval"
+    assert (gate.attempts, gate.max_attempts) == (0, 3)
+    assert gate.awaiting_approval == "Refund half the order?"
+    assert gate.approval is not None
+    assert gate.approval.approvers == ["ops-lead"]
+    assert gate.approval.summary == {"refund": 40, "order_amount": 80}
+    shown = task_report(store, waiting.task_uuid)  # type: ignore[attr-defined]
+    assert {step.name: step for step in shown.steps}["approve_refund"] == gate
     assert steps["pay"].state == "pending"
     task_uuid = waiting.task_uuid  # type: ignore[attr-defined]
     gates = pending_gates(store, task_uuid)
@@ -112,8 +122,9 @@ def test_a_gate_parks_the_step_until_approved_then_the_task_completes(
     steps = {step.name: step for step in done.steps}  # type: ignore[attr-defined]
     assert steps["approve_refund"].result == {"refund": 40, "approved": True}
     assert steps["pay"].result == {"paid": 40}
-    # the wait did not use up the step's only attempt
-    assert steps["approve_refund"].attempts == 2
+    # the wait used no attempt: one attempt ran the composition through, of the three
+    assert (steps["approve_refund"].attempts, steps["approve_refund"].max_attempts) == (1, 3)
+    assert steps["approve_refund"].approval is None
 
 
 def test_a_rejected_gate_fails_the_step_for_good(

@@ -20,7 +20,7 @@ from tasker_ctl.engine.errors import (
 from tasker_ctl.engine.graph.budget_ledger import record_ledger_entry
 from tasker_ctl.engine.operator.repairs import Actor, retry_step
 from tasker_ctl.engine.views.budget import task_budget
-from tasker_ctl.engine.views.inspection import inspect_step, inspect_task, resolve_task
+from tasker_ctl.engine.views.inspection import inspect_step, inspect_task
 from tasker_ctl.engine.views.inspection_layers import (
     PlanningAttemptRecord,
     composition_layer,
@@ -29,6 +29,7 @@ from tasker_ctl.engine.views.inspection_layers import (
     record_planning_attempt,
 )
 from tasker_ctl.engine.views.lineage import task_lineage
+from tasker_ctl.engine.views.task_reference import resolve_task
 from tasker_ctl.engine.views.task_report import task_report
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.test_batches import batch_template
@@ -165,10 +166,11 @@ def test_a_task_is_found_by_latest_and_by_a_unique_prefix(engine: Engine) -> Non
     with pytest.raises(InvalidTaskReferenceError) as error:
         resolve_task(engine.store, "not-a-task")
     assert error.value.code == "INVALID_TASK_REFERENCE"
-    with pytest.raises(InvalidTaskReferenceError):
+    with pytest.raises(TaskNotFoundError) as unknown:
         resolve_task(
             engine.store, "0" * 12 if not str(first.task_uuid).startswith("0") else "f" * 12
         )
+    assert str(second.task_uuid) in (unknown.value.hint or "")  # the newest are candidates
     with pytest.raises(TaskNotFoundError):
         inspect_task(engine.store, uuid.uuid4())
     with pytest.raises(StepNotFoundError) as missing:
@@ -189,6 +191,13 @@ def test_an_ambiguous_prefix_is_refused(engine: Engine) -> None:
     with pytest.raises(AmbiguousTaskReferenceError) as error:
         resolve_task(engine.store, "abcdef01")
     assert error.value.code == "AMBIGUOUS_TASK_REFERENCE"
+    for suffix in ("1", "2"):  # the candidates, each with its template and state
+        assert f"abcdef01-0000-4000-8000-00000000000{suffix} (engine_tests/" in (
+            error.value.hint or ""
+        )
+    with pytest.raises(TaskNotFoundError) as unknown:
+        resolve_task(engine.store, str(uuid.uuid4()))
+    assert "the newest tasks: abcdef01-" in (unknown.value.hint or "")
     assert resolve_task(engine.store, "abcdef01-0000-4000-8000-000000000002") == uuid.UUID(
         "abcdef01-0000-4000-8000-000000000002"
     )

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
         TransitionEvent,
         follow_events,
         read_events,
+        read_last_events,
     )
     from tasker_ctl.engine.views.inspection import (
         InspectedStep,
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
         Transition,
         inspect_step,
         inspect_task,
-        resolve_task,
     )
     from tasker_ctl.engine.views.inspection_layers import (
         CompositionLayer,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     )
     from tasker_ctl.engine.views.lineage import Lineage, LineageNode, task_lineage
     from tasker_ctl.engine.views.task_listing import TaskSummary, check_task_status, list_tasks
+    from tasker_ctl.engine.views.task_reference import resolve_task
     from tasker_ctl.engine.views.task_report import StepReport, TaskReport
 
 _EXPORTS = {
@@ -50,6 +51,7 @@ _EXPORTS = {
     "TransitionEvent": "events",
     "follow_events": "events",
     "read_events": "events",
+    "read_last_events": "events",
     "InspectedStep": "inspection",
     "Provenance": "inspection",
     "StepDetail": "inspection",
@@ -57,7 +59,7 @@ _EXPORTS = {
     "Transition": "inspection",
     "inspect_step": "inspection",
     "inspect_task": "inspection",
-    "resolve_task": "inspection",
+    "resolve_task": "task_reference",
     "CompositionLayer": "inspection_layers",
     "FragmentLayer": "inspection_layers",
     "PlanningAttemptRecord": "inspection_layers",
@@ -101,6 +103,7 @@ __all__ = [
     "list_tasks",
     "planning_layer",
     "read_events",
+    "read_last_events",
     "resolve_task",
     "task_budget",
     "task_lineage",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
@@ -138,6 +138,27 @@ def read_events(
     return events
 
 
+def read_last_events(
+    store: Store,
+    *,
+    task_uuid: uuid.UUID | None = None,
+    since: datetime | timedelta | None = None,
+    count: int,
+) -> list[TransitionEvent]:
+    """The last ``count`` events in order (``tasker-ctl events --tail``): of one task or of
+    all, from ``since`` on. Raises ``TaskNotFoundError`` for an unknown ``task_uuid``."""
+    if count < 1:
+        raise UsageError(f"--tail must be at least 1, not {count}")
+    params: dict[str, Any] = {"since": _lower_bound(store, since), "limit": count}
+    if task_uuid is None:
+        rows = store.fetch_all("read_transition_events_tail", **params)
+    else:
+        rows = store.fetch_all("read_task_transition_events_tail", task_uuid=task_uuid, **params)
+        if not rows:
+            _require_task(store, task_uuid)
+    return [TransitionEvent.model_validate(row) for row in reversed(rows)]
+
+
 def follow_events(
     store: Store,
     *,
@@ -147,6 +168,7 @@ def follow_events(
     overlap: timedelta = DEFAULT_OVERLAP,
     stop: threading.Event | None = None,
     page_size: int = PAGE_SIZE,
+    already: Iterable[TransitionEvent] = (),
 ) -> Iterator[TransitionEvent]:
     """Yield events as they are committed, until ``stop`` is set (or the caller stops
     iterating): first those from ``since`` on, then new ones every ``poll_interval``
@@ -155,12 +177,14 @@ def follow_events(
     Transactions do not commit in the order their rows were recorded: each poll reads again
     the ``overlap`` before the newest event seen and drops the events already yielded, so an
     event that becomes visible up to ``overlap`` after it was recorded is still yielded
-    (after newer ones). Raises ``TaskNotFoundError`` for an unknown ``task_uuid``.
+    (after newer ones). Events in ``already`` (printed before, e.g. by ``read_last_events``)
+    are not yielded again. Raises ``TaskNotFoundError`` for an unknown ``task_uuid``.
     """
     if task_uuid is not None:
         _require_task(store, task_uuid)
     stop = stop or threading.Event()
-    seen: dict[uuid.UUID, datetime] = {}  # yielded, by when they were recorded
+    # yielded, by when they were recorded
+    seen: dict[uuid.UUID, datetime] = {event.event_uuid: event.occurred_at for event in already}
     if since is None:
         newest = database_now(store)
         # what is already committed is not new, even if recorded within the overlap

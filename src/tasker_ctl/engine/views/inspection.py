@@ -10,7 +10,6 @@ both views of a task agree. ``tasker-ctl inspect task`` renders these models
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -18,11 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.errors import (
-    AmbiguousTaskReferenceError,
-    InvalidTaskReferenceError,
-    StepNotFoundError,
-)
+from tasker_ctl.engine.errors import StepNotFoundError
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.views.task_report import (
     StepReport,
@@ -32,7 +27,6 @@ from tasker_ctl.engine.views.task_report import (
 )
 
 _STRICT = ConfigDict(extra="forbid")
-_UUID_PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
 class Provenance(BaseModel):
@@ -186,45 +180,6 @@ class StepDetail(BaseModel):
     lease_expires_at: datetime | None
     attempt_history: list[Attempt]
     transitions: list[Transition]
-
-
-def resolve_task(store: Store, reference: str, *, namespace: str | None = None) -> uuid.UUID:
-    """The task a command names: a UUID, a unique prefix of one (8+ characters), or
-    ``latest`` (the newest task, of ``namespace`` if given)."""
-    text = reference.strip()
-    if text.lower() == "latest":
-        row = store.fetch_one("latest_task", namespace=namespace)
-        if row is None:
-            where = f" in namespace '{namespace}'" if namespace else ""
-            raise InvalidTaskReferenceError(
-                f"there is no task{where} yet",
-                hint="create one with 'tasker-ctl run' or 'tasker-ctl task submit'",
-            )
-        return uuid.UUID(str(row["task_uuid"]))
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        pass
-    if not _UUID_PREFIX.match(text) or len(text.replace("-", "")) < 8:
-        raise InvalidTaskReferenceError(
-            f"'{reference}' is not a task UUID",
-            hint="give a task's UUID, its first 8 or more characters, or 'latest'",
-        )
-    matches = [
-        row["task_uuid"] for row in store.fetch_all("tasks_by_prefix", prefix=text.lower(), limit=5)
-    ]
-    if not matches:
-        raise InvalidTaskReferenceError(
-            f"no task's UUID starts with '{reference}'",
-            hint="list tasks with 'tasker-ctl task list'",
-        )
-    if len(matches) > 1:
-        shown = ", ".join(str(match) for match in matches[:4])
-        raise AmbiguousTaskReferenceError(
-            f"'{reference}' is the start of more than one task's UUID: {shown}",
-            hint="give more characters of the UUID",
-        )
-    return uuid.UUID(str(matches[0]))
 
 
 def inspect_task(store: Store, task_uuid: uuid.UUID) -> TaskInspection:

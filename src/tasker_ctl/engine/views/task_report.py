@@ -20,6 +20,19 @@ RESTING_STATES = TERMINAL_TASK_STATES | {TaskState.BLOCKED_BY_FAILURES}
 _MOVING_STEP_STATES = frozenset(
     {"enqueued", "in_progress", "enqueued_for_orchestration", "enqueued_as_error_for_orchestration"}
 )
+# How reports name a step parked at a gate. The store keeps Tasker Core's waiting_for_retry
+# (with the gate in the checkpoint), but nothing is retried: a person must decide.
+WAITING_FOR_APPROVAL = "waiting_for_approval"
+
+
+class ApprovalRequest(BaseModel):
+    """What a step waiting at a gate asks of its approver."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    approvers: list[str]  # who may decide; anyone when empty
+    summary: Any = None  # the gate's summary: the facts the approver needs
 
 
 class StepReport(BaseModel):
@@ -35,8 +48,9 @@ class StepReport(BaseModel):
     error: Any = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    # a grammar step waiting at a gate: what the approver is asked
+    # a grammar step waiting at a gate: what the approver is asked (the prompt), and in full
     awaiting_approval: str | None = None
+    approval: ApprovalRequest | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -125,19 +139,37 @@ def step_report(row: dict[str, Any]) -> StepReport:
 
 def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
     results = row["results"] or {}
+    approval = _approval(row.get("pending_gate"))
+    # every park at a gate counted a claim as an attempt and added one to max_attempts so
+    # that it costs no retry (tasker.await_gate): both are taken off again here
+    waits = row.get("gate_waits") or 0
+    waits_now = row.get("gate_waits_since_reset") or 0
     return {
         "name": row["name"],
-        "state": row["current_state"],
-        "attempts": row["attempts"],
-        "max_attempts": row["max_attempts"],
+        "state": WAITING_FOR_APPROVAL if approval is not None else row["current_state"],
+        "attempts": max(0, row["attempts"] - waits_now),
+        "max_attempts": max(1, row["max_attempts"] - waits),
         "created_by": row["created_by"],
         "result": results.get("result") if results.get("success") else None,
         "error": None if results.get("success", True) else _error(results),
         "started_at": row["first_started_at"],
         "finished_at": row["processed_at"]
         or (_failed_at(results) if row["current_state"] == "error" else None),
-        "awaiting_approval": row.get("awaiting_approval"),
+        "awaiting_approval": approval.prompt if approval is not None else None,
+        "approval": approval,
     }
+
+
+def _approval(pending: Any) -> ApprovalRequest | None:
+    """The gate a step waits at, from its checkpoint's ``pending_gate`` (None: no gate)."""
+    if not isinstance(pending, dict):
+        return None
+    approvers = pending.get("approvers")
+    return ApprovalRequest(
+        prompt=str(pending.get("prompt") or ""),
+        approvers=[str(name) for name in approvers] if isinstance(approvers, list) else [],
+        summary=pending.get("summary"),
+    )
 
 
 def row_identity(row: dict[str, Any]) -> str:

@@ -33,3 +33,23 @@ LIMIT %(limit)s;
 
 -- name: fetch_event_task_exists
 SELECT EXISTS (SELECT 1 FROM tasker.tasks WHERE task_uuid = %(task_uuid)s) AS found;
+
+-- name: read_task_transition_events_tail
+-- The last `limit` of one task's events from `since` on, newest first (the caller turns
+-- them round). The step transitions are found as in read_task_transition_events.
+SELECT e.* FROM tasker.transition_events e
+WHERE e.task_uuid = %(task_uuid)s
+  AND (e.workflow_step_uuid IS NULL
+       OR e.workflow_step_uuid = ANY (ARRAY(SELECT s.workflow_step_uuid
+                                            FROM tasker.workflow_steps s
+                                            WHERE s.task_uuid = %(task_uuid)s)))
+  AND e.occurred_at >= %(since)s
+ORDER BY e.occurred_at DESC, e.entity DESC, e.sort_key DESC, e.event_uuid DESC
+LIMIT %(limit)s;
+
+-- name: read_transition_events_tail
+-- The last `limit` of every task's events from `since` on, newest first.
+SELECT e.* FROM tasker.transition_events e
+WHERE e.occurred_at >= %(since)s
+ORDER BY e.occurred_at DESC, e.entity DESC, e.sort_key DESC, e.event_uuid DESC
+LIMIT %(limit)s;
