@@ -345,7 +345,7 @@ def test_missing_handlers_and_template_exit_2(invoke_cli: RunCli, env: dict[str,
     assert "error[PATH_NOT_FOUND]" in missing.stderr
 
 
-def test_an_invalid_template_lists_its_findings_and_exits_2(
+def test_an_invalid_template_lists_its_findings_and_exits_1(
     invoke_cli: RunCli, env: dict[str, str], tmp_path: Path
 ) -> None:
     template = tmp_path / "broken.yaml"
@@ -354,7 +354,7 @@ def test_an_invalid_template_lists_its_findings_and_exits_2(
         "  - name: a\n    handler: {callable: x.A}\n    depends-on: [b]\n"
     )
     result = run(invoke_cli, env, "run", str(template), "--context", "{}")
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     assert f"{template}:7:5" in result.stderr
     assert "UNKNOWN_KEY" in result.stderr
     assert "did you mean 'depends_on'?" in result.stderr

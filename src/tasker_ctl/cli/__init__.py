@@ -18,9 +18,9 @@ from tasker_ctl import __version__
 from tasker_ctl.errors import ExitCode, TaskerError
 
 if TYPE_CHECKING:
-    from typer._click.core import Context
+    from typer._click.core import Command, Context
 
-__all__ = ["build_app", "main", "report_error"]
+__all__ = ["build_app", "build_command", "main", "report_error"]
 
 
 class _CodedErrors(TyperGroup):
@@ -28,6 +28,13 @@ class _CodedErrors(TyperGroup):
     stderr and its exit code, anything else unexpected ``INTERNAL_ERROR`` (exit 3). Done
     here, inside the command, so that the app behaves the same from the console script and
     from a test's ``CliRunner``."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        from tasker_ctl.cli.help_text import polish
+
+        # the whole tree is built by now, with the completion options Typer adds to the root
+        polish(self)
+        return super().main(*args, **kwargs)
 
     def invoke(self, ctx: Context) -> Any:
         try:
@@ -73,9 +80,13 @@ def root(
 
 def build_app() -> typer.Typer:
     """A new ``tasker-ctl`` app with every command registered (each call a fresh one, so that
-    tests can drive it in-process with ``typer.testing.CliRunner``)."""
+    tests can drive it in-process with ``typer.testing.CliRunner``).
+
+    Its commands' help is finished when the app runs (``cli.help_text.polish``):
+    ``build_command`` gives the finished tree without running it."""
     from tasker_ctl.cli import (
         composition,
+        config,
         db,
         dlq,
         events,
@@ -91,6 +102,7 @@ def build_app() -> typer.Typer:
         validate,
         worker,
     )
+    from tasker_ctl.cli.help_text import HELP_OPTION_NAMES
 
     app = typer.Typer(
         name="tasker-ctl",
@@ -98,8 +110,9 @@ def build_app() -> typer.Typer:
         cls=_CodedErrors,
         no_args_is_help=True,
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=True,
         rich_markup_mode="rich",
+        context_settings={"help_option_names": HELP_OPTION_NAMES},
     )
     app.callback()(root)
     validate.register(app)
@@ -111,6 +124,7 @@ def build_app() -> typer.Typer:
     task_gates.register(task_app)
     task.register(task_app)
     db.register(app)
+    config.register(app)
     dlq.register(app)
     inspect.register(app)
     report.register(app)
@@ -119,6 +133,18 @@ def build_app() -> typer.Typer:
     grammar.register(app)
     composition.register(app)
     return app
+
+
+def build_command() -> Command:
+    """The app's click command tree, its help finished as when it runs (for the CLI reference
+    and the tests that walk every command)."""
+    import typer.main
+
+    from tasker_ctl.cli.help_text import polish
+
+    command = typer.main.get_command(build_app())
+    polish(command)
+    return command
 
 
 def report_error(error: TaskerError) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
 from tasker_ctl.cli.options import Policy, PolicyOption
 from tasker_ctl.errors import ExitCode, PathNotFoundError, SampleJsonError, UsageError
 
@@ -70,6 +71,7 @@ def register(app: typer.Typer) -> None:
             ReportFormat,
             typer.Option("--format", "-f", case_sensitive=False, help="Report format."),
         ] = ReportFormat.TEXT,
+        json_flag: JsonFlagOption = False,
         strict: Annotated[
             bool, typer.Option("--strict", help="Treat warnings as failures.")
         ] = False,
@@ -80,6 +82,9 @@ def register(app: typer.Typer) -> None:
         from tasker_ctl.grammar.files import validate_composition_file
         from tasker_ctl.template.diagnostics import ValidationReport
 
+        output_format = chosen_format(
+            output_format, json_flag=json_flag, default=ReportFormat.TEXT, json=ReportFormat.JSON
+        )
         _require_file(file)
         report = ValidationReport(
             files=[validate_composition_file(file, step_name=step, policy=policy.value)]

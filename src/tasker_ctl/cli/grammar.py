@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
 from tasker_ctl.errors import UsageError
 
 
@@ -23,6 +24,8 @@ class DocumentFormat(StrEnum):
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead.")]
 
+_EPILOG = "Exit codes: 0 printed; 2 bad usage or a name that is neither a capability nor a pattern."
+
 
 def register(app: typer.Typer) -> None:
     grammar_app = typer.Typer(
@@ -31,7 +34,7 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(grammar_app, name="grammar")
 
-    @grammar_app.command("list")
+    @grammar_app.command("list", epilog="Exit codes: 0 printed; 2 bad usage.")
     def list_vocabulary(json_output: JsonFlag = False) -> None:
         """List every capability and pattern with its one-line summary."""
         from tasker_ctl.grammar.document import vocabulary
@@ -45,7 +48,7 @@ def register(app: typer.Typer) -> None:
 
         render_vocabulary_list(document, make_console())
 
-    @grammar_app.command()
+    @grammar_app.command(epilog=_EPILOG)
     def inspect(
         name: Annotated[str, typer.Argument(metavar="NAME", help="A capability or pattern name.")],
         json_output: JsonFlag = False,
@@ -67,7 +70,7 @@ def register(app: typer.Typer) -> None:
 
         render_vocabulary_entry(document, name, make_console())
 
-    @grammar_app.command()
+    @grammar_app.command(epilog=_EPILOG)
     def document(
         tier: Annotated[
             int,
@@ -99,10 +102,17 @@ def register(app: typer.Typer) -> None:
                 "(one per capability and pattern, each the config model's JSON Schema).",
             ),
         ] = DocumentFormat.MARKDOWN,
+        json_flag: JsonFlagOption = False,
     ) -> None:
         """Print the vocabulary in tiers, as Markdown or as tool-call schemas."""
         from tasker_ctl.grammar.document import render_markdown, tool_schemas, vocabulary
 
+        output_format = chosen_format(
+            output_format,
+            json_flag=json_flag,
+            default=DocumentFormat.MARKDOWN,
+            json=DocumentFormat.JSON,
+        )
         for name in capability or []:
             if _find(name) != "capability":
                 raise UsageError(

@@ -22,7 +22,7 @@ from tasker_ctl.cli.options import (
     AllowPrivateNetworkOption,
     AllowTableOption,
     ContextOption,
-    DatabaseUrlOption,
+    CreatingDatabaseUrlOption,
     EnvironmentOption,
     HandlersOption,
     IsolationMode,
@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 
 _EPILOG = (
     "Exit codes: 0 the task completed; 1 it failed, is blocked, waits for approval or "
-    "--timeout passed; 2 bad "
-    "usage, template, context or handlers, or no database; 130 interrupted (resumable)."
+    "--timeout passed, or the template has errors (TEMPLATE_INVALID); 2 bad usage, context or "
+    "handlers, or no database; 130 interrupted (resumable)."
 )
 
 
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         ] = 4,
         isolation: IsolationOption = IsolationMode.THREAD,
         environment: EnvironmentOption = None,
-        database_url: DatabaseUrlOption = None,
+        database_url: CreatingDatabaseUrlOption = None,
         reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
@@ -194,9 +194,8 @@ def _run(
         except TemplateLoadError as error:
             from tasker_ctl.cli.findings import print_failing_findings
 
+            # exit 1, as every command that is given a template with errors (TEMPLATE_INVALID)
             print_failing_findings(getattr(error, "report", None))
-            # for `run`, exit code 1 means "the task failed"; a broken template is bad usage
-            error.exit_code = ExitCode.USAGE
             raise
         except KeyboardInterrupt:
             console.print(

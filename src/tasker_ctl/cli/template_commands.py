@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
 from tasker_ctl.cli.options import OutputFileOption
 
 if TYPE_CHECKING:
@@ -16,6 +17,12 @@ if TYPE_CHECKING:
     from tasker_ctl.template.model import TaskTemplate
 
 STDIN = "-"
+
+_EPILOG = (
+    "Exit codes: 0 drawn; 1 the template has errors (shown as 'tasker-ctl validate' shows "
+    "them); 2 bad usage, a file that does not exist or cannot be read, or an environment the "
+    "template does not declare."
+)
 
 
 class ViewFormat(StrEnum):
@@ -29,7 +36,7 @@ def register(app: typer.Typer) -> None:
     template_app = typer.Typer(help="Inspect a single template.", no_args_is_help=True)
     app.add_typer(template_app, name="template")
 
-    @template_app.command()
+    @template_app.command(epilog=_EPILOG)
     def visualize(
         file: Annotated[
             str,
@@ -39,6 +46,7 @@ def register(app: typer.Typer) -> None:
             ViewFormat,
             typer.Option("--format", "-f", case_sensitive=False, help="Output format."),
         ] = ViewFormat.TREE,
+        json_flag: JsonFlagOption = False,
         environment: Annotated[
             str | None,
             typer.Option(
@@ -53,6 +61,9 @@ def register(app: typer.Typer) -> None:
         """
         from tasker_ctl.report.dag import build_dag_view
 
+        view_format = chosen_format(
+            view_format, json_flag=json_flag, default=ViewFormat.TREE, json=ViewFormat.JSON
+        )
         view = build_dag_view(_load(file, environment))
         _emit(view, view_format, output)
 

@@ -1,7 +1,8 @@
 """``tasker-ctl validate``: check templates offline and report in the format asked for.
 
-The command parses options, calls ``validate_paths``, hands the report to a renderer from
-``tasker_ctl.report`` and exits with the report's exit code. Renderers and the template package
+The command parses options, calls ``validate_paths`` (and reads a template from standard input
+for ``-``), hands the report to a renderer from ``tasker_ctl.report`` and exits with the
+report's exit code. Renderers and the template package
 are imported inside the command so that ``tasker-ctl --version`` does not pay for them.
 """
 
@@ -14,11 +15,16 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
+from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
 from tasker_ctl.cli.options import Policy, PolicyOption
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
     from tasker_ctl.template import ValidationReport
+    from tasker_ctl.template.diagnostics import FileReport
+
+STDIN = "-"
+STDIN_NAME = "<stdin>"
 
 
 class OutputFormat(StrEnum):
@@ -44,7 +50,8 @@ def register(app: typer.Typer) -> None:
             typer.Argument(
                 metavar="PATH",
                 help="Template files, directories (searched recursively for .yaml/.yml files "
-                "that look like templates) or quoted glob patterns.",
+                "that look like templates), quoted glob patterns, or '-' for a template read "
+                "from standard input (its findings name the file '<stdin>').",
                 show_default=False,
             ),
         ],
@@ -59,6 +66,7 @@ def register(app: typer.Typer) -> None:
                 "'github' for GitHub Actions annotations.",
             ),
         ] = OutputFormat.TEXT,
+        json_flag: JsonFlagOption = False,
         strict: Annotated[
             bool,
             typer.Option(
@@ -130,19 +138,58 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(
                 "--quiet and --verbose cannot be used together", param_hint="'--quiet'"
             )
-        from tasker_ctl.template import validate_paths
-
-        report = validate_paths(
-            paths,
-            environment=environment,
-            only_templates=only_templates,
-            rule_options={"mutation_policy": policy.value},
+        output_format = chosen_format(
+            output_format, json_flag=json_flag, default=OutputFormat.TEXT, json=OutputFormat.JSON
         )
+        report = _validate(paths, environment, only_templates, {"mutation_policy": policy.value})
         if output is None:
             _render(report, sys.stdout, output_format, strict, quiet, verbose)
         else:
             _render_to_file(report, output, output_format, strict, quiet, verbose)
         raise typer.Exit(report.exit_code(strict=strict))
+
+
+def _validate(
+    paths: list[str],
+    environment: str | None,
+    only_templates: bool,
+    rule_options: dict[str, str],
+) -> ValidationReport:
+    from tasker_ctl.template import ValidationReport, validate_paths
+
+    if paths.count(STDIN) > 1:
+        raise UsageError("'-' is given twice", hint="standard input holds one template")
+    files = [path for path in paths if path != STDIN]
+    if files or STDIN not in paths:
+        report = validate_paths(
+            files, environment=environment, only_templates=only_templates, rule_options=rule_options
+        )
+    else:
+        report = ValidationReport(environment=environment)
+    if STDIN in paths:
+        read = _validate_stdin(environment, only_templates, rule_options)
+        if read is None:
+            report.skipped.append(STDIN_NAME)
+        else:
+            report.files.append(read)
+    return report
+
+
+def _validate_stdin(
+    environment: str | None, only_templates: bool, rule_options: dict[str, str]
+) -> FileReport | None:
+    """The findings of the template on standard input, named ``<stdin>`` (None: skipped by
+    --only-templates as not a template)."""
+    from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
+    from tasker_ctl.template.source import parse_document
+    from tasker_ctl.template.validator import check_document, looks_like_template
+
+    # one byte past the limit is enough to refuse a larger input (INPUT_TOO_LARGE)
+    text = sys.stdin.buffer.read(MAX_TEMPLATE_BYTES + 1)
+    document = parse_document(text, path=Path(STDIN_NAME), display_path=STDIN_NAME)
+    if only_templates and not looks_like_template(document):
+        return None
+    return check_document(document, environment=environment, rule_options=rule_options)[0]
 
 
 def _render(

@@ -7,7 +7,6 @@ with row locks and leases, so each attempt runs once. SIGINT and SIGTERM stop it
 from __future__ import annotations
 
 import threading
-from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -18,7 +17,7 @@ from tasker_ctl.cli.options import (
     AllowEnvOption,
     AllowPrivateNetworkOption,
     AllowTableOption,
-    DatabaseUrlOption,
+    CreatingDatabaseUrlOption,
     HandlersOption,
     IsolationMode,
     IsolationOption,
@@ -31,6 +30,7 @@ from tasker_ctl.cli.stopping import EXIT_INTERRUPTED, GracefulStop
 if TYPE_CHECKING:
     from tasker_ctl.engine import StepFinished, WorkerStart
     from tasker_ctl.engine.operator import SweepReport
+    from tasker_ctl.report.json_output import StrictOutput
 
 _EPILOG = (
     "Exit codes: 0 stopped by SIGINT/SIGTERM after the running steps finished; 2 bad usage, "
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 "(docs/engine.md, claim batches); 1 claims one at a time.",
             ),
         ] = 16,
-        database_url: DatabaseUrlOption = None,
+        database_url: CreatingDatabaseUrlOption = None,
         reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         quiet: Annotated[
             bool,
@@ -91,12 +91,21 @@ def register(app: typer.Typer) -> None:
         persist_role: PersistRoleOption = None,
         allow_env: AllowEnvOption = None,
         allow_private_network: AllowPrivateNetworkOption = False,
+        json_output: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="Print each line as one JSON object (JSON lines, docs/cli/run.md).",
+            ),
+        ] = False,
     ) -> None:
         """Run steps of every task in the database until stopped (SIGINT or SIGTERM).
 
         Tasks come from 'tasker-ctl task submit'. Run any number of workers on one database.
 
-        Prints a line when it starts and one per step attempt it finishes (none with -q).
+        Prints a line when it starts, one per step attempt it finishes (none with -q), one per
+        stale task its sweeper takes out and one when it stops; each begins with the time in
+        UTC (2026-03-01T12:00:05.123Z).
         """
         specs = check_handler_paths(handlers or [])
         trust = trust_policy(
@@ -107,7 +116,7 @@ def register(app: typer.Typer) -> None:
         )
         from tasker_ctl.engine import serve
 
-        printer = _Printer(quiet)
+        printer = _Printer(quiet=quiet, json_output=json_output)
         stopper = GracefulStop(printer.stopping)
         with stopper:
             try:
@@ -132,45 +141,68 @@ def register(app: typer.Typer) -> None:
                     err=True,
                 )
                 raise typer.Exit(EXIT_INTERRUPTED) from None
-        typer.echo(f"worker {printer.worker_id} stopped after {executed} step attempts")
+        printer.stopped(executed)
 
 
 class _Printer:
     """Lines from worker threads (``tasker_ctl.report.worker_lines``), one whole line at a
-    time."""
+    time: text, or with ``--json`` one JSON object a line."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, *, quiet: bool, json_output: bool) -> None:
         self.quiet = quiet
+        self.json_output = json_output
         self.worker_id = "?"
         self._lock = threading.Lock()
 
     def started(self, start: WorkerStart) -> None:
-        from tasker_ctl.report.worker_lines import started_line
+        from tasker_ctl.report import worker_lines as lines
+        from tasker_ctl.report.times import utc_now
 
         self.worker_id = start.worker_id
-        self._echo(started_line(start))
+        now = utc_now()
+        self._emit(lines.started_record(start, now), lines.started_line(start, now))
 
     def finished(self, step: StepFinished) -> None:
         if self.quiet:
             return
-        from tasker_ctl.report.worker_lines import step_line
+        from tasker_ctl.report import worker_lines as lines
+        from tasker_ctl.report.times import utc_now
 
-        self._echo(step_line(step, datetime.now()))
+        now = utc_now()
+        self._emit(lines.step_record(step, now), lines.step_line(step, now))
 
     def swept(self, report: SweepReport) -> None:
         # a line per stale task even with -q: each one is a task taken out of the running
         if not report.stale:
             return
-        from tasker_ctl.report.worker_lines import swept_lines
+        from tasker_ctl.report import worker_lines as lines
+        from tasker_ctl.report.times import utc_now
 
-        for line in swept_lines(report, datetime.now()):
-            self._echo(line)
+        now = utc_now()
+        records = lines.stale_records(report, now)
+        texts = lines.swept_lines(report, now)
+        for record, text in zip(records, texts, strict=True):
+            self._emit(record, text)
+
+    def stopped(self, attempts: int) -> None:
+        from tasker_ctl.report import worker_lines as lines
+        from tasker_ctl.report.times import utc_now
+
+        now = utc_now()
+        self._emit(
+            lines.stopped_record(self.worker_id, attempts, now),
+            lines.stopped_line(self.worker_id, attempts, now),
+        )
 
     def stopping(self) -> None:
         typer.echo(
             "stopping: waiting for running steps to finish (signal again to quit now)", err=True
         )
 
-    def _echo(self, line: str) -> None:
+    def _emit(self, record: StrictOutput, text: str) -> None:
+        if self.json_output:
+            from tasker_ctl.report.worker_lines import json_line
+
+            text = json_line(record)
         with self._lock:
-            typer.echo(line)
+            typer.echo(text)
