@@ -22,6 +22,11 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, ClassVar
 
+from tasker_ctl.sdk.domain_events import (
+    BasePublisher,
+    PublisherRegistry,
+    as_publisher_class,
+)
 from tasker_ctl.sdk.step_handler.base import StepHandler
 
 __all__ = ["HandlerRegistry", "as_handler_class", "instantiate_handler"]
@@ -61,6 +66,8 @@ class HandlerRegistry:
         # handler modules by the name a dotted callable uses (None: two modules claim it)
         self._modules: dict[str, ModuleType | None] = {}
         self._locations: list[str] = []
+        # the custom domain event publishers the handler modules hold (sdk/domain_events.py)
+        self.publishers = PublisherRegistry()
 
     @classmethod
     def instance(cls, skip_bootstrap: bool = False) -> HandlerRegistry:
@@ -160,6 +167,7 @@ class HandlerRegistry:
         callables may name what it holds.
         """
         self.add_handler_module(module)
+        self.publishers.register_module(module)
         count = 0
         for value in list(vars(module).values()):
             cls = as_handler_class(value)
@@ -180,6 +188,18 @@ class HandlerRegistry:
                 continue
             count += self.register_module(importlib.import_module(info.name))
         return count
+
+    def resolve_publisher(self, name: str) -> BasePublisher | None:
+        """The publisher a ``publishes_events`` entry names, or None: a ``publisher_name``
+        registered here or in ``PublisherRegistry.instance()``, else a publisher class
+        ``module.Name`` in a handler module (a new instance). Nothing is imported."""
+        found = self.publishers.get(name) or PublisherRegistry.instance().get(name)
+        if found is not None or not _DOTTED_PATH.fullmatch(name):
+            return found
+        module_name, _, attribute = name.rpartition(".")
+        module = self._handler_module(module_name)
+        cls = as_publisher_class(getattr(module, attribute, None)) if module else None
+        return cls() if cls is not None else None
 
     def _loaded_handler_class(self, key: str) -> type[StepHandler] | None:
         if not _DOTTED_PATH.fullmatch(key):

@@ -28,6 +28,7 @@ from tasker_ctl.sdk.registry import HandlerRegistry
 _ALIASES = {
     "tasker_core": "tasker_ctl.sdk",
     "tasker_core.types": "tasker_ctl.sdk.types",
+    "tasker_core.domain_events": "tasker_ctl.sdk.domain_events",
     "tasker_core.errors": "tasker_ctl.sdk.errors",
     "tasker_core.models": "tasker_ctl.sdk.models",
     "tasker_core.registry": "tasker_ctl.sdk.registry",

@@ -110,6 +110,7 @@ class Worker:
             self.stop,
             on_outcome=on_outcome,
             telemetry=self.telemetry,
+            registry=registry,
         )
         self._reconnection = Reconnection(
             self.options.reconnect_limit, who=f"worker {self.options.worker_id}"
@@ -235,7 +236,8 @@ class Worker:
                 return Ran(None, Disposition.TAKEN_OVER)
         self.claims.timed(time.perf_counter() - started)
         self.executed += 1
-        if outcome.success and not outcome.grows:
+        # a success that publishes domain events is recorded with them now, in one transaction
+        if outcome.success and not outcome.grows and not current.definition.publishes_events:
             self.recorder.keep(current, outcome, span)
             return Ran(outcome, Disposition.KEPT)
         recorded = self.recorder.record_now(store, current, outcome)

@@ -7,6 +7,9 @@ An outcome is recorded along one of these paths:
 - a success that adds steps (a decision's choice, a batchable step's workers) is recorded in
   one transaction with the steps it creates (``record``);
 - a failure is recorded with the retry policy's backoff (``record``);
+- the domain events a step declares are written in the transaction of the outcome they
+  describe (``record``; a success that publishes is never kept for the next claim), so a
+  refused outcome leaves none (``worker.domain_events``, ``graph.domain_events``);
 - a composition stopped at a gate parks its step for an approver (``record``);
 - an attempt that broke the loop, whose result the database refused, or whose template cannot
   run it is failed with the cause instead (``fail_instead``, ``record_unrunnable``).
@@ -29,7 +32,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tasker_ctl.engine.errors import NotStorableError
+from tasker_ctl.engine.graph.domain_events import EventSource, PreparedEvent, write_step_events
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
+from tasker_ctl.engine.rules.domain_events import StepOutcome, failure_outcome, outcome_of_state
 from tasker_ctl.engine.rules.retry import backoff_seconds
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
@@ -41,6 +46,7 @@ from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text
 from tasker_ctl.engine.worker.unrecorded import database_away, refused_result
 from tasker_ctl.errors import StaleAttemptError
+from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.storable import unstorable
 from tasker_ctl.telemetry import AttemptResult, AttemptSpan, Telemetry
 
@@ -72,9 +78,13 @@ class Recorder:
         *,
         on_outcome: Callable[[Attempt, Outcome], None] | None,
         telemetry: Telemetry | None,
+        registry: HandlerRegistry | None = None,
     ) -> None:
+        """``registry`` holds the custom publishers of domain events (the default
+        publisher stands in for any it lacks)."""
         self._options, self._claims, self._retrying = options, claims, retrying
         self._stop, self.on_outcome, self._telemetry = stop, on_outcome, telemetry
+        self._registry = registry
         # successes run and not yet recorded: recorded together with the next claim
         self.kept: list[KeptSuccess] = []
         self._oldest_kept = 0.0  # monotonic time the first of them was run
@@ -227,32 +237,60 @@ class Recorder:
         try:
             if outcome.success:
                 completion = self._completion(attempt, outcome)
-                self._claims.take(
-                    self._retrying(
-                        store, lambda: self._complete(store, attempt, outcome, completion)
-                    )
+                events = self._events(attempt, outcome, StepOutcome.SUCCESS)
+                claimed, written = self._retrying(
+                    store, lambda: self._complete(store, attempt, outcome, completion, events)
                 )
+                self._claims.take(claimed)
             else:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
                 )
-                self._fail(store, attempt.step, outcome.envelope, outcome.retryable, delay)
+                expected = failure_outcome(
+                    error_retryable=outcome.retryable,
+                    step_retryable=attempt.step.retryable,
+                    attempt=number,
+                    max_attempts=attempt.step.max_attempts,
+                )
+                events = self._events(attempt, outcome, expected)
+                written = self._fail(
+                    store, attempt.step, outcome.envelope, outcome.retryable, delay, events
+                )
         except StaleAttemptError as error:
             # Our lease expired and another worker took the step over: its attempt wins.
             logger.warning("result of %s attempt %s refused: %s", attempt.step.name, number, error)
             return False
+        if written:
+            from tasker_ctl.engine.worker.domain_events import announce
+
+            announce(written)
         return True
 
+    def _events(
+        self, attempt: Attempt, outcome: Outcome, expected: StepOutcome
+    ) -> list[PreparedEvent]:
+        if not attempt.definition.publishes_events:
+            return []
+        from tasker_ctl.engine.worker.domain_events import prepare_events
+
+        return prepare_events(attempt, outcome, expected, self._registry, self._options.worker_id)
+
     def _complete(
-        self, store: Store, attempt: Attempt, outcome: Outcome, completion: Completion
-    ) -> list[ClaimedStep]:
-        """Record a success that adds steps and, unless the worker is stopping or has steps
-        in hand, claim its next step. The steps a decision chose or a batchable step's
-        workers are created in the same transaction: a crash or a refused result (a lost
-        lease) leaves none of them."""
+        self,
+        store: Store,
+        attempt: Attempt,
+        outcome: Outcome,
+        completion: Completion,
+        events: list[PreparedEvent],
+    ) -> tuple[list[ClaimedStep], list[PreparedEvent]]:
+        """Record a success that adds steps or publishes events and, unless the worker is
+        stopping or has steps in hand, claim its next step; with the events written. The
+        steps a decision chose, a batchable step's workers and the domain events are written
+        in the same transaction: a crash or a refused result (a lost lease) leaves none."""
         step = attempt.step
-        with store.transaction() if outcome.grows else nullcontext():
-            if outcome.grows:
+        atomic = outcome.grows or bool(events)
+        with store.transaction() if atomic else nullcontext():
+            if atomic:
                 # first: run again after a lost connection, this finds a committed first run
                 # (StaleAttemptError) before it writes the new steps a second time
                 store.fetch_one(
@@ -268,10 +306,11 @@ class Recorder:
                 if planner is None:  # only batchable steps create workers
                     raise RuntimeError(f"step {step.name} is not a batchable step")
                 grow_from_batch(store, planner, step.origin, outcome.batch)
+            written = write_step_events(store, _source(step), StepOutcome.SUCCESS, events)
             if self._stop.is_set() or self._claims.in_hand:  # enough work in hand
                 store.fetch_one("complete_step", **completion.parameters())
-                return []
-            return self._claims.claim(store, completion)
+                return [], written
+            return self._claims.claim(store, completion), written
 
     def _fail(
         self,
@@ -280,19 +319,28 @@ class Recorder:
         envelope: dict[str, Any],
         retryable: bool,
         backoff: float,
-    ) -> None:
-        self._retrying(
-            store,
-            lambda: store.fetch_one(
-                "fail_step",
-                step_uuid=step.step_uuid,
-                attempt=step.attempt,
-                results=Json(envelope),
-                retryable=retryable,
-                backoff_seconds=backoff,
-                metadata=Json({"worker": self._options.worker_id}),
-            ),
-        )
+        events: list[PreparedEvent] | None = None,
+    ) -> list[PreparedEvent]:
+        """Record the failure and, in its transaction, the domain events of the failure
+        the database made of it (retryable or permanent); those written."""
+
+        def fail() -> list[PreparedEvent]:
+            with store.transaction() if events else nullcontext():
+                row = store.fetch_one(
+                    "fail_step",
+                    step_uuid=step.step_uuid,
+                    attempt=step.attempt,
+                    results=Json(envelope),
+                    retryable=retryable,
+                    backoff_seconds=backoff,
+                    metadata=Json({"worker": self._options.worker_id}),
+                )
+                if not events or row is None:
+                    return []
+                outcome = outcome_of_state(str(row["step_state"]))
+                return write_step_events(store, _source(step), outcome, events)
+
+        return self._retrying(store, fail)
 
     def fail_instead(
         self,
@@ -382,3 +430,7 @@ class Recorder:
             logger.warning("checkpoint of %s refused: %s", attempt.step.name, error)
             return None
         return attempt.resumed_from(saved)
+
+
+def _source(step: ClaimedStep) -> EventSource:
+    return EventSource(step.step_uuid, step.task_uuid, step.namespace_name, step.attempt)
