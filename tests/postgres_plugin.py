@@ -173,7 +173,8 @@ class SessionServer:
                     home.chmod(0o711)
                 self._home = home
                 atexit.register(self.stop)
-                url = start_embedded(home)
+                # stopped by the session, never for being idle between two tests
+                url = start_embedded(home, idle_stop_after=0)
                 _throwaway_durability(url)
                 self._url = url
             return self._url

@@ -37,10 +37,10 @@ def test_lifecycle(run_cli: RunCli, home: Path) -> None:
     data = home.resolve() / "pgdata"
 
     code, out, err = _db(run_cli, home, "status")
-    assert (code, err) == (0, "")
-    assert f"target: embedded PostgreSQL ({data})" in out
-    assert "server: not created yet" in out
-    assert not home.exists()  # status starts nothing
+    assert (code, out) == (2, "")
+    assert err.startswith("error[DATABASE_NOT_FOUND]: ")
+    assert f"the state folder {home.resolve()} (from TASKER_HOME) holds none" in err
+    assert not home.exists()  # status starts and creates nothing
 
     code, out, err = _db(run_cli, home, "migrate")
     assert code == 0, err

@@ -1,21 +1,23 @@
 """``tasker-ctl db ...``: start, stop, reset, migrate and inspect the database.
 
-Without ``--database-url`` or ``TASKER_DATABASE_URL`` the commands use the project's embedded
-server (``.tasker/pgdata``, or ``TASKER_HOME``). Heavy modules are imported inside commands.
+Without ``--database-url``, ``TASKER_DATABASE_URL`` or a project configuration's
+``database_url`` the commands use the project's embedded server (the nearest ``.tasker``, or
+``TASKER_HOME``; docs/database.md). Heavy modules are imported inside commands.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tasker_ctl.cli.options import DatabaseUrlOption
+from tasker_ctl.cli.options import CreatingDatabaseUrlOption, DatabaseUrlOption
 
 if TYPE_CHECKING:
     from tasker_ctl.db.settings import DatabaseTarget
+
+_STATUS_JSON_HELP = "Print the status as one JSON object (docs/database.md)."
 
 
 def register(app: typer.Typer) -> None:
@@ -25,7 +27,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
 
     @db_app.command()
-    def migrate(database_url: DatabaseUrlOption = None) -> None:
+    def migrate(database_url: CreatingDatabaseUrlOption = None) -> None:
         """Apply pending schema migrations (starts the embedded server when needed).
 
         The one command that migrates an external database; a database made by the
@@ -38,38 +40,62 @@ def register(app: typer.Typer) -> None:
 
         target = resolve_database_url(database_url)
         typer.echo(f"database: {target.describe()}")
-        with connect(target.url) as store:
+        with connect(target.url, unavailable_hint=target.unavailable_hint()) as store:
             legacy = migration_status(store).legacy
             applied = apply_migrations(store)
         _echo(migrated_lines(applied, legacy=legacy))
 
     @db_app.command()
-    def status(database_url: DatabaseUrlOption = None) -> None:
+    def status(
+        database_url: DatabaseUrlOption = None,
+        json_output: Annotated[bool, typer.Option("--json", help=_STATUS_JSON_HELP)] = False,
+    ) -> None:
         """Show the target database, whether it is reachable, and its migrations.
 
-        Never starts the embedded server.
+        Never starts the embedded server, and never creates one.
         """
         from tasker_ctl.db.settings import configured_database_url, running_embedded_target
 
         target = configured_database_url(database_url) or running_embedded_target()
         if target is None:
-            _show_stopped_embedded()
+            _show_stopped_embedded(json_output)
             return
-        _show_target_status(target)
+        _show_target_status(target, json_output)
 
     @db_app.command()
     def start() -> None:
-        """Start the embedded server, or report the one already running."""
+        """Start the embedded server, or report the one already running.
+
+        It is created in the nearest .tasker folder (or project root), else in ./.tasker,
+        and stops by itself after a while without clients (TASKER_IDLE_STOP).
+        """
         from tasker_ctl.db.embedded import data_dir, start_embedded
+        from tasker_ctl.db.idle_stop import describe_seconds, idle_stop_setting
 
         _warn_if_url_configured()
-        url = start_embedded()
+        idle = idle_stop_setting()
+        url = start_embedded(idle_stop_after=idle.seconds)
         typer.echo(f"embedded PostgreSQL running ({data_dir()})")
         typer.echo(f"url: {url}")
+        typer.echo(f"idle stop: {describe_seconds(idle.seconds)} (from {idle.source})")
 
     @db_app.command()
-    def stop() -> None:
+    def stop(
+        all_servers: Annotated[
+            bool,
+            typer.Option(
+                "--all",
+                help="Stop every embedded server tasker-ctl started for you, wherever it is.",
+            ),
+        ] = False,
+    ) -> None:
         """Stop the embedded server (its data is kept)."""
+        if all_servers:
+            from tasker_ctl.db.registry import stop_recorded_servers
+            from tasker_ctl.report.db_view import stopped_servers_lines
+
+            _echo(stopped_servers_lines(stop_recorded_servers()))
+            return
         from tasker_ctl.db.embedded import data_dir, stop_embedded
 
         _warn_if_url_configured()
@@ -100,24 +126,42 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{'deleted' if deleted else 'nothing to delete at'} {directory}")
 
 
-def _show_stopped_embedded() -> None:
+def _show_stopped_embedded(json_output: bool) -> None:
     from tasker_ctl.db.embedded import embedded_status
     from tasker_ctl.engine.store import load_migrations
-    from tasker_ctl.report.db_view import stopped_embedded_lines
+    from tasker_ctl.report.db_view import status_json, stopped_embedded_lines
 
-    _echo(stopped_embedded_lines(embedded_status(), len(load_migrations())))
+    status, known = embedded_status(), len(load_migrations())
+    if json_output:
+        typer.echo(status_json(None, embedded=status, known=known))
+        return
+    _echo(stopped_embedded_lines(status, known))
 
 
-def _show_target_status(target: DatabaseTarget) -> None:
+def _show_target_status(target: DatabaseTarget, json_output: bool) -> None:
+    from tasker_ctl.db.embedded import embedded_status
     from tasker_ctl.db.settings import TargetSource
-    from tasker_ctl.engine.store import connect, migration_status
-    from tasker_ctl.report.db_view import reachable_lines, target_lines
+    from tasker_ctl.engine.store import connect, load_migrations, migration_status
+    from tasker_ctl.report.db_view import reachable_lines, status_json, target_lines
 
-    _echo(target_lines(target, embedded=target.source is TargetSource.EMBEDDED))
-    with connect(target.url) as store:
+    embedded = target.source is TargetSource.EMBEDDED
+    if not json_output:
+        _echo(target_lines(target, embedded=embedded))
+    with connect(target.url, unavailable_hint=target.unavailable_hint()) as store:
         version = store.server_version()
         report = migration_status(store)
-    _echo(reachable_lines(version, report))
+    if json_output:
+        typer.echo(
+            status_json(
+                target,
+                embedded=embedded_status() if embedded else None,
+                known=len(load_migrations()),
+                server_version=version,
+                report=report,
+            )
+        )
+    else:
+        _echo(reachable_lines(version, report))
     if report.unknown or report.pre_baseline:
         report.refuse_unusable()
 
@@ -128,11 +172,12 @@ def _echo(lines: list[str]) -> None:
 
 
 def _warn_if_url_configured() -> None:
-    from tasker_ctl.db.settings import DATABASE_URL_ENV
+    from tasker_ctl.db.settings import configured_database_url
 
-    if os.environ.get(DATABASE_URL_ENV, "").strip():
+    target = configured_database_url()
+    if target is not None:
         typer.echo(
-            f"note: {DATABASE_URL_ENV} is set, so other commands use that server, "
-            "not the embedded one",
+            f"note: {target.origin} names a database server, so other commands use that "
+            "server, not the embedded one",
             err=True,
         )

