@@ -2,8 +2,9 @@
 
 ``run_template`` is what ``tasker-ctl run`` and generated tests call. Workers run as threads of
 this process, each with its own connection, and only take steps of the task being run. Stopping
-(Ctrl-C) lets running attempts finish and leaves the task resumable: running the same template
-with the same context again picks it up. ``serve`` is ``tasker-ctl worker``: threads that take
+(Ctrl-C) lets running attempts finish, starts nothing more (steps already claimed are given
+back) and leaves the task resumable: running the same template with the same context again
+picks it up. ``serve`` is ``tasker-ctl worker``: threads that take
 steps of any task until stopped; any number of them may share one database.
 
 Both read the telemetry configuration (``OTEL_*``) before starting the database, so that a

@@ -193,7 +193,7 @@ def test_a_taken_over_success_is_refused_and_the_others_recorded(engine: Engine)
     assert "complete" not in engine.path(task.task_uuid, "s1")
 
 
-def test_a_stopping_worker_finishes_the_steps_in_hand_and_claims_no_more(
+def test_a_stopping_worker_gives_back_the_steps_in_hand_and_claims_no_more(
     engine: Engine,
 ) -> None:
     task = engine.submit(wide(60), {})
@@ -211,13 +211,15 @@ def test_a_stopping_worker_finishes_the_steps_in_hand_and_claims_no_more(
 
     steps = engine.steps(task.task_uuid)
     done = sorted(name for name, row in steps.items() if row["current_state"] == "complete")
-    # root, its first batch of children, and the batch claimed when the first of them was
-    # recorded: every step claimed ran and was recorded, and nothing more was claimed
+    # root and the children of its batch that ran before the stop: each was recorded; the
+    # rest of the batch, and any claimed with the success that stopped it, were given back
+    # unstarted (enqueued, no attempt counted), and nothing more was claimed
     assert sorted(ran) == done
-    assert 3 <= len(done) <= 1 + 8 + 8
+    assert 2 <= len(done) <= 1 + 8
     assert {row["current_state"] for row in steps.values()} == {"complete", "enqueued", "pending"}
     assert steps["join"]["current_state"] == "pending"
     assert all(row["lease_owner"] is None for row in steps.values())
+    assert all(row["attempts"] == (name in done) for name, row in steps.items())
 
 
 def in_progress(engine: Engine, task_uuid: uuid.UUID) -> dict[str, Any]:

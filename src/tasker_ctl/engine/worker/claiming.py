@@ -138,6 +138,29 @@ class Claims:
         """The step to run next, out of the hand; None when the hand is empty."""
         return self.in_hand.popleft() if self.in_hand else None
 
+    def give_back(self, store: Store) -> list[ClaimedStep]:
+        """Undo the claims of the steps in hand, none of which has started: a worker that
+        stops starts nothing more, and its claims made as the stop came are left as if never
+        made (enqueued, the attempt not counted), for a resumed run or another worker. The
+        steps given back (those still this worker's current attempts)."""
+        steps = list(self.in_hand)
+        if not steps:
+            return []
+        # one statement, safe to run again (Retrier): a second run finds nothing to undo
+        rows = store.fetch_all(
+            "release_unstarted_attempts",
+            steps=[step.step_uuid for step in steps],
+            attempts=[step.attempt for step in steps],
+            worker=self._options.worker_id,
+        )
+        self.in_hand.clear()
+        for step in steps:
+            self.heartbeat.release(step.step_uuid)
+        for namespace in sorted({row["namespace_name"] for row in rows}):
+            store.execute("notify_steps_ready", namespace_name=namespace)
+        released = {row["workflow_step_uuid"] for row in rows}
+        return [step for step in steps if step.step_uuid in released]
+
     def release(self, step_uuid: uuid.UUID) -> None:
         """The step's outcome is recorded (or its attempt was lost): renew its lease no more."""
         self.heartbeat.release(step_uuid)

@@ -132,7 +132,8 @@ class Worker:
         self.recorder.on_outcome = hook
 
     def run(self) -> None:
-        """Work until ``stop`` is set; attempts in hand are finished first.
+        """Work until ``stop`` is set: the attempt running then finishes and is recorded,
+        nothing more starts, and steps claimed but not started are given back (``Claims``).
 
         A lost connection is reopened and the work goes on; a database that stays away past
         ``reconnect_limit`` ends this with ``DatabaseUnavailableError``. Asked to stop while
@@ -145,7 +146,7 @@ class Worker:
         with store:
             self.claims.renew_heartbeat()
             try:
-                while not self.stop.is_set() or self.claims.in_hand:
+                while not self.stop.is_set():
                     try:
                         if self._claims_lost:
                             self.take_back(store)
@@ -160,24 +161,30 @@ class Worker:
                 logger.warning("worker %s stopped without the database", self.options.worker_id)
             finally:
                 try:
+                    if not store.closed:
+                        self._give_back(store)
                     if self.recorder.kept and not store.closed:
                         self.recorder.flush(store, claim=False)
                 except DatabaseError as error:  # their steps are retried once leases expire
-                    logger.warning("successes not recorded on the way out: %s", error)
+                    logger.warning("outcomes not recorded on the way out: %s", error)
                 finally:
                     self.claims.heartbeat.close()
                     self._handler_process.close()
 
     def run_once(self, store: Store) -> bool:
         """Run one claimed attempt, claiming first when none is in hand; False when nothing
-        was claimable.
+        was claimable or ``stop`` is set.
 
         Successes are recorded together with the next claim (none when ``stop`` is set);
         while steps claimed with them wait their turn, for at most ``batch_window`` seconds.
         When this returns with nothing in hand, every outcome is recorded.
+
+        ``stop`` is looked at last just before an attempt starts: a stop that comes while a
+        claim is on its way (the claim that records the previous success, say) finds the
+        claimed steps in hand, and they are given back rather than started.
         """
         if not self.claims.in_hand:
-            self.recorder.flush(store, claim=True)
+            self.recorder.flush(store, claim=not self.stop.is_set())
         step = self.claims.next()
         if step is None:
             return False
@@ -188,6 +195,10 @@ class Worker:
         except Exception as error:  # the template cannot run this step: no handler can help
             self.recorder.record_unrunnable(store, step, error)
         else:
+            if self.stop.is_set():
+                self.claims.in_hand.appendleft(step)
+                self._give_back(store)
+                return False
             try:
                 if self.telemetry is None:
                     self._run(store, attempt)
@@ -342,6 +353,19 @@ class Worker:
         self._reconnection.wait_out(error, store.reconnect, abandon=self._needless)
         # taken back by the run loop, between attempts (this may run inside one)
         self._claims_lost = True
+
+    def _give_back(self, store: Store) -> None:
+        """Give back the steps in hand, claimed and not started (``Claims.give_back``)."""
+        if not self.claims.in_hand:
+            return
+        given = self._retrying(store, lambda: self.claims.give_back(store))
+        if given:
+            logger.info(
+                "worker %s stopping: gave back %d step(s) it had not started: %s",
+                self.options.worker_id,
+                len(given),
+                ", ".join(step.name for step in given),
+            )
 
     def _needless(self) -> bool:
         """Whether the database is no longer needed: stopping, with nothing to record."""
