@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import shlex
 import shutil
 import signal
@@ -35,6 +36,8 @@ LINEAR = (
     "examples/linear/linear_handlers.py",
 )
 LINEAR_STEPS = ["square", "add", "multiply", "divide"]
+# a worker's times: UTC, ISO 8601 with the date, milliseconds and a Z
+UTC_STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 FAILING_TEMPLATE = """\
 name: failing
@@ -456,6 +459,9 @@ def test_submitted_task_is_run_by_a_worker(
     assert "stopped after 4 step attempts" in out
     for name in LINEAR_STEPS:
         assert f"complete examples/mathematical_sequence {name} attempt 1/3" in out
+    # every line begins with the time in UTC, its date and a Z, as events shows times
+    for line in out.splitlines():
+        assert UTC_STAMP.match(line), line
 
     shown = json.loads(run(run_cli, env, "task", "show", task_uuid, "--json").stdout)
     assert shown["task"]["status"] == "complete"
@@ -463,6 +469,29 @@ def test_submitted_task_is_run_by_a_worker(
     assert shown["steps"][-1]["result"] == {"value": 39}
     text = run(run_cli, env, "task", "show", task_uuid)
     assert "✓ examples/mathematical_sequence@1.0.0 complete" in text.stdout
+
+
+def test_worker_json_prints_one_object_a_line(
+    run_cli: RunCli, env: dict[str, str], spawn: Callable[..., Spawned]
+) -> None:
+    submit = ("task", "submit", "examples/linear/linear.yaml", "-c", '{"even_number": 6}')
+    task_uuid = json.loads(run(run_cli, env, *submit, "--json").stdout)["task"]["uuid"]
+    worker = spawn("worker", "--handlers", "examples/linear/linear_handlers.py", "--json")
+    worker.read_until('"step_name":"divide"')
+    worker.process.send_signal(signal.SIGTERM)
+    code, out, err = worker.finish()
+    assert code == 0, out + err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [record["event"] for record in records] == [
+        "worker.started",
+        *["step.finished"] * len(LINEAR_STEPS),
+        "worker.stopped",
+    ]
+    assert all(UTC_STAMP.match(record["at"]) for record in records)
+    steps = records[1:-1]
+    assert {step["task_uuid"] for step in steps} == {task_uuid}
+    assert [step["outcome"] for step in steps] == ["complete"] * len(LINEAR_STEPS)
+    assert records[-1]["step_attempts"] == len(LINEAR_STEPS)
 
 
 def test_task_show_of_an_unknown_task(invoke_cli: RunCli, env: dict[str, str]) -> None:

@@ -389,3 +389,39 @@ def test_the_strict_mutation_policy_refuses_a_second_mutation(
     assert "two.yaml:13:11  error  MULTIPLE_MUTATIONS" in strict.stdout
     wrong = invoke_cli("validate", "two.yaml", "--mutation-policy", "lenient")
     assert wrong.returncode == 2
+
+
+def test_dash_reads_a_template_from_stdin(invoke_cli: RunCli) -> None:
+    result = invoke_cli("validate", "-", input=BROKEN_DEPENDENCY)
+    assert_no_traceback(result)
+    assert result.returncode == 1
+    assert "<stdin>:8:20  error  MISSING_DEP_REF" in result.stdout
+    clean = invoke_cli("validate", "-", "--json", input=CLEAN)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert [file["file"] for file in json.loads(clean.stdout)["files"]] == ["<stdin>"]
+
+
+def test_stdin_beside_files(invoke_cli: RunCli, tmp_path: Path) -> None:
+    write(tmp_path, "t.yaml", CLEAN)
+    result = invoke_cli("validate", "t.yaml", "-", "--json", input=BROKEN_DEPENDENCY)
+    assert result.returncode == 1
+    files = {file["file"]: file["valid"] for file in json.loads(result.stdout)["files"]}
+    assert files == {"t.yaml": True, "<stdin>": False}
+    twice = invoke_cli("validate", "-", "-", input=CLEAN)
+    assert twice.returncode == 2
+    assert "error[USAGE_ERROR]" in twice.stderr
+
+
+def test_only_templates_skips_stdin_that_is_no_template(invoke_cli: RunCli) -> None:
+    result = invoke_cli("validate", "--only-templates", "-", input="key: value\n")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_json_flag_is_format_json(invoke_cli: RunCli, tmp_path: Path) -> None:
+    write(tmp_path, "bad.yaml", BROKEN_DEPENDENCY)
+    flag = invoke_cli("validate", "bad.yaml", "--json")
+    assert flag.returncode == 1
+    assert flag.stdout == invoke_cli("validate", "bad.yaml", "--format", "json").stdout
+    both = invoke_cli("validate", "bad.yaml", "--json", "-f", "sarif")
+    assert both.returncode == 2
+    assert "--json and --format sarif" in both.stderr

@@ -221,3 +221,12 @@ def test_unknown_format_is_a_usage_error(invoke_cli: RunCli, approval: Path) -> 
     result = invoke_cli("template", "visualize", str(approval), "--format", "svg")
     assert_no_traceback(result)
     assert result.returncode == 2
+
+
+def test_json_flag_is_format_json(invoke_cli: RunCli, approval: Path) -> None:
+    flag = invoke_cli("template", "visualize", str(approval), "--json")
+    assert flag.returncode == 0, flag.stderr
+    assert flag.stdout == invoke_cli("template", "visualize", str(approval), "-f", "json").stdout
+    both = invoke_cli("template", "visualize", str(approval), "--json", "-f", "dot")
+    assert both.returncode == 2
+    assert "--json and --format dot" in both.stderr

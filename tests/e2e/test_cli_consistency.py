@@ -1,0 +1,78 @@
+"""What every command does alike: a template with errors is exit 1 and ``error[TEMPLATE_INVALID]``
+in every command that loads one (findings, as ``validate`` reports them), and ``--json`` is
+``--format json`` where a command has both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.core import TyperGroup
+
+from tasker_ctl.cli import build_command
+from tasker_ctl.cli.help_text import command_path, walk
+from tests.conftest import PROJECT_ROOT
+from tests.e2e.conftest import RunCli, assert_no_traceback
+
+BROKEN = """\
+name: broken
+namespace_name: shop
+version: 1.0.0
+steps:
+  - name: fetch
+    handler: {callable: shop.Fetch}
+    dependencies: [fecth]
+"""
+# the template fails before any database is opened; were it not so, this one answers at once
+NO_DATABASE = ["--database-url", "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1"]
+
+# every command that takes a TEMPLATE, with what else it needs to get that far
+TEMPLATE_COMMANDS: dict[str, list[str]] = {
+    "validate": [],
+    "template visualize": [],
+    "run": NO_DATABASE,
+    "task submit": NO_DATABASE,
+    "generate models": ["-o", "models.py"],
+    "generate handlers": ["-o", "handlers.py"],
+    "generate tests": ["-o", "test_handlers.py"],
+    "generate scaffold": ["-o", "package"],
+}
+
+
+def test_every_command_taking_a_template_is_checked_here() -> None:
+    taking = {
+        command_path(path)
+        for path, command in walk(build_command())
+        if not isinstance(command, TyperGroup)
+        and any(param.metavar == "TEMPLATE" for param in command.params)
+    }
+    assert taking <= set(TEMPLATE_COMMANDS), taking - set(TEMPLATE_COMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(TEMPLATE_COMMANDS))
+def test_a_template_with_errors_is_exit_1_everywhere(
+    invoke_cli: RunCli, tmp_path: Path, name: str
+) -> None:
+    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    result = invoke_cli(*name.split(), "broken.yaml", *TEMPLATE_COMMANDS[name], cwd=tmp_path)
+    assert_no_traceback(result)
+    assert result.returncode == 1, result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert "MISSING_DEP_REF" in output
+    if name != "validate":  # validate reports findings; the others refuse the template
+        assert "error[TEMPLATE_INVALID]" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["composition", "validate", "examples/grammar/orders.yaml"],
+        ["grammar", "document", "-c", "transform"],
+    ],
+    ids=" ".join,
+)
+def test_json_is_format_json(invoke_cli: RunCli, args: list[str]) -> None:
+    flag = invoke_cli(*args, "--json", cwd=PROJECT_ROOT)
+    assert flag.returncode == 0, flag.stdout + flag.stderr
+    assert flag.stdout.lstrip().startswith(("{", "["))
+    assert flag.stdout == invoke_cli(*args, "--format", "json", cwd=PROJECT_ROOT).stdout
