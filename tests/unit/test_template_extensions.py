@@ -131,3 +131,12 @@ def test_the_template_format_documents_extension_keys() -> None:
     assert "## Extension keys (`x-*`)" in reference
     assert "x-defaults:\n  retry: &retry" in reference
     assert "<<: *anchor" in reference
+
+
+def test_generated_code_records_a_digest_without_extension_blocks(tmp_path: Path) -> None:
+    from tasker_ctl.codegen.generate import template_digest
+
+    first, second = tmp_path / "first.yaml", tmp_path / "second.yaml"
+    first.write_text(ANCHORED, encoding="utf-8")
+    second.write_text("x-more: {a: 1}\n" + ANCHORED, encoding="utf-8")
+    assert template_digest(first) == template_digest(second) == load_checked(first).content_hash
