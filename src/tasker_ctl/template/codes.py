@@ -149,9 +149,10 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "UNKNOWN_KEY",
         E,
         _SHAPE,
-        "A key Tasker Core does not know; it would be silently dropped.",
+        "A key Tasker Core does not know; it would be silently dropped. Extension keys "
+        "(`x-*`) are not: at the top level and in a step they hold anchors and are ignored.",
         "steps:\n  - name: a\n    depends-on: [b]",
-        "Use the suggested key (`depends_on`), or remove it.",
+        "Use the suggested key (`depends_on`), or remove it; hold anchors under an `x-` key.",
     ),
     CodeInfo(
         "LEGACY_KEY",
