@@ -75,6 +75,24 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
+        domain: Annotated[
+            bool,
+            typer.Option(
+                "--domain",
+                help="Domain events instead of transitions: those steps publish "
+                "(publishes_events) and compositions emit, from the outbox; with --json, "
+                "what a consumer reads (docs/domain-events.md).",
+            ),
+        ] = False,
+        name: Annotated[
+            str | None,
+            typer.Option(
+                "--name",
+                metavar="EVENT",
+                help="With --domain: only events of this name (payment.processed).",
+                show_default=False,
+            ),
+        ] = None,
         tail: Annotated[
             int | None,
             typer.Option(
@@ -108,11 +126,28 @@ def register(app: typer.Typer) -> None:
                 "--tail prints the last events and --limit the first ones; choose one",
                 hint="with --follow, --limit caps the new events printed after the tail",
             )
+        if name is not None and not domain:
+            raise UsageError("--name filters domain events: give --domain with it")
+        if domain and tail is not None:
+            raise UsageError("--tail reads transitions; with --domain use --since or --limit")
         window = None if since is None else parse_since(since)
         write = _writer(json_output, flush=follow)
         try:
             with open_store(database_url) as store:
                 task_uuid = None if task is None else resolve_task(store, task)
+                if domain:
+                    from tasker_ctl.cli.domain_events import print_domain_events
+
+                    print_domain_events(
+                        store,
+                        task_uuid=task_uuid,
+                        name=name,
+                        since=window,
+                        follow=follow,
+                        limit=limit,
+                        json_output=json_output,
+                    )
+                    return
                 shown: list[TransitionEvent] = []
                 if tail is not None:
                     shown = read_last_events(store, task_uuid=task_uuid, since=window, count=tail)

@@ -17,6 +17,7 @@ from tasker_ctl.engine.stats import (
     Baseline,
     BudgetStats,
     DlqCounts,
+    DomainEventStats,
     HandlerStats,
     PlanningStats,
     StatsReport,
@@ -43,6 +44,7 @@ class StatsOutput(StrictOutput):
     dlq: DlqCounts
     budgets: BudgetStats
     planning: PlanningStats
+    domain_events: DomainEventStats
     baselines: list[Baseline]
     alerts: list[Alert] = Field(description="most severe first")
     failing: bool = Field(description="an alert of severity warning or error: exit code 1")

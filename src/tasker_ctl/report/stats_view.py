@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         Alert,
         BudgetStats,
         DlqCounts,
+        DomainEventStats,
         HandlerStats,
         PlanningStats,
         StatsReport,
@@ -69,6 +70,7 @@ def render_stats(report: StatsReport, console: Console) -> None:
             ("Handlers", _handlers(report.handlers, width)),
             ("Budgets", _budgets(report.budgets)),
             ("Planning", _planning(report.planning)),
+            ("Domain events", _domain_events(report.domain_events)),
         ):
             console.print(_panel(title, body, width))
     console.print(_panel("Dead-letter queue", _dlq(report.dlq), width))
@@ -272,6 +274,30 @@ def _planning(planning: PlanningStats) -> RenderableType:
         f"deepest phase {_number(planning.max_planning_phase)}"
     )
     return Group(first, second)
+
+
+def _domain_events(events: DomainEventStats) -> RenderableType:
+    if events.published == 0 and events.rejected == 0:
+        return Text("no domain events in this window", style="dim")
+    line = Text(f"{events.published:,} published")
+    modes = [
+        f"{count:,} {mode}"
+        for mode, count in (
+            ("durable", events.durable),
+            ("fast", events.fast),
+            ("broadcast", events.broadcast),
+            ("emitted", events.emitted),
+        )
+        if count
+    ]
+    if modes:
+        line.append(f" ({', '.join(modes)})")
+    line.append(" · ")
+    line.append(f"{events.rejected:,} rejected", style="red bold" if events.rejected else "")
+    names = sorted(events.by_name.items(), key=lambda item: (-item[1], item[0]))
+    if not names:
+        return line
+    return Group(line, Text(", ".join(f"{name} {count:,}" for name, count in names), style="dim"))
 
 
 def _dlq(dlq: DlqCounts) -> RenderableType:

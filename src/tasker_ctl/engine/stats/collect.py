@@ -33,6 +33,7 @@ from tasker_ctl.engine.stats.models import (
     BudgetStats,
     BudgetUse,
     DlqCounts,
+    DomainEventStats,
     HandlerStats,
     HandlerTypeStats,
     Latency,
@@ -54,6 +55,8 @@ __all__ = [
 ]
 
 _FAILED_STATES = ("error", "blocked_by_failures")
+# how many event names the domain event counts list
+EVENT_NAMES = 10
 # states in which a task needs nothing more from the engine
 _SETTLED_STATES = ("complete", *_FAILED_STATES, "cancelled", "resolved_manually")
 
@@ -95,6 +98,11 @@ def _collect(
         "fetch_stats_budgets", since=since, namespace=namespace, resources=list(RESOURCES)
     )
     planning = _planning(store.fetch_one("fetch_stats_planning", since=since, namespace=namespace))
+    domain_events = _domain_events(
+        store.fetch_one(
+            "fetch_stats_domain_events", since=since, namespace=namespace, names=EVENT_NAMES
+        )
+    )
     baselines = [
         _baseline(row, policy)
         for row in store.fetch_all("fetch_stats_baselines", since=since, namespace=namespace)
@@ -110,6 +118,7 @@ def _collect(
         dlq=dlq,
         budgets=budgets,
         planning=planning,
+        domain_events=domain_events,
         baselines=baselines,
         alerts=evaluate_alerts(
             tasks=tasks,
@@ -272,6 +281,16 @@ def _planning(row: Row | None) -> PlanningStats:
         mean_latency_ms=_float(found.get("mean_latency_ms")),
         max_planning_phase=found.get("max_planning_phase"),
     )
+
+
+def _domain_events(row: Row | None) -> DomainEventStats:
+    found: Mapping[str, Any] = row or {}
+    counts = {
+        name: int(found.get(name) or 0)
+        for name in ("published", "durable", "fast", "broadcast", "emitted", "rejected")
+    }
+    by_name = {str(key): int(value) for key, value in (found.get("by_name") or {}).items()}
+    return DomainEventStats(**counts, by_name=by_name)
 
 
 def _baseline(row: Row, policy: AlertPolicy) -> Baseline:

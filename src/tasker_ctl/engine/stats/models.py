@@ -173,6 +173,26 @@ class PlanningStats(BaseModel):
     max_planning_phase: int | None
 
 
+class DomainEventStats(BaseModel):
+    """The domain events of the window's tasks (docs/domain-events.md)."""
+
+    model_config = _STRICT
+
+    published: int = Field(default=0, description="events in the outbox, rejected ones aside")
+    durable: int = Field(default=0, description="published with delivery_mode durable")
+    fast: int = Field(default=0, description="published with delivery_mode fast")
+    broadcast: int = Field(default=0, description="published with delivery_mode broadcast")
+    emitted: int = Field(default=0, description="published by a composition's emit (async or sync)")
+    rejected: int = Field(
+        default=0,
+        description="recorded but not published: a payload that broke its schema or could "
+        "not be stored, or a publisher that raised",
+    )
+    by_name: dict[str, int] = Field(
+        default_factory=dict, description="the most published event names (up to 10)"
+    )
+
+
 class Baseline(BaseModel):
     """A metric per task whose outliers are flagged: its distribution over the window."""
 
@@ -216,6 +236,7 @@ class StatsReport(BaseModel):
     dlq: DlqCounts
     budgets: BudgetStats
     planning: PlanningStats
+    domain_events: DomainEventStats = Field(default_factory=DomainEventStats)
     baselines: list[Baseline]
     alerts: list[Alert] = Field(description="most severe first")
 

@@ -9,6 +9,11 @@ from tasker_ctl.engine._face import lazy_exports
 if TYPE_CHECKING:
     from tasker_ctl.engine.rules.budget import BudgetLine
     from tasker_ctl.engine.views.budget import TaskBudget, task_budget
+    from tasker_ctl.engine.views.domain_events import (
+        DomainEvent,
+        follow_domain_events,
+        read_domain_events,
+    )
     from tasker_ctl.engine.views.events import (
         DEFAULT_LIMIT,
         EARLIEST,
@@ -49,6 +54,9 @@ _EXPORTS = {
     "DEFAULT_LIMIT": "events",
     "EARLIEST": "events",
     "TransitionEvent": "events",
+    "DomainEvent": "domain_events",
+    "follow_domain_events": "domain_events",
+    "read_domain_events": "domain_events",
     "follow_events": "events",
     "read_events": "events",
     "read_last_events": "events",
@@ -79,6 +87,7 @@ __all__ = [
     "EARLIEST",
     "BudgetLine",
     "CompositionLayer",
+    "DomainEvent",
     "FragmentLayer",
     "InspectedStep",
     "Lineage",
@@ -96,12 +105,14 @@ __all__ = [
     "TransitionEvent",
     "check_task_status",
     "composition_layer",
+    "follow_domain_events",
     "follow_events",
     "fragment_layer",
     "inspect_step",
     "inspect_task",
     "list_tasks",
     "planning_layer",
+    "read_domain_events",
     "read_events",
     "read_last_events",
     "resolve_task",
