@@ -17,6 +17,11 @@ from tasker_ctl.codegen.bundle import SchemaBundle
 from tasker_ctl.codegen.errors import CodegenError
 
 _BUNDLE_CLASS = "TaskerSchemaBundle"
+_ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
+_EMAIL_TYPES = frozenset({"EmailStr", "NameEmail"})
+EMAIL_REQUIREMENT = (
+    "# Requires email-validator (a schema uses format: email): pip install 'pydantic[email]'"
+)
 
 # Options are spelled out rather than left to the generator's defaults, which change between
 # releases; output must stay identical for identical input.
@@ -33,6 +38,9 @@ _GENERATOR_OPTIONS: dict[str, Any] = {
     "disable_timestamp": True,
     "naming_strategy": "parent-prefixed",
     "keep_model_order": True,
+    # an enum field's default is written as the member (``Priority.STANDARD``), which
+    # ``mypy --strict`` accepts, not as the plain value (``"standard"``), which it does not
+    "set_default_enum_member": True,
     "capitalise_enum_members": True,
     "class_name": _BUNDLE_CLASS,
     "builtin_format_line_length": 88,
@@ -79,9 +87,74 @@ def generate_models_source(bundle: SchemaBundle, header: str) -> str:
         raise CodegenError(
             "model generation returned several modules", code="MODEL_GENERATION_FAILED"
         )
-    source = _without_bundle_class(source)
+    source = _enums_first(_without_bundle_class(source))
     _check_model_names(bundle, source)
-    return source
+    return _with_requirements(source, header)
+
+
+def _with_requirements(source: str, header: str) -> str:
+    """The module with a note under its header naming the extra packages its types need.
+
+    Pydantic's email types need email-validator, which pydantic installs only as its
+    ``email`` extra (tasker-ctl does not depend on it). Without it, importing the module
+    fails with pydantic's ImportError, which names the same command.
+    """
+    pydantic_names = {
+        alias.name
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ImportFrom) and node.module == "pydantic"
+        for alias in node.names
+    }
+    if not pydantic_names & _EMAIL_TYPES:
+        return source
+    top = header.rstrip("\n")
+    return source.replace(top, top + "\n" + EMAIL_REQUIREMENT, 1)
+
+
+def _enums_first(source: str) -> str:
+    """The module with its enums moved above its models.
+
+    Models come in name order, and a default written as an enum member
+    (``priority: Priority | None = Priority.STANDARD``) is evaluated when the model's class is
+    created: the enum must exist by then. Enums refer to nothing else, so above every model is
+    always a right place; their own order is kept.
+    """
+    tree = ast.parse(source)
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    if not classes:
+        return source
+    first = tree.body.index(classes[0])
+    body = tree.body[first:]
+    last_class = max(index for index, node in enumerate(body) if isinstance(node, ast.ClassDef))
+    if not all(isinstance(node, ast.ClassDef) for node in body[: last_class + 1]):
+        return source  # statements between the classes: leave the order to the generator
+    enums = [node for node in classes if _is_enum(node)]
+    ordered = enums + [node for node in classes if not _is_enum(node)]
+    if ordered == classes:
+        return source
+    lines = source.splitlines(keepends=True)
+    starts = [_first_line(node) for node in body]
+    ends = [*starts[1:], len(lines)]
+    blocks = {
+        id(node): "".join(lines[start:end]).rstrip("\n")
+        for node, start, end in zip(body, starts, ends, strict=True)
+    }
+    head = "".join(lines[: starts[0]]).rstrip("\n")
+    tail = "".join(lines[ends[last_class] :]) if last_class + 1 < len(body) else ""
+    ordered_text = "\n\n\n".join(blocks[id(node)] for node in ordered)
+    if tail:
+        return f"{head}\n\n\n{ordered_text}\n\n\n{tail.lstrip(chr(10))}"
+    return f"{head}\n\n\n{ordered_text}\n"
+
+
+def _is_enum(node: ast.ClassDef) -> bool:
+    return any(isinstance(base, ast.Name) and base.id in _ENUM_BASES for base in node.bases)
+
+
+def _first_line(node: ast.stmt) -> int:
+    """The 0-based line where ``node`` starts, its decorators included."""
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(decorator.lineno for decorator in decorators)]) - 1
 
 
 def _check_model_names(bundle: SchemaBundle, source: str) -> None:
