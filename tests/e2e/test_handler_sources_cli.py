@@ -149,3 +149,68 @@ def test_a_handler_module_that_fails_is_a_coded_error(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "error[HANDLERS_NOT_LOADED]" in result.stderr
     assert "failing.py" in result.stderr
+
+
+BROKEN_SYNTAX = "import os\n\n\ndef broken(:\n    pass\n"
+RAISING = "import os\n\nVALUE = 1\nraise RuntimeError('no config at import')\n"
+# the handlers fail to load before any database is opened
+NO_DATABASE = {"TASKER_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_a_syntax_error_names_its_file_and_line(
+    invoke_cli: RunCli, tmp_path: Path, isolation: str
+) -> None:
+    (tmp_path / "sources.yaml").write_text(TEMPLATE, encoding="utf-8")
+    (tmp_path / "broken.py").write_text(BROKEN_SYNTAX, encoding="utf-8")
+    result = invoke_cli(
+        "run", "sources.yaml", "--handlers", "broken.py", "--isolation", isolation,
+        cwd=tmp_path, env=NO_DATABASE,
+    )  # fmt: skip
+    assert_no_traceback(result)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "error[HANDLERS_NOT_LOADED]" in result.stderr
+    assert "hint: fix the syntax at broken.py:4:12: def broken(:" in result.stderr
+
+
+@pytest.mark.parametrize("isolation", ["thread", "process"])
+def test_a_module_raising_at_import_names_the_line_and_debug_shows_the_traceback(
+    invoke_cli: RunCli, tmp_path: Path, isolation: str
+) -> None:
+    (tmp_path / "sources.yaml").write_text(TEMPLATE, encoding="utf-8")
+    (tmp_path / "raising.py").write_text(RAISING, encoding="utf-8")
+    args = ("run", "sources.yaml", "--handlers", "raising.py", "--isolation", isolation)
+    quiet = invoke_cli(*args, cwd=tmp_path, env=NO_DATABASE)
+    assert_no_traceback(quiet)
+    assert quiet.returncode == 2
+    assert "importing the handlers raised it at raising.py:4" in quiet.stderr
+    debug = invoke_cli(*args, cwd=tmp_path, env={**NO_DATABASE, "TASKER_DEBUG": "1"})
+    assert debug.returncode == 2
+    assert "Traceback (most recent call last)" in debug.stderr
+    assert f'File "{tmp_path / "raising.py"}", line 4, in <module>' in debug.stderr
+    assert debug.stderr.rstrip().splitlines()[-2].startswith("error[HANDLERS_NOT_LOADED]")
+
+
+def test_a_handler_process_that_cannot_load_says_where(tmp_path: Path) -> None:
+    # the worker loads the handlers first; a handler process that then fails (a module that
+    # changed in between, say) names the file and line too
+    import multiprocessing
+    import pickle
+
+    from tasker_ctl.engine.worker.handler_child import ChildSetup, serve
+
+    (tmp_path / "broken.py").write_text(BROKEN_SYNTAX, encoding="utf-8")
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe(duplex=True)
+    process = context.Process(
+        target=serve, args=(theirs, ChildSetup((str(tmp_path / "broken.py"),)))
+    )
+    process.start()
+    try:
+        assert ours.poll(60)
+        kind, body = pickle.loads(ours.recv_bytes())
+    finally:
+        process.join(30)
+    assert kind == "broken"
+    assert "HandlerLoadError" in body
+    assert "broken.py:4:12" in body

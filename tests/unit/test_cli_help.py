@@ -92,6 +92,15 @@ def test_paragraphs_fill_a_narrow_terminal(path: tuple[str, ...]) -> None:
             assert len(line) + 1 + len(next_word) > NARROW - 2, f"{line!r} / {following!r}"
 
 
+@pytest.mark.parametrize("path", COMMANDS, ids=ids)
+def test_times_are_utc_in_every_help(path: tuple[str, ...]) -> None:
+    # one time zone: every time tasker-ctl reads or shows is UTC, never the machine's
+    text = " ".join(help_of(path, WIDE).split())
+    assert "local time" not in text
+    if "ISO 8601" in text or "ISO-8601" in text:
+        assert "UTC" in text
+
+
 def test_reflow_joins_prose_and_keeps_lists() -> None:
     text = "First line\n    goes on.\n\n    Second paragraph\n    goes on.\n\n    - a\n    - b"
     assert reflow(text) == "First line goes on.\n\nSecond paragraph goes on.\n\n- a\n- b"

@@ -2,7 +2,8 @@
 
 Commands parse options, call one library function and hand the result to a renderer. Every
 ``TaskerError`` is turned into a coded message on stderr and its exit code; no traceback
-reaches the user unless ``TASKER_DEBUG=1`` is set.
+reaches the user unless ``TASKER_DEBUG=1`` is set, which prints the traceback of a coded
+error (and of what caused it) before its message, and lets an unexpected one through.
 """
 
 from __future__ import annotations
@@ -148,7 +149,12 @@ def build_command() -> Command:
 
 
 def report_error(error: TaskerError) -> None:
-    """Print a coded error to stderr (shared by every command)."""
+    """Print a coded error to stderr (shared by every command); with ``TASKER_DEBUG`` set, its
+    traceback first, with whatever caused it (a handler module's failed import, say)."""
+    if os.environ.get("TASKER_DEBUG"):
+        import traceback
+
+        typer.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
     message = f"error[{error.code}]: {error.message}"
     if error.hint:
         message += f"\n  hint: {error.hint}"

@@ -131,7 +131,7 @@ def serve(connection: Connection, setup: ChildSetup) -> None:
         registry = load_registry(setup)
         _start_telemetry()
     except BaseException as error:  # an import runs arbitrary code; say what went wrong
-        _send(connection, ("broken", f"{type(error).__name__}: {error}"))
+        _send(connection, ("broken", _broken(error)))
         return
     _send(connection, ("ready", os.getpid()))
     while True:
@@ -141,6 +141,17 @@ def serve(connection: Connection, setup: ChildSetup) -> None:
             return
         request = pickle.loads(data)
         connection.send_bytes(_encoded(run_request(registry, request)))
+
+
+def _broken(error: BaseException) -> str:
+    """Why the handlers did not load, with the hint that names the file and line at fault;
+    with TASKER_DEBUG set the traceback goes to this process's standard error (the worker's)."""
+    if os.environ.get("TASKER_DEBUG"):
+        import traceback
+
+        traceback.print_exception(error, file=sys.stderr)
+    hint = getattr(error, "hint", None)
+    return f"{type(error).__name__}: {error}" + (f" ({hint})" if hint else "")
 
 
 def load_registry(setup: ChildSetup) -> HandlerRegistry:

@@ -8,7 +8,9 @@ become the only modules a dotted ``handler.callable`` may name (a file also unde
 name): templates choose among the handlers the operator loaded, never what gets imported.
 
 Importing a handler module runs the operator's code; whatever it raises (``SystemExit`` and
-``KeyboardInterrupt`` included) is the coded ``HANDLERS_NOT_LOADED``, never a traceback.
+``KeyboardInterrupt`` included) is the coded ``HANDLERS_NOT_LOADED``, never a traceback: its
+hint names the file and line at fault (a syntax error's, or the handler code's that raised),
+and ``TASKER_DEBUG=1`` prints the traceback too (``tasker_ctl.cli.report_error``).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import importlib
 import importlib.util
 import sys
+import traceback
 from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
@@ -98,10 +101,48 @@ def _import(spec: str | ModuleType) -> list[tuple[ModuleType, str | None]]:
         raise
     except BaseException as error:  # an import runs arbitrary user code, sys.exit() included
         raise HandlerLoadError(
-            f"cannot load handlers from '{spec}': {_described(error)}",
-            hint="pass a .py file, a directory of handler modules, or an importable module "
-            "name, and make importing it succeed (python -c 'import ...' shows the error)",
+            f"cannot load handlers from '{spec}': {_described(error)}", hint=_import_hint(error)
         ) from error
+
+
+def _import_hint(error: BaseException) -> str:
+    """Where the import failed: the file and line of a syntax error, or the line of the
+    handler code that raised; TASKER_DEBUG=1 shows the whole traceback."""
+    if isinstance(error, SyntaxError) and error.filename and error.lineno:
+        where = f"{_shown_path(error.filename)}:{error.lineno}"
+        if error.offset:
+            where += f":{error.offset}"
+        code = f": {error.text.strip()}" if error.text and error.text.strip() else ""
+        return f"fix the syntax at {where}{code[:_MAX_ERROR_TEXT]}"
+    raised_at = _raising_frame(error)
+    where = f" at {raised_at}" if raised_at else ""
+    return (
+        f"importing the handlers raised it{where}; make that import succeed "
+        "(TASKER_DEBUG=1 shows the traceback)"
+    )
+
+
+def _raising_frame(error: BaseException) -> str | None:
+    """``file:line`` of the last frame of the error's traceback that is not the import
+    machinery or this module: the handler code that raised."""
+    ours = {__file__, importlib.__file__}
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename not in ours and not frame.filename.startswith("<frozen ")
+    ]
+    if not frames:
+        return None
+    return f"{_shown_path(frames[-1].filename)}:{frames[-1].lineno}"
+
+
+def _shown_path(filename: str) -> str:
+    """A file as a person typed it: relative to the working directory when inside it."""
+    path = Path(filename)
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return filename
 
 
 def _plain(modules: list[ModuleType]) -> list[tuple[ModuleType, str | None]]:
