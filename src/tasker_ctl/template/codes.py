@@ -521,6 +521,16 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "Nothing to do if intended; the decision's handler must name it.",
     ),
     CodeInfo(
+        "CONVERGENCE_AFTER_DECISION",
+        I,
+        _TOPOLOGY,
+        "A `deferred_convergence` step comes after a decision: it is created only when the "
+        "decision creates one of its dependencies, so a decision that chooses no branches "
+        "(`no_branches`) leaves it out and the task completes without it, as in Tasker Core.",
+        "- name: finalize\n  type: deferred_convergence\n  dependencies: [auto_approve, review]",
+        "Nothing to do if intended; to always run it, route to a branch that does nothing.",
+    ),
+    CodeInfo(
         "ENV_UNKNOWN_STEP",
         W,
         _TOPOLOGY,

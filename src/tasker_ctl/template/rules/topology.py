@@ -166,6 +166,31 @@ def steps_behind_decisions(context: RuleContext) -> Iterator[Issue]:
             )
 
 
+@rule("CONVERGENCE_AFTER_DECISION")
+def convergence_behind_decisions(context: RuleContext) -> Iterator[Issue]:
+    """A convergence step behind a decision exists only if the decision creates one of its
+    dependencies: a decision that chooses no branches leaves it out, as in Tasker Core."""
+    graph = context.graph
+    decisions = [s.name for s in context.steps if s.type == "decision" and s.name in graph]
+    for name in graph.order:
+        step = context.named_steps[name]
+        if step.type != "deferred_convergence":
+            continue
+        behind = [decision for decision in decisions if decision in graph.ancestors(name)]
+        if not behind:
+            continue
+        named = ", ".join(f"'{decision}'" for decision in behind)
+        yield Issue(
+            "CONVERGENCE_AFTER_DECISION",
+            f"Convergence step '{name}' is created only when decision {named} creates one of "
+            "its dependencies: if it chooses no branches, the task completes without it",
+            (*step.path, "name"),
+            "for a final step that always runs, have the decision route to a branch that does "
+            "nothing rather than choose no branches",
+            step=name,
+        )
+
+
 @rule("ENV_UNKNOWN_STEP")
 def environment_overrides_name_steps(context: RuleContext) -> Iterator[Issue]:
     environments = context.data.get("environments")
