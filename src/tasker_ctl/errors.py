@@ -39,6 +39,8 @@ tree, or drawn under another base or with another code than it has.
           engine.StepNotFoundError                  STEP_NOT_FOUND (also LookupError)
           engine.UnknownTaskStatusError             UNKNOWN_TASK_STATUS
           engine.InvalidSinceError                  INVALID_SINCE
+          engine.InvalidCursorError                 INVALID_CURSOR
+          engine.InvalidTemplateFilterError         INVALID_TEMPLATE_FILTER
           engine.InvalidNamespaceError              INVALID_NAMESPACE
           engine.InvalidLimitError                  INVALID_LIMIT
           engine.TaskFinishedError                  TASK_ALREADY_FINISHED

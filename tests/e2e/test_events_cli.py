@@ -211,3 +211,46 @@ def _console_spans(text: str) -> list[dict[str, Any]]:
             spans.append(value)
         index = text.find("{", end)
     return spans
+
+
+def test_tail_prints_the_last_events(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    first = run_linear(invoke_cli, env)["task"]["uuid"]
+    second = run_linear(invoke_cli, env)["task"]["uuid"]
+    every = json_lines(cli(invoke_cli, env, "events", "--json").stdout)
+    assert len(every) == 2 * LINEAR_EVENTS
+    tail = cli(invoke_cli, env, "events", "--tail", "3", "--json")
+    assert tail.returncode == 0, tail.stderr
+    assert json_lines(tail.stdout) == every[-3:]
+    of_first = cli(invoke_cli, env, "events", "--task", first[:8], "--tail", "2", "--json")
+    assert json_lines(of_first.stdout) == [e for e in every if e["task_uuid"] == first][-2:]
+    text = cli(invoke_cli, env, "events", "--tail", "1")
+    assert text.stdout.count("\n") == 1
+    assert second[:8] in text.stdout
+    everything = cli(invoke_cli, env, "events", "--tail", "1000", "--json")
+    assert json_lines(everything.stdout) == every
+    both = cli(invoke_cli, env, "events", "--tail", "1", "--limit", "2")
+    assert both.returncode == 2
+    assert "error[USAGE_ERROR]" in both.stderr
+    assert cli(invoke_cli, env, "events", "--tail", "0").returncode == 2
+
+
+def test_tail_then_follow_prints_each_event_once(invoke_cli: RunCli, env: dict[str, str]) -> None:
+    earlier = run_linear(invoke_cli, env)["task"]["uuid"]
+    follower = _spawn(
+        env, "events", "--tail", "2", "--follow", "--json", "--limit", str(LINEAR_EVENTS)
+    )
+    try:
+        _wait_until_reading(env["TASKER_DATABASE_URL"], follower)
+        later = run_linear(invoke_cli, env)["task"]["uuid"]
+        out, err = follower.communicate(timeout=60)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.communicate()
+    assert follower.returncode == 0, err
+    events = json_lines(out)
+    # the earlier task's last two events, then every event of the later task, none twice
+    assert [event["task_uuid"] for event in events[:2]] == [earlier, earlier]
+    assert events[1]["to_state"] == "complete"
+    assert [event["task_uuid"] for event in events[2:]] == [later] * LINEAR_EVENTS
+    assert len({event["event_uuid"] for event in events}) == len(events)

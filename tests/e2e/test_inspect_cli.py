@@ -141,6 +141,15 @@ def test_task_graph_draws_the_dag_that_ran(
     nodes = {node["name"]: node for node in graph["nodes"]}
     assert nodes["finance_review"]["created_by_step"] == "route_by_amount"
     assert any(edge["creates"] for edge in graph["edges"])
+    # --json, as every view takes it: the same document on standard output
+    as_json = run(run_cli, env, "task", "graph", "latest", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == graph
+    assert {node["state"] for node in graph["nodes"]} == {"complete"}
+    assert all({"from", "to", "kind"} <= set(edge) for edge in graph["edges"])
+    both = run(run_cli, env, "task", "graph", "latest", "--json", "--format", "dot")
+    assert both.returncode == 2
+    assert "error[USAGE_ERROR]" in both.stderr
 
 
 def test_bad_references_are_coded_errors(invoke_cli: RunCli, env: dict[str, str]) -> None:

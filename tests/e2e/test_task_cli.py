@@ -143,7 +143,8 @@ def test_list_then_retry_step_resumes_a_blocked_task(
     listed = run(invoke_cli, env, "task", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     data = json.loads(listed.stdout)
-    assert list(data) == ["version", "tool", "tasks"]
+    assert list(data) == ["version", "tool", "tasks", "truncated", "next_cursor"]
+    assert (data["truncated"], data["next_cursor"]) == (False, None)
     (task,) = data["tasks"]
     assert task["uuid"] == task_uuid
     assert (task["status"], task["namespace"], task["name"]) == (
@@ -379,3 +380,48 @@ def test_retry_step_help_names_the_states_its_output_shows(invoke_cli: RunCli) -
     text = " ".join(shown.stdout.split())
     # test_list_then_retry_step_resumes_a_blocked_task sees 'error → pending → enqueued'
     assert "error -> pending, its attempts reset to 0, then pending -> enqueued" in text
+
+
+def test_list_pages_by_cursor_and_filters_by_time_and_template(
+    invoke_cli: RunCli, env: dict[str, str], checkout: tuple[str, ...]
+) -> None:
+    submit = ("task", "submit", *checkout[1:4])
+    first = run(invoke_cli, env, *submit, "--json")
+    second = run(invoke_cli, env, *submit, "--new", "--json")
+    uuids = [json.loads(result.stdout)["task"]["uuid"] for result in (second, first)]
+
+    page = run(invoke_cli, env, "task", "list", "--limit", "1")
+    assert page.returncode == 0, page.stderr
+    assert uuids[0] in page.stdout
+    assert uuids[1] not in page.stdout
+    assert "1 task shown (--limit 1); more match. Next page: --after " in page.stdout
+    cursor = page.stdout.split("--after ")[-1].split()[0]
+    rest = json.loads(run(invoke_cli, env, "task", "list", "--after", cursor, "--json").stdout)
+    assert [task["uuid"] for task in rest["tasks"]] == [uuids[1]]
+    assert (rest["truncated"], rest["next_cursor"]) == (False, None)
+    limited = json.loads(run(invoke_cli, env, "task", "list", "--limit", "1", "--json").stdout)
+    assert limited["truncated"] is True
+    assert limited["next_cursor"] == cursor
+
+    def listed(*options: str) -> list[str]:
+        result = run(invoke_cli, env, "task", "list", "--json", *options)
+        assert result.returncode == 0, result.stderr
+        return [task["uuid"] for task in json.loads(result.stdout)["tasks"]]
+
+    assert listed("--since", "1h") == uuids
+    assert listed("--since", "2999-01-01") == []
+    assert listed("--template", "shop/checkout") == uuids
+    assert listed("--template", "shop/checkout@1.0.0") == uuids
+    assert listed("-t", "checkout@2.0.0") == []
+    assert listed("--template", "other/checkout") == []
+    text = run(invoke_cli, env, "task", "list", "--template", "shop/checkout")
+    assert "changed " in text.stdout
+    assert "2 tasks" in text.stdout
+
+    assert_coded(run(invoke_cli, env, "task", "list", "--since", "soon"), "INVALID_SINCE")
+    assert_coded(
+        run(invoke_cli, env, "task", "list", "--template", "a/b/c"), "INVALID_TEMPLATE_FILTER"
+    )
+    assert_coded(
+        run(invoke_cli, env, "task", "list", "--after", "garbage"), "INVALID_CURSOR", "next_cursor"
+    )

@@ -18,7 +18,6 @@ from tasker_ctl.cli.options import (
     REPAIR_EPILOG,
     ByOption,
     ContextOption,
-    CreatingDatabaseUrlOption,
     DatabaseUrlOption,
     EnvironmentOption,
     NewOption,
@@ -39,6 +38,11 @@ class GraphFormat(StrEnum):
     JSON = "json"
 
 
+_LIST_EPILOG = (
+    "Exit codes: 0 listed (also when no task matches); 2 bad usage (an unknown --status, an "
+    "unreadable --since, --template or --after) or no database. docs/operations.md "
+    "describes the JSON document."
+)
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -66,7 +70,7 @@ def register(task_app: typer.Typer) -> None:
         ],
         context: ContextOption = None,
         environment: EnvironmentOption = None,
-        database_url: CreatingDatabaseUrlOption = None,
+        database_url: DatabaseUrlOption = None,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
         json_output: TaskJsonOption = False,
@@ -132,11 +136,26 @@ def register(task_app: typer.Typer) -> None:
         graph_format: Annotated[
             GraphFormat, typer.Option("--format", "-f", case_sensitive=False, help="Output format.")
         ] = GraphFormat.MERMAID,
+        json_output: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="Print the graph as one JSON document, the same as --format json: "
+                "its nodes (each step with its state) and edges (docs/inspect.md).",
+            ),
+        ] = False,
         output: OutputFileOption = None,
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Draw a task's DAG as it ran: each step's state, and run-time steps linked to the
         step that created them (compare with 'tasker-ctl template visualize')."""
+        if json_output:
+            if graph_format not in (GraphFormat.MERMAID, GraphFormat.JSON):
+                raise UsageError(
+                    f"--json and --format {graph_format.value} ask for different outputs",
+                    hint="choose one of them",
+                )
+            graph_format = GraphFormat.JSON
         from tasker_ctl.engine.store import open_store
         from tasker_ctl.engine.views import inspect_task, resolve_task
         from tasker_ctl.report import task_graph
@@ -165,7 +184,7 @@ def register(task_app: typer.Typer) -> None:
             err=True,
         )
 
-    @task_app.command("list")
+    @task_app.command("list", epilog=_LIST_EPILOG)
     def list_tasks(
         status: Annotated[
             list[str] | None,
@@ -181,31 +200,72 @@ def register(task_app: typer.Typer) -> None:
             str | None,
             typer.Option("--namespace", "-n", metavar="NAME", help="Only tasks of this namespace."),
         ] = None,
+        template: Annotated[
+            str | None,
+            typer.Option(
+                "--template",
+                "-t",
+                metavar="[NAMESPACE/]NAME[@VERSION]",
+                help="Only tasks of this template (e.g. shop/checkout or shop/checkout@1.0.0).",
+                show_default=False,
+            ),
+        ] = None,
+        since: Annotated[
+            str | None,
+            typer.Option(
+                "--since",
+                metavar="10m|2h|ISO",
+                help="Only tasks created from then on: a duration back from now (30s, 10m, 2h, "
+                "1d, 1w) or an ISO 8601 time (UTC without a zone), as for stats and events.",
+                show_default=False,
+            ),
+        ] = None,
         limit: Annotated[
-            int, typer.Option("--limit", min=1, metavar="N", help="At most N tasks.")
+            int, typer.Option("--limit", min=1, metavar="N", help="At most N tasks a page.")
         ] = 50,
+        after: Annotated[
+            str | None,
+            typer.Option(
+                "--after",
+                metavar="CURSOR",
+                help="The next page: the tasks after the cursor a listing printed.",
+                show_default=False,
+            ),
+        ] = None,
         database_url: DatabaseUrlOption = None,
         json_output: Annotated[
             bool,
             typer.Option("--json", help="Print the tasks as one JSON object (docs/operations.md)."),
         ] = False,
     ) -> None:
-        """List tasks, newest first: status, template, steps by state, created and updated."""
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import check_task_status, list_tasks
+        """List tasks, newest first: status, template, steps by state, created and last
+        changed. When more tasks match than --limit, the listing ends with the cursor of the
+        next page (--after)."""
+        from tasker_ctl.engine.store import open_store, parse_since
+        from tasker_ctl.engine.views import TemplateFilter, check_task_status, list_task_page
 
         statuses = [check_task_status(value) for value in status or []]
+        chosen = None if template is None else TemplateFilter.parse(template)
+        window = None if since is None else parse_since(since)
         with open_store(database_url) as store:
-            tasks = list_tasks(store, statuses=statuses, namespace=namespace, limit=limit)
+            page = list_task_page(
+                store,
+                statuses=statuses,
+                namespace=namespace,
+                template=chosen,
+                since=window,
+                after=after,
+                limit=limit,
+            )
         if json_output:
             from tasker_ctl.report.operator_json import render_task_list_json
 
-            sys.stdout.write(render_task_list_json(tasks))
+            sys.stdout.write(render_task_list_json(page))
             return
         from tasker_ctl.report.operator_view import render_task_list
         from tasker_ctl.report.run_view import make_console
 
-        render_task_list(tasks, make_console())
+        render_task_list(page, make_console())
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def cancel(

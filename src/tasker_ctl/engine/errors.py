@@ -124,6 +124,19 @@ class InvalidSinceError(UsageError):
     code = "INVALID_SINCE"
 
 
+class InvalidCursorError(UsageError):
+    """``task list --after`` is not a cursor a listing printed."""
+
+    code = "INVALID_CURSOR"
+
+
+class InvalidTemplateFilterError(UsageError):
+    """``task list --template`` is not ``NAME``, ``NAMESPACE/NAME`` or
+    ``NAMESPACE/NAME@VERSION``."""
+
+    code = "INVALID_TEMPLATE_FILTER"
+
+
 class InvalidNamespaceError(UsageError):
     """``--namespace`` is blank."""
 

@@ -20,7 +20,7 @@ from tasker_ctl.report.run_json import StepOutput, TaskOutput, build_output
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
-    from tasker_ctl.engine.views import TaskSummary
+    from tasker_ctl.engine.views import TaskPage
 
 __all__ = [
     "FORMAT_VERSION",
@@ -44,7 +44,10 @@ class TaskListItemOutput(StrictOutput):
     steps: dict[str, int] = Field(description="how many steps are in each state")
     step_total: int
     created_at: datetime
-    updated_at: datetime = Field(description="the task's last change of state")
+    updated_at: datetime = Field(
+        description="the task's latest change: the newest transition of the task or of one "
+        "of its steps"
+    )
     completed_at: datetime | None = Field(description="null until the task completes")
 
 
@@ -54,6 +57,10 @@ class TaskListOutput(StrictOutput):
     version: Literal[1] = Field(description="format version; bumped on breaking changes")
     tool: ToolOutput
     tasks: list[TaskListItemOutput] = Field(description="newest first")
+    truncated: bool = Field(description="more tasks match than this page holds")
+    next_cursor: str | None = Field(
+        description="pass it to --after for the next page; null on the last page"
+    )
 
 
 class ActionOutput(StrictOutput):
@@ -86,7 +93,7 @@ class RepairOutput(StrictOutput):
     steps: list[StepOutput]
 
 
-def build_task_list(tasks: list[TaskSummary]) -> TaskListOutput:
+def build_task_list(page: TaskPage) -> TaskListOutput:
     return TaskListOutput(
         version=FORMAT_VERSION,
         tool=this_tool(),
@@ -103,8 +110,10 @@ def build_task_list(tasks: list[TaskSummary]) -> TaskListOutput:
                 updated_at=task.updated_at,
                 completed_at=task.completed_at,
             )
-            for task in tasks
+            for task in page.tasks
         ],
+        truncated=page.truncated,
+        next_cursor=page.next_cursor,
     )
 
 
@@ -132,8 +141,8 @@ def build_repair(outcome: RepairOutcome) -> RepairOutput:
     )
 
 
-def render_task_list_json(tasks: list[TaskSummary]) -> str:
-    return _dumps(build_task_list(tasks))
+def render_task_list_json(page: TaskPage) -> str:
+    return _dumps(build_task_list(page))
 
 
 def render_repair_json(outcome: RepairOutcome) -> str:

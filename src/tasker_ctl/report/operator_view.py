@@ -13,18 +13,28 @@ from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, make_console
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
-    from tasker_ctl.engine.views import TaskSummary
+    from tasker_ctl.engine.views import TaskPage
 
 __all__ = ["render_repair", "render_task_list", "show_repair"]
 
 # the states worth naming in a task's step counts, in this order; the rest are summed up
-_NOTABLE_STEP_STATES = ("error", "in_progress", "waiting_for_retry", "enqueued", "pending")
+_NOTABLE_STEP_STATES = (
+    "error",
+    "waiting_for_approval",
+    "in_progress",
+    "waiting_for_retry",
+    "enqueued",
+    "pending",
+)
 _DONE_STEP_STATES = ("complete", "resolved_manually")
 
 
-def render_task_list(tasks: list[TaskSummary], console: Console) -> None:
+def render_task_list(page: TaskPage, console: Console) -> None:
     """Two lines a task: its UUID (whole, to copy into a command), status and template;
-    then its steps by state and its times. A table of all of it would not fit a terminal."""
+    then its steps by state and its times (created, and changed: its latest transition or a
+    step's). A table of all of it would not fit a terminal. A page that is not the last
+    says so, with the option that prints the next one."""
+    tasks = page.tasks
     if not tasks:
         console.print("no tasks found", style="dim")
         return
@@ -36,12 +46,20 @@ def render_task_list(tasks: list[TaskSummary], console: Console) -> None:
         second = Text("  steps ")
         second.append_text(step_counts_text(task.step_counts))
         second.append(
-            f"   created {_moment(task.created_at)}   updated {_moment(task.updated_at)}",
+            f"   created {_moment(task.created_at)}   changed {_moment(task.updated_at)}",
             style="dim",
         )
         console.print(first, soft_wrap=True)
         console.print(second, soft_wrap=True)
-    console.print(Text(f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}", style="dim"))
+    count = f"{len(tasks)} task{'s' if len(tasks) != 1 else ''}"
+    if page.next_cursor is None:
+        console.print(Text(count, style="dim"))
+        return
+    console.print(
+        Text(f"{count} shown (--limit {page.limit}); more match. Next page: ", style="yellow")
+        + Text(f"--after {page.next_cursor}", style="bold"),
+        soft_wrap=True,
+    )
 
 
 def step_counts_text(counts: dict[str, int]) -> Text:

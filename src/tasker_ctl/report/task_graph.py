@@ -29,6 +29,7 @@ _STATE_FILL = {
     "cancelled": ("#edf2f7", "#4a5568"),
     "in_progress": ("#e8f0fe", "#2b6cb0"),
     "waiting_for_retry": ("#fff4d6", "#b7791f"),
+    "waiting_for_approval": ("#fff4d6", "#b7791f"),
 }
 _CONFIG = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

@@ -41,7 +41,14 @@ if TYPE_CHECKING:
         planning_layer,
     )
     from tasker_ctl.engine.views.lineage import Lineage, LineageNode, task_lineage
-    from tasker_ctl.engine.views.task_listing import TaskSummary, check_task_status, list_tasks
+    from tasker_ctl.engine.views.task_listing import (
+        TaskPage,
+        TaskSummary,
+        TemplateFilter,
+        check_task_status,
+        list_task_page,
+        list_tasks,
+    )
     from tasker_ctl.engine.views.task_reference import resolve_task
     from tasker_ctl.engine.views.task_report import StepReport, TaskReport
 
@@ -78,7 +85,10 @@ _EXPORTS = {
     "Lineage": "lineage",
     "LineageNode": "lineage",
     "task_lineage": "lineage",
+    "TaskPage": "task_listing",
     "TaskSummary": "task_listing",
+    "TemplateFilter": "task_listing",
+    "list_task_page": "task_listing",
     "check_task_status": "task_listing",
     "list_tasks": "task_listing",
 }
@@ -99,8 +109,10 @@ __all__ = [
     "StepReport",
     "TaskBudget",
     "TaskInspection",
+    "TaskPage",
     "TaskReport",
     "TaskSummary",
+    "TemplateFilter",
     "Transition",
     "TransitionEvent",
     "check_task_status",
@@ -110,6 +122,7 @@ __all__ = [
     "fragment_layer",
     "inspect_step",
     "inspect_task",
+    "list_task_page",
     "list_tasks",
     "planning_layer",
     "read_domain_events",
