@@ -567,7 +567,8 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "DUPLICATE_EVENT_NAME",
         W,
         _EVENTS,
-        "A step declares the same event twice; only the last declaration is used.",
+        "A step declares the same event twice; each entry is published when its condition "
+        "holds, so consumers get one name from two declarations.",
         "two entries named order.confirmed",
         "Remove or rename one.",
     ),

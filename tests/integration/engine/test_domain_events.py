@@ -7,6 +7,7 @@ Real workers on a real database; the outbox is read back directly and through
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.engine.views.domain_events import follow_domain_events, read_domain_events
+from tasker_ctl.engine.views.events import EARLIEST
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome, PreparedTemplate
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
@@ -339,3 +342,28 @@ def test_the_corpus_publishing_scenarios_publish_their_events(engine: Engine, pa
         ("order.validated", "fast"),
         ("payment.processed", "durable"),
     ]
+
+
+def test_following_yields_each_event_once_as_it_is_committed(engine: Engine, store: Store) -> None:
+    template = make_template(
+        [step("only", "events.order", publishes_events=[_event("order.validated", "success")])],
+        name="domain_events_follow",
+    )
+    first = engine.submit(template, {"order_id": "o-1"})
+    assert engine.run(first.task_uuid, timeout=20) == "complete"
+    stop = threading.Event()
+    following = follow_domain_events(store, since=EARLIEST, poll_interval=0.01, stop=stop)
+    try:
+        assert next(following).task_uuid == first.task_uuid
+        # a second task's event, committed while the follower waits, comes next: the first
+        # one is not yielded again though every poll reads it
+        second = engine.submit(template, {"order_id": "o-2"})
+        assert engine.run(second.task_uuid, timeout=20) == "complete"
+        later = next(following)
+        assert (later.task_uuid, later.payload["order_id"]) == (second.task_uuid, "o-2")
+    finally:
+        stop.set()
+        following.close()
+    listed = read_domain_events(store, event_name="order.validated")
+    assert [event.task_uuid for event in listed] == [first.task_uuid, second.task_uuid]
+    assert read_domain_events(store, event_name="no.such") == []

@@ -59,7 +59,7 @@ def event_declarations(context: RuleContext) -> Iterator[Issue]:
                     yield Issue(
                         "DUPLICATE_EVENT_NAME",
                         f"Step '{step.label}' declares event '{name}' twice (also entry "
-                        f"{seen[name]}); only the last declaration is used",
+                        f"{seen[name]}); each entry is published when its condition holds",
                         (*path, "name"),
                         step=step.name,
                     )
