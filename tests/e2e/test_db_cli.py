@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -10,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from tasker_ctl.db import registry
 from tasker_ctl.db.embedded import embedded_status, reset_embedded
+from tasker_ctl.db.idle_stop import LOG_FILE
 from tasker_ctl.engine.store.migrations import load_migrations
 from tests.e2e.conftest import RunCli, assert_no_traceback
+from tests.integration.test_embedded_idle_stop import wait_for
 
 
 @pytest.fixture
@@ -153,3 +157,144 @@ def test_registering_the_commands_imports_no_database_driver() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_status_as_json(run_cli: RunCli, home: Path) -> None:
+    env = {"TASKER_HOME": str(home), "TASKER_IDLE_STOP": "0"}
+    data = str(home.resolve() / "pgdata")
+    assert run_cli("db", "migrate", env=env).returncode == 0
+
+    running = run_cli("db", "status", "--json", env=env)
+    assert running.returncode == 0, running.stderr
+    document = json.loads(running.stdout)
+    assert document["version"] == 1
+    assert document["tool"]["name"] == "tasker-ctl"
+    assert document["target"] == {
+        "kind": "embedded",
+        "source": "embedded",
+        "origin": "the embedded server",
+        "url": embedded_status(home).url,
+        "data_dir": data,
+        "stored_in": document["target"]["stored_in"],  # set only as root, relocated
+    }
+    assert document["server"]["state"] == "running"
+    assert document["server"]["reachable"] is True
+    assert document["server"]["data_bytes"] > 0
+    known = len(load_migrations())
+    assert document["migrations"] == {
+        "known": known,
+        "applied": known,
+        "pending": [],
+        "modified": [],
+        "unknown": [],
+        "upgrade_in_place": False,
+        "behind": False,
+    }
+
+    assert run_cli("db", "stop", env=env).returncode == 0
+    stopped = json.loads(run_cli("db", "status", "--json", env=env).stdout)
+    assert stopped["server"] == {
+        "state": "not running",
+        "reachable": False,
+        "version": None,
+        "data_bytes": stopped["server"]["data_bytes"],
+    }
+    assert stopped["migrations"]["applied"] is None
+    assert not embedded_status(home).running  # status started nothing
+
+
+def test_status_as_json_of_a_url(invoke_cli: RunCli, database_url: str) -> None:
+    result = invoke_cli("db", "status", "--json", "--database-url", database_url)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert (document["target"]["kind"], document["target"]["source"]) == ("url", "option")
+    assert document["target"]["origin"] == "--database-url"
+    assert document["server"]["reachable"] is True
+    assert document["migrations"]["pending"] == []
+
+
+@pytest.mark.parametrize("where", ["option", "environment"])
+def test_an_unreachable_url_hints_at_its_source_not_at_db_start(
+    invoke_cli: RunCli, where: str
+) -> None:
+    url = "postgresql://someone:s3cret@127.0.0.1:1/nothing?connect_timeout=2"
+    if where == "option":
+        result = invoke_cli("task", "list", "--database-url", url)
+        origin = "--database-url"
+    else:
+        result = invoke_cli("task", "list", env={"TASKER_DATABASE_URL": url})
+        origin = "TASKER_DATABASE_URL"
+    assert_no_traceback(result)
+    assert result.returncode == 2
+    assert "error[DATABASE_UNAVAILABLE]" in result.stderr
+    assert (
+        "hint: check that the server at postgresql://someone:***@127.0.0.1:1/nothing"
+        f"?connect_timeout=2 is running and accepts this user, and that the URL is right: it "
+        f"comes from {origin}"
+    ) in result.stderr
+    assert "db start" not in result.stderr
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_stop_all_stops_the_servers_tasker_ctl_started_and_no_other(
+    run_cli: RunCli, tmp_path: Path
+) -> None:
+    state = tmp_path / "state"
+    env = {"XDG_STATE_HOME": str(state), "TASKER_IDLE_STOP": "0"}
+    projects = [tmp_path / "one", tmp_path / "two"]
+    other = tmp_path / "not-recorded"
+    try:
+        for project in projects:
+            project.mkdir()
+            assert run_cli("db", "start", cwd=project, env=env).returncode == 0
+        other.mkdir()
+        assert run_cli("db", "start", cwd=other, env={**env, "XDG_STATE_HOME": str(tmp_path)})
+        assert embedded_status(other / ".tasker").running
+        run_cli("db", "stop", cwd=projects[1], env=env)  # stopped by hand: a stale entry
+
+        result = run_cli("db", "stop", "--all", cwd=tmp_path, env=env)
+        assert_no_traceback(result)
+        assert result.returncode == 0, result.stderr
+        data = projects[0].resolve() / ".tasker" / "pgdata"
+        assert result.stdout.splitlines() == [f"stopped embedded PostgreSQL ({data})"]
+        assert not embedded_status(projects[0] / ".tasker").running
+        assert embedded_status(other / ".tasker").running  # not one of this record's
+
+        again = run_cli("db", "stop", "--all", cwd=tmp_path, env=env)
+        assert again.stdout.strip() == (
+            "no embedded PostgreSQL server started by tasker-ctl was running"
+        )
+    finally:
+        for project in (*projects, other):
+            reset_embedded(project / ".tasker")
+
+
+def test_a_bad_idle_stop_setting_is_coded(invoke_cli: RunCli, tmp_path: Path) -> None:
+    result = invoke_cli("db", "start", env={"TASKER_IDLE_STOP": "soon"})
+    assert_no_traceback(result)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error[SETTING_INVALID]: TASKER_IDLE_STOP='soon': ")
+    assert not (tmp_path / ".tasker").exists()
+
+
+def test_a_started_server_stops_after_the_idle_period(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "project" / ".tasker"
+    home.parent.mkdir()
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    env = {"TASKER_IDLE_STOP": "1s", "XDG_STATE_HOME": str(tmp_path / "state")}
+    try:
+        result = run_cli("db", "start", cwd=home.parent, env=env)
+        assert result.returncode == 0, result.stderr
+        assert "idle stop: 1s (from TASKER_IDLE_STOP)" in result.stdout
+        assert [server.home for server in registry.recorded()] == [home.resolve()]
+
+        # the command has ended; its detached watcher stops the server
+        wait_for(lambda: not embedded_status(home).running, "the idle server stopped")
+        log = (home / LOG_FILE).read_text(encoding="utf-8")
+        assert "stopped the server" in log
+        assert "no client for 1s" in log
+        assert registry.recorded() == []  # stopped servers leave the record
+    finally:
+        reset_embedded(home)
