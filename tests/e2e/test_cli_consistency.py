@@ -4,9 +4,12 @@ in every command that loads one (findings, as ``validate`` reports them), and ``
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 from typer.core import TyperGroup
 
 from tasker_ctl.cli import build_command
@@ -76,3 +79,25 @@ def test_json_is_format_json(invoke_cli: RunCli, args: list[str]) -> None:
     assert flag.returncode == 0, flag.stdout + flag.stderr
     assert flag.stdout.lstrip().startswith(("{", "["))
     assert flag.stdout == invoke_cli(*args, "--format", "json", cwd=PROJECT_ROOT).stdout
+
+
+def test_times_are_utc_whatever_the_database_s_zone(
+    invoke_cli: RunCli, fresh_database_url: str
+) -> None:
+    # a server set up in its own zone: sessions start in Asia/Kolkata (UTC+05:30) unless the
+    # client says otherwise; what tasker-ctl prints stays UTC
+    with psycopg.connect(fresh_database_url, autocommit=True) as connection:
+        name = connection.info.dbname
+        connection.execute(
+            sql.SQL("ALTER DATABASE {} SET timezone = 'Asia/Kolkata'").format(sql.Identifier(name))
+        )
+        assert connection.execute("SELECT now()").fetchone() is not None
+    env = {"TASKER_DATABASE_URL": fresh_database_url}
+    submit = ["task", "submit", "examples/linear/linear.yaml", "-c", '{"even_number": 2}']
+    submitted = invoke_cli(*submit, "--json", cwd=PROJECT_ROOT, env=env)
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    task = json.loads(submitted.stdout)["task"]
+    assert task["requested_at"].endswith("Z"), task["requested_at"]
+    listed = invoke_cli("task", "list", "--json", cwd=PROJECT_ROOT, env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "+05:30" not in listed.stdout

@@ -75,3 +75,46 @@ def test_json_lines_hold_the_same() -> None:
     start = started_record(WorkerStart("w1", ["shop"], 2, 4, "db"), datetime.now(UTC))
     assert "\n" not in json_line(start)
     assert json.loads(json_line(start))["namespaces"] == ["shop"]
+
+
+def test_stats_and_the_dlq_show_utc_times(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # times come from the database in its session's zone; shown, they are UTC with a Z
+    import io
+
+    from rich.console import Console
+
+    from tasker_ctl.engine.operator.dlq import DlqStats, DlqStatsRow
+    from tasker_ctl.engine.stats.models import StatsReport, StatsWindow
+    from tasker_ctl.report import dlq_view
+    from tasker_ctl.report.stats_view import render_stats
+    from tests.unit.engine.test_stats_alerts import budgets, dlq, planning, steps, tasks
+
+    window = StatsWindow(since=BERLIN_SUMMER, namespace=None, generated_at=BERLIN_SUMMER)
+    console = Console(file=io.StringIO(), width=100, no_color=True)
+    report = StatsReport(
+        window=window,
+        tasks=tasks(),
+        steps=steps(),
+        handlers=[],
+        dlq=dlq(),
+        budgets=budgets(),
+        planning=planning(),
+        baselines=[],
+        alerts=[],
+    )
+    render_stats(report, console)
+    header = console.file.getvalue().splitlines()[0]  # type: ignore[attr-defined]
+    assert "since 2026-07-01T12:00:05Z" in header
+    assert "at 2026-07-01T12:00:05Z" in header
+
+    row = DlqStatsRow(
+        reason="staleness_timeout",
+        resolution_status="pending",
+        entries=1,
+        oldest=BERLIN_SUMMER,
+        newest=BERLIN_SUMMER,
+    )
+    dlq_view.render_stats(DlqStats(total=1, pending=1, by_reason_and_status=[row]))
+    assert capsys.readouterr().out.count("2026-07-01T12:00:05Z") == 2

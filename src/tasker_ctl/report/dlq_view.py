@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
+from tasker_ctl.report.times import utc_stamp
+
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import (
         DlqEntry,
@@ -214,4 +216,4 @@ def _when_text(value: Any) -> str:
 def _when(value: datetime | None) -> str:
     if value is None:
         return "-"
-    return value.isoformat(sep=" ", timespec="seconds")
+    return utc_stamp(value, precision="seconds")

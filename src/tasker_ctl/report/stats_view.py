@@ -16,6 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tasker_ctl.report.times import utc_stamp
+
 if TYPE_CHECKING:
     from tasker_ctl.engine.stats import (
         Alert,
@@ -86,13 +88,13 @@ def _header(window: StatsWindow) -> Text:
     since = "every task" if window.since is None else f"since {_when(window)}"
     text.append(f" · {since} · ")
     text.append(f"namespace {window.namespace}" if window.namespace else "all namespaces")
-    text.append(f" · at {window.generated_at:%Y-%m-%d %H:%M:%S %Z}".rstrip(), style="dim")
+    text.append(f" · at {utc_stamp(window.generated_at, precision='seconds')}", style="dim")
     return text
 
 
 def _when(window: StatsWindow) -> str:
     assert window.since is not None
-    return f"{window.since:%Y-%m-%d %H:%M:%S %Z}".rstrip()
+    return utc_stamp(window.since, precision="seconds")
 
 
 def bar(fraction: float | None, width: int = BAR_WIDTH) -> str:
