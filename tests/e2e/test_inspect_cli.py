@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_run_cli import RunCli, env, run
+from tests.e2e.conftest import RunCli
+from tests.e2e.test_run_cli import env, run
 
 __all__ = ["env"]  # the fixture: a fresh database for each test
 

@@ -260,8 +260,8 @@ def render_summary(
         error = Text(f"error in step '{step.name}': {_error_line(step)}", style="red")
         console.print(error, soft_wrap=True)
         console.print(Text(f"  hint: {failure_hint(step, str(report.task_uuid))}"), soft_wrap=True)
-    for line in approval_lines(report, after_decision=after_decision):
-        console.print(Text(line, style="yellow" if line[:1] != " " else ""), soft_wrap=True)
+    for waiting in approval_lines(report, after_decision=after_decision):
+        console.print(Text(waiting, style="" if waiting[:1] == " " else "yellow"), soft_wrap=True)
     if (interrupted or timed_out) and not report.resting:
         console.print("the task is resumable: run the same command again to continue")
         if resume_command:
