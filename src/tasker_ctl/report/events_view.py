@@ -2,7 +2,8 @@
 
 Columns: time (UTC, milliseconds), the task's first 8 hex digits, task or step, the step's
 name (the namespace for a task's own transitions), the states left and entered, the event,
-then the attempt and, for a step not created by the template, what created it.
+then the attempt and, for a step not created by the template, what created it; a step
+parked at a gate says it waits for approval.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def event_line(event: TransitionEvent) -> Text:
         line.append(f" attempt {event.attempt}")
     if event.created_by not in (None, "template"):
         line.append(f" [{event.created_by}]", style="magenta")
+    if event.metadata.get("awaiting_approval"):
+        # parked at a gate: the state is waiting_for_retry, but a person must decide
+        line.append(" waiting for approval", style="bold yellow")
     line.rstrip()
     return line
 

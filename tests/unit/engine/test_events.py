@@ -211,3 +211,15 @@ def test_the_text_line_is_aligned_and_names_the_origin() -> None:
     render_event(TransitionEvent.model_validate(row()), console)
     printed = console.file.getvalue()  # type: ignore[attr-defined]
     assert printed.count("\n") == 1  # never wrapped
+
+
+def test_a_step_parked_at_a_gate_says_it_waits_for_approval() -> None:
+    parked = row(
+        from_state="in_progress",
+        to_state="waiting_for_retry",
+        event="WaitForRetry",
+        metadata={"awaiting_approval": True, "gate": 1},
+    )
+    line = event_line(TransitionEvent.model_validate(parked)).plain
+    assert line.endswith("waiting for approval")
+    assert "waiting for approval" not in event_line(TransitionEvent.model_validate(row())).plain
