@@ -29,6 +29,7 @@ QUERY_METHODS = frozenset(
     {
         "execute",
         "execute_many",
+        "execute_naming",
         "fetch_one",
         "fetch_all",
         "fetch_value",

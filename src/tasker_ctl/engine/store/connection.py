@@ -179,6 +179,16 @@ class Store:
         row = self.fetch_one(name, **params)
         return None if row is None else next(iter(row.values()), None)
 
+    def execute_naming(self, name: str, /, **identifiers: str) -> None:
+        """Run a named statement about objects named at run time (``CREATE DATABASE``, which
+        takes no parameters): each ``{key}`` of the query is filled with the quoted identifier
+        ``identifiers[key]``. Outside a transaction, as such statements must be."""
+        statement = sql.SQL(get_query(name)).format(
+            **{key: sql.Identifier(value) for key, value in identifiers.items()}
+        )
+        with wrap_errors(url=self._url):
+            self._connection.execute(statement)
+
     def fetch_all_composed(
         self,
         name: str,
