@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.db.embedded import reset_embedded
 from tests.e2e.conftest import RunCli, assert_no_traceback
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -130,20 +129,151 @@ def test_check_fails_with_a_diff_after_a_manual_edit(
     invoke_cli: RunCli, orders: Path, tmp_path: Path
 ) -> None:
     _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
-    handlers = tmp_path / "orders_pkg" / "handlers.py"
-    edited = handlers.read_text(encoding="utf-8").replace("# TODO: implement the step.", "pass", 1)
-    handlers.write_text(edited, encoding="utf-8")
+    tests = tmp_path / "orders_pkg" / "test_handlers.py"
+    edited = tests.read_text(encoding="utf-8").replace("run.assert_complete()", "pass", 1)
+    tests.write_text(edited, encoding="utf-8")
     before = {path.name: path.read_bytes() for path in (tmp_path / "orders_pkg").iterdir()}
     result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
     assert_no_traceback(result)
     assert result.returncode == 1
-    assert "--- orders_pkg/handlers.py (on disk)" in result.stdout
-    assert "+++ orders_pkg/handlers.py (generated)" in result.stdout
+    assert "--- orders_pkg/test_handlers.py (on disk)" in result.stdout
+    assert "+++ orders_pkg/test_handlers.py (generated)" in result.stdout
     assert "-    pass\n" in result.stdout
-    assert "+    # TODO: implement the step.\n" in result.stdout
+    assert "+    run.assert_complete()\n" in result.stdout
     assert "1 generated file(s) differ" in result.stderr
     after = {path.name: path.read_bytes() for path in (tmp_path / "orders_pkg").iterdir()}
     assert after == before  # --check writes nothing
+
+
+WRITTEN = """    tracking = f"1Z{inputs.order_id}"  # written by hand
+    return ShipResult(tracking=tracking)"""
+
+
+def _write_ship(package: Path) -> str:
+    """Fill in the ship handler as a user would; the file's new text."""
+    handlers = package / "handlers.py"
+    source = handlers.read_text(encoding="utf-8")
+    start = source.index("def ship(")
+    stub = source.index("    # TODO: implement the step.", start)
+    end = source.index("\n", source.index("return ", stub))
+    written = source[:stub] + WRITTEN + source[end:]
+    handlers.write_text(written, encoding="utf-8")
+    return written
+
+
+def test_rerunning_scaffold_keeps_written_handlers(
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
+) -> None:
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    written = _write_ship(tmp_path / "orders_pkg")
+    again = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg")
+    _ok(again)
+    assert (tmp_path / "orders_pkg" / "handlers.py").read_text(encoding="utf-8") == written
+    assert "wrote orders_pkg/handlers.py" not in again.stderr
+    assert "kept orders_pkg/handlers.py (yours" in again.stderr
+    for name in ("__init__.py", "models.py", "test_handlers.py", "conftest.py"):
+        assert f"wrote orders_pkg/{name}" in again.stderr
+    # the pre-commit hook's command stays green with handlers written by hand
+    check = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
+    _ok(check)
+    assert check.stdout == ""
+    assert "up to date" in check.stderr
+
+
+MORE_STEPS = """\
+  - name: notify
+    type: decision
+    dependencies: [ship]
+    handler: {callable: shop.notify}
+  - name: archive
+    dependencies: [notify]
+    handler: {callable: shop.archive}
+"""
+
+
+def test_new_steps_get_stubs_and_written_handlers_stay(
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
+) -> None:
+    package = tmp_path / "orders_pkg"
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    written = _write_ship(package)
+    orders.write_text(ORDERS + MORE_STEPS, encoding="utf-8")
+
+    check = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check")
+    assert_no_traceback(check)
+    assert check.returncode == 1
+    assert "orders_pkg/handlers.py: no handler for step 'notify' (shop.notify)" in check.stdout
+    assert "orders_pkg/handlers.py: no handler for step 'archive' (shop.archive)" in check.stdout
+    assert "2 step(s) without a handler" in check.stderr
+    assert (package / "handlers.py").read_text(encoding="utf-8") == written  # untouched
+
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg")
+    _ok(result)
+    assert (
+        "added to orders_pkg/handlers.py: stub(s) for step(s) 'notify' (shop.notify), "
+        "'archive' (shop.archive)" in result.stderr
+    )
+    source = (package / "handlers.py").read_text(encoding="utf-8")
+    assert WRITTEN in source
+    assert '@decision_handler("shop.notify")' in source
+    assert '@step_handler("shop.archive")' in source
+    assert "from typing import Any\n" in source  # the untyped stub's import
+    assert "    Decision,\n    decision_handler,\n" in source  # added to the SDK import
+    # above the imports and below them, the file is what the user left, stubs appended
+    head, _, _ = written.partition("from __future__ import annotations")
+    assert source.startswith(head)
+    first = '@step_handler("shop.validate")'
+    assert source[source.index(first) :].startswith(written[written.index(first) :].rstrip())
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--check"))
+    for tool in ("ruff", "mypy"):
+        if importlib.util.find_spec(tool) is None:
+            return
+    lint = _tool("ruff", "check", "--isolated", str(package), cwd=tmp_path)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    formatted = _tool("ruff", "format", "--isolated", "--check", str(package), cwd=tmp_path)
+    assert formatted.returncode == 0, formatted.stdout + formatted.stderr
+    typed = _tool("mypy", "--strict", "--no-incremental", str(package), cwd=tmp_path)
+    assert typed.returncode == 0, typed.stdout + typed.stderr
+
+
+def test_force_replaces_written_handlers(invoke_cli: RunCli, orders: Path, tmp_path: Path) -> None:
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    _write_ship(tmp_path / "orders_pkg")
+    result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", "--force")
+    _ok(result)
+    assert "replaced orders_pkg/handlers.py with fresh stubs (--force)" in result.stderr
+    source = (tmp_path / "orders_pkg" / "handlers.py").read_text(encoding="utf-8")
+    assert WRITTEN not in source
+    assert source.count("# TODO: implement the step.") == 2
+
+
+def test_check_with_force_is_a_usage_error(invoke_cli: RunCli, orders: Path) -> None:
+    result = invoke_cli(
+        "generate", "scaffold", str(orders), "-o", "orders_pkg", "--check", "--force"
+    )
+    assert_no_traceback(result)
+    assert result.returncode == 2
+    assert "error[USAGE_ERROR]: --check writes nothing" in result.stderr
+
+
+def test_unreadable_handlers_are_a_coded_error_and_nothing_is_written(
+    invoke_cli: RunCli, orders: Path, tmp_path: Path
+) -> None:
+    package = tmp_path / "orders_pkg"
+    _ok(invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg"))
+    (package / "handlers.py").write_text("def ship(:\n    pass\n", encoding="utf-8")
+    orders.write_text(ORDERS + MORE_STEPS, encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in package.iterdir()}
+    for extra in ([], ["--check"]):
+        result = invoke_cli("generate", "scaffold", str(orders), "-o", "orders_pkg", *extra)
+        assert_no_traceback(result)
+        assert result.returncode == 1
+        assert (
+            "error[HANDLERS_UNREADABLE]: cannot read the handlers in 'orders_pkg/handlers.py': "
+            "line 1:" in result.stderr
+        )
+        assert "--force" in result.stderr  # the hint
+        assert {path.name: path.read_bytes() for path in package.iterdir()} == before
 
 
 def test_check_fails_after_a_template_change(invoke_cli: RunCli, orders: Path) -> None:
@@ -293,10 +423,10 @@ def test_a_scaffold_passes_its_tests_ruff_and_mypy(invoke_cli: RunCli, tmp_path:
     _ok(invoke_cli("generate", "scaffold", str(template), "-o", "customer_profile"))
     package = tmp_path / "customer_profile"
     tests = _tool("pytest", "-q", "-p", "no:cacheprovider", str(package), cwd=tmp_path)
-    # its run test started the embedded server (as root its data may live outside tmp_path)
-    reset_embedded(tmp_path / ".tasker")
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "passed" in tests.stdout
+    # its run test ran in a throwaway server of pytest's, not in the project's .tasker
+    assert not (tmp_path / ".tasker").exists()
     lint = _tool("ruff", "check", "--isolated", str(package), cwd=tmp_path)
     assert lint.returncode == 0, lint.stdout + lint.stderr
     formatted = _tool("ruff", "format", "--isolated", "--check", str(package), cwd=tmp_path)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tasker_ctl.codegen import generate_scaffold, write_files
+from tasker_ctl.codegen import generate_scaffold, write_scaffold
 from tests.conftest import PROJECT_ROOT
 
 GOOD_TEMPLATE = """\
@@ -130,10 +130,19 @@ def test_generate_check_hook_fails_on_drift_and_passes_in_sync(
     template = root / "templates" / "order.yaml"
     template.parent.mkdir(parents=True)
     template.write_text(GOOD_TEMPLATE)
-    write_files(generate_scaffold(template, root / "orders").files, root / "orders")
+    write_scaffold(generate_scaffold(template, root / "orders"), root / "orders")
     repository = _user_repository(root, project_revision, {}, GENERATE_CHECK)
     in_sync = _run_hooks(repository, pre_commit_home)
     assert in_sync.returncode == 0, in_sync.stdout + in_sync.stderr
+
+    # a handler written by hand is the user's: the hook stays green
+    handlers = root / "orders" / "handlers.py"
+    handlers.write_text(
+        handlers.read_text().replace("# TODO: implement the step.", "print('written')"),
+    )
+    _git("add", "-A", cwd=repository)
+    written = _run_hooks(repository, pre_commit_home)
+    assert written.returncode == 0, written.stdout + written.stderr
 
     template.write_text(GOOD_TEMPLATE.replace('version: "1.0.0"', 'version: "1.1.0"'))
     _git("add", "-A", cwd=repository)

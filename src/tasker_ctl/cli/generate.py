@@ -2,7 +2,8 @@
 
 Each command calls one function of ``tasker_ctl.codegen`` and writes, prints or compares what it
 returns. With ``--check`` nothing is written: the command exits 1 and prints a unified diff when
-the files on disk differ from what would be generated.
+the files on disk differ from what would be generated. A scaffold's ``handlers.py`` is the
+user's: kept on later runs, completed with stubs for new steps (``codegen.scaffold``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import typer
 from tasker_ctl.errors import ExitCode, PathNotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from tasker_ctl.codegen import Generation
+    from tasker_ctl.codegen import Generation, ScaffoldCheck, ScaffoldWrite
 
 STDOUT = "-"
 
@@ -111,20 +112,44 @@ def register(app: typer.Typer) -> None:
                 "--output", "-o", metavar="DIR", help="The package directory to create or update."
             ),
         ],
-        check: CheckOption = False,
+        check: Annotated[
+            bool,
+            typer.Option(
+                "--check",
+                help="Write nothing; exit 1 with a diff if a generated file differs from what "
+                "would be generated, or if handlers.py has no handler for some step.",
+            ),
+        ] = False,
+        force: Annotated[
+            bool,
+            typer.Option(
+                "--force",
+                help="Replace handlers.py with fresh stubs too (it is otherwise kept, and only "
+                "stubs for new steps are added to it).",
+            ),
+        ] = False,
         scaffolds: ScaffoldsOption = None,
     ) -> None:
-        """A package: __init__, models, handlers, tests and conftest, ready for pytest and mypy."""
-        from tasker_ctl.codegen import diff_files, generate_scaffold, write_files
+        """A package: __init__, models, handlers, tests and conftest, ready for pytest and mypy.
 
+        models.py, test_handlers.py, conftest.py and __init__.py are generated: every run
+        rewrites them. handlers.py is yours: written once, then kept; a later run only adds
+        stubs for steps that have no handler yet.
+        """
+        from tasker_ctl.codegen import check_scaffold, generate_scaffold, write_scaffold
+
+        if check and force:
+            raise UsageError(
+                "--check writes nothing, so --force has nothing to overwrite",
+                hint="run with --check to compare, or with --force to regenerate",
+            )
         generation = _run(
             lambda: generate_scaffold(_existing(template), output, scaffolds=scaffolds)
         )
         if check:
-            _report_drift(diff_files(generation.files, output))
+            _report_scaffold_check(check_scaffold(generation, output))
             return
-        for path in write_files(generation.files, output):
-            typer.echo(f"wrote {path.as_posix()}", err=True)
+        _report_scaffold_write(write_scaffold(generation, output, force=force))
 
 
 def _existing(template: Path) -> Path:
@@ -175,7 +200,43 @@ def _single(produce: Callable[[Path], Any], output: str | None, check: bool) -> 
     typer.echo(f"wrote {target.as_posix()}", err=True)
 
 
-def _report_drift(diffs: list[str]) -> None:
+def _report_scaffold_write(changes: ScaffoldWrite) -> None:
+    for path in changes.written:
+        typer.echo(f"wrote {path.as_posix()}", err=True)
+    for path in changes.replaced:
+        typer.echo(f"replaced {path.as_posix()} with fresh stubs (--force)", err=True)
+    for path in changes.kept:
+        typer.echo(
+            f"kept {path.as_posix()} (yours: every step has a handler; --force replaces it)",
+            err=True,
+        )
+    for path, steps in changes.stubs_added.items():
+        typer.echo(
+            f"added to {path.as_posix()}: stub(s) for step(s) "
+            + ", ".join(f"'{step.step}' ({step.callable})" for step in steps)
+            + "; your handlers are kept as they were",
+            err=True,
+        )
+
+
+def _report_scaffold_check(check: ScaffoldCheck) -> None:
+    """Steps without a handler, then the diffs; exit 1 if there is either."""
+    missing = [(path, step) for path, steps in check.missing.items() for step in steps]
+    for path, step in missing:
+        typer.echo(f"{path.as_posix()}: no handler for step '{step.step}' ({step.callable})")
+    if missing:
+        typer.echo(
+            f"{len(missing)} step(s) without a handler; run the command without --check to add "
+            "their stubs",
+            err=True,
+        )
+    if check.diffs or not missing:
+        _report_drift(check.diffs, exit_after=not missing)
+    if missing:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _report_drift(diffs: list[str], *, exit_after: bool = True) -> None:
     if not diffs:
         typer.echo("generated files are up to date", err=True)
         return
@@ -185,4 +246,5 @@ def _report_drift(diffs: list[str]) -> None:
         f"{len(diffs)} generated file(s) differ from the template; regenerate them without --check",
         err=True,
     )
-    raise typer.Exit(int(ExitCode.FINDINGS))
+    if exit_after:
+        raise typer.Exit(int(ExitCode.FINDINGS))

@@ -18,12 +18,18 @@ from tasker_ctl.codegen.generate import (
     template_digest,
     write_files,
 )
+from tasker_ctl.codegen.handlers_file import StepHandlerName
+from tasker_ctl.codegen.scaffold import ScaffoldCheck, ScaffoldWrite, check_scaffold, write_scaffold
 
 __all__ = [
     "CodegenError",
     "GeneratedFile",
     "Generation",
+    "ScaffoldCheck",
+    "ScaffoldWrite",
+    "StepHandlerName",
     "TemplateInvalidError",
+    "check_scaffold",
     "diff_files",
     "generate_handlers",
     "generate_models",
@@ -31,4 +37,5 @@ __all__ = [
     "generate_tests",
     "template_digest",
     "write_files",
+    "write_scaffold",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from tasker_ctl.codegen.bundle import bundle_template
 from tasker_ctl.codegen.errors import CodegenError, TemplateInvalidError
+from tasker_ctl.codegen.handlers_file import StepHandlerName
 from tasker_ctl.codegen.header import file_header
 from tasker_ctl.codegen.models import generate_models_source
 from tasker_ctl.codegen.plan import TemplatePlan, plan_template
@@ -35,6 +36,9 @@ NO_SCHEMA_WARNING = (
 class GeneratedFile:
     path: str  # relative to the output directory
     content: str
+    # a file the user fills in (a scaffold's handlers.py): written when missing, then kept;
+    # see codegen/scaffold.py
+    user_owned: bool = False
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Generation:
     template: TaskTemplate
     files: list[GeneratedFile]
     warnings: list[str] = field(default_factory=list)
+    # the steps a user-owned handlers module must handle (scaffolds only)
+    handlers: list[StepHandlerName] = field(default_factory=list)
 
 
 @dataclass
@@ -167,7 +173,10 @@ def generate_tests(
 def generate_scaffold(
     path: str | Path, output: Path, *, scaffolds: Path | None = None
 ) -> Generation:
-    """A complete package in ``output``: models, handlers, tests, ``__init__`` and conftest."""
+    """A complete package in ``output``: models, handlers, tests, ``__init__`` and conftest.
+
+    ``handlers.py`` is the user's once written (``user_owned``): ``write_scaffold`` and
+    ``check_scaffold`` apply the generation without overwriting it."""
     if not output.name.isidentifier():
         raise CodegenError(
             f"'{output.name}' is not a valid Python package name",
@@ -183,7 +192,7 @@ def generate_scaffold(
         GeneratedFile(
             "models.py", generate_models_source(loaded.plan.bundle, _header(loaded, "models"))
         ),
-        GeneratedFile("handlers.py", _handlers_source(loaded, output, scaffolds)),
+        GeneratedFile("handlers.py", _handlers_source(loaded, output, scaffolds), user_owned=True),
         GeneratedFile(
             "test_handlers.py",
             render("test_handlers.py.j2", _context(loaded, "tests", output), scaffolds),
@@ -192,7 +201,8 @@ def generate_scaffold(
             "conftest.py", render("conftest.py.j2", _context(loaded, "conftest", output), scaffolds)
         ),
     ]
-    return Generation(loaded.template, files, _warnings(loaded))
+    handlers = [StepHandlerName(step.name, step.callable) for step in loaded.plan.steps]
+    return Generation(loaded.template, files, _warnings(loaded), handlers)
 
 
 def write_files(files: list[GeneratedFile], output: Path) -> list[Path]:
