@@ -363,7 +363,6 @@ def test_following_yields_each_event_once_as_it_is_committed(engine: Engine, sto
         assert (later.task_uuid, later.payload["order_id"]) == (second.task_uuid, "o-2")
     finally:
         stop.set()
-        following.close()
     listed = read_domain_events(store, event_name="order.validated")
     assert [event.task_uuid for event in listed] == [first.task_uuid, second.task_uuid]
     assert read_domain_events(store, event_name="no.such") == []
