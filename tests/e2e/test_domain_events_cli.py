@@ -93,9 +93,7 @@ def test_events_domain_lists_and_stats_counts_the_published_events(
 ) -> None:
     (tmp_path / "checkout.yaml").write_text(TEMPLATE, encoding="utf-8")
     (tmp_path / "shop.py").write_text(HANDLERS, encoding="utf-8")
-    ran = cli(
-        invoke_cli, env, tmp_path, "run", "checkout.yaml", "--handlers", "shop.py", "--json"
-    )
+    ran = cli(invoke_cli, env, tmp_path, "run", "checkout.yaml", "--handlers", "shop.py", "--json")
     assert ran.returncode == 0, ran.stderr
     task = json.loads(ran.stdout)["task"]["uuid"]
 
