@@ -30,7 +30,8 @@ from tasker_ctl.db import idle_stop, registry, server_access
 from tasker_ctl.db.home import DATA_DIR_NAME as DATA_DIR_NAME
 from tasker_ctl.db.home import DEFAULT_HOME as DEFAULT_HOME
 from tasker_ctl.db.home import HOME_ENV as HOME_ENV
-from tasker_ctl.db.home import prepare_home, resolve_home
+from tasker_ctl.db.home import prepare_home
+from tasker_ctl.db.home import resolve_home as resolve_home
 from tasker_ctl.db.postmaster import directory_size, running_postmaster
 from tasker_ctl.db.server_access import ROOT_ENV as ROOT_ENV
 from tasker_ctl.errors import (
