@@ -184,7 +184,7 @@ def test_run_refuses_a_template_whose_names_do_not_fit(
     path = tmp_path / "long.yaml"
     path.write_text(HOSTILE_TEMPLATES["long-step-name"][0], encoding="utf-8")
     result = timed(invoke_cli, "run", str(path), "--handlers", HANDLERS, cwd=PROJECT_ROOT, env=env)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     assert "error[TEMPLATE_INVALID]" in result.stderr
     assert "NAME_TOO_LONG" in result.stdout + result.stderr
     assert count(env["TASKER_DATABASE_URL"], "named_tasks") == 0

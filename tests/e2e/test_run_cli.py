@@ -263,8 +263,10 @@ def test_run_json_has_the_documented_keys_and_result(
             "result",
             "error",
             "awaiting_approval",
+            "approval",
         }
         assert (step["state"], step["attempts"], step["error"]) == ("complete", 1, None)
+        assert step["approval"] is None
     # 6 -> 36 -> 46 -> 138 -> 69
     assert [step["result"]["value"] for step in data["steps"]] == [36, 46, 138, 69]
 

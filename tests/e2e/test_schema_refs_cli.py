@@ -181,7 +181,7 @@ def test_run_refuses_before_anything_runs(
         env={"TASKER_DATABASE_URL": fresh_database_url},
     )
     _clean(result, project)
-    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.returncode == 1, result.stdout + result.stderr
     assert "error[TEMPLATE_INVALID]" in result.stderr
     assert "EXTERNAL_SCHEMA_REF" in result.stderr
     assert server.count == 0
