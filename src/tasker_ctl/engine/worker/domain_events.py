@@ -15,7 +15,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from tasker_ctl.engine.graph.domain_events import PreparedEvent
+from tasker_ctl.engine.graph.domain_events import EventSource, PreparedEvent
 from tasker_ctl.engine.rules.domain_events import (
     PAYLOAD_NOT_STORABLE,
     PUBLISHER_FAILED,
@@ -23,8 +23,10 @@ from tasker_ctl.engine.rules.domain_events import (
     SCHEMA_VIOLATION,
     StepOutcome,
     condition_holds,
+    failure_outcome,
 )
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
+from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_metadata
 from tasker_ctl.errors import SchemaUnusableError
 from tasker_ctl.sdk.contracts import compile_schema
@@ -43,6 +45,32 @@ logger = logging.getLogger("tasker_ctl.engine.worker")
 # at most this many schema violations are kept with a rejected event
 PROBLEM_LIMIT = 20
 _DEFAULT = DefaultPublisher()
+
+
+def events_of(
+    attempt: Attempt, outcome: Outcome, registry: HandlerRegistry | None, worker_id: str
+) -> list[PreparedEvent]:
+    """The events ``outcome`` publishes: for a failure, those of the failure the database
+    is expected to make of it (``tasker.fail_step`` has the last word)."""
+    if not attempt.definition.publishes_events:
+        return []
+    step = attempt.step
+    expected = (
+        StepOutcome.SUCCESS
+        if outcome.success
+        else failure_outcome(
+            error_retryable=outcome.retryable,
+            step_retryable=step.retryable,
+            attempt=attempt.number,
+            max_attempts=step.max_attempts,
+        )
+    )
+    return prepare_events(attempt, outcome, expected, registry, worker_id)
+
+
+def event_source(step: ClaimedStep) -> EventSource:
+    """The attempt the events of ``step``'s outcome belong to."""
+    return EventSource(step.step_uuid, step.task_uuid, step.namespace_name, step.attempt)
 
 
 def prepare_events(
@@ -68,7 +96,7 @@ def prepare_events(
 
 
 def announce(events: list[PreparedEvent]) -> None:
-    """Tell the publishers of events now committed (their ``after_publish``)."""
+    """Tell the publishers of events now committed (their ``after_publish``); never raises."""
     for event in events:
         if event.announce is None or event.rejection is not None:
             continue

@@ -32,15 +32,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tasker_ctl.engine.errors import NotStorableError
-from tasker_ctl.engine.graph.domain_events import EventSource, PreparedEvent, write_step_events
+from tasker_ctl.engine.graph.domain_events import PreparedEvent, write_step_events
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
-from tasker_ctl.engine.rules.domain_events import StepOutcome, failure_outcome, outcome_of_state
+from tasker_ctl.engine.rules.domain_events import StepOutcome, outcome_of_state
 from tasker_ctl.engine.rules.retry import backoff_seconds
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.claiming import Claims, Completion
 from tasker_ctl.engine.worker.composition_step import GateWait
+from tasker_ctl.engine.worker.domain_events import announce, event_source, events_of
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text
@@ -234,10 +235,10 @@ class Recorder:
     def _record(self, store: Store, attempt: Attempt, outcome: Outcome) -> bool:
         """Record the outcome; False when it was refused (the attempt was taken over)."""
         number = attempt.number
+        events = events_of(attempt, outcome, self._registry, self._options.worker_id)
         try:
             if outcome.success:
                 completion = self._completion(attempt, outcome)
-                events = self._events(attempt, outcome, StepOutcome.SUCCESS)
                 claimed, written = self._retrying(
                     store, lambda: self._complete(store, attempt, outcome, completion, events)
                 )
@@ -246,13 +247,6 @@ class Recorder:
                 delay = backoff_seconds(
                     attempt.prepared.retry_policy, number, retry_after=outcome.retry_after
                 )
-                expected = failure_outcome(
-                    error_retryable=outcome.retryable,
-                    step_retryable=attempt.step.retryable,
-                    attempt=number,
-                    max_attempts=attempt.step.max_attempts,
-                )
-                events = self._events(attempt, outcome, expected)
                 written = self._fail(
                     store, attempt.step, outcome.envelope, outcome.retryable, delay, events
                 )
@@ -260,20 +254,8 @@ class Recorder:
             # Our lease expired and another worker took the step over: its attempt wins.
             logger.warning("result of %s attempt %s refused: %s", attempt.step.name, number, error)
             return False
-        if written:
-            from tasker_ctl.engine.worker.domain_events import announce
-
-            announce(written)
+        announce(written)
         return True
-
-    def _events(
-        self, attempt: Attempt, outcome: Outcome, expected: StepOutcome
-    ) -> list[PreparedEvent]:
-        if not attempt.definition.publishes_events:
-            return []
-        from tasker_ctl.engine.worker.domain_events import prepare_events
-
-        return prepare_events(attempt, outcome, expected, self._registry, self._options.worker_id)
 
     def _complete(
         self,
@@ -306,7 +288,7 @@ class Recorder:
                 if planner is None:  # only batchable steps create workers
                     raise RuntimeError(f"step {step.name} is not a batchable step")
                 grow_from_batch(store, planner, step.origin, outcome.batch)
-            written = write_step_events(store, _source(step), StepOutcome.SUCCESS, events)
+            written = write_step_events(store, event_source(step), StepOutcome.SUCCESS, events)
             if self._stop.is_set() or self._claims.in_hand:  # enough work in hand
                 store.fetch_one("complete_step", **completion.parameters())
                 return [], written
@@ -338,7 +320,7 @@ class Recorder:
                 if not events or row is None:
                     return []
                 outcome = outcome_of_state(str(row["step_state"]))
-                return write_step_events(store, _source(step), outcome, events)
+                return write_step_events(store, event_source(step), outcome, events)
 
         return self._retrying(store, fail)
 
@@ -430,7 +412,3 @@ class Recorder:
             logger.warning("checkpoint of %s refused: %s", attempt.step.name, error)
             return None
         return attempt.resumed_from(saved)
-
-
-def _source(step: ClaimedStep) -> EventSource:
-    return EventSource(step.step_uuid, step.task_uuid, step.namespace_name, step.attempt)
