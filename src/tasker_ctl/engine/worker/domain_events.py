@@ -125,7 +125,7 @@ def _prepare(
         "correlation_id": context.correlation_id,
         "fired_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         "fired_by": worker_id,
-        "publisher": publisher.publisher_name if missing is None else _DEFAULT.publisher_name,
+        "publisher": _name_of(publisher),
     }
     if missing is not None:
         metadata["publisher_not_loaded"] = missing
@@ -159,7 +159,7 @@ def _prepare(
             publisher.on_publish_error(declared.name, error, payload)
         except Exception as hook_error:
             logger.warning("on_publish_error of %s raised: %s", declared.name, hook_error)
-        name = declared.publisher or publisher.publisher_name
+        name = declared.publisher or _name_of(publisher)
         return made(
             {},
             _rejection(
@@ -191,6 +191,14 @@ def _publisher(
         logger.warning("publisher %s is not loaded: the default publisher is used", name)
         return _DEFAULT, name
     return found, None
+
+
+def _name_of(publisher: BasePublisher) -> str:
+    """The publisher's name, or its class's when ``publisher_name`` raises."""
+    try:
+        return str(publisher.publisher_name)
+    except Exception:
+        return type(publisher).__qualname__
 
 
 def _context(
