@@ -10,6 +10,7 @@ psycopg errors leave this module only as coded ``DatabaseError``s (see ``transla
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any, LiteralString
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
@@ -322,6 +324,15 @@ def connect(
     return Store(reopen(), url=url, reopen=reopen)
 
 
+def _utc_session(url: str) -> str:
+    """The session's server options, ``TimeZone=UTC`` last: every time read back, and every
+    time the database writes as text (jsonb), is UTC whatever zone the server or the database
+    is configured in. The URL's own options, else PGOPTIONS (which the keyword would
+    replace), are kept."""
+    given = conninfo_to_dict(url).get("options") or os.environ.get("PGOPTIONS", "")
+    return f"{given} -c TimeZone=UTC".strip()
+
+
 def _open_connection(
     url: str,
     application_name: str = "tasker-ctl",
@@ -335,6 +346,7 @@ def _open_connection(
             row_factory=dict_row,
             application_name=application_name,
             connect_timeout=connect_timeout,
+            options=_utc_session(url),
         )
     except psycopg.ProgrammingError:
         # libpq quotes pieces of a malformed string, which may include a password
