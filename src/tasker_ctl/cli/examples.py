@@ -181,7 +181,8 @@ EXIT_CODES: dict[str, str] = {
     "be read (PROJECT_CONFIG_INVALID, SETTING_INVALID).",
     "db migrate": "Exit codes: 0 migrated (or nothing to do); 2 a database that cannot be "
     "used or migrated.",
-    "db status": "Exit codes: 0 shown; 2 bad usage.",
+    "db status": "Exit codes: 0 shown (also a stopped embedded server); 2 bad usage, a "
+    "database that cannot be reached, or one whose schema tasker-ctl cannot use.",
     "db start": "Exit codes: 0 running; 2 the embedded server cannot start.",
     "db stop": "Exit codes: 0 stopped (or not running); 2 the embedded server cannot stop.",
     "db reset": "Exit codes: 0 deleted; 2 not confirmed (--yes) or the data cannot be deleted.",
