@@ -114,3 +114,19 @@ def test_a_broken_configuration_is_a_coded_error_for_any_command(
             "did you mean 'idle_stop'?"
         ), result.stderr
     assert not (project / ".tasker").exists()
+
+
+def test_validate_without_paths_checks_the_configured_templates(
+    invoke_cli: RunCli, project: Path, tmp_path: Path
+) -> None:
+    result = invoke_cli("validate", "--json", cwd=project / "deep" / "er")
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr
+    files = [entry["file"] for entry in json.loads(result.stdout)["files"]]
+    assert [Path(path).name for path in files] == ["linear.yaml"]
+
+    nowhere = tmp_path / "elsewhere"
+    nowhere.mkdir()
+    result = invoke_cli("validate", cwd=nowhere)
+    assert result.returncode == 2
+    assert "list them as 'templates' in the project configuration" in result.stderr

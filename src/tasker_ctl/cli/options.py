@@ -312,6 +312,26 @@ OutputFileOption = Annotated[
     typer.Option("--output", "-o", dir_okay=False, help="Write to FILE, not stdout."),
 ]
 
+# -- the project's templates (validate) ----------------------------------------------------
+
+
+def configured_templates(value: list[str] | None) -> list[str]:
+    """The template paths given, else the project configuration's ``templates`` (relative to
+    it); with neither, a usage error."""
+    if value:
+        return value
+    from tasker_ctl.project_config import find_project_config
+
+    templates = find_project_config().templates
+    if not templates:
+        raise typer.BadParameter(
+            "give the templates to check, or list them as 'templates' in the project "
+            "configuration (docs/configuration.md)",
+            param_hint="PATH",
+        )
+    return templates
+
+
 # -- compositions (validate, composition validate) -----------------------------------------
 
 

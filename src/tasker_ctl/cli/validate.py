@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, TextIO
 import typer
 
 from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
-from tasker_ctl.cli.options import Policy, PolicyOption
+from tasker_ctl.cli.options import Policy, PolicyOption, configured_templates
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -46,15 +46,17 @@ def register(app: typer.Typer) -> None:
     @app.command(epilog=_EPILOG)
     def validate(
         paths: Annotated[
-            list[str],
+            list[str] | None,
             typer.Argument(
                 metavar="PATH",
                 help="Template files, directories (searched recursively for .yaml/.yml files "
                 "that look like templates), quoted glob patterns, or '-' for a template read "
-                "from standard input (its findings name the file '<stdin>').",
+                "from standard input (its findings name the file '<stdin>'). Default: the "
+                "project configuration's templates (docs/configuration.md).",
                 show_default=False,
+                callback=configured_templates,
             ),
-        ],
+        ] = None,
         output_format: Annotated[
             OutputFormat,
             typer.Option(
@@ -141,7 +143,9 @@ def register(app: typer.Typer) -> None:
         output_format = chosen_format(
             output_format, json_flag=json_flag, default=OutputFormat.TEXT, json=OutputFormat.JSON
         )
-        report = _validate(paths, environment, only_templates, {"mutation_policy": policy.value})
+        report = _validate(
+            paths or [], environment, only_templates, {"mutation_policy": policy.value}
+        )
         if output is None:
             _render(report, sys.stdout, output_format, strict, quiet, verbose)
         else:
