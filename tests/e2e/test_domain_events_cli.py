@@ -119,6 +119,23 @@ def test_events_domain_lists_and_stats_counts_the_published_events(
     of_task = cli(invoke_cli, env, tmp_path, "events", "--domain", "--json", "--task", task)
     assert len(lines(of_task.stdout)) == 3
 
+    # following a task prints its events so far first; --limit ends it
+    followed = cli(
+        invoke_cli,
+        env,
+        tmp_path,
+        "events",
+        "--domain",
+        "-f",
+        "--json",
+        "--task",
+        task,
+        "--limit",
+        "2",
+    )
+    assert followed.returncode == 0, followed.stderr
+    assert lines(followed.stdout) == events[:2]
+
     text = cli(invoke_cli, env, tmp_path, "events", "--domain")
     assert text.returncode == 0, text.stderr
     assert "payment.processed" in text.stdout
