@@ -108,6 +108,7 @@ def start_embedded(home: Path | str | None = None, *, idle_stop_after: float | N
     running = running_postmaster(pgdata)
     if running is not None and running.accepting:
         _mark_used(state)
+        registry.record(state, pgdata)  # a server started before records were kept, too
         if idle > 0:
             idle_stop.ensure_watcher(state, idle)
         return running.url
