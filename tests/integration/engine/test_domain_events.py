@@ -344,6 +344,40 @@ def test_the_corpus_publishing_scenarios_publish_their_events(engine: Engine, pa
     ]
 
 
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_a_failed_payment_in_the_corpus_scenarios_publishes_through_the_step_publisher(
+    engine: Engine, path: Path
+) -> None:
+    if not path.is_file():
+        pytest.skip(f"the shared corpus is absent ({path})")
+    # the test environment: one attempt per step, so the payment fails for good
+    template = load_template(path, environment="test")
+    for declared in template.steps:
+        callable_name = declared.handler.callable
+        answering = type("Handler", (handlers.CorpusHandler,), {"handler_name": callable_name})
+        engine.registry.register(callable_name, answering)
+    payment = next(s for s in template.steps if "process_payment" in s.name)
+    publisher_name = payment.publishes_events[0].publisher
+    assert publisher_name is not None
+    publisher = type(
+        "Publisher", (handlers.CorpusPaymentPublisher,), {"publisher_name": publisher_name}
+    )
+    engine.registry.publishers.register(publisher())
+    order_id = str(uuid.uuid4())
+    context = {"order_id": order_id, "customer_id": "c-1", "simulate_failure": True}
+    task = engine.submit(template, context)
+    assert engine.run(task.task_uuid, timeout=20) == "blocked_by_failures"
+    rows = {row["event_name"]: row for row in _outbox(engine, task.task_uuid)}
+    assert set(rows) == {"order.validated", "payment.failed"}
+    # payment.failed names no publisher: the step's first declaration's builds its payload
+    failed = rows["payment.failed"]
+    assert failed["rejection"] is None
+    assert failed["publisher"] == publisher_name
+    assert (failed["step_outcome"], failed["delivery_mode"]) == ("permanent_failure", "durable")
+    assert failed["payload"]["error_code"] == "PAYMENT_DECLINED"
+    assert failed["payload"]["order_id"] == order_id
+
+
 def test_following_yields_each_event_once_as_it_is_committed(engine: Engine, store: Store) -> None:
     template = make_template(
         [step("only", "events.order", publishes_events=[_event("order.validated", "success")])],

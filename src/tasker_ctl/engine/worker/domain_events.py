@@ -1,8 +1,9 @@
 """The domain events an attempt's outcome publishes, built before the outcome is recorded.
 
-For each ``publishes_events`` declaration whose condition the outcome meets, the declaration's
-publisher (a custom one from the handler modules, else the default: the step's result) builds
-the payload and metadata or skips the event. The payload is then checked: it must be storable
+For each ``publishes_events`` declaration whose condition the outcome meets, its publisher
+(the one it names, else the one the step's first declaration names, as in Tasker Core; a
+custom one from the handler modules, else the default: the step's result) builds the payload
+and metadata or skips the event. The payload is then checked: it must be storable
 and match the declaration's ``schema``. An event that fails a check, or whose publisher
 raised, is still recorded, with a coded ``rejection`` instead of being published; the step's
 outcome is never changed by its events (Tasker Core's rule: publishing never fails a step).
@@ -115,7 +116,10 @@ def _prepare(
     registry: HandlerRegistry | None,
     worker_id: str,
 ) -> PreparedEvent | None:
-    publisher, missing = _publisher(registry, declared.publisher)
+    # Tasker Core publishes every event of a step through its first declaration's publisher;
+    # a declaration that names its own uses that one
+    named = declared.publisher or attempt.definition.publishes_events[0].publisher
+    publisher, missing = _publisher(registry, named)
     context = _context(declared, attempt, outcome, expected)
     metadata: dict[str, Any] = {
         "task_uuid": context.task_uuid,
@@ -139,7 +143,7 @@ def _prepare(
             name=declared.name,
             condition=declared.condition.value,
             delivery_mode=declared.delivery_mode.value,
-            publisher=declared.publisher,
+            publisher=named,
             payload=payload,
             metadata=full,
             rejection=rejection,
@@ -159,7 +163,7 @@ def _prepare(
             publisher.on_publish_error(declared.name, error, payload)
         except Exception as hook_error:
             logger.warning("on_publish_error of %s raised: %s", declared.name, hook_error)
-        name = declared.publisher or _name_of(publisher)
+        name = named or _name_of(publisher)
         return made(
             {},
             _rejection(

@@ -98,6 +98,8 @@ class CorpusHandler(StepHandler):
                 "validated": True,
             }
         elif "processpayment" in name:
+            if context.get_input_or("simulate_failure", False):
+                raise RetryableError("Simulated payment failure", error_code="PAYMENT_DECLINED")
             result = {
                 "transaction_id": f"TXN-{context.step_uuid}",
                 "amount": context.get_input_or("amount", 0),
@@ -121,3 +123,27 @@ class CorpusHandler(StepHandler):
                 "status": "delivered",
             }
         return self.success(result)
+
+
+class CorpusPaymentPublisher(BasePublisher):
+    """Tasker Core's example PaymentEventPublisher: a success's payload from its transaction, a
+    failure's from its error; a subclass per name the template gives it."""
+
+    publisher_name = ""
+
+    def should_publish(self, ctx: StepEventContext) -> bool:
+        if ctx.event_name.endswith("processed"):
+            return ctx.success and bool((ctx.result or {}).get("transaction_id"))
+        if ctx.event_name.endswith("failed"):
+            return not ctx.success and bool(ctx.metadata.get("error_code"))
+        return True
+
+    def transform_payload(self, ctx: StepEventContext) -> Any:
+        if ctx.success:
+            return {**(ctx.result or {}), "publisher": self.publisher_name}
+        return {
+            "error_code": ctx.metadata["error_code"],
+            "error_message": (ctx.error or {}).get("message"),
+            "order_id": (ctx.task_context or {}).get("order_id"),
+            "failed_at": "2026-01-01T00:00:00Z",
+        }
