@@ -43,6 +43,7 @@ class _CodedErrors(TyperGroup):
         except (typer.TyperException, typer.Exit, typer.Abort, EOFError):
             raise  # Typer's own: usage errors, typer.Exit, Ctrl-C and end of input
         except TaskerError as error:
+            _show_refused_template(error)
             report_error(error)
             ctx.exit(int(error.exit_code))
         except OSError as error:
@@ -53,6 +54,18 @@ class _CodedErrors(TyperGroup):
         except Exception as error:
             _report_internal(error)
             ctx.exit(int(ExitCode.INTERNAL))
+
+
+def _show_refused_template(error: TaskerError) -> None:
+    """A template refused for its errors (``TEMPLATE_INVALID``, which carries the report):
+    its errors first, as ``tasker-ctl validate --quiet`` prints them, in every command."""
+    from tasker_ctl.errors import TemplateLoadError
+
+    report = getattr(error, "report", None)
+    if isinstance(error, TemplateLoadError) and report is not None:
+        from tasker_ctl.cli.findings import print_failing_findings
+
+        print_failing_findings(report)
 
 
 def _report_internal(error: Exception) -> None:

@@ -163,15 +163,8 @@ def _existing(template: Path) -> Path:
 
 
 def _run(produce: Callable[[], Generation]) -> Generation:
-    from tasker_ctl.codegen import TemplateInvalidError
-
-    try:
-        generation = produce()
-    except TemplateInvalidError as error:
-        from tasker_ctl.cli.findings import print_failing_findings
-
-        print_failing_findings(error.report)
-        raise
+    # a template with errors is TEMPLATE_INVALID: the app's root prints its errors
+    generation = produce()
     for warning in generation.warnings:
         typer.echo(f"warning: {warning}", err=True)
     return generation

@@ -153,7 +153,6 @@ def _run(
     report_stream: TextIO | None = None,
 ) -> int:
     from tasker_ctl.engine import run_template
-    from tasker_ctl.errors import TemplateLoadError
     from tasker_ctl.report.run_view import RunView, make_console, render_summary
 
     console = make_console(sys.stderr if json_output else None)
@@ -191,12 +190,6 @@ def _run(
                 trust=trust,
                 isolation=isolation,
             )
-        except TemplateLoadError as error:
-            from tasker_ctl.cli.findings import print_failing_findings
-
-            # exit 1, as every command that is given a template with errors (TEMPLATE_INVALID)
-            print_failing_findings(getattr(error, "report", None))
-            raise
         except KeyboardInterrupt:
             console.print(
                 "quit: steps that were running are retried once their lease expires; "

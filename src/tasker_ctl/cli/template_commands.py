@@ -104,15 +104,14 @@ def _load(file: str, environment: str | None) -> TaskTemplate:
     report, template = check_document(document, environment=environment)
     errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
     if template is None or errors:
-        from tasker_ctl.cli.findings import print_failing_findings
-
-        print_failing_findings(report)
-        raise TemplateLoadError(
+        refused = TemplateLoadError(
             f"template '{shown}' has {len(errors)} error(s); nothing to draw",
             hint=f"run 'tasker-ctl validate {file}' for every finding"
             if file != STDIN
             else "fix the errors above and try again",
         )
+        refused.report = report  # type: ignore[attr-defined]  # printed by the app's root
+        raise refused
     undeclared = next((f for f in report.findings if f.code == "ENVIRONMENT_NOT_DECLARED"), None)
     if undeclared is not None:
         raise UnknownEnvironmentError(
