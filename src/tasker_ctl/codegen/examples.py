@@ -3,20 +3,32 @@
 Generated handler stubs return them and generated tests feed them as inputs, so they must
 validate. Values come from the schema itself where it offers valid ones (``const``,
 ``examples``, ``default``, ``enum``), else are built from the keywords (types, bounds, lengths,
-formats, patterns, ``$ref``, ``allOf``/``anyOf``/``oneOf``); optional properties are left out
-so examples stay small. Every result is checked with a JSON Schema validator; when the
-construction fails, Hypothesis searches for a value, derandomized so the result is the same on
-every run.
+formats, patterns, ``$ref``, ``allOf``/``anyOf``/``oneOf``, ``not``, ``if``/``then``/``else``,
+``dependentRequired``, ``dependentSchemas``); optional properties are left out so examples stay
+small. Every result is checked with a JSON Schema validator. Where a keyword rules out the
+value first built (``not``, an ``if`` it meets, a ``oneOf`` branch it also meets), a bounded
+list of alternatives is tried in a fixed order (other types, other strings and numbers,
+optional properties included, one more item), so the result is the same on every run. When
+none validates, ``NO_EXAMPLE_VALUE`` says so: an invalid example is never emitted.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from itertools import islice
 from typing import Any
 
 from tasker_ctl.codegen.errors import CodegenError
+from tasker_ctl.codegen.example_alternatives import (
+    conjoin,
+    outside,
+    required_names,
+    same_value,
+    scalar_variants,
+    with_dependencies,
+)
 from tasker_ctl.codegen.scalars import (
     choose_type,
     distinct,
@@ -28,7 +40,9 @@ from tasker_ctl.codegen.scalars import (
 from tasker_ctl.schema_refs import build_validator, ref_problems, shown_ref
 
 _MAX_DEPTH = 24
-_SEARCH_EXAMPLES = 200
+_ALTERNATIVES = 32  # values tried for one schema node after the first one built
+_CONDITIONAL_KEYS = ("not", "if", "then", "else")
+_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
 _NOTHING = object()
 
 
@@ -57,7 +71,7 @@ class ExampleBuilder:
             value = _NOTHING
         if value is not _NOTHING and self.is_valid(ref, value):
             return value
-        found = self._search(ref)
+        found = self._alternative(ref)
         if found is not _NOTHING:
             return found
         raise CodegenError(
@@ -89,8 +103,8 @@ class ExampleBuilder:
         return self._validators[key]
 
     def _refuse_outside_refs(self) -> None:
-        """Refuse a document whose references leave it before anything follows them: the
-        Hypothesis search builds validators of its own."""
+        """Refuse a document whose references leave it before anything follows them, with
+        the error that names the reference."""
         if self._checked_refs:
             return
         problems = ref_problems(self.document)
@@ -107,27 +121,13 @@ class ExampleBuilder:
             node = node[int(part)] if isinstance(node, list) else node[part]
         return node
 
-    def _search(self, ref: str) -> Any:
-        try:
-            from hypothesis import HealthCheck, Phase, find, settings
-            from hypothesis_jsonschema import from_schema
-        except ImportError:  # pragma: no cover - both ship with tasker-ctl
-            return _NOTHING
-        schema = {"$defs": self.document.get("$defs", {}), "$ref": ref}
-        try:
-            return find(
-                from_schema(schema),
-                lambda value: self.is_valid(ref, value),
-                settings=settings(
-                    database=None,
-                    derandomize=True,
-                    max_examples=_SEARCH_EXAMPLES,
-                    phases=(Phase.generate, Phase.shrink),
-                    suppress_health_check=list(HealthCheck),
-                ),
-            )
-        except Exception:  # no value found, or a construct the strategy does not support
-            return _NOTHING
+    def _alternative(self, ref: str) -> Any:
+        """The first of the alternatives for the schema at ``ref`` that validates."""
+        self._expanding = [ref]
+        for value in self._attempts(self._resolve(ref), 0):
+            if self.is_valid(ref, value):
+                return value
+        return _NOTHING
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -143,6 +143,8 @@ class ExampleBuilder:
             return given
         if isinstance(schema.get("$ref"), str):
             return self._build_ref(schema, depth)
+        if any(key in schema for key in ("not", "if")):
+            return self._build_conditional(schema, depth)
         if isinstance(schema.get("allOf"), list):
             parts = [self._inline(part) for part in schema["allOf"]]
             return self._build(merge_all_of({**schema, "allOf": parts}), depth + 1)
@@ -202,22 +204,103 @@ class ExampleBuilder:
 
     def _build_choice(self, schema: dict[str, Any], key: str, depth: int) -> Any:
         rest = {k: v for k, v in schema.items() if k != key}
-        for branch in schema[key]:
-            try:
-                candidate = self._build(
-                    {**rest, **branch} if isinstance(branch, dict) else rest, depth + 1
-                )
-            except _Recursion:
-                continue
-            if self._valid_under(schema, candidate):
+        branches = [{**rest, **b} if isinstance(b, dict) else rest for b in schema[key]]
+        # every branch's first value, then each branch's alternatives (a oneOf whose first
+        # values all meet two branches)
+        for branch in branches:
+            candidate = self._first(branch, depth + 1)
+            if candidate is not _NOTHING and self._valid_under(schema, candidate):
                 return candidate
+        for branch in branches:
+            for candidate in islice(self._alternatives(branch, depth + 1), _ALTERNATIVES):
+                if self._valid_under(schema, candidate):
+                    return candidate
         raise _Recursion
 
+    def _build_conditional(self, schema: dict[str, Any], depth: int) -> Any:
+        """``not`` and ``if``/``then``/``else``: values of the schema without them, the ``if``
+        taken with ``then`` and else with ``else``, until one satisfies the whole schema."""
+        rest = {k: v for k, v in schema.items() if k not in _CONDITIONAL_KEYS}
+        branches = [rest]
+        if "if" in schema:
+            then, otherwise = schema.get("then", True), schema.get("else", True)
+            test = schema["if"]
+            branches = [conjoin(rest, test, then), conjoin(rest, otherwise, outside(test))]
+            branches += [conjoin(rest, otherwise), rest]
+        for branch in branches:
+            for candidate in islice(self._attempts(branch, depth + 1), _ALTERNATIVES):
+                if self._valid_under(schema, candidate):
+                    return candidate
+        raise _Recursion
+
+    def _first(self, schema: Any, depth: int) -> Any:
+        try:
+            return self._build(schema, depth)
+        except _Recursion:
+            return _NOTHING
+
+    def _attempts(self, schema: Any, depth: int) -> Iterator[Any]:
+        """The value built first, then the alternatives, each once."""
+        seen: list[Any] = []
+        first = self._first(schema, depth)
+        for value in ([first] if first is not _NOTHING else []), self._alternatives(schema, depth):
+            for candidate in value:
+                if candidate is _NOTHING or any(same_value(candidate, s) for s in seen):
+                    continue
+                seen.append(candidate)
+                yield candidate
+
+    def _alternatives(self, schema: Any, depth: int) -> Iterator[Any]:
+        """Other values for ``schema`` than the first built, in a fixed order: what it
+        offers, then for each type it allows (all when it names none) the value built for
+        that type and its variants."""
+        if not isinstance(schema, dict) or depth > _MAX_DEPTH:
+            return
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            if ref not in self._expanding:
+                target = self._resolve(ref)
+                rest = {k: v for k, v in schema.items() if k != "$ref"}
+                yield from self._alternatives(
+                    {**target, **rest} if isinstance(target, dict) else target, depth + 1
+                )
+            return
+        if isinstance(schema.get("allOf"), list):
+            parts = [self._inline(part) for part in schema["allOf"]]
+            yield from self._alternatives(merge_all_of({**schema, "allOf": parts}), depth + 1)
+            return
+        for key in ("enum", "examples"):
+            if isinstance(schema.get(key), list):
+                yield from schema[key]
+        declared = schema.get("type")
+        kinds = [declared] if isinstance(declared, str) else declared
+        for kind in kinds if isinstance(kinds, list) else _TYPES:
+            if not isinstance(kind, str):
+                continue
+            node = {**schema, "type": kind}
+            yield self._first(node, depth + 1)
+            yield from self._variants(node, kind, depth + 1)
+
+    def _variants(self, schema: dict[str, Any], kind: str, depth: int) -> Iterator[Any]:
+        if kind == "object" and isinstance(schema.get("properties"), dict):
+            declared = schema["properties"]
+            yield self._first({**schema, "required": list(declared)}, depth)
+            # minProperties filled with names of its own rather than the optional ones
+            required = required_names(schema)
+            kept = {name: sub for name, sub in declared.items() if name in required}
+            yield self._first({**schema, "properties": kept}, depth)
+        elif kind == "array":
+            low = schema.get("minItems")
+            low = low if isinstance(low, int) and not isinstance(low, bool) else 0
+            yield self._first({**schema, "minItems": low + 1}, depth)
+        else:
+            yield from scalar_variants(schema, kind)
+
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
+        schema = with_dependencies(schema, required_names(schema))
         declared = schema.get("properties")
         properties: dict[str, Any] = declared if isinstance(declared, dict) else {}
-        listed = schema.get("required")
-        required = [n for n in listed if isinstance(n, str)] if isinstance(listed, list) else []
+        required = required_names(schema)
         result: dict[str, Any] = {}
         for name in required:
             result[name] = self._build(self._property_schema(schema, name), depth + 1)
@@ -234,6 +317,11 @@ class ExampleBuilder:
             counter += 1
             if name not in result:
                 result[name] = self._build(self._property_schema(schema, name), depth + 1)
+        # properties taken for minProperties may bring dependencies of their own
+        closed = with_dependencies(schema, list(result))
+        for name in required_names(closed):
+            if name not in result:
+                result[name] = self._build(self._property_schema(closed, name), depth + 1)
         return result
 
     @staticmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
@@ -214,6 +214,96 @@ CASES: dict[str, Any] = {
     "recursive oneOf": {
         "oneOf": [{"$ref": "#/$defs/Linked"}, {"type": "integer"}],
     },
+    # not
+    "not a const": {"type": "string", "not": {"const": "example"}},
+    "not some types": {"not": {"type": ["null", "boolean", "object", "array"]}},
+    "not the least number": {"type": "integer", "minimum": 0, "not": {"const": 0}},
+    "not an enum member": {"enum": ["a", "b", "c"], "not": {"enum": ["a", "b"]}},
+    "not a property": {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {"a": {"type": "string"}},
+        "not": {"required": ["a"]},
+    },
+    "not inside a property": {
+        "type": "object",
+        "required": ["code"],
+        "properties": {"code": {"type": "string", "pattern": "^[a-c]$", "not": {"const": "a"}}},
+    },
+    "not with a ref": {"$ref": "#/$defs/Code", "not": {"const": "AAA"}},
+    # if / then / else
+    "if then": {
+        "type": "object",
+        "required": ["kind", "size"],
+        "properties": {"kind": {"enum": ["box", "bag"]}, "size": {"type": "integer"}},
+        "if": {"properties": {"kind": {"const": "box"}}},
+        "then": {"properties": {"size": {"minimum": 10}}},
+        "else": {"properties": {"size": {"maximum": 5}}},
+    },
+    "if then on numbers": {
+        "type": "integer",
+        "if": {"maximum": 100},
+        "then": {"multipleOf": 7, "minimum": 1},
+        "else": {"minimum": 1000},
+    },
+    "else taken": {
+        "type": "string",
+        "if": {"maxLength": 3},
+        "then": False,
+        "else": {"pattern": "^x+$"},
+    },
+    "else on a property": {
+        "type": "object",
+        "required": ["kind", "size"],
+        "properties": {"kind": {"enum": ["box", "bag"]}, "size": {"type": "integer"}},
+        "if": {"properties": {"kind": {"const": "box"}}},
+        "then": False,
+    },
+    "if without then or else": {"type": "string", "if": {"minLength": 2}},
+    # dependencies
+    "dependentRequired": {
+        "type": "object",
+        "required": ["card"],
+        "properties": {"card": {"type": "string"}, "billing": {"type": "string", "minLength": 3}},
+        "dependentRequired": {"card": ["billing"]},
+    },
+    "dependentSchemas": {
+        "type": "object",
+        "required": ["card"],
+        "properties": {"card": {"type": "string"}},
+        "dependentSchemas": {
+            "card": {
+                "required": ["billing"],
+                "properties": {"billing": {"type": "integer", "minimum": 5}},
+            }
+        },
+    },
+    "chained dependencies": {
+        "type": "object",
+        "required": ["a"],
+        "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+        "dependentRequired": {"a": ["b"]},
+        "dependentSchemas": {
+            "b": {"required": ["c"], "properties": {"c": {"const": 3}}},
+            "c": {"properties": {"b": {"maxLength": 2}}},
+        },
+    },
+    "dependency of a property taken for minProperties": {
+        "type": "object",
+        "minProperties": 1,
+        "properties": {"a": {"type": "boolean"}, "b": {"type": "integer", "minimum": 4}},
+        "dependentRequired": {"a": ["b"]},
+    },
+    # lookarounds
+    "lookaheads of every class": {
+        "type": "string",
+        "pattern": "^(?=.*\\d)(?=.*[a-z])(?=.*[A-Z])(?=.*[!@#$%^&*]).{8,}$",
+    },
+    "negative lookahead": {"type": "string", "pattern": "^(?!0)\\d{3}$"},
+    "negative lookahead of words": {"type": "string", "pattern": "^(?!admin$|root$)[a-z]{4,5}$"},
+    "negative lookahead of the first choices": {"type": "string", "pattern": "^(?!a)(?!b)[a-c]$"},
+    "lookbehind": {"type": "string", "pattern": "(?<=@)[a-z]+"},
+    "negative lookbehind": {"type": "string", "pattern": "^[a-z]+(?<!a)$"},
     # types
     "nullable string": {"type": ["string", "null"], "minLength": 2},
     "null only": {"type": ["null"]},
@@ -242,6 +332,13 @@ EXPECTED: dict[str, Any] = {
     "prefixItems": [0, "2024-01-01"],
     "null only": None,
     "nullable integer": 3,
+    "not a const": "example1",
+    "not the least number": 1,
+    "if then": {"kind": "box", "size": 10},
+    "if then on numbers": 7,
+    "dependentRequired": {"card": "example", "billing": "example"},
+    "dependentSchemas": {"card": "example", "billing": 5},
+    "negative lookahead": "999",
 }
 
 
@@ -288,8 +385,32 @@ def test_examples_are_deterministic(name: str) -> None:
 
 @pytest.mark.parametrize(
     "schema",
-    [False, {"not": {}}, {"type": "integer", "minimum": 5, "maximum": 4}],
-    ids=["false", "not anything", "empty range"],
+    [
+        False,
+        {"not": {}},
+        {"type": "integer", "minimum": 5, "maximum": 4},
+        {"type": "string", "not": {"type": "string"}},
+        {"if": True, "then": False},
+        {"type": "integer", "if": {"minimum": 0}, "then": {"maximum": -1}, "else": False},
+        {"type": "string", "pattern": "^(?=a)b$"},
+        {
+            "type": "object",
+            "required": ["a"],
+            "dependentRequired": {"a": ["b"]},
+            "properties": {"a": {"type": "string"}},
+            "additionalProperties": False,
+        },
+    ],
+    ids=[
+        "false",
+        "not anything",
+        "empty range",
+        "not its own type",
+        "then nothing",
+        "neither branch",
+        "contradicting lookahead",
+        "dependency on a forbidden property",
+    ],
 )
 def test_unsatisfiable_schemas_are_reported(schema: Any) -> None:
     with pytest.raises(CodegenError) as raised:
@@ -386,7 +507,126 @@ def test_random_simple_schemas_get_valid_examples(schema: dict[str, Any]) -> Non
     def no_search(ref: str) -> Any:
         raise AssertionError(f"construction failed for {schema}")
 
-    builder._search = no_search  # type: ignore[method-assign]
+    builder._alternative = no_search  # type: ignore[method-assign]
     value = builder.example("#/$defs/Subject")
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
     assert validator.is_valid(value), (schema, value)
+
+
+# -- property: not, if/then/else, dependencies, lookarounds ------------------------------------
+
+
+def _assert_valid_or_refused(schema: dict[str, Any]) -> Any:
+    """The example validates, or the builder says it found none: never an invalid one."""
+    refused: str | None
+    try:
+        value = ExampleBuilder({"$defs": {"Subject": schema}}).example("#/$defs/Subject")
+    except CodegenError as error:
+        refused = error.code
+    else:
+        refused = None
+    if refused is not None:
+        assert refused == "NO_EXAMPLE_VALUE"
+        return None
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert validator.is_valid(value), (schema, value)
+    return value
+
+
+def _example_of(schema: dict[str, Any]) -> Any:
+    value = ExampleBuilder({"$defs": {"Subject": schema}}).example("#/$defs/Subject")
+    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    assert validator.is_valid(value), (schema, value)
+    return value
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=_strings(), excluded=_scalars)
+def test_a_string_other_than_a_value_is_found(schema: dict[str, Any], excluded: Any) -> None:
+    # every string schema drawn allows more than one value but the empty one
+    assume(schema.get("maxLength") != 0)
+    _example_of({**schema, "not": {"const": excluded}})
+    _example_of({**schema, "not": {"const": _example_of(schema)}})
+
+
+@st.composite
+def _conditionals(draw: st.DrawFn) -> dict[str, Any]:
+    schema: dict[str, Any] = dict(draw(_schemas))
+    if draw(st.booleans()):
+        schema["not"] = draw(_leaves)
+    if draw(st.booleans()):
+        schema["if"] = draw(_leaves)
+        for key in ("then", "else"):
+            if draw(st.booleans()):
+                schema[key] = draw(_leaves | st.booleans())
+    return schema
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=_conditionals())
+@example(schema={"type": "integer", "if": {"minimum": 0}, "then": False})
+@example(schema={"enum": [1, "a"], "not": {"type": "integer"}})
+def test_conditions_give_a_valid_example_or_a_coded_refusal(schema: dict[str, Any]) -> None:
+    _assert_valid_or_refused(schema)
+
+
+_dependency_leaves = st.one_of(
+    _strings(),
+    st.just({"type": "boolean"}),
+    st.lists(_scalars, min_size=1, max_size=3, unique_by=repr).map(lambda vs: {"enum": vs}),
+)
+
+
+@st.composite
+def _dependent_objects(draw: st.DrawFn) -> dict[str, Any]:
+    names = draw(st.lists(st.sampled_from("abcdef"), min_size=1, max_size=6, unique=True))
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: draw(_dependency_leaves) for name in names},
+        "required": [name for name in names if draw(st.booleans())],
+        "additionalProperties": draw(st.booleans()),
+    }
+    others = st.lists(st.sampled_from(names), max_size=3, unique=True)
+    schema["dependentRequired"] = {name: draw(others) for name in names if draw(st.booleans())}
+    schema["dependentSchemas"] = {
+        name: {"required": draw(others), "minProperties": draw(st.integers(0, len(names)))}
+        for name in names
+        if draw(st.booleans())
+    }
+    if draw(st.booleans()):
+        schema["minProperties"] = draw(st.integers(1, len(names)))
+    return schema
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(schema=_dependent_objects())
+def test_dependencies_are_followed(schema: dict[str, Any]) -> None:
+    # every schema drawn is satisfiable: all its properties together satisfy it
+    _example_of(schema)
+
+
+_CLASSES = ["[0-9]", "[a-z]", "[A-Z]", "[!@#$%^&*]", "\\d", "[^a-zA-Z0-9]"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    wanted=st.lists(st.sampled_from(_CLASSES), min_size=1, max_size=4, unique=True),
+    body=st.sampled_from([".", "[A-Za-z0-9!@#$%^&*]", "\\S"]),
+    length=st.integers(1, 12),
+)
+def test_lookaheads_a_password_policy_asks_for_are_met(
+    wanted: list[str], body: str, length: int
+) -> None:
+    lookaheads = "".join(f"(?=.*{cls})" for cls in wanted)
+    pattern = f"^{lookaheads}{body}{{{max(length, len(wanted))},}}$"
+    _example_of({"type": "string", "pattern": pattern})
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    refused=st.lists(st.sampled_from("abc"), min_size=1, max_size=2, unique=True),
+    repeat=st.sampled_from(["", "+", "{2}", "{1,3}"]),
+)
+def test_negative_lookaheads_are_got_past(refused: list[str], repeat: str) -> None:
+    pattern = "^" + "".join(f"(?!{char})" for char in refused) + f"[a-c]{repeat}$"
+    _example_of({"type": "string", "pattern": pattern})

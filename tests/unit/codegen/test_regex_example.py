@@ -36,6 +36,18 @@ PATTERNS = [
     "\\bword\\b",
     "^[-+]?[0-9]*\\.?[0-9]+([eE][-+]?[0-9]+)?$",
     "^SKU-[A-Z0-9]{4}-[0-9]{2}$",
+    # lookarounds: what a lookahead asks for is placed where the rest allows it; a negative
+    # one is got past with other choices
+    "^(?=.*\\d)(?=.*[a-z])(?=.*[A-Z])(?=.*[!@#$%^&*]).{8,}$",
+    "^(?=.*[^a-zA-Z0-9])(?=.*[0-9])[A-Za-z0-9!@#$%^&*]+$",
+    "^(?=.*abc)[a-z]{3,}$",
+    "^(?=[A-Z])\\w{4}$",
+    "^(?!0)\\d{3}$",
+    "^(?!a)(?!b)[a-c]$",
+    "^(?!.*--)[a-z-]{3,}$",
+    "^(?:(?!ab).)+$",
+    "(?<=@)[a-z]+",
+    "^[a-z]+(?<!a)$",
 ]
 
 
