@@ -21,6 +21,7 @@ from rich.tree import Tree
 
 from tasker_ctl.engine.views import InspectedStep, StepDetail, TaskInspection, Transition
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, format_duration
+from tasker_ctl.report.times import utc_stamp
 
 __all__ = ["FOLD_ABOVE", "json_block", "moment", "overview", "step_detail"]
 
@@ -42,7 +43,7 @@ _TYPE_MARKS = {
 
 
 def moment(value: datetime | None) -> str:
-    return "-" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return "-" if value is None else utc_stamp(value, precision="seconds")
 
 
 def clock(value: datetime | None) -> str:

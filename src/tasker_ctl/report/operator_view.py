@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.text import Text
 
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, make_console
+from tasker_ctl.report.times import utc_stamp
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator import RepairOutcome
@@ -125,4 +126,4 @@ def _task_change(outcome: RepairOutcome) -> str:
 
 
 def _moment(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc_stamp(moment, precision="seconds")
