@@ -30,6 +30,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "validate": (
         Example("tasker-ctl validate templates/", "every template under templates/"),
+        Example("tasker-ctl validate", "the templates the project configuration lists"),
         Example("tasker-ctl validate order.yaml --strict --json", "warnings fail too; JSON"),
         Example("cat order.yaml | tasker-ctl validate -", "a template read from stdin"),
     ),
@@ -124,7 +125,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "db status": (Example("tasker-ctl db status", "the target database and its migrations"),),
     "db start": (Example("tasker-ctl db start", "start the embedded server"),),
-    "db stop": (Example("tasker-ctl db stop", "stop the embedded server, keeping its data"),),
+    "db stop": (
+        Example("tasker-ctl db stop", "stop the embedded server, keeping its data"),
+        Example("tasker-ctl db stop --all", "stop every embedded server tasker-ctl started"),
+    ),
     "db reset": (Example("tasker-ctl db reset --yes", "delete the embedded server's data"),),
     "dlq": (Example("tasker-ctl dlq list --status pending", "entries waiting for someone"),),
     "dlq list": (Example("tasker-ctl dlq list --status pending --json", "pending entries"),),
@@ -181,8 +185,9 @@ EXIT_CODES: dict[str, str] = {
     "be read (PROJECT_CONFIG_INVALID, SETTING_INVALID).",
     "db migrate": "Exit codes: 0 migrated (or nothing to do); 2 a database that cannot be "
     "used or migrated.",
-    "db status": "Exit codes: 0 shown (also a stopped embedded server); 2 bad usage, a "
-    "database that cannot be reached, or one whose schema tasker-ctl cannot use.",
+    "db status": "Exit codes: 0 shown (also a stopped embedded server); 2 bad usage, no "
+    "database found (DATABASE_NOT_FOUND), a database that cannot be reached, or one whose "
+    "schema tasker-ctl cannot use.",
     "db start": "Exit codes: 0 running; 2 the embedded server cannot start.",
     "db stop": "Exit codes: 0 stopped (or not running); 2 the embedded server cannot stop.",
     "db reset": "Exit codes: 0 deleted; 2 not confirmed (--yes) or the data cannot be deleted.",
