@@ -193,7 +193,11 @@ def main(arguments: list[str]) -> int:
     home, seconds = Path(arguments[0]), float(arguments[1])
     if seconds <= 0:
         return 0
-    return watch(home, seconds)
+    try:
+        return watch(home, seconds)
+    except Exception as error:  # nobody reads a detached process's output: its log says why
+        _log(home, f"stopped watching: {error.__class__.__name__}: {error}")
+        return 1
 
 
 if __name__ == "__main__":
