@@ -54,3 +54,18 @@ def test_a_created_state_folder_ignores_itself(tmp_path: Path) -> None:
     own.mkdir()
     prepare_home(own)
     assert not (own / ".gitignore").exists()
+
+
+def test_with_neither_the_nearest_repository_or_python_project_is_the_root(
+    tmp_path: Path,
+) -> None:
+    repository = tmp_path / "repo"
+    (repository / ".git").mkdir(parents=True)
+    deep = repository / "src" / "pkg"
+    deep.mkdir(parents=True)
+    home = locate_home(start=deep)
+    # a first `run` in a subfolder makes the database where the root's commands find it
+    assert (home.path, home.source) == (repository.resolve() / ".tasker", HomeSource.PROJECT_ROOT)
+    (repository / "src" / "pyproject.toml").write_text("[project]\n", encoding="utf-8")
+    assert locate_home(start=deep).path == repository.resolve() / "src" / ".tasker"
+    assert not home.has_database

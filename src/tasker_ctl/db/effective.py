@@ -46,6 +46,7 @@ def effective_configuration(database_url: str | None = None) -> EffectiveConfigu
         HomeSource.ENVIRONMENT: HOME_ENV,
         HomeSource.PROJECT_CONFIG: config_source,
         HomeSource.FOUND: "the nearest .tasker folder or project root",
+        HomeSource.PROJECT_ROOT: "the nearest folder with .git or pyproject.toml",
         HomeSource.DEFAULT: DEFAULT_SOURCE,
         HomeSource.ARGUMENT: "argument",
     }[home.source]

@@ -4,7 +4,8 @@ In order: an explicit folder (tests, the library's callers); ``TASKER_HOME``; el
 up from the working directory, as git finds ``.git``: the nearest folder that holds a
 ``.tasker/`` folder or a project configuration is the project's root, and the state folder is
 the configuration's ``home`` or ``<root>/.tasker``. With neither anywhere above, it is
-``./.tasker``, created only by a command that may create a database (``run``, ``worker``,
+``.tasker`` in the nearest folder holding ``.git`` or a ``pyproject.toml``, else
+``./.tasker``: created only by a command that may create a database (``run``, ``worker``,
 ``task submit``, ``db migrate``, ``db start``).
 """
 
@@ -22,6 +23,8 @@ HOME_ENV = "TASKER_HOME"
 DEFAULT_HOME = ".tasker"
 DATA_DIR_NAME = "pgdata"
 GITIGNORE = "*\n"
+# what marks a project's root when it has neither a .tasker folder nor a configuration yet
+ROOT_MARKERS = (".git", "pyproject.toml")
 _GITIGNORE_NOTE = "# tasker-ctl's state (the embedded PostgreSQL server): never committed\n"
 
 
@@ -32,7 +35,13 @@ class HomeSource(StrEnum):
     ENVIRONMENT = "TASKER_HOME"
     PROJECT_CONFIG = "project config"
     FOUND = "found"
+    PROJECT_ROOT = "project root"
     DEFAULT = "default"
+
+    @property
+    def searched(self) -> bool:
+        """Chosen because the walk found no state folder and no configuration."""
+        return self in (HomeSource.PROJECT_ROOT, HomeSource.DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -61,7 +70,7 @@ class Home:
             return f"{self.path} (home in {self.config.describe()})"
         if self.source is HomeSource.FOUND:
             return f"{self.path} (the nearest to {self.searched_from})"
-        if self.source is HomeSource.DEFAULT:
+        if self.source.searched:
             return f"{self.path} (none found in {self.searched_from} or above)"
         return str(self.path)
 
@@ -75,6 +84,7 @@ def locate_home(home: Path | str | None = None, *, start: Path | None = None) ->
     from_environment = os.environ.get(HOME_ENV, "")
     if from_environment:
         return Home(_absolute(from_environment), HomeSource.ENVIRONMENT, cwd, config)
+    project_root: Path | None = None
     for directory in (cwd, *cwd.parents):
         if (directory / DEFAULT_HOME).is_dir():
             return Home((directory / DEFAULT_HOME).resolve(), HomeSource.FOUND, cwd, config)
@@ -82,6 +92,11 @@ def locate_home(home: Path | str | None = None, *, start: Path | None = None) ->
             if config.home is not None:
                 return Home(config.home, HomeSource.PROJECT_CONFIG, cwd, config)
             return Home(directory / DEFAULT_HOME, HomeSource.FOUND, cwd, config)
+        if project_root is None and any((directory / mark).exists() for mark in ROOT_MARKERS):
+            project_root = directory
+    if project_root is not None:
+        # a first database made in a subfolder would be lost to commands run from the root
+        return Home(project_root / DEFAULT_HOME, HomeSource.PROJECT_ROOT, cwd, config)
     return Home(cwd / DEFAULT_HOME, HomeSource.DEFAULT, cwd, config)
 
 

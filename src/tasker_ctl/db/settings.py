@@ -128,7 +128,7 @@ def require_database(explicit: str | None = None) -> None:
 
 def _not_found_message(home: Home) -> str:
     unset = f"--database-url is not given and {DATABASE_URL_ENV} is not set"
-    if home.source is HomeSource.DEFAULT:
+    if home.source.searched:
         return (
             "no tasker database found: no .tasker folder and no project configuration in "
             f"{home.searched_from} or any folder above it; {unset}"
@@ -137,7 +137,7 @@ def _not_found_message(home: Home) -> str:
 
 
 def _not_found_hint(home: Home) -> str:
-    where = home.path if home.source is not HomeSource.DEFAULT else f"./{home.path.name}"
+    where = f"./{home.path.name}" if home.source is HomeSource.DEFAULT else home.path
     return (
         f"create one with `tasker-ctl run TEMPLATE` or `tasker-ctl db start` (in {where}), "
         f"run the command in the project's folder, set {HOME_ENV} to its .tasker folder, or "
