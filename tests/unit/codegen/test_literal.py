@@ -44,11 +44,11 @@ def test_flat_containers_fit_the_line(value: Any, indent: int) -> None:
     text = "    " * indent + python_literal(value, indent)
     lines = text.split("\n")
     for node in ast.walk(ast.parse(text.strip(), mode="eval")):
-        flat = isinstance(node, ast.Dict | ast.List) and node.lineno == node.end_lineno
+        if not isinstance(node, ast.Dict | ast.List):
+            continue
+        flat = node.lineno == node.end_lineno
         # an empty container cannot be split: a long key before it may overflow the line
-        empty = isinstance(node, ast.Dict | ast.List) and not (
-            node.keys if isinstance(node, ast.Dict) else node.elts
-        )
+        empty = not (node.keys if isinstance(node, ast.Dict) else node.elts)
         if flat and not empty and len(lines) > 1:
             assert len(lines[node.lineno - 1]) <= 88, lines[node.lineno - 1]
 
