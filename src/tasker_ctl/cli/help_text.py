@@ -30,10 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXAMPLES_HEADING",
+    "EXIT_CODES_PREFIX",
     "HELP_OPTION_NAMES",
+    "PlainArgument",
     "command_path",
+    "escape_markup",
     "polish",
     "reflow",
+    "unescape_markup",
     "walk",
 ]
 
