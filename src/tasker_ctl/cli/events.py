@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
                 "--since",
                 metavar="10m|2h|ISO",
                 help="Only events from then on: a duration back from now (30s, 10m, 2h, 1d, "
-                "1w) or an ISO 8601 time (local time without a zone).",
+                "1w) or an ISO 8601 time (2026-03-01T12:00:00Z; UTC without an offset).",
                 show_default=False,
             ),
         ] = None,
