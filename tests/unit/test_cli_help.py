@@ -190,3 +190,11 @@ def test_shell_completion_is_offered() -> None:
     result = CliRunner().invoke(build_app(), ["--show-completion", "bash"], prog_name="tasker-ctl")
     assert result.exit_code == 0
     assert "_TASKER_CTL_COMPLETE" in result.stdout
+    # what the installed script asks: the words so far, the one being completed
+    completing = {
+        "_TASKER_CTL_COMPLETE": "complete_bash",
+        "COMP_WORDS": "tasker-ctl task re",
+        "COMP_CWORD": "2",
+    }
+    words = CliRunner().invoke(build_app(), [], env=completing, prog_name="tasker-ctl")
+    assert words.stdout.split() == ["reject", "retry-step", "resolve-step"]
