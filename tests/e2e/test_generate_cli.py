@@ -102,7 +102,9 @@ def test_handlers_and_tests_commands(invoke_cli: RunCli, orders: Path, tmp_path:
     tests = invoke_cli("generate", "tests", str(orders), "-o", "pkg/test_handlers.py")
     _ok(tests)
     written = (tmp_path / "pkg" / "test_handlers.py").read_text(encoding="utf-8")
-    assert "def test_ship(task_input: dict[str, Any]) -> None:" in written
+    assert "def test_ship() -> None:" in written
+    # standalone: the example input is the module's own, not a scaffold conftest's fixture
+    assert 'TASK_INPUT: dict[str, Any] = {"orderId": "example"}' in written
     assert 'TEMPLATE_PATH = Path(__file__).parent.joinpath("../orders.yaml")' in written
 
 

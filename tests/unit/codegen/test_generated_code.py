@@ -159,7 +159,7 @@ def test_output_is_identical_across_processes_hash_seeds_and_directories(tmp_pat
         outputs.append(result.stdout)
     assert outputs[0] == outputs[1]
     hard_files = dict(json.loads(outputs[0].splitlines()[-1]))
-    assert 'TASK_INPUT: dict[str, Any] = {"code": "b"}' in hard_files["conftest.py"]
+    assert 'TASK_INPUT: dict[str, Any] = {"code": "b"}' in hard_files["test_handlers.py"]
 
 
 def test_a_template_without_schemas_is_untyped(tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def import_scaffold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
         monkeypatch.syspath_prepend(str(tmp_path))
         modules = {
             name: importlib.import_module(f"{package}.{name}")
-            for name in ("models", "handlers", "test_handlers", "conftest")
+            for name in ("models", "handlers", "test_handlers")
         }
         imported.append(package)
         return generation, modules
@@ -243,7 +243,7 @@ def test_generated_tests_of_a_stress_template_pass(tmp_path: Path, import_scaffo
     tests = modules["test_handlers"]
     for name in dir(tests):
         if name.startswith("test_") and name != "test_template_runs_on_the_local_orchestrator":
-            getattr(tests, name)(dict(modules["conftest"].TASK_INPUT))
+            getattr(tests, name)()
 
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
