@@ -153,7 +153,8 @@ def test_a_broken_handler_fails_on_every_run_and_no_server_is_left(
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are read from /proc")
-def test_sigterm_stops_the_server(project: Path, scratch: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_ending_the_run_stops_the_server(project: Path, scratch: Path, stop: int) -> None:
     marker = project / "started"
     (project / "orders" / "test_wait.py").write_text(
         "from pathlib import Path\n"
@@ -188,7 +189,7 @@ def test_sigterm_stops_the_server(project: Path, scratch: Path) -> None:
             assert time.monotonic() < deadline, "the test never got its database"
             time.sleep(0.1)
         assert _postgres_below(scratch), "the plugin's server should be running now"
-        process.send_signal(signal.SIGTERM)
+        process.send_signal(stop)
         output, _ = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
