@@ -2,8 +2,9 @@
 
 Registered through the ``pytest11`` entry point under the name ``tasker_ctl`` (``-p
 no:tasker_ctl`` turns it off). It only defines fixtures, every name starting with
-``tasker_``, and imports nothing but pytest until a test asks for one, so sessions that do not
-use them neither slow down nor change:
+``tasker_``, and imports nothing but pytest and ``tasker_ctl.testing.runs`` (the standard
+library alone) until a test asks for one, so sessions that do not use them neither slow down
+nor change:
 
 * ``tasker_server`` (session): the PostgreSQL of the session (``ThrowawayServer``), started on
   first use and stopped, its databases dropped, when the session ends;
