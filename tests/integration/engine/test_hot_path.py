@@ -121,9 +121,15 @@ def test_a_chain_is_handed_from_step_to_step_with_every_transition(engine: Engin
 def test_a_stopping_worker_records_its_success_without_claiming_more(engine: Engine) -> None:
     _register(engine)
     stop = threading.Event()
+
+    @step_handler("lazy.start")
+    def start_then_stop(context: StepContext) -> dict[str, Any]:
+        stop.set()  # the stop comes while "first" runs, before its success is recorded
+        return {"value": 1}
+
+    engine.registry.register("lazy.start", start_then_stop)
     worker = Worker(engine.url, engine.registry, WorkerOptions(), stop)
     task = engine.submit(CHAIN, {})
-    stop.set()
     assert worker.run_once(engine.store)  # claims and runs "first"
 
     steps = engine.steps(task.task_uuid)  # nothing was claimed with the completion
@@ -132,7 +138,21 @@ def test_a_stopping_worker_records_its_success_without_claiming_more(engine: Eng
     assert steps["second"]["lease_owner"] is None
 
 
-def test_a_worker_stopped_with_a_step_in_hand_finishes_it(engine: Engine) -> None:
+def test_a_worker_stopped_before_it_starts_gives_its_claim_back(engine: Engine) -> None:
+    _register(engine)
+    stop = threading.Event()
+    worker = Worker(engine.url, engine.registry, WorkerOptions(), stop)
+    task = engine.submit(CHAIN, {})
+    stop.set()
+    assert not worker.run_once(engine.store)
+
+    first = engine.steps(task.task_uuid)["first"]
+    assert first["current_state"] == "enqueued"
+    assert first["attempts"] == 0
+    assert first["lease_owner"] is None
+
+
+def test_a_worker_stopped_with_a_step_in_hand_gives_it_back_unstarted(engine: Engine) -> None:
     _register(engine)
     stop = threading.Event()
     ran: list[str] = []
@@ -140,16 +160,19 @@ def test_a_worker_stopped_with_a_step_in_hand_finishes_it(engine: Engine) -> Non
     def seen(attempt: Attempt, outcome: Outcome) -> None:
         ran.append(attempt.step.name)
         if attempt.step.name == "second":
-            stop.set()  # "third" was claimed with this completion
+            stop.set()  # "third" may be claimed with this completion: it must not start
 
     worker = Worker(engine.url, engine.registry, WorkerOptions(), stop, on_outcome=seen)
     task = engine.submit(CHAIN, {})
     worker.run()
 
-    assert ran == ["first", "second", "third"]
+    assert ran == ["first", "second"]
     steps = engine.steps(task.task_uuid)
-    assert steps["third"]["current_state"] == "complete"
-    assert steps["fourth"]["current_state"] == "enqueued"
+    assert steps["second"]["current_state"] == "complete"
+    assert steps["third"]["current_state"] == "enqueued"
+    assert steps["third"]["attempts"] == 0
+    assert steps["third"]["lease_owner"] is None
+    assert steps["fourth"]["current_state"] == "pending"
 
 
 def test_parents_sharing_children_complete_side_by_side(engine: Engine) -> None:
