@@ -374,9 +374,9 @@ def register(task_app: typer.Typer) -> None:
         from tasker_ctl.report.operator_view import show_repair
 
         actor = Actor.of(reason, by)
+        value = _read_result(result)  # refused before any database is opened
         with open_store(database_url) as store:
             task_uuid = resolve_task(store, task)
-            value = _read_result(result)
             outcome = complete(store, task_uuid, step_name, value, actor, force=force)
         show_repair(outcome, json_output=json_output)
 
