@@ -292,8 +292,12 @@ def test_a_started_server_stops_after_the_idle_period(
 
         # the command has ended; its detached watcher stops the server
         wait_for(lambda: not embedded_status(home).running, "the idle server stopped")
+        # the watcher writes its line once the stop has returned, a moment after the status
+        wait_for(
+            lambda: "stopped the server" in (home / LOG_FILE).read_text(encoding="utf-8"),
+            "the watcher's line saying it stopped the server",
+        )
         log = (home / LOG_FILE).read_text(encoding="utf-8")
-        assert "stopped the server" in log
         assert "no client for 1s" in log
         assert registry.recorded() == []  # stopped servers leave the record
     finally:

@@ -338,6 +338,8 @@ def _arguments(
             argv.extend([param.opts[0], reference])
         elif "--reason" in param.opts:
             argv.extend(["--reason", "checking references"])
+        elif "--result" in param.opts:
+            argv.extend(["--result", "{}"])  # read before the task: it must be usable
     return argv
 
 

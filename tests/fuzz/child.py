@@ -80,7 +80,14 @@ class Guard:
                 self._refuse(f"resolve {host!r}")
         elif event == "subprocess.Popen":
             argv = [os.fsdecode(part) for part in (args[1] or [])]
-            evaluator = argv[:2] == [sys.executable, "-m"] and argv[2].startswith("tasker_ctl.")
+            # the evaluator runs as `python [-B] -m tasker_ctl...` (-B: it writes no bytecode)
+            module_argv = [part for part in argv[1:] if part != "-B"]
+            evaluator = (
+                argv[:1] == [sys.executable]
+                and module_argv[:1] == ["-m"]
+                and len(module_argv) > 1
+                and module_argv[1].startswith("tasker_ctl.")
+            )
             if not evaluator:
                 self._record(f"run {argv[:4]!r}")
         elif event in _PROGRAM_EVENTS:

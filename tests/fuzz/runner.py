@@ -327,7 +327,7 @@ def judge(outcome: Outcome, limits: Limits) -> None:
         problems.append("timeout")
     if outcome.peak_mb > limits.memory_mb:
         problems.append("memory")
-    if TRACEBACK_MARKER in outcome.output:
+    if TRACEBACK_MARKER in without_coded_traces(outcome.output):
         problems.append("traceback")
     if outcome.exit_code is not None and outcome.exit_code not in OK_EXIT_CODES:
         problems.append(f"exit {outcome.exit_code}")
@@ -336,11 +336,25 @@ def judge(outcome: Outcome, limits: Limits) -> None:
         outcome.signature = signature(outcome)
 
 
+# With TASKER_DEBUG=1 a coded error prints where it was raised, under a header of its own,
+# then its error[CODE] line: a handled error, not a crash (INTERNAL_ERROR is never one of them)
+_CODED_TRACE = re.compile(
+    r"^debug: where error\[(?!INTERNAL_ERROR)[A-Z0-9_]+\] was raised.*?(?=^error\[)",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def without_coded_traces(output: str) -> str:
+    """The output without the traces TASKER_DEBUG=1 prints for coded errors."""
+    return _CODED_TRACE.sub("", output)
+
+
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+),? in (?P<function>\S+)')
 
 
 def innermost_frame(output: str) -> str | None:
     """The innermost frame in tasker_ctl of the last traceback (or faulthandler stack)."""
+    output = without_coded_traces(output)
     if TRACEBACK_MARKER in output:
         block = output[output.rindex(TRACEBACK_MARKER) :]
         frames = list(_FRAME.finditer(block))
@@ -356,6 +370,7 @@ def innermost_frame(output: str) -> str | None:
 
 def exception_type(output: str) -> str | None:
     """The exception the last traceback ends with."""
+    output = without_coded_traces(output)
     if TRACEBACK_MARKER not in output:
         return None
     block = output[output.rindex(TRACEBACK_MARKER) :].splitlines()

@@ -167,6 +167,9 @@ def report_error(error: TaskerError) -> None:
     if os.environ.get("TASKER_DEBUG"):
         import traceback
 
+        # a header of its own, so that a reader (or a crash detector) tells the trace of a
+        # coded error apart from an exception nothing handled
+        typer.echo(f"debug: where error[{error.code}] was raised (TASKER_DEBUG=1):", err=True)
         typer.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
     message = f"error[{error.code}]: {error.message}"
     if error.hint:
