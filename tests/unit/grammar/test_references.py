@@ -232,9 +232,11 @@ def test_invalid_expressions_fall_back_to_written_out_paths(expression: str) -> 
     ],
 )
 def test_pathological_expressions_end_quickly(expression: str) -> None:
+    # an exponential walk of these takes hours: a bound this loose fails only on one, never
+    # on a loaded machine
     start = time.perf_counter()
     found = _referenced.__wrapped__(expression)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 20
     assert all(ref.root in ROOTS for ref in found)
 
 
