@@ -6,6 +6,7 @@ them (one process each), which keeps this affordable for a hundred templates.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -34,8 +35,10 @@ def _has_schemas(path: Path) -> bool:
 
 
 def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # not the PYTEST_* variables of this run (an xdist worker's): the run below is its own
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     return subprocess.run(
-        command, cwd=cwd, capture_output=True, text=True, timeout=900, check=False
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900, check=False
     )
 
 
@@ -55,9 +58,23 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+RUN_TEST = "test_handlers.py::test_template_runs_on_the_local_orchestrator"
+# Every package's handler tests run; the test that runs its template on the orchestrator runs
+# for one package in this many (the first included). It costs most of a second each, and the
+# engine's own corpus tests run every template already.
+RUN_TEST_SAMPLE = 6
+
+
 @pytest.mark.slow
 def test_generated_packages_pass_their_own_tests(generated: Path) -> None:
-    result = _run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "."], generated)
+    packages = sorted(path.name for path in generated.iterdir() if path.is_dir())
+    skipped = [
+        f"--deselect={name}/{RUN_TEST}"
+        for index, name in enumerate(packages)
+        if index % RUN_TEST_SAMPLE
+    ]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *skipped, "."]
+    result = _run(command, generated)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     # the run tests ran on the pytest plugin's throwaway server, not in the folder's .tasker

@@ -136,7 +136,8 @@ def _run_following(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[
 
 def test_the_readme_commands_run_in_order(tmp_path: Path, fresh_database_url: str) -> None:
     workspace = _workspace(tmp_path)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    # neither this run's TASKER_* settings nor its PYTEST_* ones (an xdist worker's)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "PYTEST_"))}
     env.update(
         TASKER_DATABASE_URL=fresh_database_url,
         NO_COLOR="1",
