@@ -19,7 +19,10 @@ def fragment(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 GRAMMAR_STEP: dict[str, Any] = {
     "name": "fetch_customer",
-    "handler": {"grammar": "http_fetch", "config": {"url": "https://crm.example/customers"}},
+    "handler": {
+        "grammar": "http_request",
+        "config": {"resource": "crm", "entity": "v1/customers"},
+    },
     "inputs": {"customer_id": "${task.context.order.customer_id}"},
     "reasoning": "The customer record holds the contact address",
 }
@@ -59,4 +62,4 @@ EXAMPLES: list[dict[str, Any]] = [
     fragment(GRAMMAR_STEP, CALLABLE_STEP, COMPOSITION_STEP),
 ]
 CALLABLES = ["orders.Notify", "orders.ScoreRisk"]
-PATTERNS = ["http_fetch"]
+PATTERNS = ["http_request"]

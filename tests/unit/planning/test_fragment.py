@@ -53,7 +53,7 @@ def test_example_fragments_parse(data: dict[str, Any]) -> None:
 def test_each_handler_shape_parses_to_its_own_model() -> None:
     steps = parsed(fragment(GRAMMAR_STEP, CALLABLE_STEP, COMPOSITION_STEP)).steps
     assert isinstance(steps[0].handler, GrammarHandler)
-    assert steps[0].handler.config == {"url": "https://crm.example/customers"}
+    assert steps[0].handler.config == {"resource": "crm", "entity": "v1/customers"}
     assert isinstance(steps[1].handler, CallableHandler)
     assert steps[1].handler.callable == "orders.ScoreRisk"
     assert isinstance(steps[2].handler, CompositionHandler)
@@ -79,7 +79,7 @@ def test_models_are_frozen() -> None:
 
 
 def test_two_handler_shapes_at_once_are_refused_at_the_handler() -> None:
-    step = GRAMMAR_STEP | {"handler": {"grammar": "http_fetch", "callable": "orders.Notify"}}
+    step = GRAMMAR_STEP | {"handler": {"grammar": "http_request", "callable": "orders.Notify"}}
     finding = only(refused(fragment(CALLABLE_STEP, step)))
     assert finding.code == "FRAGMENT_HANDLER_AMBIGUOUS"
     assert finding.path == "$.steps[1].handler"

@@ -49,7 +49,7 @@ def test_composition_is_rejected_unless_dynamic_composition_is_allowed() -> None
 
 def test_two_handler_shapes_and_bad_references_are_rejected_by_the_schema_too() -> None:
     schema = validator()
-    both = CALLABLE_STEP | {"handler": {"callable": "orders.Notify", "grammar": "http_fetch"}}
+    both = CALLABLE_STEP | {"handler": {"callable": "orders.Notify", "grammar": "http_request"}}
     assert not schema.is_valid(fragment(both))
     assert not schema.is_valid(fragment(CALLABLE_STEP | {"inputs": {"x": "${task.ctx}"}}))
     repeated = CALLABLE_STEP | {"dependencies": ["a", "a"]}
