@@ -75,7 +75,7 @@ def test_inputs_parse_into_typed_references() -> None:
 def test_models_are_frozen() -> None:
     step = parsed(fragment(CALLABLE_STEP)).steps[0]
     with pytest.raises(ValueError, match="frozen"):
-        step.name = "other"  # type: ignore[misc]
+        step.name = "other"
 
 
 def test_two_handler_shapes_at_once_are_refused_at_the_handler() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from tasker_ctl.planning import FRAGMENT_CODES
 from tasker_ctl.planning.findings import _CODE_OF_TYPE
+from tasker_ctl.template.source import parse_document
+from tests.unit.planning.examples import EXAMPLES
 
 DOCS = Path(__file__).parents[3] / "docs" / "fragments.md"
 
@@ -23,10 +25,8 @@ def test_the_docs_list_exactly_the_catalogued_codes() -> None:
 
 
 def test_the_docs_example_is_the_first_test_example() -> None:
-    import yaml
-
-    from tests.unit.planning.examples import EXAMPLES
-
     text = DOCS.read_text(encoding="utf-8")
     block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
-    assert yaml.safe_load(block) == EXAMPLES[0]
+    document = parse_document(block, path=DOCS, display_path="docs/fragments.md")
+    assert document.problems == []
+    assert document.data == EXAMPLES[0]
