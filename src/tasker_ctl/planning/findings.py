@@ -12,7 +12,13 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from tasker_ctl.planning.fragment import Fragment, FragmentStep, PlanningContext, ResourceBounds
+from tasker_ctl.planning.fragment import (
+    HANDLER_KEYS,
+    Fragment,
+    FragmentStep,
+    PlanningContext,
+    ResourceBounds,
+)
 from tasker_ctl.template.diagnostics import Finding, Severity
 from tasker_ctl.template.issue import suggestion_hint
 from tasker_ctl.template.source import format_path
@@ -85,12 +91,16 @@ def _finding(detail: ErrorDetails, source: str) -> Finding:
     )
 
 
+_HANDLER_TAGS = frozenset(f"{key}_handler" for key in HANDLER_KEYS)
+
+
 def _location(loc: Sequence[int | str]) -> tuple[int | str, ...]:
-    # Union tags ("grammar_handler") and validator names are pydantic's, not the document's.
+    # The union's tag ("grammar_handler" right after a step's "handler") is pydantic's, not the
+    # document's; elsewhere the same text may be a key the planner wrote, so it stays.
     return tuple(
         part
-        for part in loc
-        if not (isinstance(part, str) and (part.endswith("_handler") or "[" in part))
+        for index, part in enumerate(loc)
+        if not (part in _HANDLER_TAGS and index > 0 and loc[index - 1] == "handler")
     )
 
 

@@ -194,3 +194,11 @@ def test_the_source_names_the_file_of_each_finding() -> None:
     result = parse_fragment(fragment(CALLABLE_STEP | {"name": ""}), source="planner answer")
     assert isinstance(result, list)
     assert result[0].file == "planner answer"
+
+
+def test_keys_the_planner_wrote_stay_in_the_path_whatever_their_text() -> None:
+    inputs = {"grammar_handler": "${bad}", "a[0]": "${task.context.x}"}
+    findings = refused(fragment(CALLABLE_STEP | {"inputs": inputs}))
+    assert [f.path for f in findings] == ["$.steps[0].inputs.grammar_handler"]
+    step = CALLABLE_STEP | {"handler": {"grammar": "http_request", "config": []}}
+    assert only(refused(fragment(step))).path == "$.steps[0].handler.config"
