@@ -55,6 +55,9 @@ _KEY_OF_TYPE: dict[str, tuple[int | str, ...]] = {
     "fragment_convergence_unknown": ("convergence",),
 }
 
+MAX_FINDINGS = 50
+"""Findings listed for one fragment; a planner fed them back needs the first few, not all."""
+
 _MAX_SHOWN = 80  # characters of an offending value quoted in a message
 
 
@@ -66,7 +69,18 @@ def parse_fragment(data: object, *, source: str = "<fragment>") -> Fragment | li
     try:
         return Fragment.model_validate(data)
     except ValidationError as error:
-        return [_finding(detail, source) for detail in error.errors(include_url=False)]
+        details = error.errors(include_url=False)
+        findings = [_finding(detail, source) for detail in details[:MAX_FINDINGS]]
+        if len(details) > MAX_FINDINGS:
+            findings.append(
+                Finding(
+                    code="FRAGMENT_TOO_LARGE",
+                    severity=Severity.ERROR,
+                    message=f"{len(details) - MAX_FINDINGS} further problems are not listed",
+                    file=source,
+                )
+            )
+        return findings
 
 
 def _finding(detail: ErrorDetails, source: str) -> Finding:

@@ -14,6 +14,7 @@ from tasker_ctl.planning import (
     InputReference,
     parse_fragment,
 )
+from tasker_ctl.planning.findings import MAX_FINDINGS
 from tasker_ctl.planning.fragment import MAX_FRAGMENT_STEPS, MAX_INPUTS
 from tasker_ctl.template.diagnostics import Finding, Severity
 from tasker_ctl.template.limits import MAX_STEP_NAME
@@ -202,3 +203,14 @@ def test_keys_the_planner_wrote_stay_in_the_path_whatever_their_text() -> None:
     assert [f.path for f in findings] == ["$.steps[0].inputs.grammar_handler"]
     step = CALLABLE_STEP | {"handler": {"grammar": "http_request", "config": []}}
     assert only(refused(fragment(step))).path == "$.steps[0].handler.config"
+
+
+def test_the_findings_of_one_fragment_are_capped() -> None:
+    inputs = {f"k{index}": 3 for index in range(MAX_INPUTS)}
+    steps = [CALLABLE_STEP | {"name": f"s{index}", "inputs": inputs} for index in range(3)]
+    findings = refused(fragment(*steps))
+    assert len(findings) == MAX_FINDINGS + 1
+    assert findings[-1].code == "FRAGMENT_TOO_LARGE"
+    assert (
+        findings[-1].message == f"{3 * MAX_INPUTS - MAX_FINDINGS} further problems are not listed"
+    )
