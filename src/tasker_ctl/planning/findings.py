@@ -29,7 +29,7 @@ FRAGMENT_CODES: dict[str, str] = {
     "FRAGMENT_HANDLER_AMBIGUOUS": "a handler with more than one of grammar/composition/callable",
     "FRAGMENT_HANDLER_MISSING": "a handler with none of grammar/composition/callable",
     "FRAGMENT_REFERENCE_INVALID": "an input that is not a task-context or step-result reference",
-    "FRAGMENT_TOO_LARGE": "more steps, inputs, dependencies, characters or problems than the bounds allow",
+    "FRAGMENT_TOO_LARGE": "more steps, inputs, dependencies, characters or problems than allowed",
     "FRAGMENT_DEPENDENCY_DUPLICATE": "a step that lists the same dependency twice",
     "FRAGMENT_STEP_DUPLICATE": "two steps with the same name",
     "FRAGMENT_CONVERGENCE_UNKNOWN": "a convergence that names no step of the fragment",
