@@ -1,5 +1,6 @@
 """``tasker-ctl events --domain``: the domain events in the outbox, one line (or one JSON
-object) each. A helper of ``cli/events.py``; it registers no command.
+object) each, and the one-event-per-line writer both kinds of event share. A helper of
+``cli/events.py``; it registers no command.
 
 ``tasker_ctl.engine.views.domain_events`` reads the events and
 ``tasker_ctl.report.domain_events_view`` renders the text lines; both are imported here, when
@@ -13,11 +14,13 @@ import sys
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tasker_ctl.engine.store import Store
     from tasker_ctl.engine.views import DomainEvent
 
@@ -41,7 +44,7 @@ def print_domain_events(
     )
 
     task = task_uuid
-    write = _writer(json_output, flush=follow)
+    write = event_writer(json_output, flush=follow, render=_render_domain_event)
     if not follow:
         cap = limit or DEFAULT_LIMIT
         found = read_domain_events(
@@ -66,21 +69,39 @@ def print_domain_events(
             return
 
 
-def _writer(json_output: bool, *, flush: bool) -> Callable[[DomainEvent], None]:
+class LoggedEvent(Protocol):
+    """An event that prints as one JSON object (``log_record``)."""
+
+    def log_record(self) -> dict[str, Any]: ...
+
+
+EventT = TypeVar("EventT", bound=LoggedEvent)
+
+
+def event_writer(
+    json_output: bool, *, flush: bool, render: Callable[[], Callable[[EventT, Console], None]]
+) -> Callable[[EventT], None]:
+    """Print one event per line: its JSON object, or the text line ``render()`` gives (loaded
+    only for text, so that JSON lines never import rich)."""
     if json_output:
 
-        def write_json(event: DomainEvent) -> None:
+        def write_json(event: EventT) -> None:
             sys.stdout.write(json.dumps(event.log_record(), separators=(",", ":")) + "\n")
-            if flush:  # a follower's lines reach a consumer as they happen
+            if flush:  # a follower's lines reach a log file or a pipe as they happen
                 sys.stdout.flush()
 
         return write_json
-    from tasker_ctl.report.domain_events_view import render_domain_event
     from tasker_ctl.report.run_view import make_console
 
-    console = make_console()
+    console, render_one = make_console(), render()
 
-    def write_text(event: DomainEvent) -> None:
-        render_domain_event(event, console)
+    def write_text(event: EventT) -> None:
+        render_one(event, console)
 
     return write_text
+
+
+def _render_domain_event() -> Callable[[DomainEvent, Console], None]:
+    from tasker_ctl.report.domain_events_view import render_domain_event
+
+    return render_domain_event

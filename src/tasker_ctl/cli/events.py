@@ -8,7 +8,6 @@ the command.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -16,10 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tasker_ctl.cli.domain_events import event_writer
 from tasker_ctl.cli.options import TASK_HELP, DatabaseUrlOption
 from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from tasker_ctl.engine.views import TransitionEvent
 
 _EPILOG = (
@@ -131,7 +133,7 @@ def register(app: typer.Typer) -> None:
         if domain and tail is not None:
             raise UsageError("--tail reads transitions; with --domain use --since or --limit")
         window = None if since is None else parse_since(since)
-        write = _writer(json_output, flush=follow)
+        write = event_writer(json_output, flush=follow, render=_render_transition)
         try:
             with open_store(database_url) as store:
                 task_uuid = None if task is None else resolve_task(store, task)
@@ -190,21 +192,7 @@ def register(app: typer.Typer) -> None:
             return
 
 
-def _writer(json_output: bool, *, flush: bool) -> Callable[[TransitionEvent], None]:
-    if json_output:
-
-        def write_json(event: TransitionEvent) -> None:
-            sys.stdout.write(json.dumps(event.log_record(), separators=(",", ":")) + "\n")
-            if flush:  # a follower's lines reach a log file or a pipe as they happen
-                sys.stdout.flush()
-
-        return write_json
+def _render_transition() -> Callable[[TransitionEvent, Console], None]:
     from tasker_ctl.report.events_view import render_event
-    from tasker_ctl.report.run_view import make_console
 
-    console = make_console()
-
-    def write_text(event: TransitionEvent) -> None:
-        render_event(event, console)
-
-    return write_text
+    return render_event

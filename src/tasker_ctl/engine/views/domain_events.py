@@ -27,6 +27,7 @@ from tasker_ctl.engine.views.events import (
     DEFAULT_POLL_INTERVAL,
     EARLIEST,
     PAGE_SIZE,
+    lower_bound,
 )
 from tasker_ctl.errors import UsageError
 
@@ -93,7 +94,7 @@ def read_domain_events(
     ``since`` on (a duration counts back from the database's clock)."""
     if limit < 1:
         raise UsageError(f"limit must be at least 1, not {limit}")
-    return _page(store, task_uuid, event_name, _lower_bound(store, since), None, limit)
+    return _page(store, task_uuid, event_name, lower_bound(store, since), None, limit)
 
 
 def follow_domain_events(
@@ -113,7 +114,7 @@ def follow_domain_events(
     still yielded, once."""
     stop = stop or threading.Event()
     seen: dict[uuid.UUID, datetime] = {}
-    newest = database_now(store) if since is None else _lower_bound(store, since)
+    newest = database_now(store) if since is None else lower_bound(store, since)
     floor = newest
     if since is None:
         for event in _scan(store, task_uuid, event_name, newest - overlap):
@@ -165,11 +166,3 @@ def _page(
         limit=limit,
     )
     return [DomainEvent.model_validate(row) for row in rows]
-
-
-def _lower_bound(store: Store, since: datetime | timedelta | None) -> datetime:
-    if since is None:
-        return EARLIEST
-    if isinstance(since, timedelta):
-        return database_now(store) - since
-    return since

@@ -131,7 +131,7 @@ def read_events(
     """
     if limit < 1:
         raise UsageError(f"limit must be at least 1, not {limit}")
-    lower = _lower_bound(store, since)
+    lower = lower_bound(store, since)
     events = _page(store, task_uuid, lower, after, limit)
     if not events and task_uuid is not None:
         _require_task(store, task_uuid)
@@ -149,7 +149,7 @@ def read_last_events(
     all, from ``since`` on. Raises ``TaskNotFoundError`` for an unknown ``task_uuid``."""
     if count < 1:
         raise UsageError(f"--tail must be at least 1, not {count}")
-    params: dict[str, Any] = {"since": _lower_bound(store, since), "limit": count}
+    params: dict[str, Any] = {"since": lower_bound(store, since), "limit": count}
     if task_uuid is None:
         rows = store.fetch_all("read_transition_events_tail", **params)
     else:
@@ -193,7 +193,7 @@ def follow_events(
                 seen[event.event_uuid] = event.occurred_at
         floor = EARLIEST
     else:
-        floor = newest = _lower_bound(store, since)
+        floor = newest = lower_bound(store, since)
     while not stop.is_set():
         lower = _window_start(floor, newest, overlap)
         for event in _scan(store, task_uuid, lower, page_size):
@@ -260,7 +260,9 @@ def _window_start(floor: datetime, newest: datetime, overlap: timedelta) -> date
     return floor if newest - floor <= overlap else newest - overlap
 
 
-def _lower_bound(store: Store, since: datetime | timedelta | None) -> datetime:
+def lower_bound(store: Store, since: datetime | timedelta | None) -> datetime:
+    """The earliest time a window reaches: ``since`` counted back from the engine's clock
+    when it is a duration, the very start of time when there is none."""
     if since is None:
         return EARLIEST
     if isinstance(since, timedelta):
