@@ -10,19 +10,15 @@ said it is stopping.
 from __future__ import annotations
 
 import json
-import os
-import queue
-import shutil
 import signal
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg.rows import dict_row
+
+from tests.e2e.test_run_cli import Spawned
 
 pytestmark = pytest.mark.slow
 
@@ -74,70 +70,7 @@ def hold(context):
 """
 
 
-class Command:
-    """``tasker-ctl ARGS`` in the background, its stdout read line by line as it comes."""
-
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str]) -> None:
-        executable = shutil.which("tasker-ctl")
-        command = [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
-        environment |= {"NO_COLOR": "1", "COLUMNS": "120", "PYTHONUNBUFFERED": "1", **env}
-        self.process = subprocess.Popen(
-            [*command, *args],
-            cwd=cwd,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line)
-            self._queue.put(line)
-        self._queue.put(None)
-
-    def wait_for_line(self, needle: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                line = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            if needle in line:
-                return
-        self.kill()
-        pytest.fail(f"{needle!r} not seen; output so far:\n{''.join(self.lines)}")
-
-    def finish(self) -> tuple[int, str, str]:
-        code = self.process.wait(timeout=60)
-        self._reader.join(timeout=10)
-        assert self.process.stderr is not None
-        err = self.process.stderr.read()
-        self._close()
-        return code, "".join(self.lines), err
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-        self._reader.join(timeout=10)
-        self._close()
-
-    def _close(self) -> None:
-        for stream in (self.process.stdout, self.process.stderr):
-            if stream is not None and not stream.closed:
-                stream.close()
-
-
-def wait_for_file(path: Path, command: Command, timeout: float = 60) -> None:
+def wait_for_file(path: Path, command: Spawned, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists() or not path.read_text(encoding="utf-8"):
         if command.process.poll() is not None or time.monotonic() > deadline:
@@ -172,10 +105,10 @@ def test_ctrl_c_starts_nothing_more_and_a_rerun_completes(
     for n in range(REPETITIONS):
         log.unlink(missing_ok=True)
         go.unlink(missing_ok=True)
-        command = Command(args(n), tmp_path, env)
+        command = Spawned(env, tuple(args(n)), tmp_path)
         wait_for_file(log, command)  # a leaf runs (and holds)
         command.process.send_signal(signal.SIGINT)
-        command.wait_for_line("stopping: waiting for running steps to finish")
+        command.read_until("stopping: waiting for running steps to finish")
         go.touch()
         code, out, err = command.finish()
         assert code == 130, out + err
@@ -192,7 +125,7 @@ def test_ctrl_c_starts_nothing_more_and_a_rerun_completes(
     # run again, each command resumes its task, which completes: every leaf ran once
     log.unlink()
     for n, task_uuid in enumerate(tasks):
-        code, out, err = Command(args(n), tmp_path, env).finish()
+        code, out, err = Spawned(env, tuple(args(n)), tmp_path).finish()
         assert code == 0, out + err
         assert f"{task_uuid} resumed" in out
         steps = steps_of(fresh_database_url, task_uuid)
