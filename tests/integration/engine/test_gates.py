@@ -142,3 +142,31 @@ def test_a_rejected_gate_fails_the_step_for_good(
     assert step.error["error_type"] == "grammar_gate_rejected"
     assert "too much" in step.error["message"]
     assert step.error["retryable"] is False
+
+
+def test_migration_0003_sets_right_a_step_parked_the_old_way(
+    files: tuple[Path, Path], database_url: str, store: Store
+) -> None:
+    """Before 0003 a park added one to max_attempts and kept the claim's attempt: a step
+    waiting for its first approval read 1/4 of 3. The migration takes each park off again,
+    and leaves a step that is running alone (its worker holds its attempt number)."""
+    import psycopg
+
+    from tasker_ctl.engine.store.migrations import packaged_migrations_dir
+
+    waiting = _run(files, database_url)
+    task_uuid = waiting.task_uuid  # type: ignore[attr-defined]
+    old_way = """
+        UPDATE tasker.workflow_steps SET attempts = attempts + 1, max_attempts = max_attempts + 1
+        WHERE task_uuid = %(task)s AND name = %(name)s"""
+    migration = (
+        packaged_migrations_dir().joinpath("0003_gate_parks_hand_back_the_attempt.sql").read_text()
+    )
+    with psycopg.connect(database_url, autocommit=True) as connection:
+        connection.execute(old_way, {"task": task_uuid, "name": "approve_refund"})
+        parked = {s.name: s for s in task_report(store, task_uuid).steps}["approve_refund"]
+        assert (parked.attempts, parked.max_attempts) == (1, 4)  # what 0002 showed
+        connection.execute(migration)  # type: ignore[arg-type]
+    parked = {s.name: s for s in task_report(store, task_uuid).steps}["approve_refund"]
+    assert (parked.attempts, parked.max_attempts) == (0, 3)
+    assert parked.state == "waiting_for_approval"

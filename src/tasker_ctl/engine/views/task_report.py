@@ -140,15 +140,11 @@ def step_report(row: dict[str, Any]) -> StepReport:
 def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
     results = row["results"] or {}
     approval = _approval(row.get("pending_gate"))
-    # every park at a gate counted a claim as an attempt and added one to max_attempts so
-    # that it costs no retry (tasker.await_gate): both are taken off again here
-    waits = row.get("gate_waits") or 0
-    waits_now = row.get("gate_waits_since_reset") or 0
     return {
         "name": row["name"],
         "state": WAITING_FOR_APPROVAL if approval is not None else row["current_state"],
-        "attempts": max(0, row["attempts"] - waits_now),
-        "max_attempts": max(1, row["max_attempts"] - waits),
+        "attempts": row["attempts"],
+        "max_attempts": row["max_attempts"],
         "created_by": row["created_by"],
         "result": results.get("result") if results.get("success") else None,
         "error": None if results.get("success", True) else _error(results),

@@ -2493,7 +2493,8 @@ $$;
 -- ---------------------------------------------------------------------------------------
 
 --   await_gate    in_progress -> waiting_for_retry with no due time, the composition's
---                 progress kept in the checkpoint; the wait does not use up a retry
+--                 progress kept in the checkpoint; the claim's attempt is handed back, so
+--                 the wait does not use up a retry
 --   decide_gate   an approver's decision written into that checkpoint, the step enqueued
 --                 again (rejection is carried out by the gate when the step runs)
 
@@ -2511,8 +2512,9 @@ BEGIN
     UPDATE tasker.workflow_steps
     SET current_state = 'waiting_for_retry', in_process = false, lease_owner = NULL,
         lease_expires_at = NULL, claimable_at = NULL, backoff_request_seconds = NULL,
-        -- the attempt ended waiting, not failing: it must not cost the step a retry
-        max_attempts = max_attempts + 1,
+        -- the attempt ended waiting, not failing: the claim's attempt is handed back, so
+        -- the wait costs no retry and the step's attempts stay those that ran to an end
+        attempts = attempts - 1,
         checkpoint = p_checkpoint || jsonb_build_object(
             'timestamp', v_now,
             'history', coalesce(checkpoint -> 'history', '[]'::jsonb)

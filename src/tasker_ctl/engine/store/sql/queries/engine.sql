@@ -212,9 +212,7 @@ WHERE t.task_uuid = %(task_uuid)s;
 
 -- name: fetch_task_steps
 -- Every step of a task with its attempts and timing, in creation order. A step parked at a
--- gate is stored as waiting_for_retry with its gate in the checkpoint (pending_gate); each
--- park added one to max_attempts so that the wait costs no retry: gate_waits counts the
--- parks (and those since the last reset of its attempts), which the report takes off again.
+-- gate is stored as waiting_for_retry with its gate in the checkpoint (pending_gate).
 SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.current_state,
        s.attempts, s.max_attempts, s.results, s.created_by, s.idempotency_key,
        (SELECT min(tr.created_at) FROM tasker.workflow_step_transitions tr
@@ -225,18 +223,8 @@ SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.curren
            AS last_started_at,
        s.processed_at,
        CASE WHEN s.current_state = 'waiting_for_retry'
-            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate,
-       gw.gate_waits, gw.gate_waits_since_reset
+            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate
 FROM tasker.workflow_steps s
-LEFT JOIN LATERAL (
-    SELECT count(*) AS gate_waits,
-           count(*) FILTER (WHERE g.sort_key > (
-               SELECT coalesce(max(r.sort_key), -1) FROM tasker.workflow_step_transitions r
-               WHERE r.workflow_step_uuid = s.workflow_step_uuid
-                 AND r.from_state = 'error' AND r.to_state = 'pending')) AS gate_waits_since_reset
-    FROM tasker.workflow_step_transitions g
-    WHERE g.workflow_step_uuid = s.workflow_step_uuid AND g.metadata ? 'awaiting_approval'
-) gw ON true
 WHERE s.task_uuid = %(task_uuid)s
 ORDER BY s.created_at, s.name;
 

@@ -35,24 +35,13 @@ SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.curren
        s.planning_reasoning, s.handler_type, s.composition_source, s.composition_spec,
        s.created_at,
        CASE WHEN s.current_state = 'waiting_for_retry'
-            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate,
-       gw.gate_waits, gw.gate_waits_since_reset
+            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate
 FROM tasker.workflow_steps s
 LEFT JOIN LATERAL (
     SELECT min(t.created_at) AS first_started_at, max(t.created_at) AS last_started_at
     FROM tasker.workflow_step_transitions t
     WHERE t.workflow_step_uuid = s.workflow_step_uuid AND t.to_state = 'in_progress'
 ) tr ON true
--- a gate's waits, taken off the attempts as fetch_task_steps explains
-LEFT JOIN LATERAL (
-    SELECT count(*) AS gate_waits,
-           count(*) FILTER (WHERE g.sort_key > (
-               SELECT coalesce(max(r.sort_key), -1) FROM tasker.workflow_step_transitions r
-               WHERE r.workflow_step_uuid = s.workflow_step_uuid
-                 AND r.from_state = 'error' AND r.to_state = 'pending')) AS gate_waits_since_reset
-    FROM tasker.workflow_step_transitions g
-    WHERE g.workflow_step_uuid = s.workflow_step_uuid AND g.metadata ? 'awaiting_approval'
-) gw ON true
 WHERE s.task_uuid = %(task_uuid)s
 ORDER BY s.created_at, s.name;
 
