@@ -287,6 +287,9 @@ CREATE TABLE tasker.workflow_steps (
     -- it; NULL for steps created with the task. Last, as trace_id on tasks (row types agree
     -- with databases made before this baseline)
     origin_step_uuid        uuid,
+    -- a planned step's definition in the template's format (what it runs); NULL for the
+    -- steps the template declares
+    step_definition         jsonb,
     UNIQUE (task_uuid, named_step_uuid)
 )
 -- a step row is rewritten three or four times in its life (enqueue, claim, outcome): room
@@ -505,9 +508,13 @@ CREATE TABLE tasker.task_budget_entries (
     kind               varchar(16) NOT NULL CHECK (kind IN ('reserve', 'commit', 'release')),
     amount             numeric NOT NULL CHECK (amount >= 0),
     note               text,
-    created_at         timestamptz NOT NULL DEFAULT tasker.now()
+    created_at         timestamptz NOT NULL DEFAULT tasker.now(),
+    -- the planning attempt that made the entry, if any
+    planning_attempt_uuid uuid
 );
 CREATE INDEX task_budget_entries_task_idx ON tasker.task_budget_entries (task_uuid);
+CREATE INDEX task_budget_entries_attempt_idx ON tasker.task_budget_entries (planning_attempt_uuid)
+    WHERE planning_attempt_uuid IS NOT NULL;
 
 -- A planner's call and its result, accepted or not: what `inspect --planning` shows and
 -- `stats` counts (fragment validation failure rate). One row per attempt; a rejected
@@ -536,9 +543,26 @@ CREATE TABLE tasker.planning_attempts (
     latency_ms             integer CHECK (latency_ms >= 0),
     cost_usd               numeric CHECK (cost_usd >= 0),
     created_at             timestamptz NOT NULL DEFAULT tasker.now(),
+    -- written before the call ('calling', with what it reserved), completed after it: a
+    -- worker that dies during the call leaves a row the next worker counts as spent
+    -- ('interrupted')
+    status                 varchar(16) NOT NULL DEFAULT 'answered'
+        CHECK (status IN ('calling', 'answered', 'failed', 'interrupted')),
+    planner                varchar(255),
+    prompt_version         varchar(32),
+    capability_text        text,
+    answer                 text,
+    reserved               jsonb NOT NULL DEFAULT '{}',
+    -- the usage was not reported: tokens and cost are the reservation's worst case
+    usage_estimated        boolean NOT NULL DEFAULT false,
+    prices_version         varchar(64),
+    finished_at            timestamptz,
     UNIQUE (workflow_step_uuid, planning_phase, attempt)
 );
 CREATE INDEX planning_attempts_task_idx ON tasker.planning_attempts (task_uuid);
+-- (declared here: the ledger's table comes first)
+ALTER TABLE tasker.task_budget_entries
+    ADD FOREIGN KEY (planning_attempt_uuid) REFERENCES tasker.planning_attempts ON DELETE CASCADE;
 
 -- The action grammar's storage: the outbox that `emit` writes events into, and the ledger of
 -- effects that makes a retried `persist` or `emit` happen once. The domain events a step
