@@ -25,7 +25,11 @@ from tasker_ctl.telemetry.api import (
     AttemptResult,
     AttemptSpan,
     FinishedTask,
+    PlannerCallInfo,
+    PlannerCallResult,
+    PlannerCallSpan,
     Telemetry,
+    start_planner_call,
 )
 from tasker_ctl.telemetry.errors import TelemetryConfigError, TelemetryExporterMissingError
 from tasker_ctl.telemetry.settings import TelemetrySettings, read_settings
@@ -39,6 +43,9 @@ __all__ = [
     "AttemptResult",
     "AttemptSpan",
     "FinishedTask",
+    "PlannerCallInfo",
+    "PlannerCallResult",
+    "PlannerCallSpan",
     "Telemetry",
     "TelemetryConfigError",
     "TelemetryExporterMissingError",
@@ -50,6 +57,7 @@ __all__ = [
     "read_settings",
     "reset_telemetry",
     "sdk_available",
+    "start_planner_call",
 ]
 
 logger = logging.getLogger(__name__)

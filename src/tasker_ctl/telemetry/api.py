@@ -10,6 +10,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Protocol
 
 
@@ -73,6 +74,68 @@ class FinishedTask:
     correlation_id: str | None = None
 
 
+@dataclass(frozen=True)
+class PlannerCallInfo:
+    """One call of a planning step's model, as the worker making it knows it.
+
+    ``trace_id`` and ``span_id`` are the task's trace context (hex; None for a task created
+    before tasks carried one): the call's span joins the task's trace. ``attempt`` counts the
+    planning step's calls across its retries; ``max_output_tokens`` is what the call asks
+    the model for at most.
+    """
+
+    task_uuid: str
+    step_uuid: str
+    step_name: str
+    namespace: str
+    provider: str
+    model: str
+    attempt: int
+    planning_phase: int
+    max_output_tokens: int
+    trace_id: str | None
+    span_id: str | None
+
+
+@dataclass(frozen=True)
+class PlannerCallResult:
+    """How a model call ended. ``accepted`` is None when no fragment was validated (the call
+    failed); ``error_type`` names the failure (an exception's class, ``timeout``, ...) and
+    is None when the model answered; token counts are None when the provider reported none.
+    """
+
+    tokens_in: int | None
+    tokens_out: int | None
+    response_model: str | None
+    accepted: bool | None
+    findings: int
+    cost_usd: Decimal | None
+    error_type: str | None = None
+
+
+class PlannerCallSpan(Protocol):
+    """The telemetry of one model call."""
+
+    def end(self, result: PlannerCallResult) -> None:
+        """Record the outcome: span attributes and status, token metrics. Called once."""
+        ...
+
+
+class _NoPlannerCallSpan:
+    def end(self, result: PlannerCallResult) -> None:
+        return None
+
+
+NO_PLANNER_CALL_SPAN: PlannerCallSpan = _NoPlannerCallSpan()
+
+
+def start_planner_call(telemetry: Telemetry | None, info: PlannerCallInfo) -> PlannerCallSpan:
+    """The span of one model call, or one that records nothing while telemetry is off."""
+    if telemetry is None:
+        return NO_PLANNER_CALL_SPAN
+    return telemetry.start_planner_call(info)
+
+
 class AttemptSpan(Protocol):
     """The telemetry of one running attempt."""
 
@@ -90,6 +153,10 @@ class Telemetry(Protocol):
     """Where workers send attempts and finished tasks."""
 
     def start_attempt(self, info: AttemptInfo) -> AttemptSpan: ...
+
+    def start_planner_call(self, info: PlannerCallInfo) -> PlannerCallSpan:
+        """A ``chat {model}`` span around one model call of a planning step."""
+        ...
 
     def task_finished(self, task: FinishedTask) -> None: ...
 

@@ -10,9 +10,16 @@ Spans
     of the task's span. The parent is rebuilt from the stored ids as a remote span context,
     so workers on any machine join the same trace without talking to each other.
 
+    ``chat {model}``: one per model call of a planning step, with the OpenTelemetry GenAI
+    semantic conventions' attributes (``gen_ai.*``) and the planning step's (``tasker.*``).
+    Its parent is the current span when that belongs to the task's trace (the planning
+    step's attempt span), the task's span otherwise.
+
 Metrics
     ``tasker.step.attempts`` (counter), ``tasker.step.attempt.duration`` (histogram, ms),
-    ``tasker.tasks.finished`` (counter). Attribute names are the ``ATTR_*`` constants below.
+    ``tasker.tasks.finished`` (counter), and the GenAI conventions' ``gen_ai.client.token.usage``
+    (histogram, by ``gen_ai.token.type``) and ``gen_ai.client.operation.duration`` (histogram,
+    s). Attribute names are the ``ATTR_*`` constants below and ``telemetry.genai``'s.
 
 A span whose id was chosen at task creation cannot be made through the public API, which
 asks the tracer's ``IdGenerator`` for every new id. ``PresetIdGenerator`` hands out the ids
@@ -56,8 +63,14 @@ from opentelemetry.trace import (
 from opentelemetry.util.types import AttributeValue
 
 from tasker_ctl import __version__
-from tasker_ctl.telemetry.api import AttemptInfo, AttemptResult, FinishedTask
+from tasker_ctl.telemetry.api import (
+    AttemptInfo,
+    AttemptResult,
+    FinishedTask,
+    PlannerCallInfo,
+)
 from tasker_ctl.telemetry.errors import TelemetryExporterMissingError
+from tasker_ctl.telemetry.genai import PlannerCall, PlannerCallInstruments, start_chat_span
 from tasker_ctl.telemetry.settings import TelemetrySettings
 
 INSTRUMENTATION_SCOPE = "tasker_ctl"
@@ -150,6 +163,7 @@ class OtelTelemetry:
                     self._tracer.id_generator = PresetIdGenerator(self._tracer.id_generator)
                 self._presets = True
         self._meter = None
+        self._planner_calls: PlannerCallInstruments | None = None
         if meter_provider is not None:
             meter = meter_provider.get_meter(INSTRUMENTATION_SCOPE, __version__)
             self._meter = meter
@@ -166,6 +180,7 @@ class OtelTelemetry:
                 unit="{task}",
                 description="Tasks that reached a terminal state, by state.",
             )
+            self._planner_calls = PlannerCallInstruments(meter)
 
     def start_attempt(self, info: AttemptInfo) -> _AttemptSpan:
         span: Span | None = None
@@ -176,6 +191,14 @@ class OtelTelemetry:
                 attributes=_attempt_attributes(info),
             )
         return _AttemptSpan(self, info, span)
+
+    def start_planner_call(self, info: PlannerCallInfo) -> PlannerCall:
+        span: Span | None = None
+        if self._tracer is not None:
+            span = start_chat_span(
+                self._tracer, info, _in_trace_or(_parent_context(info.trace_id, info.span_id))
+            )
+        return PlannerCall(info, span, self._planner_calls)
 
     def task_finished(self, task: FinishedTask) -> None:
         if self._meter is not None:
@@ -257,6 +280,17 @@ def _parent_context(trace_id: str | None, span_id: str | None) -> Context:
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     return trace.set_span_in_context(NonRecordingSpan(parent), Context())
+
+
+def _in_trace_or(task_parent: Context) -> Context:
+    """The current span when it is in the same trace as ``task_parent`` (a planning step's
+    attempt span, current while the attempt runs), else ``task_parent`` itself."""
+    current = trace.get_current_span()
+    wanted = trace.get_current_span(task_parent).get_span_context()
+    found = current.get_span_context()
+    if found.is_valid and wanted.is_valid and found.trace_id == wanted.trace_id:
+        return trace.set_span_in_context(current, Context())
+    return task_parent
 
 
 def _attempt_attributes(info: AttemptInfo) -> dict[str, AttributeValue]:
