@@ -8,8 +8,8 @@ paths, environment problems. The CLI maps every ``TaskerError`` to a message and
 Every exception class tasker-ctl defines lives in this module or in its package's own
 ``errors`` module, and is drawn below under its base, with its code. A name without a prefix
 is defined here; ``engine.X`` is ``tasker_ctl.engine.errors.X``, and ``grammar.``,
-``codegen.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each raise gives the code
-(or exit code), the one shown is the default; "its parent's code": the class shares its
+``codegen.``, ``planning.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each raise gives
+the code (or exit code), the one shown is the default; "its parent's code": the class shares its
 base's code on purpose. The classes without a code (``-``) never reach a user as such: each
 becomes a finding, a step's failure, a retry or an error with a code. ``sdk.TaskerError`` is
 a hierarchy of its own, the exceptions a handler raises (``retryable`` or ``permanent``).
@@ -28,6 +28,8 @@ tree, or drawn under another base or with another code than it has.
           SampleJsonError                           INVALID_SAMPLE_JSON
           JsonInputError                            JSON_INVALID (code per raise)
           PolicyError                               POLICY_INVALID
+          PlanningStepError                         PLANNING_STEP_INVALID
+          FragmentFileError                         FRAGMENT_FILE_INVALID
           ProjectConfigError                        PROJECT_CONFIG_INVALID
           SettingError                              SETTING_INVALID
           SchemaUnusableError                       SCHEMA_UNUSABLE
@@ -65,6 +67,10 @@ tree, or drawn under another base or with another code than it has.
           grammar.FixtureFileError                  FIXTURE_INVALID
           telemetry.TelemetryConfigError            TELEMETRY_CONFIG_INVALID
           telemetry.TelemetryExporterMissingError   TELEMETRY_EXPORTER_MISSING
+          planning.PlannerExtraMissing              PLANNING_EXTRA_MISSING
+          planning.PlannerModelInvalid              PLANNER_MODEL_INVALID
+          planning.PlannerModelMissing              PLANNER_MODEL_MISSING
+          planning.CassetteError                    CASSETTE_INVALID (code per raise)
         FileReadError                               FILE_UNREADABLE
         TemplateLoadError                           TEMPLATE_INVALID (exit 1)
           codegen.TemplateInvalidError              TEMPLATE_INVALID (exit 1; its parent's code)
@@ -101,6 +107,7 @@ tree, or drawn under another base or with another code than it has.
           grammar.UnknownVocabularyError            UNKNOWN_VOCABULARY
           grammar.ExpressionError                   EXPRESSION_ERROR
         codegen.CodegenError                        CODEGEN_ERROR (exit 1; code and exit per raise)
+        planning.PlannerCallFailed                  PLANNER_CALL_FAILED (code per raise)
       LimitExceeded                                 - (code per raise)
       engine.ReconnectAbandoned                     -
       engine.StepTimeoutError                       -
@@ -236,6 +243,19 @@ class PolicyError(UsageError):
     """The operator's policy itself is malformed (a variable or an option)."""
 
     code = "POLICY_INVALID"
+
+
+class PlanningStepError(UsageError):
+    """A step named as a planning step (``--step``) is not a ``type: planning`` step of the
+    template."""
+
+    code = "PLANNING_STEP_INVALID"
+
+
+class FragmentFileError(UsageError):
+    """A fragment file (or standard input) that is not YAML or JSON text."""
+
+    code = "FRAGMENT_FILE_INVALID"
 
 
 class ProjectConfigError(UsageError):

@@ -28,6 +28,7 @@ ERRORS_MODULES = (
     "tasker_ctl.engine.errors",
     "tasker_ctl.grammar.errors",
     "tasker_ctl.codegen.errors",
+    "tasker_ctl.planning.errors",
     "tasker_ctl.telemetry.errors",
     "tasker_ctl.sdk.errors",
 )
