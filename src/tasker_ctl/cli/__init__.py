@@ -104,6 +104,7 @@ def build_app() -> typer.Typer:
         db,
         dlq,
         events,
+        fragment,
         generate,
         grammar,
         inspect,
@@ -146,6 +147,7 @@ def build_app() -> typer.Typer:
     events.register(app)
     grammar.register(app)
     composition.register(app)
+    fragment.register(app)
     return app
 
 

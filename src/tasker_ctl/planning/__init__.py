@@ -1,13 +1,17 @@
 """Planning: the workflow fragment a planner proposes for a ``type: planning`` step.
 
-Only the format exists so far: the models, their JSON Schema and the parse into findings.
-Checking a fragment against its template, asking a model for one and materializing it as steps
-are not built yet (docs/fragments.md).
+The format (models, JSON Schema, the parse into findings), the frame a fragment fills and
+``check_fragment``, its nine validation stages (docs/fragments.md).
 """
 
 from __future__ import annotations
 
-from tasker_ctl.planning.findings import FRAGMENT_CODES, parse_fragment
+from tasker_ctl.planning.findings import (
+    FRAGMENT_CODES,
+    FragmentCode,
+    FragmentFinding,
+    parse_fragment,
+)
 from tasker_ctl.planning.fragment import (
     CallableHandler,
     CompositionHandler,
@@ -19,17 +23,24 @@ from tasker_ctl.planning.fragment import (
     ResourceBounds,
 )
 from tasker_ctl.planning.fragment_schema import fragment_json_schema
+from tasker_ctl.planning.frame import FragmentFrame
+from tasker_ctl.planning.validator import FragmentCheck, check_fragment
 
 __all__ = [
     "FRAGMENT_CODES",
     "CallableHandler",
     "CompositionHandler",
     "Fragment",
+    "FragmentCheck",
+    "FragmentCode",
+    "FragmentFinding",
+    "FragmentFrame",
     "FragmentStep",
     "GrammarHandler",
     "InputReference",
     "PlanningContext",
     "ResourceBounds",
+    "check_fragment",
     "fragment_json_schema",
     "parse_fragment",
 ]

@@ -7,9 +7,10 @@ template codes, and docs/fragments.md lists them (a test keeps the two in step).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from pydantic_core import ErrorDetails
 
 from tasker_ctl.planning.fragment import (
@@ -23,18 +24,169 @@ from tasker_ctl.template.diagnostics import Finding, Severity
 from tasker_ctl.template.issue import suggestion_hint
 from tasker_ctl.template.source import format_path
 
-FRAGMENT_CODES: dict[str, str] = {
-    "FRAGMENT_SCHEMA_INVALID": "a value of the wrong type or shape, or a required key missing",
-    "FRAGMENT_UNKNOWN_KEY": "a key the format does not have (often a typo)",
-    "FRAGMENT_HANDLER_AMBIGUOUS": "a handler with more than one of grammar/composition/callable",
-    "FRAGMENT_HANDLER_MISSING": "a handler with none of grammar/composition/callable",
-    "FRAGMENT_REFERENCE_INVALID": "an input that is not a task-context or step-result reference",
-    "FRAGMENT_TOO_LARGE": "more steps, inputs, dependencies, characters or problems than allowed",
-    "FRAGMENT_DEPENDENCY_DUPLICATE": "a step that lists the same dependency twice",
-    "FRAGMENT_STEP_DUPLICATE": "two steps with the same name",
-    "FRAGMENT_CONVERGENCE_UNKNOWN": "a convergence that names no step of the fragment",
+
+@dataclass(frozen=True)
+class FragmentCode:
+    """A fragment code's stage (1..9, docs/fragments.md), severity and meaning."""
+
+    stage: int
+    meaning: str
+    severity: Severity = Severity.ERROR
+
+
+_E, _W = Severity.ERROR, Severity.WARNING
+
+FRAGMENT_CODES: dict[str, FragmentCode] = {
+    # 1: the format
+    "FRAGMENT_SCHEMA_INVALID": FragmentCode(
+        1, "a value of the wrong type or shape, or a required key missing"
+    ),
+    "FRAGMENT_UNKNOWN_KEY": FragmentCode(1, "a key the format does not have (often a typo)"),
+    "FRAGMENT_HANDLER_AMBIGUOUS": FragmentCode(
+        1, "a handler with more than one of grammar/composition/callable"
+    ),
+    "FRAGMENT_HANDLER_MISSING": FragmentCode(
+        1, "a handler with none of grammar/composition/callable"
+    ),
+    "FRAGMENT_REFERENCE_INVALID": FragmentCode(
+        1, "an input that is not a task-context or step-result reference"
+    ),
+    "FRAGMENT_TOO_LARGE": FragmentCode(
+        1, "more steps, inputs, dependencies, characters or problems than allowed"
+    ),
+    "FRAGMENT_DEPENDENCY_DUPLICATE": FragmentCode(1, "a step that lists the same dependency twice"),
+    "FRAGMENT_STEP_DUPLICATE": FragmentCode(1, "two steps with the same name"),
+    "FRAGMENT_CONVERGENCE_UNKNOWN": FragmentCode(
+        1, "a convergence that names no step of the fragment"
+    ),
+    # 2: what the handlers name exists and is allowed
+    "FRAGMENT_PATTERN_UNKNOWN": FragmentCode(2, "a grammar pattern the catalog does not have"),
+    "FRAGMENT_PATTERN_NOT_ALLOWED": FragmentCode(
+        2, "a grammar pattern the planning step does not list in allowed_patterns"
+    ),
+    "FRAGMENT_CALLABLE_NOT_ALLOWED": FragmentCode(
+        2, "a callable that no allowed_callables entry (name or .* glob) allows"
+    ),
+    "FRAGMENT_CALLABLE_NOT_REGISTERED": FragmentCode(
+        2, "an allowed callable the worker has not registered"
+    ),
+    "FRAGMENT_COMPOSITION_NOT_ALLOWED": FragmentCode(
+        2, "a composition handler where allow_dynamic_composition is off"
+    ),
+    "FRAGMENT_CAPABILITY_UNKNOWN": FragmentCode(
+        2, "a composition invocation naming a capability the grammar does not have"
+    ),
+    # 3: composition structure, mutation policy, what it may reach
+    "FRAGMENT_COMPOSITION_INVALID": FragmentCode(
+        3, "a composition the grammar refuses (empty, unparsable jq, no output schema, ...)"
+    ),
+    "FRAGMENT_COMPOSITION_SUSPECT": FragmentCode(
+        3, "a composition that works but may not do what was meant", _W
+    ),
+    "FRAGMENT_MUTATION_POLICY": FragmentCode(
+        3, "a planned composition with more than one mutation, or anything after it"
+    ),
+    "FRAGMENT_PERSIST_NOT_ALLOWED": FragmentCode(
+        3, "persist to a resource or table the template and the trust policy do not allow"
+    ),
+    "FRAGMENT_ACQUIRE_NOT_ALLOWED": FragmentCode(
+        3, "acquire from a resource or host the template does not allow"
+    ),
+    "FRAGMENT_RESOURCE_NOT_ALLOWED": FragmentCode(
+        3, "emit to a resource the template does not declare, or of another kind"
+    ),
+    # 4: config
+    "FRAGMENT_CONFIG_INVALID": FragmentCode(
+        4, "a pattern's config, or an invocation's, that its schema refuses"
+    ),
+    # 5: the DAG
+    "FRAGMENT_CYCLE": FragmentCode(5, "steps that depend on each other in a circle"),
+    "FRAGMENT_DEPENDENCY_UNKNOWN": FragmentCode(
+        5, "a dependency that names no step of the fragment"
+    ),
+    "FRAGMENT_CONVERGENCE_UNREACHED": FragmentCode(
+        5, "a leaf step that does not lead to the fragment's convergence"
+    ),
+    # 6: references
+    "FRAGMENT_REFERENCE_UNKNOWN_STEP": FragmentCode(6, "a reference to a step that does not exist"),
+    "FRAGMENT_REFERENCE_NOT_UPSTREAM": FragmentCode(
+        6, "a reference to a step that does not run before the referencing step"
+    ),
+    "FRAGMENT_REFERENCE_UNKNOWN_FIELD": FragmentCode(
+        6, "a reference path its source's schema does not declare"
+    ),
+    "FRAGMENT_REFERENCE_NO_SCHEMA": FragmentCode(
+        6, "a reference into a result or context that declares no schema"
+    ),
+    "FRAGMENT_CONTEXT_FIELD_MISSING": FragmentCode(
+        6, "a task-context reference to a field the task's context does not hold"
+    ),
+    # 7: data contracts
+    "FRAGMENT_DATA_UNDECLARED": FragmentCode(
+        7, "a jq expression reading a dependency or context field no schema declares"
+    ),
+    "FRAGMENT_DATA_INCOMPATIBLE": FragmentCode(
+        7, "a producer's schema that does not satisfy what its consumer declares"
+    ),
+    "FRAGMENT_DATA_SUSPECT": FragmentCode(
+        7, "a data contract that may not hold (a field not guaranteed, ...)", _W
+    ),
+    # 8: bounds
+    "FRAGMENT_TOO_MANY_STEPS": FragmentCode(8, "more steps than planning.bounds.max_steps"),
+    "FRAGMENT_BUDGET_EXCEEDED": FragmentCode(8, "more steps than the task's budget leaves"),
+    "FRAGMENT_TOO_DEEP": FragmentCode(8, "a longer chain of steps than planning.bounds.max_depth"),
+    "FRAGMENT_FAN_OUT_TOO_WIDE": FragmentCode(
+        8, "more children of one step (or roots) than planning.bounds.max_steps"
+    ),
+    # 9: the frame
+    "FRAGMENT_STEP_NAME_TAKEN": FragmentCode(
+        9, "a step name the template or an earlier fill already uses"
+    ),
+    "FRAGMENT_EDGE_INTO_FRAME": FragmentCode(
+        9, "a dependency on a frame step other than the planning step"
+    ),
+    "FRAGMENT_EDGE_PAST_CONVERGENCE": FragmentCode(
+        9, "a dependency on the frame's convergence step, which runs after the fill"
+    ),
+    "FRAGMENT_CONVERGENCE_MISPLACED": FragmentCode(
+        9, "a deferred_convergence step that is not the fragment's own convergence"
+    ),
 }
-"""Every code ``parse_fragment`` reports, with what it means; all are errors."""
+"""Every fragment code, with its stage, severity and meaning (docs/fragments.md lists them)."""
+
+
+class FragmentFinding(Finding):
+    """A finding about a fragment, with the validation stage (1..9) that reported it."""
+
+    stage: int = Field(ge=1, le=9)
+    # the path as keys and indexes, for placing the finding inside another document (a
+    # template's planning.examples); ``path`` is its rendering
+    keys: tuple[int | str, ...] = Field(default=(), exclude=True, repr=False)
+
+
+def fragment_finding(
+    code: str,
+    message: str,
+    *,
+    source: str,
+    path: tuple[int | str, ...] = (),
+    step: str | None = None,
+    hint: str | None = None,
+) -> FragmentFinding:
+    """A finding whose stage and severity come from ``FRAGMENT_CODES``."""
+    info = FRAGMENT_CODES[code]
+    return FragmentFinding(
+        code=code,
+        severity=info.severity,
+        message=message,
+        hint=hint,
+        file=source,
+        path=format_path(path),
+        step=step,
+        stage=info.stage,
+        keys=path,
+    )
+
 
 _CODE_OF_TYPE = {
     "extra_forbidden": "FRAGMENT_UNKNOWN_KEY",
@@ -70,20 +222,21 @@ def parse_fragment(data: object, *, source: str = "<fragment>") -> Fragment | li
         return Fragment.model_validate(data)
     except ValidationError as error:
         details = error.errors(include_url=False)
-        findings = [_finding(detail, source) for detail in details[:MAX_FINDINGS]]
+        findings: list[Finding] = [_finding(detail, source) for detail in details[:MAX_FINDINGS]]
         if len(details) > MAX_FINDINGS:
             findings.append(
-                Finding(
+                FragmentFinding(
                     code="FRAGMENT_TOO_LARGE",
                     severity=Severity.ERROR,
                     message=f"{len(details) - MAX_FINDINGS} further problems are not listed",
                     file=source,
+                    stage=1,
                 )
             )
         return findings
 
 
-def _finding(detail: ErrorDetails, source: str) -> Finding:
+def _finding(detail: ErrorDetails, source: str) -> FragmentFinding:
     location = _KEY_OF_TYPE.get(detail["type"]) or _location(detail["loc"])
     code = _CODE_OF_TYPE.get(detail["type"], "FRAGMENT_SCHEMA_INVALID")
     hint = None
@@ -94,7 +247,7 @@ def _finding(detail: ErrorDetails, source: str) -> Finding:
         message = detail["msg"]
     else:
         message = f"{detail['msg']} (got {_shown(detail['input'])})"
-    return Finding(
+    return FragmentFinding(
         code=code,
         severity=Severity.ERROR,
         message=message,
@@ -102,6 +255,8 @@ def _finding(detail: ErrorDetails, source: str) -> Finding:
         file=source,
         path=format_path(location),
         step=None,
+        stage=1,
+        keys=location,
     )
 
 

@@ -238,7 +238,8 @@ class Fragment(BaseModel):
 
     fragment_version: Literal["1.0"]
     planning_context: PlanningContext
-    steps: list[FragmentStep] = Field(min_length=1, max_length=MAX_FRAGMENT_STEPS)
+    # no steps is a fill of nothing: the convergence runs next
+    steps: list[FragmentStep] = Field(min_length=0, max_length=MAX_FRAGMENT_STEPS)
     convergence: StepName | None = None
     resource_bounds: ResourceBounds | None = None
 

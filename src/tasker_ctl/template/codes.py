@@ -989,6 +989,40 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "bounds: {max_steps: 2, max_depth: 5}",
         "Make `max_depth` at most `max_steps`.",
     ),
+    CodeInfo(
+        "PLANNING_MODEL_INVALID",
+        E,
+        _PLANNING,
+        "`planning.model` is not `provider:model` with a known provider (openai, anthropic, "
+        "ollama, replay), or `openai:MODEL@URL` with an http(s) URL.",
+        "model: gpt-4.1-mini   # no provider",
+        "Write e.g. `openai:gpt-4.1-mini`, `ollama:qwen2.5-coder:7b` or `replay:answers.json`.",
+    ),
+    CodeInfo(
+        "PLANNING_CALLABLE_ENTRY_INVALID",
+        E,
+        _PLANNING,
+        "An `allowed_callables` entry is neither a dotted name nor a dotted prefix ending in `.*`.",
+        "allowed_callables: ['checks.**', 'my checks']",
+        "Write `module.Name` for one callable or `module.*` for every one under it.",
+    ),
+    CodeInfo(
+        "PLANNING_PATTERN_UNKNOWN",
+        E,
+        _PLANNING,
+        "`allowed_patterns` names a pattern the grammar's catalog does not have.",
+        "allowed_patterns: [http_requests]",
+        "Name a pattern of `tasker-ctl grammar patterns` (the hint suggests the closest).",
+    ),
+    CodeInfo(
+        "PLANNING_EXAMPLE_INVALID",
+        E,
+        _PLANNING,
+        "A few-shot fragment in `planning.examples` is not one the planning step would accept; "
+        "the message starts with the fragment code (docs/fragments.md).",
+        "examples: [{fragment_version: '1.0', steps: [...a cycle...]}]",
+        "Fix the example as the message says: the planner copies what it is shown.",
+    ),
 )
 
 BY_CODE: dict[str, CodeInfo] = {info.code: info for info in CATALOGUE}

@@ -205,6 +205,15 @@ class PlanningBudget(BaseModel):
     max_wall_seconds: Number = 300
 
 
+class PlanningPrice(BaseModel):
+    """A model's price per million tokens, for a model the price tables do not know."""
+
+    model_config = _CLOSED
+
+    input_usd_per_million: Number
+    output_usd_per_million: Number
+
+
 class PlanningBlock(BaseModel):
     """Configuration of a ``type: planning`` step (tasker-ctl extension)."""
 
@@ -218,6 +227,19 @@ class PlanningBlock(BaseModel):
     allowed_patterns: list[Text] = Field(default_factory=list)
     context_from: list[Text] = Field(default_factory=list)
     goal: Text | None = None
+    model: Text | None = Field(
+        default=None,
+        description="'provider:model' (openai, anthropic, ollama, replay:FILE; openai:MODEL@URL "
+        "for an OpenAI-compatible server); unset: TASKER_PLANNER_MODEL at run time",
+    )
+    max_repairs: Annotated[StrictInt, Field(ge=0, le=10)] = 2
+    prompt: Text | None = None
+    examples: list[dict[str, JsonValue]] = Field(default_factory=list)
+    max_output_tokens: Annotated[StrictInt, Field(ge=1, le=200_000)] = 4096
+    timeout_seconds: Annotated[
+        StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)], Field(gt=0)
+    ] = 60
+    price: PlanningPrice | None = None
 
 
 class StepDefinition(BaseModel):

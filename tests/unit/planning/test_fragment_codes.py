@@ -1,4 +1,5 @@
-"""The fragment codes: each one reported is catalogued, and docs/fragments.md lists them all."""
+"""The fragment codes: each one reported is catalogued with its stage, and docs/fragments.md
+lists them all with the same stage and severity."""
 
 from __future__ import annotations
 
@@ -10,18 +11,39 @@ from tasker_ctl.planning.findings import _CODE_OF_TYPE
 from tasker_ctl.template.source import parse_document
 from tests.unit.planning.examples import EXAMPLES
 
-DOCS = Path(__file__).parents[3] / "docs" / "fragments.md"
+ROOT = Path(__file__).parents[3]
+DOCS = ROOT / "docs" / "fragments.md"
+PLANNING = ROOT / "src" / "tasker_ctl" / "planning"
 
 
-def test_every_code_reported_is_in_the_catalogue() -> None:
-    assert set(_CODE_OF_TYPE.values()) | {"FRAGMENT_SCHEMA_INVALID"} == set(FRAGMENT_CODES)
+def test_stage_one_codes_are_those_of_the_parse() -> None:
+    stage_one = {code for code, info in FRAGMENT_CODES.items() if info.stage == 1}
+    assert set(_CODE_OF_TYPE.values()) | {"FRAGMENT_SCHEMA_INVALID"} == stage_one
+
+
+def test_every_code_the_stages_name_is_catalogued_and_every_catalogued_code_is_used() -> None:
+    named: set[str] = set()
+    for module in PLANNING.glob("*.py"):
+        if module.name == "findings.py":
+            continue
+        named |= set(re.findall(r'"(FRAGMENT_[A-Z_]+)"', module.read_text(encoding="utf-8")))
+    later = {code for code, info in FRAGMENT_CODES.items() if info.stage > 1}
+    assert named - set(FRAGMENT_CODES) - {"FRAGMENT_CODES"} == set()
+    assert later - named == set()
     assert all(re.fullmatch(r"FRAGMENT_[A-Z_]+", code) for code in FRAGMENT_CODES)
+    assert all(1 <= info.stage <= 9 for info in FRAGMENT_CODES.values())
+    assert {info.stage for info in FRAGMENT_CODES.values()} == set(range(1, 10))
 
 
-def test_the_docs_list_exactly_the_catalogued_codes() -> None:
+def test_the_docs_list_exactly_the_catalogued_codes_with_their_stage_and_severity() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    documented = set(re.findall(r"^\| `(FRAGMENT_[A-Z_]+)` \|", text, re.MULTILINE))
-    assert documented == set(FRAGMENT_CODES)
+    rows = re.findall(
+        r"^\| `(FRAGMENT_[A-Z_]+)` \| (\d) \| (error|warning) \|", text, re.MULTILINE
+    )
+    documented = {code: (int(stage), severity) for code, stage, severity in rows}
+    assert documented == {
+        code: (info.stage, info.severity.value) for code, info in FRAGMENT_CODES.items()
+    }
 
 
 def test_the_docs_example_is_the_first_test_example() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import TypeGuard
 
@@ -127,3 +128,61 @@ def planning_frame(context: RuleContext) -> Iterator[Issue]:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+PLANNER_PROVIDERS = ("openai", "anthropic", "ollama", "replay")
+_MODEL_NAME = re.compile(r"[^\s@]+\Z")
+_CALLABLE_ENTRY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*(?:\.\*)?\Z")
+
+
+def model_problem(model: str) -> str | None:
+    """Why ``model`` is not a planner model reference (``provider:model``), or None."""
+    provider, colon, rest = model.partition(":")
+    if not colon or not rest:
+        return "is not 'provider:model'"
+    if provider not in PLANNER_PROVIDERS:
+        return f"names provider '{provider}', not one of {', '.join(PLANNER_PROVIDERS)}"
+    if provider == "replay":
+        return None if rest.strip() == rest else "names a cassette file with surrounding spaces"
+    name, at, url = rest.partition("@")
+    if at:
+        if provider != "openai":
+            return "gives a base URL, which only openai: (any OpenAI-compatible server) takes"
+        if not name or not re.match(r"https?://[^\s/@]+", url):
+            return "is not 'openai:MODEL@URL' with an http:// or https:// URL"
+    if not _MODEL_NAME.match(name):
+        return "has a model name that is empty or holds spaces"
+    return None
+
+
+@rule("PLANNING_MODEL_INVALID", "PLANNING_CALLABLE_ENTRY_INVALID")
+def planning_settings(context: RuleContext) -> Iterator[Issue]:
+    for step in context.steps:
+        block = step.mapping("planning")
+        if step.type != "planning" or block is None:
+            continue
+        base = (*step.path, "planning")
+        model = block.get("model")
+        if isinstance(model, str):
+            problem = model_problem(model)
+            if problem is not None:
+                yield Issue(
+                    "PLANNING_MODEL_INVALID",
+                    f"planning.model '{model}' {problem}",
+                    (*base, "model"),
+                    "write e.g. 'openai:gpt-4.1-mini', 'anthropic:claude-sonnet-4-0', "
+                    "'ollama:qwen2.5-coder:7b', 'openai:MODEL@http://host:port/v1' or "
+                    "'replay:FILE'",
+                    step=step.name,
+                )
+        entries = block.get("allowed_callables")
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            if isinstance(entry, str) and not _CALLABLE_ENTRY.match(entry):
+                yield Issue(
+                    "PLANNING_CALLABLE_ENTRY_INVALID",
+                    f"planning.allowed_callables entry '{entry}' is neither a dotted name nor "
+                    "a dotted prefix ending in '.*'",
+                    (*base, "allowed_callables", index),
+                    "write 'module.Name' for one callable, 'module.*' for every one under it",
+                    step=step.name,
+                )

@@ -1,0 +1,123 @@
+"""The frame a fragment is checked against: the template around a planning step, and what is
+known of the task it would fill (context, upstream results, budget left, steps already there).
+
+No database is needed: the worker builds a frame from the task it plans for, ``tasker-ctl
+fragment validate`` from a template file and the options given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from tasker_ctl.errors import PlanningStepError
+from tasker_ctl.planning.callables import matches
+from tasker_ctl.template.issue import suggestion_hint
+from tasker_ctl.template.model import PlanningBlock, StepDefinition, TaskTemplate
+from tasker_ctl.trust import TrustPolicy
+
+
+@dataclass(frozen=True)
+class FragmentFrame:
+    """What a fragment for ``planning_step`` of ``template`` is checked against.
+
+    ``context``: the task context when known (None: only ``input_schema`` is checked);
+    ``results``: known results of upstream steps by name; ``remaining_steps``: the steps the
+    task's budget still allows (None: only the bounds apply); ``existing_steps``: step names
+    already in the task (the template's and earlier fills'); ``callables``: those the worker
+    registered (None: unknown, only the allow-list applies); ``trust``: what persist and
+    acquire may reach (None: the template's resources and the default policy).
+    """
+
+    template: TaskTemplate
+    planning_step: str
+    context: Any = None
+    results: Mapping[str, Any] | None = None
+    remaining_steps: int | None = None
+    existing_steps: frozenset[str] = frozenset()
+    callables: frozenset[str] | None = None
+    trust: TrustPolicy | None = None
+    # filled in __post_init__: the planning step's definition, checked once
+    _step: StepDefinition = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        step = self.template.step(self.planning_step)
+        if step is None:
+            planning = [s.name for s in self.template.steps if s.planning is not None]
+            raise PlanningStepError(
+                f"template '{self.template.name}' has no step '{self.planning_step}'",
+                hint=suggestion_hint(self.planning_step, planning)
+                or _planning_steps_hint(planning),
+            )
+        if step.planning is None or step.step_type.value != "planning":
+            planning = [s.name for s in self.template.steps if s.planning is not None]
+            raise PlanningStepError(
+                f"step '{self.planning_step}' of template '{self.template.name}' is not a "
+                "'type: planning' step with a 'planning:' block",
+                hint=_planning_steps_hint(planning),
+            )
+        object.__setattr__(self, "_step", step)
+
+    @property
+    def step(self) -> StepDefinition:
+        """The planning step's definition."""
+        return self._step
+
+    @property
+    def block(self) -> PlanningBlock:
+        """The planning step's ``planning:`` block."""
+        assert self._step.planning is not None  # checked in __post_init__
+        return self._step.planning
+
+    @property
+    def convergence(self) -> str:
+        """The frame's convergence step, which runs after the fill."""
+        return self.block.convergence
+
+    @property
+    def policy(self) -> TrustPolicy:
+        return self.trust if self.trust is not None else TrustPolicy()
+
+    def allowed_callable(self, name: str) -> bool:
+        """Whether a fragment step may call ``name``: on the allow-list and, when the worker's
+        registered callables are known, among them."""
+        if not matches(name, self.block.allowed_callables):
+            return False
+        return self.callables is None or name in self.callables
+
+    def allowed_pattern(self, name: str) -> bool:
+        """Whether a fragment step may use the grammar pattern ``name``."""
+        return name in self.block.allowed_patterns
+
+    @cached_property
+    def template_steps(self) -> dict[str, StepDefinition]:
+        return {step.name: step for step in self.template.steps}
+
+    @cached_property
+    def frame_steps(self) -> frozenset[str]:
+        """Every step name the fill must not take: the template's and those already there."""
+        return frozenset(self.template_steps) | self.existing_steps
+
+    @cached_property
+    def upstream(self) -> frozenset[str]:
+        """The template steps the planning step depends on, directly or not: the ones whose
+        results a fragment step may read."""
+        found: set[str] = set()
+        pending = list(self._step.dependencies)
+        while pending:
+            name = pending.pop()
+            if name in found:
+                continue
+            found.add(name)
+            step = self.template_steps.get(name)
+            if step is not None:
+                pending.extend(step.dependencies)
+        return frozenset(found)
+
+
+def _planning_steps_hint(names: list[str]) -> str:
+    if not names:
+        return "the template has no 'type: planning' step"
+    return "planning steps: " + ", ".join(f"'{name}'" for name in names)

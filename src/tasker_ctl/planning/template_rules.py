@@ -1,0 +1,72 @@
+"""The planning checks of ``tasker-ctl validate`` that need the grammar or the fragment
+validator: ``allowed_patterns`` name catalog patterns, and each few-shot fragment in
+``planning.examples`` is one the planning step would accept (``check_fragment`` against the
+template's own frame), its findings placed under the example.
+
+Registered through the ``tasker_ctl.rules`` entry point (``pyproject.toml``), so that the
+template package never imports the planning package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tasker_ctl.errors import TaskerError
+from tasker_ctl.template.context import RuleContext
+from tasker_ctl.template.issue import Issue, did_you_mean, quote_list
+from tasker_ctl.template.rules import rule
+
+MAX_EXAMPLE_FINDINGS = 10
+"""Findings reported per example: the first few say what to fix."""
+
+
+@rule("PLANNING_PATTERN_UNKNOWN")
+def planning_patterns(context: RuleContext) -> Iterator[Issue]:
+    from tasker_ctl.grammar.patterns import PATTERNS
+
+    known = sorted(PATTERNS)
+    for step in context.steps:
+        block = step.mapping("planning")
+        if step.type != "planning" or block is None:
+            continue
+        patterns = block.get("allowed_patterns")
+        for index, name in enumerate(patterns if isinstance(patterns, list) else []):
+            if isinstance(name, str) and name not in PATTERNS:
+                match = did_you_mean(name, known)
+                yield Issue(
+                    "PLANNING_PATTERN_UNKNOWN",
+                    f"planning.allowed_patterns names '{name}', which is not a pattern of the "
+                    "grammar's catalog",
+                    (*step.path, "planning", "allowed_patterns", index),
+                    f"did you mean '{match}'?" if match else f"patterns: {quote_list(known)}",
+                    step=step.name,
+                )
+
+
+@rule("PLANNING_EXAMPLE_INVALID")
+def planning_examples(context: RuleContext) -> Iterator[Issue]:
+    template = context.template
+    if template is None:
+        return  # the template's own errors come first
+    from tasker_ctl.planning.frame import FragmentFrame
+    from tasker_ctl.planning.validator import check_fragment
+
+    for step in context.steps:
+        definition = template.step(step.name) if step.name is not None else None
+        if definition is None or definition.planning is None or not definition.planning.examples:
+            continue
+        try:
+            frame = FragmentFrame(template, definition.name)
+        except TaskerError:
+            continue  # not a planning step: PLANNING_BLOCK_MISPLACED says so
+        base = (*step.path, "planning", "examples")
+        for index, example in enumerate(definition.planning.examples):
+            check = check_fragment(example, frame, source=f"example {index}")
+            for finding in check.errors[:MAX_EXAMPLE_FINDINGS]:
+                yield Issue(
+                    "PLANNING_EXAMPLE_INVALID",
+                    f"planning.examples[{index}]: {finding.code}: {finding.message}",
+                    (*base, index, *finding.keys),
+                    finding.hint,
+                    step=step.name,
+                )
