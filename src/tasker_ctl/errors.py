@@ -98,6 +98,7 @@ tree, or drawn under another base or with another code than it has.
         engine.HandlerNotFoundError                 HANDLER_NOT_FOUND
         engine.DependencyCycleError                 CYCLE_DETECTED
         engine.DlqEntryAlreadyResolvedError         DLQ_ENTRY_ALREADY_RESOLVED (exit 1)
+        engine.FragmentRejectedError                FRAGMENT_REJECTED (exit 1)
         engine.WorkerThreadDiedError                WORKER_THREAD_DIED (exit 3)
         grammar.GrammarError                        GRAMMAR_ERROR
           grammar.InvocationError                   INVOCATION_FAILED

@@ -189,6 +189,33 @@ IsolationOption = Annotated[
     ),
 ]
 
+# -- planning steps (run, worker; docs/planning.md) -------------------------------------------
+
+PlannerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--planner",
+        metavar="MODEL",
+        help="The model planning steps ask, overriding their 'planning.model' and "
+        "TASKER_PLANNER_MODEL: provider:model (openai:gpt-4.1-mini, anthropic:..., "
+        "ollama:qwen2.5-coder:7b, openai:MODEL@URL for an OpenAI-compatible server) or "
+        "replay:FILE to play a recorded cassette (no network, no key).",
+        show_default=False,
+    ),
+]
+
+RecordPlannerOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--record",
+        metavar="FILE",
+        help="Record every planner call (request and answer) in the cassette FILE, to replay "
+        "later with --planner replay:FILE.",
+        show_default=False,
+        dir_okay=False,
+    ),
+]
+
 # -- the operator's grants (run, worker; docs/security.md) ---------------------------------
 # Each adds to what the TASKER_* variables grant (TrustPolicy.with_grants). The policy is built
 # before anything starts, so a malformed grant is a usage error (POLICY_INVALID, exit 2)

@@ -10,6 +10,7 @@ import shlex
 import sys
 import uuid
 from contextlib import nullcontext
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TextIO
 
 import typer
@@ -30,7 +31,9 @@ from tasker_ctl.cli.options import (
     NewOption,
     ParentCorrelationOption,
     PersistRoleOption,
+    PlannerOption,
     ReconnectLimitOption,
+    RecordPlannerOption,
     TaskJsonOption,
     trust_policy,
 )
@@ -94,6 +97,8 @@ def register(app: typer.Typer) -> None:
         persist_role: PersistRoleOption = None,
         allow_env: AllowEnvOption = None,
         allow_private_network: AllowPrivateNetworkOption = False,
+        planner: PlannerOption = None,
+        record: RecordPlannerOption = None,
     ) -> None:
         """Run TEMPLATE's task to the end on the local orchestrator, showing its steps.
 
@@ -130,6 +135,8 @@ def register(app: typer.Typer) -> None:
                 trust=trust,
                 isolation=isolation.mode,
                 report_stream=report_stream,
+                planner=planner,
+                record_planner=record,
             )
         raise typer.Exit(code)
 
@@ -151,6 +158,8 @@ def _run(
     trust: TrustPolicy | None = None,
     isolation: Literal["thread", "process"] = "thread",
     report_stream: TextIO | None = None,
+    planner: str | None = None,
+    record_planner: Path | None = None,
 ) -> int:
     from tasker_ctl.engine import run_template
     from tasker_ctl.report.run_view import RunView, make_console, render_summary
@@ -189,6 +198,8 @@ def _run(
                 reconnect_limit=reconnect_limit,
                 trust=trust,
                 isolation=isolation,
+                planner=planner,
+                record_planner=record_planner,
             )
         except KeyboardInterrupt:
             console.print(

@@ -22,7 +22,9 @@ from tasker_ctl.cli.options import (
     IsolationMode,
     IsolationOption,
     PersistRoleOption,
+    PlannerOption,
     ReconnectLimitOption,
+    RecordPlannerOption,
     trust_policy,
 )
 from tasker_ctl.cli.stopping import EXIT_INTERRUPTED, GracefulStop
@@ -59,6 +61,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--concurrency", min=1, metavar="N", help="Steps run at once (threads)."),
         ] = 1,
         isolation: IsolationOption = IsolationMode.THREAD,
+        planner: PlannerOption = None,
+        record: RecordPlannerOption = None,
         claim_batch: Annotated[
             int,
             typer.Option(
@@ -134,6 +138,8 @@ def register(app: typer.Typer) -> None:
                     reconnect_limit=reconnect_limit,
                     trust=trust,
                     isolation=isolation.mode,
+                    planner=planner,
+                    record_planner=record,
                 )
             except KeyboardInterrupt:
                 typer.echo(

@@ -8,7 +8,7 @@ tree, with the codes, is drawn in ``tasker_ctl.errors``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.errors import DatabaseError, ExitCode, TaskerError, UsageError
 
@@ -214,6 +214,20 @@ class ManualCompletionUnsupportedError(UsageError):
     result would have to grow the task in ways only its handler's run does."""
 
     code = "MANUAL_COMPLETION_UNSUPPORTED"
+
+
+class FragmentRejectedError(TaskerError):
+    """A fragment an operator supplied for a planning step has validation errors; nothing
+    was changed. ``findings`` holds every one (code, stage, path, message, hint)."""
+
+    code = "FRAGMENT_REJECTED"
+    exit_code = ExitCode.FINDINGS
+
+    def __init__(
+        self, message: str, findings: list[dict[str, Any]], *, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.findings = findings
 
 
 class NotAwaitingApprovalError(UsageError):

@@ -69,6 +69,8 @@ def run_template(
     trust: TrustPolicy | None = None,
     isolation: Isolation = "thread",
     reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
+    planner: str | None = None,
+    record_planner: Path | None = None,
 ) -> TaskReport:
     """Run the template's task to a resting state and return its report.
 
@@ -80,10 +82,13 @@ def run_template(
     the ``TASKER_*`` variables, ``TrustPolicy.from_environment``). ``isolation="process"`` runs
     every handler in a process of its own (one per worker thread; docs/engine.md).
     ``reconnect_limit`` is how many seconds the database may stay away (a restart) while the
-    task runs: the workers and the watch on the task reconnect meanwhile.
+    task runs: the workers and the watch on the task reconnect meanwhile. ``planner``
+    overrides the planning steps' model (``replay:FILE`` plays a cassette);
+    ``record_planner`` records their calls in a cassette.
     """
     trust = trust if trust is not None else TrustPolicy.from_environment()
     template, digest = _load(template_path, context, environment)
+    _check_planners(template, planner)
     # handlers and the context are checked before the (possibly slow) database start
     handlers = list(handlers)
     registry = load_handlers(handlers)
@@ -107,6 +112,9 @@ def run_template(
             isolation=isolation,
             handlers=handler_locations(handlers),
             reconnect_limit=reconnect_limit,
+            planner=planner,
+            planner_record=record_planner,
+            planner_base_dir=Path.cwd(),
         )
         ids = [default_worker_id() for _ in range(count)]
         pool = WorkerPool.start(url, registry, options, ids, stop)
@@ -179,8 +187,11 @@ def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:
     missing = [
         step
         for step in template.steps
-        # a composition is run by the grammar: it has no handler to find
-        if step.composition is None and registry.resolve(step.handler.callable) is None
+        # a composition is run by the grammar, a planning step by the engine's planner:
+        # neither has a handler to find
+        if step.composition is None
+        and step.planning is None
+        and registry.resolve(step.handler.callable) is None
     ]
     if missing:
         raise HandlerNotFoundError(
@@ -328,6 +339,8 @@ def serve(
     trust: TrustPolicy | None = None,
     isolation: Isolation = "thread",
     reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
+    planner: str | None = None,
+    record_planner: Path | None = None,
 ) -> int:
     """Work steps of every task (of ``namespaces``) until ``stop`` is set; attempts run.
 
@@ -337,7 +350,8 @@ def serve(
     ``trust`` is what the operator grants compositions (default: the ``TASKER_*`` variables).
     ``isolation="process"`` runs every handler in a process of its own, one per worker thread.
     ``reconnect_limit``: how many seconds the database may stay away (a restart) before the
-    worker threads give up; until then they reconnect and carry on.
+    worker threads give up; until then they reconnect and carry on. ``planner`` overrides the
+    planning steps' model, ``record_planner`` records their calls in a cassette.
     """
     trust = trust if trust is not None else TrustPolicy.from_environment()
     handlers = list(handlers)
@@ -371,6 +385,9 @@ def serve(
         isolation=isolation,
         handlers=handler_locations(handlers),
         reconnect_limit=reconnect_limit,
+        planner=planner,
+        planner_record=record_planner,
+        planner_base_dir=Path.cwd(),
     )
     ids = [f"{base}/{i}" for i in range(count)]
     pool = WorkerPool.start(target.url, registry, options, ids, stop, on_outcome=hook)
@@ -416,3 +433,30 @@ def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
         duration_ms=outcome.duration_ms,
         error=None if outcome.success else str(error.get("message") or "failed"),
     )
+
+
+def _check_planners(template: TaskTemplate, planner: str | None) -> None:
+    """Refuse a run whose planning steps could not plan (no model named anywhere, or the
+    ``[planning]`` extra missing for a real model) before anything is submitted."""
+    from tasker_ctl.template.model import StepType
+
+    blocks = [
+        step.planning
+        for step in template.steps
+        if step.step_type is StepType.PLANNING and step.planning is not None
+    ]
+    if not blocks:
+        return  # nothing of the planning layer is imported
+    import importlib.util
+
+    from tasker_ctl.planning.errors import PlannerExtraMissing
+    from tasker_ctl.planning.planner import parse_planner_spec, resolve_planner_spec
+
+    for block in blocks:
+        spec = parse_planner_spec(resolve_planner_spec(planner, block.model))
+        if spec.provider == "replay":
+            from tasker_ctl.planning.cassette import read_cassette
+
+            read_cassette(Path(spec.model))  # a missing or unreadable cassette, said now
+        elif importlib.util.find_spec("pydantic_ai") is None:
+            raise PlannerExtraMissing("pydantic_ai")

@@ -138,6 +138,20 @@ class HandlerRegistry:
         """The names dotted callables may start with (module names and aliases)."""
         return [name for name, module in self._modules.items() if module is not None]
 
+    def known_callables(self) -> list[str]:
+        """Every name a step's ``callable`` may resolve through: registry keys, and
+        ``module.Name`` for each handler a handler module holds (a planner's allow-list is
+        expanded against these)."""
+        names = set(self._handlers)
+        for prefix, module in self._modules.items():
+            if module is None:
+                continue
+            for attribute, value in list(vars(module).items()):
+                cls = as_handler_class(value)
+                if cls is not None and not inspect.isabstract(cls):
+                    names.add(f"{prefix}.{attribute}")
+        return sorted(names)
+
     def add_location(self, location: str) -> None:
         """Remember where handlers were loaded from (a ``--handlers`` entry), for messages."""
         if location not in self._locations:

@@ -39,13 +39,18 @@ from tasker_ctl.template.source import (
 from tasker_ctl.template.structure import check_structure
 
 _TEMPLATE_KEYS = ("steps", "namespace_name")
+# a workflow fragment has steps too, but says what it is (`tasker-ctl fragment validate`)
+_FRAGMENT_KEY = "fragment_version"
 
 
 def looks_like_template(document: SourceDocument) -> bool:
-    """Whether a file found in a directory is a TaskTemplate (others are skipped)."""
+    """Whether a file found in a directory is a TaskTemplate (others, fragments among them,
+    are skipped)."""
     if not document.usable:
         # broken files are reported: they may well be templates (unless too large to tell)
         return document.may_be_template
+    if _FRAGMENT_KEY in document.data and "namespace_name" not in document.data:
+        return False
     return any(key in document.data for key in _TEMPLATE_KEYS)
 
 

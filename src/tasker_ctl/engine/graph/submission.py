@@ -100,6 +100,14 @@ def initial_steps(template: TaskTemplate) -> list[StepDefinition]:
     after_batches = set().union(
         *(graph.descendants(s.name) for s in template.steps if s.step_type is StepType.BATCH_WORKER)
     )
+    # a planning step's convergence is created with the task, waiting for the planning step:
+    # the fill's leaves are added as its parents when the fragment is written, so it runs
+    # after every planned step, and a task cannot complete without planning
+    planned_into = {
+        s.planning.convergence
+        for s in template.steps
+        if s.step_type is StepType.PLANNING and s.planning is not None
+    }
     created: list[StepDefinition] = []
     for step in template.steps:
         if (
@@ -108,7 +116,11 @@ def initial_steps(template: TaskTemplate) -> list[StepDefinition]:
             or step.name in after_batches
         ):
             continue
-        if step.step_type is StepType.DEFERRED_CONVERGENCE and not decisions:
+        if (
+            step.step_type is StepType.DEFERRED_CONVERGENCE
+            and not decisions
+            and step.name not in planned_into
+        ):
             continue
         created.append(step)
     return created
@@ -262,6 +274,7 @@ def insert_steps(
             "inputs": step.inputs,
             "created_by": step.created_by,
             **_composition_provenance(step.definition),
+            **step.provenance,
         }
         for step in steps
     ]

@@ -29,7 +29,8 @@ from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 # how many violations the one-line message names; the error carries all of them
 _VIOLATIONS_SHOWN = 10
 # steps whose result grows the task through machinery only a handler's run goes through
-_GROWING_STEP_TYPES = (StepType.BATCHABLE, StepType.PLANNING)
+# (a planning step's result is a fragment: planned_by_hand.py takes it)
+_GROWING_STEP_TYPES = (StepType.BATCHABLE,)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,11 @@ def require_object(value: Any, *, source: str = "the result") -> dict[str, Any]:
 
 
 def check_manual_result(
-    configuration: Any, template_step_name: str, step_name: str, result: Any
+    configuration: Any,
+    template_step_name: str,
+    step_name: str,
+    result: Any,
+    stored_definition: Any = None,
 ) -> CheckedResult:
     """Check ``result`` for the step against its template (the task's registered
     ``configuration``); raises a coded error naming every problem."""
@@ -84,7 +89,11 @@ def check_manual_result(
             hint="re-register the template (tasker-ctl run / task submit), or settle the "
             "step without a result: tasker-ctl task resolve-step",
         ) from None
-    definition = _definition(template, template_step_name, step_name)
+    definition = (
+        StepDefinition.model_validate(stored_definition)  # a planned step's own
+        if stored_definition is not None
+        else _definition(template, template_step_name, step_name)
+    )
     if definition.step_type in _GROWING_STEP_TYPES:
         raise ManualCompletionUnsupportedError(
             f"step '{step_name}' is a {definition.step_type.value} step: its result creates "
@@ -105,6 +114,23 @@ def check_manual_result(
     if definition.step_type is not StepType.DECISION:
         return CheckedResult(result)
     return _checked_decision(template, definition, result)
+
+
+def planning_definition(
+    configuration: Any, step: dict[str, Any]
+) -> tuple[TaskTemplate, StepDefinition] | None:
+    """The template and definition of ``step`` when it is a planning step (its manual result
+    is then a fragment); None for any other step."""
+    try:
+        template = TaskTemplate.model_validate(configuration)
+    except ValidationError:
+        return None  # check_manual_result says why the template cannot be read
+    for definition in template.steps:
+        if definition.name == step["template_step_name"]:
+            if definition.step_type is StepType.PLANNING and definition.planning is not None:
+                return template, definition
+            return None
+    return None
 
 
 def manual_envelope(

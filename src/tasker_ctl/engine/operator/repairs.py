@@ -32,7 +32,12 @@ from tasker_ctl.engine.operator.checks import (
     retryable_step,
     settleable_step,
 )
-from tasker_ctl.engine.operator.manual_results import check_manual_result, manual_envelope
+from tasker_ctl.engine.operator.manual_results import (
+    check_manual_result,
+    manual_envelope,
+    planning_definition,
+)
+from tasker_ctl.engine.operator.planned_by_hand import complete_with_fragment
 from tasker_ctl.engine.rules.states import TERMINAL_TASK_STATES, StepState, TaskState
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.views.task_report import TaskReport, task_report
@@ -213,15 +218,28 @@ def complete_step(
         template = _returned(
             store.fetch_one("fetch_template", named_task_uuid=task["named_task_uuid"])
         )
-        checked = check_manual_result(
-            template["configuration"], step["template_step_name"], step_name, result
-        )
-        if checked.segments is not None and checked.chosen:
-            grow_from_decision(store, checked.segments, StepOrigin.of_row(step), checked.chosen)
+        planning = planning_definition(template["configuration"], step)
+        if planning is not None:  # the result is a fragment: checked, recorded and written
+            supplied = complete_with_fragment(
+                store, task, step, planning[0], planning[1], result, actor.by
+            )
+            stored = supplied.result
+        else:
+            checked = check_manual_result(
+                template["configuration"],
+                step["template_step_name"],
+                step_name,
+                result,
+                step.get("step_definition"),
+            )
+            if checked.segments is not None and checked.chosen:
+                origin = StepOrigin.of_row(step)
+                grow_from_decision(store, checked.segments, origin, checked.chosen)
+            stored = checked.result
         envelope = manual_envelope(
             step["workflow_step_uuid"],
             step["attempts"],
-            checked.result,
+            stored,
             by=actor.by,
             reason=actor.reason,
         )

@@ -14,7 +14,7 @@ without its defects; docs/compatibility.md lists where they differ:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tasker_ctl.engine.errors import DecisionOutcomeError
@@ -41,12 +41,14 @@ class NewEdge:
 @dataclass(frozen=True)
 class NewStep:
     """A step to create: its template definition, its name and inputs (a batch worker's
-    differ from the definition's), and who puts it in the graph."""
+    differ from the definition's), and who puts it in the graph; a planned step also its
+    planning provenance (planning_step_uuid, fragment_id, ..., step_definition)."""
 
     definition: StepDefinition
     name: str
     inputs: dict[str, Any]
     created_by: str
+    provenance: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, definition: StepDefinition, created_by: str) -> NewStep:

@@ -29,6 +29,11 @@ class AncestorResults(dict[str, Any]):
         self._load = load
         self._lock = threading.Lock()
 
+    def everything(self) -> dict[str, Any]:
+        """Every completed ancestor's result envelope, by step name (read once)."""
+        self._ensure_all()
+        return dict(self.items())
+
     @property
     def complete(self) -> bool:
         """Whether every ancestor's result is in memory."""

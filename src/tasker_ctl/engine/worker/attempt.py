@@ -15,6 +15,7 @@ from tasker_ctl.engine.rules.retry import RetryPolicy
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask
 from tasker_ctl.engine.worker.composition_step import GateWait, GrammarPlan
+from tasker_ctl.planning.plan import PlannedFill
 from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.template.model import ResourceDefinition, StepDefinition, StepType, TaskTemplate
 
@@ -71,6 +72,12 @@ class PreparedTemplate:
         kinds = {s.step_type for s in self.template.steps}
         self._segments = DecisionSegments(self.template) if StepType.DECISION in kinds else None
         self._batches = BatchPlanner(self.template) if StepType.BATCHABLE in kinds else None
+
+    def planned(self, step: ClaimedStep) -> PreparedStep:
+        """A planned step, prepared from the definition its row holds (each planned step's
+        is its own, so nothing is cached)."""
+        definition = StepDefinition.model_validate(step.step_definition)
+        return PreparedStep.of(definition, resources=self.template.resources)
 
     def step(self, name: str) -> PreparedStep:
         prepared = self._steps.get(name)
@@ -130,8 +137,11 @@ class Outcome:
     checkpoint: dict[str, Any] | None = None
     # a grammar step stopped at a gate: the step waits for a decision (nothing else is stored)
     awaiting: GateWait | None = None
+    # a planning step's success: the accepted fragment's steps and edges
+    fill: PlannedFill | None = None
 
     @property
     def grows(self) -> bool:
-        """Whether recording this success adds steps to the task."""
-        return bool(self.chosen) or self.batch is not None
+        """Whether recording this success adds steps to the task (a planning step's always
+        does: its ledger commitment, even for a fragment of no steps)."""
+        return bool(self.chosen) or self.batch is not None or self.fill is not None

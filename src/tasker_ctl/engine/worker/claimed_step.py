@@ -100,6 +100,8 @@ class ClaimedStep:
     trace_id: str | None = None  # the task's trace context: the attempt span's parent
     span_id: str | None = None
     provenance: Provenance = field(default_factory=Provenance)
+    # a planned step's definition (the template's format); None for the template's steps
+    step_definition: Mapping[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> ClaimedStep:
@@ -141,6 +143,7 @@ class ClaimedStep:
                 planning_phase=row["planning_phase"],
                 composition_source=row["composition_source"],
             ),
+            step_definition=row.get("step_definition"),
         )
 
     @property

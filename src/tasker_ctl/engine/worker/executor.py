@@ -328,6 +328,12 @@ def failed_outcome(attempt: Attempt, result: StepHandlerResult, worker_id: str) 
     return _outcome(attempt, result, time.perf_counter(), worker_id)
 
 
+def outcome_of(attempt: Attempt, result: StepHandlerResult, started: float, worker: str) -> Outcome:
+    """The outcome of ``result`` (a handler's, or the engine's for a planning step), with the
+    stored envelope every outcome has."""
+    return _outcome(attempt, result, started, worker)
+
+
 def _outcome(attempt: Attempt, result: StepHandlerResult, started: float, worker: str) -> Outcome:
     duration_ms = int((time.perf_counter() - started) * 1000)
     # every text bounded, every member storable: the success's result was checked already

@@ -39,13 +39,14 @@ from tasker_ctl.engine.worker.composition_step import GrammarServices
 from tasker_ctl.engine.worker.executor import execute
 from tasker_ctl.engine.worker.handler_process import HandlerProcess
 from tasker_ctl.engine.worker.options import WorkerOptions
+from tasker_ctl.engine.worker.planning_step import PlanningRunner, planned_inputs_resolved
 from tasker_ctl.engine.worker.recording import Recorder
 from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.unrecorded import broken_attempt, database_away
 from tasker_ctl.errors import DatabaseError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.telemetry import AttemptResult, AttemptSpan, Telemetry, current_telemetry
-from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.model import StepType, TaskTemplate
 
 __all__ = ["READY_CHANNEL", "Disposition", "Ran", "Worker", "WorkerOptions"]
 
@@ -117,6 +118,7 @@ class Worker:
         )
         # a connection was lost: claims whose reply it took may wait to be taken back
         self._claims_lost = False
+        self._planning = PlanningRunner(self.options, registry, self.telemetry)
         # started on the first attempt that runs in a process of its own
         self._handler_process = HandlerProcess(
             registry, self.options.handlers, self.options.isolation, name="tasker-handlers"
@@ -226,6 +228,14 @@ class Worker:
             current = resumed
             return True
 
+        if attempt.definition.step_type is StepType.PLANNING:
+            template = self._template(
+                store, str(attempt.step.named_task_uuid), attempt.step.template_revision
+            )
+            outcome = self._planning.run(store, attempt, template.template)
+            self.executed += 1
+            recorded = self.recorder.record_now(store, attempt, outcome)
+            return Ran(outcome, Disposition.RECORDED if recorded else Disposition.REFUSED)
         services = None
         if attempt.prepared.grammar is not None:
             services = GrammarServices(self.database_url, keep_checkpoint, trust=self.options.trust)
@@ -283,12 +293,14 @@ class Worker:
             )
             return read or {}
 
+        ancestors = AncestorResults(
+            step.parent_results, all_ancestors if step.has_more_ancestors else None
+        )
+        if step.step_definition is not None:  # a planned step: what it runs is in its row
+            step = planned_inputs_resolved(step, ancestors)
+            return Attempt(step=step, prepared=template.planned(step), ancestors=ancestors)
         return Attempt(
-            step=step,
-            prepared=template.step(step.template_step_name),
-            ancestors=AncestorResults(
-                step.parent_results, all_ancestors if step.has_more_ancestors else None
-            ),
+            step=step, prepared=template.step(step.template_step_name), ancestors=ancestors
         )
 
     def _template(self, store: Store, named_task_uuid: str, revision: int) -> PreparedTemplate:

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT
 from tasker_ctl.engine.worker.handler_process import Isolation
@@ -38,3 +39,8 @@ class WorkerOptions:
     handlers: tuple[str, ...] = ()
     # what the operator grants compositions beyond their templates (TASKER_* variables)
     trust: TrustPolicy = field(default_factory=TrustPolicy.from_environment)
+    # planning steps: the planner that overrides the templates' (``--planner``), a cassette
+    # to record its calls in (``--record``), and where ``replay:`` paths are relative to
+    planner: str | None = None
+    planner_record: Path | None = None
+    planner_base_dir: Path | None = None

@@ -60,21 +60,26 @@ SELECT tasker.transition_task(%(task_uuid)s, %(to_state)s, %(metadata)s, %(expec
 -- name: insert_workflow_steps
 -- Create steps, given as a JSON array of objects, each with its first transition; all were
 -- created by origin_step_uuid (NULL: with the task). Only grammar steps carry handler_type
--- and their composition.
+-- and their composition; only planned steps their planning provenance and definition.
 WITH step AS (
     INSERT INTO tasker.workflow_steps
         (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
          retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by,
-         origin_step_uuid, handler_type, composition_source, composition_spec)
+         origin_step_uuid, handler_type, composition_source, composition_spec,
+         planning_step_uuid, fragment_id, planning_phase, planning_reasoning, step_definition)
     SELECT %(task_uuid)s::uuid, s.named_step_uuid, s.name, s.template_step_name, s.step_type,
            %(namespace_name)s, s.retryable, s.max_attempts, s.timeout_seconds,
            s.idempotency_key, s.inputs, s.created_by, %(origin_step_uuid)s::uuid,
-           coalesce(s.handler_type, 'application'), s.composition_source, s.composition_spec
+           coalesce(s.handler_type, 'application'), s.composition_source, s.composition_spec,
+           s.planning_step_uuid, s.fragment_id, s.planning_phase, s.planning_reasoning,
+           s.step_definition
     FROM jsonb_to_recordset(%(steps)s) AS s (
         named_step_uuid uuid, name varchar, template_step_name varchar, step_type varchar,
         retryable boolean, max_attempts integer, timeout_seconds integer,
         idempotency_key varchar, inputs jsonb, created_by varchar, handler_type varchar,
-        composition_source varchar, composition_spec jsonb)
+        composition_source varchar, composition_spec jsonb, planning_step_uuid uuid,
+        fragment_id varchar, planning_phase integer, planning_reasoning text,
+        step_definition jsonb)
     RETURNING workflow_step_uuid, task_uuid, name
 ), first_transition AS (
     INSERT INTO tasker.workflow_step_transitions

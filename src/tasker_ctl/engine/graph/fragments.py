@@ -1,0 +1,94 @@
+"""Writing an accepted fragment into its task: the planned steps with their provenance and
+definition, the edges that hang them between the planning step and the frame's convergence,
+and the ledger's commitment of the steps and the phase, all in the transaction that completes
+the planning step (or, for an operator's fragment, that completes it by hand): either the fill
+exists with the planning step's completion, or neither does."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from tasker_ctl.engine.graph.growth import StepOrigin
+from tasker_ctl.engine.graph.submission import QueryRunner, insert_steps
+from tasker_ctl.engine.rules.decisions import NewStep
+from tasker_ctl.planning.plan import PlannedFill, definition_json
+
+
+def materialize_fill(
+    store: QueryRunner,
+    origin: StepOrigin,
+    fill: PlannedFill,
+) -> dict[str, Any]:
+    """Create ``fill``'s steps and edges below ``origin`` (the planning step, in progress in
+    the caller's transaction), and commit its steps and phase in the ledger; the new steps'
+    uuids by name."""
+    existing = {
+        row["name"]: row for row in store.fetch_all("task_step_states", task_uuid=origin.task_uuid)
+    }
+    steps = [
+        NewStep(
+            planned.definition,
+            planned.name,
+            dict(planned.inputs),
+            "planning_step",
+            provenance={
+                "planning_step_uuid": str(origin.step_uuid),
+                "fragment_id": fill.fragment_id,
+                "planning_phase": fill.phase,
+                "planning_reasoning": planned.reasoning,
+                "step_definition": definition_json(planned),
+            },
+        )
+        for planned in fill.steps
+    ]
+    uuids: dict[str, Any] = {name: row["workflow_step_uuid"] for name, row in existing.items()}
+    if steps:
+        uuids.update(
+            insert_steps(
+                store,
+                origin.namespace_name,
+                steps,
+                origin.task_uuid,
+                origin_step_uuid=origin.step_uuid,
+            )
+        )
+    edges = [edge for edge in fill.edges if edge.parent in uuids and edge.child in uuids]
+    if edges:
+        store.execute(
+            "insert_step_edges",
+            from_step_uuids=[uuids[edge.parent] for edge in edges],
+            to_step_uuids=[uuids[edge.child] for edge in edges],
+            names=["provides"] * len(edges),
+        )
+    _commit_ledger(
+        store,
+        origin,
+        {"steps": Decimal(len(fill.steps)), "phases": Decimal(1)},
+        uuid.UUID(fill.attempt_uuid) if fill.attempt_uuid else None,
+        note=f"fragment {fill.fragment_id}",
+    )
+    return {name: uuids[name] for name in fill.step_names}
+
+
+def _commit_ledger(
+    store: QueryRunner,
+    origin: StepOrigin,
+    amounts: Mapping[str, Decimal],
+    planning_attempt_uuid: uuid.UUID | None,
+    *,
+    note: str,
+) -> None:
+    for resource, amount in amounts.items():
+        store.execute(
+            "insert_planning_ledger_entry",
+            task_uuid=origin.task_uuid,
+            step_uuid=origin.step_uuid,
+            attempt_uuid=planning_attempt_uuid,
+            resource=resource,
+            kind="commit",
+            amount=amount,
+            note=note,
+        )

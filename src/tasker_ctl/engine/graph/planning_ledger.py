@@ -1,0 +1,133 @@
+"""A planning attempt's share of its task's budget: reserved before the model call, committed
+and released after it, in exact decimals.
+
+An attempt reserves its worst case: one call, the tokens of everything it sends (a byte-level
+token is at least one byte, so a prompt of n UTF-8 bytes is at most n tokens) plus the most
+the model may answer, the cost of those tokens at the model's price, and the call's timeout.
+The reservation is made under a lock on the task's row, so concurrent planning steps of one
+task never pass a limit together; what the call really used is committed afterwards and the
+rest released. A call whose use cannot be known (the worker died during it, the transport
+failed, the provider gave no usage) is committed at its reservation: the ledger may say more
+was spent than was, never less.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from tasker_ctl.engine.store.connection import Json, Store
+
+SPENDING = ("llm_calls", "tokens", "cost_usd", "wall_seconds")
+"""What one model call spends."""
+
+MIN_OUTPUT_TOKENS = 256
+"""An answer room smaller than this cannot hold a fragment: the budget is spent."""
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    """A task's limits and what its ledger holds, by resource (exact)."""
+
+    limits: dict[str, Decimal]
+    used: dict[str, Decimal]
+    reserved: dict[str, Decimal]
+
+    def remaining(self, resource: str) -> Decimal | None:
+        """What is left of ``resource``; None when it has no limit."""
+        limit = self.limits.get(resource)
+        if limit is None:
+            return None
+        return limit - self.used.get(resource, Decimal(0)) - self.reserved.get(resource, Decimal(0))
+
+
+def read_budget(store: Store, task_uuid: uuid.UUID, *, lock: bool) -> BudgetState:
+    """The task's budget; with ``lock`` (inside a transaction) its row is held until commit."""
+    row = store.fetch_one("lock_task_budget", task_uuid=task_uuid) if lock else None
+    if row is None:
+        row = store.fetch_one("task_budget_limits", task_uuid=task_uuid)
+    raw_limits = (row or {}).get("budget_limits") or {}
+    limits = {
+        key: Decimal(str(value))
+        for key, value in raw_limits.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    sums: dict[tuple[str, str], Decimal] = {
+        (entry["resource"], entry["kind"]): Decimal(entry["amount"])
+        for entry in store.fetch_all("task_budget_sums", task_uuid=task_uuid)
+    }
+    used: dict[str, Decimal] = {}
+    reserved: dict[str, Decimal] = {}
+    zero = Decimal(0)
+    for resource in {resource for resource, _ in sums}:
+        committed = sums.get((resource, "commit"), zero)
+        reserved_total = sums.get((resource, "reserve"), zero)
+        released = sums.get((resource, "release"), zero)
+        # the ledger's rule (rules/budget.py): a release frees open reservations first
+        open_reserved = max(zero, reserved_total - committed - released)
+        over_release = max(zero, released - max(zero, reserved_total - committed))
+        used[resource] = max(zero, committed - over_release)
+        reserved[resource] = open_reserved
+    return BudgetState(limits, used, reserved)
+
+
+def write_entries(
+    store: Store,
+    task_uuid: uuid.UUID,
+    step_uuid: uuid.UUID,
+    attempt_uuid: uuid.UUID | None,
+    kind: str,
+    amounts: Mapping[str, Decimal],
+    note: str | None = None,
+) -> None:
+    """One ledger entry of ``kind`` per resource whose amount is above zero."""
+    for resource, amount in amounts.items():
+        if amount > 0:
+            store.execute(
+                "insert_planning_ledger_entry",
+                task_uuid=task_uuid,
+                step_uuid=step_uuid,
+                attempt_uuid=attempt_uuid,
+                resource=resource,
+                kind=kind,
+                amount=amount,
+                note=note,
+            )
+
+
+def settle(
+    store: Store,
+    task_uuid: uuid.UUID,
+    step_uuid: uuid.UUID,
+    attempt_uuid: uuid.UUID,
+    reserved: Mapping[str, Decimal],
+    spent: Mapping[str, Decimal],
+) -> None:
+    """Commit what an attempt spent and release the rest of what it reserved."""
+    write_entries(store, task_uuid, step_uuid, attempt_uuid, "commit", spent)
+    rest = {
+        resource: amount - spent.get(resource, Decimal(0))
+        for resource, amount in reserved.items()
+        if resource in SPENDING
+    }
+    write_entries(store, task_uuid, step_uuid, attempt_uuid, "release", rest)
+
+
+def stored_reservation(reserved: Mapping[str, Decimal]) -> Json:
+    """The reservation as ``planning_attempts.reserved`` keeps it (decimals as text)."""
+    return Json({key: str(value) for key, value in reserved.items()})
+
+
+def read_reservation(value: Any) -> dict[str, Decimal]:
+    """A stored reservation back in decimals (unreadable members are left out)."""
+    found: dict[str, Decimal] = {}
+    if isinstance(value, Mapping):
+        for key, amount in value.items():
+            try:
+                found[str(key)] = Decimal(str(amount))
+            except ArithmeticError:
+                continue
+    return found

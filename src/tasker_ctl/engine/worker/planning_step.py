@@ -1,0 +1,344 @@
+"""A planning step's attempt: ask the planner for a fragment, check it, ask again with the
+findings, and return the outcome whose recording writes the accepted fragment as steps.
+
+The handler a planning step names is not called: the engine plans. Each model call is one
+planning attempt, written before the call (``calling``, with the budget it reserved) and
+completed after it, each write fenced by the step's claim (``planning_calls``), so that
+
+- a worker that dies during a call leaves a row the next worker counts as spent
+  (``interrupted``) before it calls again: at most one extra call per death, and the ledger
+  never holds less than was spent;
+- a worker that dies after an accepted answer leaves it recorded: the next one writes that
+  fragment instead of asking again;
+- the model is never a judge: an answer is accepted only when the validator reports no error.
+
+A repair request holds the original request, the last answer and its findings only, so it
+does not grow with the number of attempts. No valid fragment after ``max_repairs`` repairs,
+or a budget that cannot cover the next call, fails the step for good with the last findings;
+a transport error or a rate limit is the step's ordinary retryable failure.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from tasker_ctl.engine.graph.planning_ledger import read_budget
+from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.engine.worker.ancestors import AncestorResults
+from tasker_ctl.engine.worker.attempt import Attempt, Outcome
+from tasker_ctl.engine.worker.claimed_step import ClaimedStep
+from tasker_ctl.engine.worker.planning_answers import (
+    PlanningFailure,
+    accepted_pending,
+    judge_answer,
+    summary,
+)
+from tasker_ctl.engine.worker.planning_calls import (
+    PHASE,
+    Call,
+    close_answered,
+    close_failed,
+    interrupt_left_calls,
+    open_call,
+    seconds_since,
+)
+from tasker_ctl.errors import TaskerError
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.sdk.types import StepHandlerResult
+from tasker_ctl.template.model import PlanningBlock, TaskTemplate
+
+if TYPE_CHECKING:
+    from tasker_ctl.engine.worker.options import WorkerOptions
+    from tasker_ctl.planning.frame import FragmentFrame
+    from tasker_ctl.planning.plan import PlannedFill
+    from tasker_ctl.planning.planner import Planner, PlannerAnswer
+    from tasker_ctl.planning.prompt import PlanningPrompt
+    from tasker_ctl.telemetry import Telemetry
+
+_RESOURCES = ("steps", "phases", "llm_calls", "tokens", "cost_usd", "wall_seconds")
+
+
+class PlanningRunner:
+    """Runs the planning steps a worker claims; planners are opened once per worker."""
+
+    def __init__(
+        self, options: WorkerOptions, registry: HandlerRegistry, telemetry: Telemetry | None
+    ) -> None:
+        self._options = options
+        self._registry = registry
+        self._telemetry = telemetry
+        self._planners: dict[str, Planner] = {}
+        self._lock = threading.Lock()
+        self._span: Any = None  # the call in flight's span, and when it started
+        self._started = 0.0
+
+    def run(self, store: Store, attempt: Attempt, template: TaskTemplate) -> Outcome:
+        """Plan ``attempt``'s step: its outcome, with the fill to write on success (never
+        raises for the planner's or the answer's problems)."""
+        from tasker_ctl.engine.worker.executor import outcome_of
+
+        started = time.perf_counter()
+        try:
+            result, fill = self._plan(store, attempt, template)
+        except PlanningFailure as failure:
+            return outcome_of(attempt, failure.result(), started, self._options.worker_id)
+        outcome = outcome_of(attempt, result, started, self._options.worker_id)
+        return replace(outcome, fill=fill) if outcome.success else outcome
+
+    def _plan(
+        self, store: Store, attempt: Attempt, template: TaskTemplate
+    ) -> tuple[StepHandlerResult, PlannedFill]:
+        definition = attempt.definition
+        block = definition.planning
+        if block is None:  # validation refuses such a template; a stored one may predate it
+            raise PlanningFailure(
+                "PLANNING_BLOCK_MISSING", f"planning step '{definition.name}' has no planning block"
+            )
+        step = attempt.step
+        rows = store.fetch_all("planning_attempts_of_step", step_uuid=step.step_uuid, phase=PHASE)
+        interrupt_left_calls(store, attempt, rows)
+        made = sum(1 for row in rows if row["status"] != "failed")
+        pending = accepted_pending(rows)
+        if pending is not None and not _fill_written(store, pending):
+            check = judge_fragment(pending["fragment"], self._frame(store, attempt, template))
+            if check.accepted and check.fragment is not None:
+                fill = _fill(check.fragment, str(pending["fragment_id"]), definition.name, block)
+                return _success(fill, made), fill
+        planner = self._planner(block)
+        frame = self._frame(store, attempt, template)
+        prompt = self._prompt(store, attempt, template, block, frame)
+        request = prompt.request
+        last_answer, last_findings = "", list[Any]()
+        for repair in range(block.max_repairs + 1):
+            if repair:
+                from tasker_ctl.planning.prompt import repair_request
+
+                request = repair_request(prompt, last_answer, last_findings)
+            call = open_call(store, attempt, block, planner, prompt, request, last_findings)
+            answer = self._call(store, attempt, planner, call)
+            frame = self._frame(store, attempt, template, counting=call)
+            fragment_id = str(call.attempt_uuid)
+            check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
+            self._end_span(answer, check)
+            close_answered(store, attempt, call, answer, self._wall(call), check, fragment_id)
+            made += 1
+            if check.accepted and check.fragment is not None:
+                fill = _fill(check.fragment, fragment_id, definition.name, block)
+                return _success(fill, made), fill
+            last_answer, last_findings = answer.text, list(check.findings)
+        raise PlanningFailure(
+            "PLANNING_NO_VALID_FRAGMENT",
+            f"no valid fragment after {block.max_repairs + 1} attempt(s) of planning step "
+            f"'{definition.name}': {summary(last_findings)}",
+            findings=last_findings,
+            hint="see `tasker-ctl inspect task TASK --planning`; `task retry-step` plans again, "
+            "`task complete-step --result @fragment.yaml` supplies a fragment by hand",
+        )
+
+    # -- one call ---------------------------------------------------------------------------
+
+    def _call(self, store: Store, attempt: Attempt, planner: Planner, call: Call) -> PlannerAnswer:
+        """Make the call; a failed one is recorded and becomes the step's failure."""
+        from tasker_ctl.planning.errors import PlannerCallFailed
+
+        self._span = self._start_span(attempt, planner, call)
+        self._started = time.perf_counter()
+        try:
+            return planner.propose(call.request)
+        except PlannerCallFailed as error:
+            # a refusal (rate limit, bad request) used nothing; an unknown fate may have
+            billed = error.retryable and error.code != "PLANNER_RATE_LIMITED"
+            close_failed(store, attempt, call, error, self._wall(call), billed=billed)
+            self._end_span(None, None, error_type=error.code)
+            raise PlanningFailure(
+                error.code,
+                f"planner call failed: {error.message}",
+                retryable=error.retryable,
+                retry_after=error.retry_after,
+                hint=error.hint,
+            ) from error
+        except TaskerError as error:  # a cassette that ran out, say: asking again won't help
+            close_failed(store, attempt, call, error, self._wall(call), billed=False)
+            self._end_span(None, None, error_type=error.code)
+            raise PlanningFailure(error.code, error.message, hint=error.hint) from error
+
+    def _wall(self, call: Call) -> Any:
+        del call
+        return seconds_since(self._started, time.perf_counter())
+
+    def _start_span(self, attempt: Attempt, planner: Planner, call: Call) -> Any:
+        if self._telemetry is None:
+            return None
+        from tasker_ctl.telemetry import PlannerCallInfo
+
+        step = attempt.step
+        return self._telemetry.start_planner_call(
+            PlannerCallInfo(
+                task_uuid=str(step.task_uuid),
+                step_uuid=str(step.step_uuid),
+                step_name=step.name,
+                namespace=step.namespace_name,
+                provider=planner.provider,
+                model=planner.model,
+                attempt=call.number,
+                planning_phase=PHASE,
+                max_output_tokens=call.request.max_output_tokens,
+                trace_id=step.trace_id,
+                span_id=step.span_id,
+            )
+        )
+
+    def _end_span(
+        self, answer: PlannerAnswer | None, check: Any, error_type: str | None = None
+    ) -> None:
+        span, self._span = self._span, None
+        if span is None:
+            return
+        from tasker_ctl.telemetry import PlannerCallResult
+
+        span.end(
+            PlannerCallResult(
+                tokens_in=answer.tokens_in if answer else None,
+                tokens_out=answer.tokens_out if answer else None,
+                response_model=answer.model if answer else None,
+                accepted=check.accepted if check is not None else None,
+                findings=len(check.findings) if check is not None else 0,
+                cost_usd=answer.cost_usd if answer else None,
+                error_type=error_type,
+            )
+        )
+
+    # -- what the planner is given ------------------------------------------------------------
+
+    def _planner(self, block: PlanningBlock) -> Planner:
+        from tasker_ctl.planning.planner import open_planner, resolve_planner_spec
+
+        try:
+            spec = resolve_planner_spec(self._options.planner, block.model)
+            with self._lock:
+                planner = self._planners.get(spec)
+                if planner is None:
+                    planner = open_planner(
+                        spec,
+                        record=self._options.planner_record,
+                        base_dir=self._options.planner_base_dir,
+                    )
+                    self._planners[spec] = planner
+        except TaskerError as error:
+            raise PlanningFailure(error.code, error.message, hint=error.hint) from error
+        return planner
+
+    def _frame(
+        self, store: Store, attempt: Attempt, template: TaskTemplate, counting: Call | None = None
+    ) -> FragmentFrame:
+        from tasker_ctl.planning.frame import FragmentFrame
+
+        del counting  # the call's own reservation holds no steps
+        step = attempt.step
+        remaining = read_budget(store, step.task_uuid, lock=False).remaining("steps")
+        existing = frozenset(
+            row["name"] for row in store.fetch_all("task_step_states", task_uuid=step.task_uuid)
+        )
+        return FragmentFrame(
+            template=template,
+            planning_step=attempt.definition.name,
+            context=step.task.context,
+            results=_results(attempt),
+            remaining_steps=None if remaining is None else max(0, int(remaining)),
+            existing_steps=existing,
+            callables=frozenset(self._registry.known_callables()) or None,
+            trust=self._options.trust,
+        )
+
+    def _prompt(
+        self,
+        store: Store,
+        attempt: Attempt,
+        template: TaskTemplate,
+        block: PlanningBlock,
+        frame: FragmentFrame,
+    ) -> PlanningPrompt:
+        from tasker_ctl.planning.callables import expand
+        from tasker_ctl.planning.prompt import build_prompt
+
+        budget = read_budget(store, attempt.step.task_uuid, lock=False)
+        results = _results(attempt)
+        remaining = {}
+        for resource in _RESOURCES:
+            left = budget.remaining(resource)
+            remaining[resource] = None if left is None else float(left)
+        max_steps = block.bounds.max_steps
+        if frame.remaining_steps is not None:
+            max_steps = min(max_steps, frame.remaining_steps)
+        return build_prompt(
+            template=template,
+            step=attempt.definition.name,
+            context=attempt.step.task.context,
+            upstream={name: results.get(name) for name in block.context_from},
+            callables=expand(block.allowed_callables, self._registry.known_callables()),
+            patterns=list(block.allowed_patterns),
+            remaining=remaining,
+            max_steps=max_steps,
+            max_depth=block.bounds.max_depth,
+        )
+
+
+def judge_fragment(fragment: Any, frame: FragmentFrame) -> Any:
+    """The validator's verdict on a stored fragment (an accepted one, checked again before
+    it is written by another worker than the one that accepted it)."""
+    from tasker_ctl.planning.validator import check_fragment
+
+    return check_fragment(fragment, frame, source="recorded fragment")
+
+
+def _results(attempt: Attempt) -> dict[str, Any]:
+    """The results of the step's completed ancestors, by name."""
+    return {
+        name: envelope.get("result") if isinstance(envelope, Mapping) else None
+        for name, envelope in attempt.ancestors.everything().items()
+    }
+
+
+def _fill_written(store: Store, row: Mapping[str, Any]) -> bool:
+    found = store.fetch_one("fill_committed", attempt_uuid=row["planning_attempt_uuid"])
+    return bool(found and found["committed"])
+
+
+def _fill(fragment: Any, fragment_id: str, step: str, block: PlanningBlock) -> PlannedFill:
+    from tasker_ctl.planning.plan import plan_fill
+
+    return plan_fill(
+        fragment,
+        fragment_id=fragment_id,
+        planning_step=step,
+        convergence=block.convergence,
+        phase=PHASE,
+        attempt_uuid=fragment_id,  # a planner's fragment is named after its attempt
+    )
+
+
+def _success(fill: PlannedFill, made: int) -> StepHandlerResult:
+    return StepHandlerResult.success(
+        {
+            "fragment_id": fill.fragment_id,
+            "steps": list(fill.step_names),
+            "planning_attempts": made,
+        }
+    )
+
+
+def planned_inputs_resolved(step: ClaimedStep, ancestors: AncestorResults) -> ClaimedStep:
+    """A planned step with its input references replaced by the values they name."""
+    from tasker_ctl.planning.plan import resolve_inputs
+
+    if not isinstance(step.inputs, Mapping) or not step.inputs:
+        return step
+    results = {
+        name: envelope.get("result") if isinstance(envelope, Mapping) else None
+        for name, envelope in ancestors.everything().items()
+    }
+    return replace(step, inputs=resolve_inputs(step.inputs, step.task.context, results))
