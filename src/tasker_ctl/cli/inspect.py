@@ -59,6 +59,14 @@ def register(app: typer.Typer) -> None:
         full: Annotated[
             bool, typer.Option("--all", help="List every batch worker instead of folding.")
         ] = False,
+        whole: Annotated[
+            bool,
+            typer.Option(
+                "--full",
+                help="With --planning or --fragment: prompts, capability texts, answers and "
+                "fragments whole, not cut.",
+            ),
+        ] = False,
         namespace: LatestNamespaceOption = None,
         json_output: ViewJsonOption = False,
         database_url: DatabaseUrlOption = None,
@@ -112,11 +120,11 @@ def register(app: typer.Typer) -> None:
             else:
                 overview = inspect_task(store, task_uuid)
                 if planning:
-                    layer = planning_layer(store, overview)
+                    layer = planning_layer(store, overview, full=whole)
                     document = documents.PlanningDocument(planning=layer)
                     renderable = layers.planning_view(layer)
                 elif fragment:
-                    fragments = fragment_layer(store, overview)
+                    fragments = fragment_layer(store, overview, full=whole)
                     document = documents.FragmentDocument(fragment=fragments)
                     renderable = layers.fragment_view(fragments)
                 elif composition:

@@ -1,10 +1,14 @@
 """``tasker-ctl report provenance|budget`` in the terminal.
 
-Budget lines read like the design's first-class metric, "47 of 100 steps, 3 of 5 planning
-phases, $2.30 of $5.00", each with a bar; resources without a limit show their use alone.
+The budget reads like the design's first-class metric, ``7/10 steps, 2/3 calls,
+$0.04/$1.00`` (then tokens, phases and planning time), each line with a bar; resources
+without a limit show their use alone. Amounts are exact decimals: a cost is shown with as
+many digits as it needs ($0.0004, not $0.00).
 """
 
 from __future__ import annotations
+
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
@@ -15,45 +19,89 @@ from tasker_ctl.engine.views import BudgetLine, Lineage, TaskBudget, TaskInspect
 from tasker_ctl.report.inspect_view import moment
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES
 
-__all__ = ["budget_sentence", "budget_view", "lineage_budget_view", "provenance_view"]
+__all__ = [
+    "amount_text",
+    "budget_sentence",
+    "budget_view",
+    "lineage_budget_view",
+    "provenance_view",
+    "reservation_text",
+    "usd",
+]
 
 _NAMES = {
-    "steps": ("steps", "planned steps"),
-    "phases": ("phases", "planning phases"),
-    "llm_calls": ("LLM calls", "LLM calls"),
+    "steps": ("steps", "steps"),
+    "phases": ("phases", "phases"),
+    "llm_calls": ("LLM calls", "calls"),
     "tokens": ("tokens", "tokens"),
-    "cost_usd": ("cost", "cost"),
-    "wall_seconds": ("planning time", "of planning time"),
+    "cost_usd": ("cost", ""),
+    "wall_seconds": ("planning time", "planning time"),
 }
+# the sentence's order: what a reader asks first (steps, calls, money), then the rest
+SENTENCE_ORDER = ("steps", "llm_calls", "cost_usd", "tokens", "phases", "wall_seconds")
 BAR_WIDTH = 30
+# a cost is shown to the cent at least, and to as many places as it needs up to this many
+MAX_USD_PLACES = 6
 
 
-def _amount(resource: str, value: float) -> str:
+def usd(value: Decimal | float) -> str:
+    """``$0.04``, ``$1.00``, ``$0.0004``, ``$0.000384``, ``$1,234.50``: cents at least, and
+    the digits a small amount needs (rounded beyond six places)."""
+    amount = value if isinstance(value, Decimal) else Decimal(str(value))
+    exponent = amount.normalize().as_tuple().exponent
+    places = 2 if not isinstance(exponent, int) else min(MAX_USD_PLACES, max(2, -exponent))
+    shown = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    return f"${shown:,.{places}f}"
+
+
+def _seconds(value: Decimal) -> str:
+    whole = value == value.to_integral_value()
+    return f"{value:,.0f} s" if whole else f"{value:,.1f} s"
+
+
+def amount_text(resource: str, value: Decimal) -> str:
+    """One amount of ``resource``: dollars, seconds or a count."""
     if resource == "cost_usd":
-        return f"${value:,.2f}"
+        return usd(value)
     if resource == "wall_seconds":
-        return f"{value:,.0f} s"
-    return f"{value:,.0f}"
+        return _seconds(value)
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,}"
+
+
+def reservation_text(reserved: dict[str, Decimal]) -> str:
+    """``1 call, 6,000 tokens, $0.0036, 120 s``: what an attempt reserved."""
+    parts = []
+    for resource, amount in reserved.items():
+        text = amount_text(resource, amount)
+        words = _NAMES.get(resource, (resource, resource))[1]
+        if resource in ("steps", "phases", "llm_calls", "tokens"):
+            text += f" {words[:-1] if amount == 1 else words}"
+        elif resource not in ("cost_usd", "wall_seconds"):
+            text += f" {resource}"
+        parts.append(text)
+    return ", ".join(parts) or "nothing"
 
 
 def _line_text(line: BudgetLine) -> str:
-    used = _amount(line.resource, line.used)
+    """``7/10 steps``, ``$0.04/$1.00``, ``3 steps (no limit)``, with open reservations."""
+    used = amount_text(line.resource, line.used)
     words = _NAMES[line.resource][1]
-    if line.resource == "cost_usd":
-        words = ""
     if line.limit is None:
-        return f"{used} {words}".strip() + " (no limit)"
-    text = f"{used} of {_amount(line.resource, line.limit)} {words}".strip()
+        text = f"{used} {words}".strip() + " (no limit)"
+    else:
+        used = used.removesuffix(" s")  # 12/300 s: the unit once
+        text = f"{used}/{amount_text(line.resource, line.limit)} {words}".strip()
     if line.reserved:
-        text += f", {_amount(line.resource, line.reserved)} reserved"
+        text += f" (+{amount_text(line.resource, line.reserved)} reserved)"
     return text
 
 
 def budget_sentence(lines: list[BudgetLine]) -> str:
-    """``47 of 100 planned steps, 3 of 5 planning phases, $2.30 of $5.00``: the limited
-    resources (or everything used, when nothing is limited)."""
-    shown = [line for line in lines if line.limit is not None] or [
-        line for line in lines if line.used
+    """``7/10 steps, 2/3 calls, $0.04/$1.00, 5,200/50,000 tokens, 1/2 phases, 12 s/300 s
+    planning time``: the limited resources (or everything used, when nothing is limited)."""
+    ordered = sorted(lines, key=lambda line: SENTENCE_ORDER.index(line.resource))
+    shown = [line for line in ordered if line.limit is not None] or [
+        line for line in ordered if line.used or line.reserved
     ]
     return ", ".join(_line_text(line) for line in shown) or "nothing spent, no limits"
 
@@ -66,11 +114,11 @@ def _lines_table(lines: list[BudgetLine]) -> Table:
     table.add_column("")
     for line in lines:
         if line.limit:
-            fraction = min(1.0, (line.used + line.reserved) / line.limit)
+            fraction = min(1.0, float((line.used + line.reserved) / line.limit))
             style = "red" if fraction >= 1 else "yellow" if fraction >= 0.8 else "green"
             bar: RenderableType = ProgressBar(
-                total=line.limit,
-                completed=min(line.limit, line.used),
+                total=float(line.limit),
+                completed=float(min(line.limit, line.used)),
                 width=BAR_WIDTH,
                 complete_style=style,
                 finished_style="red",
@@ -104,6 +152,15 @@ def budget_view(budget: TaskBudget) -> Group:
                 style="dim italic",
             )
         )
+    for flight in budget.in_flight:
+        reserved = reservation_text(flight.reserved)
+        parts.append(
+            Text(
+                f"in flight: {flight.step} attempt {flight.attempt} "
+                f"({flight.model or 'model ?'}) since {moment(flight.since)} reserved {reserved}",
+                style="yellow",
+            )
+        )
     if budget.entries:
         ledger = Table(
             title="ledger", show_edge=False, box=None, padding=(0, 2), title_justify="left"
@@ -111,12 +168,15 @@ def budget_view(budget: TaskBudget) -> Group:
         for column in ("at", "resource", "kind", "amount", "step", "note"):
             ledger.add_column(column)
         for entry in budget.entries:
+            step = entry.step or ""
+            if entry.planning_attempt is not None:
+                step += f" #{entry.planning_attempt}"
             ledger.add_row(
                 moment(entry.created_at),
                 entry.resource,
                 entry.kind,
-                _amount(entry.resource, entry.amount),
-                entry.step or "",
+                amount_text(entry.resource, entry.amount),
+                step,
                 entry.note or "",
             )
         parts += [Text(""), ledger]

@@ -13,9 +13,10 @@ from tasker_ctl.engine.views import (
     FragmentLayer,
     Lineage,
     LineageNode,
-    PlanningAttemptRecord,
+    PlanningAttemptView,
     PlanningLayer,
 )
+from tasker_ctl.report.budget_view import reservation_text, usd
 from tasker_ctl.report.inspect_view import json_block
 from tasker_ctl.report.run_view import STATE_STYLES, TASK_STYLES, format_duration
 
@@ -44,85 +45,161 @@ def planning_view(layer: PlanningLayer) -> Group:
         parts.append(
             Text(f"  bounds: {bounds or 'defaults'}\n  budget: {budget or 'defaults'}", style="dim")
         )
+        if view.note:
+            parts.append(_empty(f"{view.step} {view.note}"))
         for attempt in view.attempts:
             parts.append(_planning_attempt(attempt))
+        if view.fragment_id:
+            parts.append(Text(f"  accepted fragment: {view.fragment_id}", style="green"))
         if view.planned_steps:
             parts.append(Text(f"  planned steps: {', '.join(view.planned_steps)}"))
     if layer.empty:
         parts.append(_empty(layer.empty))
+    elif not layer.full and any(view.attempts for view in layer.planning_steps):
+        parts.append(_empty("prompts, capability texts and answers in full: add --full"))
     return Group(*parts)
 
 
-def _planning_attempt(attempt: PlanningAttemptRecord) -> Group:
-    verdict = Text("accepted", style="green") if attempt.accepted else Text("rejected", "red")
-    line = Text(f"  phase {attempt.planning_phase} attempt {attempt.attempt}: ")
-    line.append_text(verdict)
-    usage = [
-        f"model {attempt.provider + '/' if attempt.provider else ''}{attempt.model or '?'}",
-        f"tokens {attempt.tokens_in or 0} in / {attempt.tokens_out or 0} out",
-        f"latency {format_duration(attempt.latency_ms) or '?'}",
-        f"cost ${attempt.cost_usd or 0:.4f}",
-    ]
-    line.append("  " + ", ".join(usage), style="dim")
+_STATUS_STYLES = {"calling": "cyan", "answered": "", "failed": "red", "interrupted": "yellow"}
+
+
+def _planning_attempt(attempt: PlanningAttemptView) -> Group:
+    line = Text(f"  attempt {attempt.attempt} (phase {attempt.planning_phase})  ")
+    line.append(attempt.status, style=_STATUS_STYLES.get(attempt.status, ""))
+    if attempt.status == "answered":
+        line.append("  ")
+        line.append_text(
+            Text("accepted", style="green") if attempt.accepted else Text("rejected", "red")
+        )
+    model = f"{attempt.provider + '/' if attempt.provider else ''}{attempt.model or '?'}"
+    planner = f"planner {attempt.planner}, " if attempt.planner else ""
+    line.append(f"  {planner}model {model}", style="dim")
     parts: list[RenderableType] = [line]
-    if attempt.error:
-        parts.append(Text(f"    error: {attempt.error}", style="red"))
-    for finding in attempt.findings:
+    parts.append(Text(f"    {_usage(attempt)}", style="dim"))
+    prompt = [
+        f"prompt {attempt.prompt_version}" if attempt.prompt_version else "prompt",
+        f"hash {_short(attempt.prompt_hash)}",
+        f"capabilities hash {_short(attempt.capability_schema_hash)}",
+    ]
+    if attempt.prices_version:
+        prompt.append(f"prices {attempt.prices_version}")
+    parts.append(Text(f"    {', '.join(prompt)}", style="dim"))
+    if attempt.status == "interrupted":
         parts.append(
             Text(
-                f"    {finding.get('severity', 'error')}[{finding.get('code', '?')}] "
-                f"{finding.get('message', '')}",
+                "    the worker stopped during the call: its reservation "
+                f"({_reserved(attempt)}) was counted as spent",
                 style="yellow",
             )
         )
+    elif attempt.status == "calling":
+        parts.append(Text(f"    calling; reserved {_reserved(attempt)}", style="cyan"))
+    if attempt.error:
+        parts.append(Text(f"    error: {attempt.error}", style="red"))
+    for finding in attempt.findings:
+        where = " ".join(
+            bit
+            for bit in (
+                f"stage {finding.stage}" if finding.stage is not None else "",
+                f"step {finding.step}" if finding.step else "",
+                f"at {finding.path}" if finding.path else "",
+            )
+            if bit
+        )
+        text = Text(f"    {finding.severity or 'error'}[{finding.code}]", style="yellow")
+        text.append(f" {where}: " if where else " ", style="dim")
+        text.append(finding.message)
+        parts.append(text)
+        if finding.hint:
+            parts.append(Text(f"      hint: {finding.hint}", style="dim"))
     if attempt.prompt is not None:
+        parts.append(Text(f"    prompt ({len(attempt.prompt):,} characters):", style="dim"))
+        parts.append(_block(attempt.prompt))
+    if attempt.capability_text is not None:
         parts.append(
-            Text(
-                f"    prompt ({len(attempt.prompt)} characters, hash "
-                f"{attempt.prompt_hash or '-'}):",
-                style="dim",
-            )
+            Text(f"    capability text ({len(attempt.capability_text):,} characters):", "dim")
         )
-        parts.append(json_block(attempt.prompt, limit=600))
-    if attempt.capability_schema is not None:
-        parts.append(
-            Text(
-                f"    capability schema (hash {attempt.capability_schema_hash or '-'}):",
-                style="dim",
-            )
-        )
-        parts.append(json_block(attempt.capability_schema, limit=600))
-    if attempt.fragment is not None:
-        parts.append(Text(f"    fragment {attempt.fragment_id or ''}:", style="dim"))
-        parts.append(json_block(attempt.fragment, limit=1500))
+        parts.append(_block(attempt.capability_text))
+    if attempt.answer is not None:
+        parts.append(Text(f"    answer ({len(attempt.answer):,} characters):", style="dim"))
+        parts.append(_block(attempt.answer))
+    elif attempt.answer_excerpt is not None:
+        parts.append(Text(f"    answer ({attempt.answer_chars or 0:,} characters):", "dim"))
+        parts.append(_block(attempt.answer_excerpt))
     return Group(*parts)
+
+
+def _usage(attempt: PlanningAttemptView) -> str:
+    def count(value: int | None) -> str:
+        return "?" if value is None else f"{value:,}"
+
+    tokens = f"tokens {count(attempt.tokens_in)} in / {count(attempt.tokens_out)} out"
+    cost = "cost ?" if attempt.cost_usd is None else f"cost {usd(attempt.cost_usd)}"
+    if attempt.usage_estimated:
+        tokens += " (estimated)"
+        cost += " (estimated)"
+    latency = format_duration(attempt.latency_ms) or "?"
+    return f"{tokens}, latency {latency}, {cost}"
+
+
+def _reserved(attempt: PlanningAttemptView) -> str:
+    return reservation_text(attempt.reserved)
+
+
+def _short(digest: str | None) -> str:
+    return "-" if not digest else digest[:12]
+
+
+def _block(text: str) -> Text:
+    return Text("\n".join(f"      {line}" for line in text.splitlines() or [""]))
 
 
 def fragment_view(layer: FragmentLayer) -> Group:
     parts: list[RenderableType] = [_title("fragments", layer.task, layer.task_uuid)]
     for fragment in layer.fragments:
+        attempt = (
+            f", attempt {fragment.accepted_attempt}"
+            if fragment.accepted_attempt is not None
+            else ""
+        )
         parts.append(
             Text(
                 f"\nfragment {fragment.fragment_id}  planned by {fragment.planning_step or '?'}"
-                f" (phase {fragment.planning_phase})",
+                f" (phase {fragment.planning_phase}{attempt})",
                 style="bold",
             )
         )
+        if fragment.goal:
+            parts.append(Text(f"  goal: {fragment.goal}"))
+        if fragment.reasoning:
+            parts.append(Text(f"  reasoning: {fragment.reasoning}", style="dim"))
         table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=False)
-        for column in ("step", "state", "handler", "depends on", "configuration"):
+        for column in ("step", "state", "handler", "depends on", "inputs"):
             table.add_column(column)
         for step in fragment.steps:
+            handler = f"{step.handler or '?'} ({step.handler_type})"
+            if step.composition_source and step.composition_source != step.handler:
+                handler += f", composition {step.composition_source}"
+            inputs = ", ".join(f"{name} ← {ref}" for name, ref in step.inputs.items())
             table.add_row(
                 step.name,
                 Text(step.state, style=STATE_STYLES.get(step.state, "")),
-                f"{step.handler or '?'} ({step.handler_type})",
+                handler,
                 ", ".join(step.dependencies) or "-",
-                json_block(step.configuration, limit=300).plain.strip(),
+                inputs or "-",
             )
         parts.append(table)
+        for kind, label in (("entry", "enters"), ("exit", "leads into")):
+            edges = [edge for edge in fragment.edges if edge.kind == kind]
+            if edges:
+                pairs = ", ".join(f"{edge.source} → {edge.target}" for edge in edges)
+                parts.append(Text(f"  {label}: {pairs}", style="dim"))
         for step in fragment.steps:
             if step.planning_reasoning:
                 parts.append(Text(f"  why {step.name}: {step.planning_reasoning}", style="dim"))
+        if fragment.document is not None:
+            parts.append(Text("  the fragment as proposed:", style="dim"))
+            parts.append(json_block(fragment.document, limit=20_000))
     if layer.empty:
         parts.append(_empty(layer.empty))
     return Group(*parts)
@@ -179,7 +256,7 @@ def lineage_view(lineage: Lineage) -> Group:
             text.append(f" ({node.dynamic_steps} at run time)")
         text.append(f"  {format_duration(node.duration_seconds * 1000)}")
         if node.cost_usd:
-            text.append(f"  ${node.cost_usd:.2f}")
+            text.append(f"  {usd(node.cost_usd)}")
         if node.task_uuid == lineage.task_uuid:
             text.append("  ← this task", style="cyan")
         sub = branch.add(text)
@@ -193,7 +270,7 @@ def lineage_view(lineage: Lineage) -> Group:
         f"{totals.tasks} task{'s' if totals.tasks != 1 else ''}, depth {totals.max_depth}, "
         f"{totals.steps} steps ({totals.dynamic_steps} at run time), "
         f"{format_duration(totals.task_seconds * 1000)} of task time over "
-        f"{format_duration(totals.wall_seconds * 1000)}, ${totals.cost_usd:.2f}"
+        f"{format_duration(totals.wall_seconds * 1000)}, {usd(totals.cost_usd)}"
         + (f", {totals.running} still running" if totals.running else ""),
         style="dim",
     )

@@ -6,6 +6,7 @@ ledger."""
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -24,11 +25,10 @@ from tasker_ctl.engine.views.inspection import inspect_step, inspect_task
 from tasker_ctl.engine.views.inspection_layers import (
     PlanningAttemptRecord,
     composition_layer,
-    fragment_layer,
-    planning_layer,
     record_planning_attempt,
 )
 from tasker_ctl.engine.views.lineage import task_lineage
+from tasker_ctl.engine.views.planning_layers import fragment_layer, planning_layer
 from tasker_ctl.engine.views.task_reference import resolve_task
 from tasker_ctl.engine.views.task_report import task_report
 from tests.integration.engine.conftest import Engine, make_template, step
@@ -234,7 +234,7 @@ def test_planning_layers_show_empty_states_then_what_was_recorded(engine: Engine
             tokens_in=1200,
             tokens_out=300,
             latency_ms=950,
-            cost_usd=0.02,
+            cost_usd=Decimal("0.02"),
         ),
     )
     record_planning_attempt(
@@ -254,7 +254,7 @@ def test_planning_layers_show_empty_states_then_what_was_recorded(engine: Engine
         (1, False),
         (2, True),
     ]
-    assert layer.planning_steps[0].attempts[0].findings[0]["code"] == "UNKNOWN_CAPABILITY"
+    assert layer.planning_steps[0].attempts[0].findings[0].code == "UNKNOWN_CAPABILITY"
 
 
 def test_the_budget_comes_from_planning_bounds_and_the_ledger(engine: Engine) -> None:
@@ -262,12 +262,12 @@ def test_the_budget_comes_from_planning_bounds_and_the_ledger(engine: Engine) ->
     budget = task_budget(engine.store, task.task_uuid)
     limits = {line.resource: line.limit for line in budget.lines}
     assert limits == {
-        "steps": 10.0,
-        "phases": 2.0,
-        "llm_calls": 4.0,
-        "tokens": 50000.0,
-        "cost_usd": 2.5,
-        "wall_seconds": 300.0,
+        "steps": 10,
+        "phases": 2,
+        "llm_calls": 4,
+        "tokens": 50000,
+        "cost_usd": Decimal("2.5"),
+        "wall_seconds": 300,
     }
     assert budget.limited
     assert not budget.entries
@@ -277,7 +277,7 @@ def test_the_budget_comes_from_planning_bounds_and_the_ledger(engine: Engine) ->
     record_ledger_entry(engine.store, task.task_uuid, "cost_usd", "commit", 0.75, note="plan")
     lines = {line.resource: line for line in task_budget(engine.store, task.task_uuid).lines}
     assert (lines["steps"].used, lines["steps"].reserved, lines["steps"].remaining) == (3, 0, 7)
-    assert lines["cost_usd"].used == 0.75
+    assert lines["cost_usd"].used == Decimal("0.75")
     assert lines["cost_usd"].fraction == pytest.approx(0.3)
     unplanned = engine.submit(LINEAR, {})
     assert not task_budget(engine.store, unplanned.task_uuid).limited

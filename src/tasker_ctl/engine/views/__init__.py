@@ -33,14 +33,17 @@ if TYPE_CHECKING:
     )
     from tasker_ctl.engine.views.inspection_layers import (
         CompositionLayer,
-        FragmentLayer,
         PlanningAttemptRecord,
-        PlanningLayer,
         composition_layer,
+    )
+    from tasker_ctl.engine.views.lineage import Lineage, LineageNode, task_lineage
+    from tasker_ctl.engine.views.planning_layers import (
+        FragmentLayer,
+        PlanningAttemptView,
+        PlanningLayer,
         fragment_layer,
         planning_layer,
     )
-    from tasker_ctl.engine.views.lineage import Lineage, LineageNode, task_lineage
     from tasker_ctl.engine.views.task_listing import (
         TaskPage,
         TaskSummary,
@@ -76,12 +79,13 @@ _EXPORTS = {
     "inspect_task": "inspection",
     "resolve_task": "task_reference",
     "CompositionLayer": "inspection_layers",
-    "FragmentLayer": "inspection_layers",
+    "FragmentLayer": "planning_layers",
     "PlanningAttemptRecord": "inspection_layers",
-    "PlanningLayer": "inspection_layers",
+    "PlanningAttemptView": "planning_layers",
+    "PlanningLayer": "planning_layers",
     "composition_layer": "inspection_layers",
-    "fragment_layer": "inspection_layers",
-    "planning_layer": "inspection_layers",
+    "fragment_layer": "planning_layers",
+    "planning_layer": "planning_layers",
     "Lineage": "lineage",
     "LineageNode": "lineage",
     "task_lineage": "lineage",
@@ -103,6 +107,7 @@ __all__ = [
     "Lineage",
     "LineageNode",
     "PlanningAttemptRecord",
+    "PlanningAttemptView",
     "PlanningLayer",
     "Provenance",
     "StepDetail",

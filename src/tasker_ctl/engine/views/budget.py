@@ -1,17 +1,29 @@
-"""A task's budget as people and scripts read it: its lines, its ledger, its steps by origin.
+"""A task's budget as people and scripts read it: its lines, its ledger, its steps by origin,
+and the reservations of planner calls still in flight.
 
 The accounting (what a budget is made of, how the ledger adds up) is in
-``tasker_ctl.engine.rules.budget``; ``graph.budget_ledger`` appends to the ledger.
+``tasker_ctl.engine.rules.budget``; the worker's planning attempts append to the ledger.
+Amounts are exact decimals throughout (``rules.budget.Amount``).
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.rules.budget import BudgetLine, LedgerEntry, budget_lines, ledger_totals
+from tasker_ctl.engine.rules.budget import (
+    RESOURCES,
+    Amount,
+    BudgetLine,
+    LedgerEntry,
+    budget_lines,
+    exact,
+    ledger_totals,
+)
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.views.task_report import row_identity, task_not_found
 
@@ -19,6 +31,20 @@ if TYPE_CHECKING:
     from tasker_ctl.engine.store.connection import Store
 
 _STRICT = ConfigDict(extra="forbid")
+
+
+class InFlightReservation(BaseModel):
+    """A planner call under way: what its attempt reserved before calling."""
+
+    model_config = _STRICT
+
+    planning_attempt_uuid: uuid.UUID
+    step: str = Field(description="the planning step calling")
+    attempt: int
+    planning_phase: int
+    model: str | None = Field(description="'provider/model' when known")
+    since: datetime = Field(description="when the attempt was written, just before its call")
+    reserved: dict[str, Amount] = Field(description="resource -> amount reserved")
 
 
 class TaskBudget(BaseModel):
@@ -31,6 +57,10 @@ class TaskBudget(BaseModel):
     status: str
     limited: bool = Field(description="whether the task was created with any limit")
     lines: list[BudgetLine] = Field(description="one per resource, in a fixed order")
+    in_flight: list[InFlightReservation] = Field(
+        default_factory=list,
+        description="planner calls under way, whose reservations are open in the lines",
+    )
     steps_by_origin: dict[str, int] = Field(
         description="the task's steps counted by created_by (template, decision_point, ...)"
     )
@@ -49,8 +79,9 @@ def task_budget(store: Store, task_uuid: uuid.UUID) -> TaskBudget:
         LedgerEntry(
             resource=row["resource"],
             kind=row["kind"],
-            amount=float(row["amount"]),
+            amount=row["amount"],
             step=row["step_name"],
+            planning_attempt=row["planning_attempt"],
             note=row["note"],
             created_at=row["created_at"],
         )
@@ -68,7 +99,37 @@ def task_budget(store: Store, task_uuid: uuid.UUID) -> TaskBudget:
         status=task["current_state"],
         limited=bool(limits),
         lines=budget_lines(limits, ledger_totals(entries)),
+        in_flight=[
+            _in_flight(row) for row in store.fetch_all("budget_in_flight", task_uuid=task_uuid)
+        ],
         steps_by_origin=origins,
         elapsed_seconds=max(0.0, (end - task["requested_at"]).total_seconds()),
         entries=entries,
+    )
+
+
+def reserved_amounts(raw: Any) -> dict[str, Decimal]:
+    """A stored reservation ({resource: amount}, amounts as text or numbers) in decimals;
+    members that are not numbers are left out."""
+    found: dict[str, Decimal] = {}
+    for key, value in (raw if isinstance(raw, dict) else {}).items():
+        amount = exact(value)
+        if amount is not None:
+            found[str(key)] = amount
+    order: dict[str, int] = {resource: index for index, resource in enumerate(RESOURCES)}
+    return dict(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
+
+
+def _in_flight(row: dict[str, Any]) -> InFlightReservation:
+    model = row["model"]
+    if model and row["provider"]:
+        model = f"{row['provider']}/{model}"
+    return InFlightReservation(
+        planning_attempt_uuid=row["planning_attempt_uuid"],
+        step=row["step_name"],
+        attempt=row["attempt"],
+        planning_phase=row["planning_phase"],
+        model=model,
+        since=row["created_at"],
+        reserved=reserved_amounts(row["reserved"]),
     )

@@ -152,4 +152,4 @@ def _ledger_totals(raw: Any) -> dict[tuple[str, str], float]:
 
 
 def _used(totals: dict[tuple[str, str], float], resource: str) -> float:
-    return next(line.used for line in budget_lines({}, totals) if line.resource == resource)
+    return float(next(line.used for line in budget_lines({}, totals) if line.resource == resource))

@@ -76,30 +76,40 @@ WHERE workflow_step_uuid = %(step_uuid)s
 ORDER BY sort_key;
 
 -- name: inspect_planning_attempts
--- The planner calls of a task, by planning step, phase and attempt.
+-- The planner calls of a task, by planning step, phase and attempt (views/planning_layers.py).
 SELECT p.*, s.name AS step_name
 FROM tasker.planning_attempts p
 JOIN tasker.workflow_steps s ON s.workflow_step_uuid = p.workflow_step_uuid
 WHERE p.task_uuid = %(task_uuid)s
 ORDER BY s.name, p.planning_phase, p.attempt;
 
--- name: insert_planning_attempt
+-- name: record_planning_attempt
+-- A planner call written whole, as record_planning_attempt (engine/views/inspection_layers.py)
+-- gives it: tests and tools that replay a call.
 INSERT INTO tasker.planning_attempts
     (task_uuid, workflow_step_uuid, planning_phase, attempt, provider, model, prompt,
      prompt_hash, capability_schema, capability_schema_hash, fragment_id, fragment, findings,
-     accepted, error, tokens_in, tokens_out, latency_ms, cost_usd)
+     accepted, error, tokens_in, tokens_out, latency_ms, cost_usd, status, planner,
+     prompt_version, capability_text, answer, reserved, usage_estimated, prices_version,
+     finished_at)
 SELECT s.task_uuid, s.workflow_step_uuid, %(planning_phase)s, %(attempt)s, %(provider)s,
        %(model)s, %(prompt)s, %(prompt_hash)s, %(capability_schema)s,
        %(capability_schema_hash)s, %(fragment_id)s, %(fragment)s, %(findings)s, %(accepted)s,
-       %(error)s, %(tokens_in)s, %(tokens_out)s, %(latency_ms)s, %(cost_usd)s
+       %(error)s, %(tokens_in)s, %(tokens_out)s, %(latency_ms)s, %(cost_usd)s,
+       %(status)s::varchar, %(planner)s, %(prompt_version)s, %(capability_text)s, %(answer)s, %(reserved)s,
+       %(usage_estimated)s, %(prices_version)s,
+       CASE WHEN %(status)s::varchar <> 'calling' THEN tasker.now() END
 FROM tasker.workflow_steps s WHERE s.workflow_step_uuid = %(step_uuid)s
 RETURNING planning_attempt_uuid;
 
 -- name: task_ledger
--- A task's budget ledger, oldest first, with the step each entry is for.
-SELECT b.resource, b.kind, b.amount, b.note, b.created_at, s.name AS step_name
+-- A task's budget ledger, oldest first, with the step each entry is for and the number of
+-- the planning attempt that made it.
+SELECT b.resource, b.kind, b.amount, b.note, b.created_at, s.name AS step_name,
+       pa.attempt AS planning_attempt
 FROM tasker.task_budget_entries b
 LEFT JOIN tasker.workflow_steps s ON s.workflow_step_uuid = b.workflow_step_uuid
+LEFT JOIN tasker.planning_attempts pa ON pa.planning_attempt_uuid = b.planning_attempt_uuid
 WHERE b.task_uuid = %(task_uuid)s
 ORDER BY b.created_at, b.budget_entry_uuid;
 
@@ -166,11 +176,6 @@ SELECT task_uuid FROM tasker.tasks
 WHERE replace(task_uuid::text, '-', '') LIKE replace(%(prefix)s, '-', '') || '%%'
 ORDER BY created_at DESC
 LIMIT %(limit)s;
-
--- name: inspect_fragment_steps
--- The handler configuration of a task's planned steps.
-SELECT name, inputs FROM tasker.workflow_steps
-WHERE task_uuid = %(task_uuid)s AND fragment_id IS NOT NULL;
 
 -- name: inspect_composition_steps
 -- The stored checkpoint of a task's grammar steps (how far each composition got).
