@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.postgres_plugin"]
+# the socket guard: no test reaches the network (loopback only); the loopback OpenAI-protocol
+# server's fixture (openai_server)
+pytest_plugins = ["tests.postgres_plugin", "tests.socket_guard", "tests.openai_server"]
 
 TESTS_ROOT = Path(__file__).resolve().parent
 PROJECT_ROOT = TESTS_ROOT.parent

@@ -15,7 +15,8 @@ Script entries, answered in order (an exhausted script answers 500):
 - ``{"delay": 1.5, ...}``: wait before answering (a slow model; closing the server ends it);
 - ``{"omit_usage": true, ...}``: no ``usage`` in the response; ``{"usage": {...}}``: this one;
 - ``{"model": "..."}``: the model named in the response (the request's by default);
-- ``{"body_bytes": N}``: an answer whose tool arguments are N bytes (an enormous body).
+- ``{"body_bytes": N}``: an answer whose tool arguments are N bytes (an enormous body);
+  with ``"no_length": true`` the body has no Content-Length (it ends with the connection).
 
 Every request body received is kept in ``requests`` (parsed JSON), with its size in bytes in
 ``request_sizes``.
@@ -160,16 +161,25 @@ def _handler_class(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:
                 error = {"message": f"scripted status {status}", "type": "test", "code": None}
                 self._send(status, {"error": error}, headers)
                 return
-            self._send(200, _answer(entry, request))
+            self._send(200, _answer(entry, request), unsized=bool(entry.get("no_length")))
 
         def _send(
-            self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+            self,
+            status: int,
+            body: dict[str, Any],
+            headers: dict[str, str] | None = None,
+            *,
+            unsized: bool = False,
         ) -> None:
             data = json.dumps(body).encode("utf-8")
             try:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
+                if unsized:  # the body ends when the connection does
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
+                else:
+                    self.send_header("Content-Length", str(len(data)))
                 for name, value in (headers or {}).items():
                     self.send_header(name, value)
                 self.end_headers()

@@ -19,7 +19,6 @@ an interrupted run leaves every answer it received.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -32,7 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from tasker_ctl.errors import FileReadError
 from tasker_ctl.planning.errors import CassetteError
-from tasker_ctl.planning.planner import Planner, PlannerAnswer, PlannerRequest, canonical_json
+from tasker_ctl.planning.planner import (
+    Planner,
+    PlannerAnswer,
+    PlannerRequest,
+    prompt_hash,
+    tool_schema_hash,
+)
 from tasker_ctl.planning.pricing import PriceOverride, cost, find_price
 from tasker_ctl.template.source import format_path, parse_document, read_document
 
@@ -41,16 +46,6 @@ CASSETTE_VERSION = 1
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _CLOSED = ConfigDict(extra="forbid", frozen=True)
-
-
-def prompt_hash(system: str, prompt: str) -> str:
-    """SHA-256 (hex) of the system prompt and the user message, a NUL between them."""
-    return hashlib.sha256(f"{system}\0{prompt}".encode()).hexdigest()
-
-
-def tool_schema_hash(schema: dict[str, Any]) -> str:
-    """SHA-256 (hex) of the tool schema's canonical JSON (sorted keys, no spaces)."""
-    return hashlib.sha256(canonical_json(schema).encode("utf-8")).hexdigest()
 
 
 class RecordedRequest(BaseModel):
@@ -185,6 +180,15 @@ class ReplayPlanner:
         self._interactions = read_cassette(path).interactions
         self._cursor = 0
         self._lock = threading.Lock()
+
+    def next_cost(self) -> Decimal | None:
+        """What the next answer cost when it was recorded (what replaying it spends), or
+        None when it was not priced or none is left: a budget reserves it before the call."""
+        with self._lock:
+            if self._cursor >= len(self._interactions):
+                return None
+            recorded = self._interactions[self._cursor].answer.cost_usd
+        return None if recorded is None else Decimal(recorded)
 
     def propose(self, request: PlannerRequest) -> PlannerAnswer:
         with self._lock:

@@ -76,6 +76,8 @@ class _CappedStream(httpx2.AsyncByteStream):
         async for chunk in self._inner:
             seen += len(chunk)
             if seen > self._cap.limit:
+                # a body without a length: cut where it passes the cap (the SDK may retry
+                # once, a read failure being transient to it)
                 self._cap.exceeded = True
                 raise httpx2.ReadError(f"response body larger than {self._cap.limit} bytes")
             yield chunk
@@ -93,6 +95,12 @@ class _CappedTransport(httpx2.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         response = await self._inner.handle_async_request(request)
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._cap.limit:
+            # refused before a byte of it is read, as a status the SDK does not retry
+            await response.aclose()
+            self._cap.exceeded = True
+            return httpx2.Response(status_code=413, json={"error": {"message": "too large"}})
         stream = response.stream
         assert isinstance(stream, httpx2.AsyncByteStream)
         return httpx2.Response(

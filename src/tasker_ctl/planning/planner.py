@@ -8,6 +8,7 @@ not plan never load pydantic-ai or a provider's SDK.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -44,6 +45,16 @@ _BASE_URL = re.compile(r"https?://[^\s/@]+(?::\d+)?(?:/[^\s]*)?\Z")
 def canonical_json(value: Any) -> str:
     """The one text of a JSON value: sorted keys, no spaces, UTF-8 as is."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def prompt_hash(system: str, prompt: str) -> str:
+    """SHA-256 (hex) of the system prompt and the user message, a NUL between them."""
+    return hashlib.sha256(f"{system}\0{prompt}".encode()).hexdigest()
+
+
+def tool_schema_hash(schema: dict[str, Any]) -> str:
+    """SHA-256 (hex) of the tool schema's canonical JSON (sorted keys, no spaces)."""
+    return hashlib.sha256(canonical_json(schema).encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,130 @@
+"""The ``[planning]`` extra stays out of commands that do not plan, and a planning run without
+it is told how to install it.
+
+Each command runs in a subprocess of its own, through the command line's entry point, so the
+modules it loaded are exactly those the command needed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXTRA_MODULES = ("pydantic_ai", "openai", "anthropic", "genai_prices")
+
+TEMPLATE = """\
+name: greet
+namespace_name: demo
+version: 1.0.0
+steps:
+  - name: shape
+    handler: {callable: demo.Shape}
+    composition:
+      outcome:
+        description: The greeting
+        output_schema: {type: object}
+      invocations:
+        - capability: transform
+          config: {output: {type: object}, filter: "{greeting: \\"hello\\"}"}
+"""
+
+# runs the command line as `tasker-ctl ARGS` does, then prints the extra's modules it loaded
+RUN_AND_LIST = """\
+import json, sys
+from tasker_ctl.cli import main
+sys.argv = ["tasker-ctl", *sys.argv[1:]]
+try:
+    main()
+except SystemExit as stop:
+    code = stop.code
+else:
+    code = 0
+loaded = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(WANTED)))
+print("EXTRA-MODULES " + json.dumps({"code": code, "loaded": loaded}))
+""".replace("WANTED", repr(json.dumps(EXTRA_MODULES)))
+
+# an import blocker: the extra's packages cannot be imported, as when it is not installed
+BLOCK_EXTRA = """\
+import sys
+BLOCKED = {"pydantic_ai", "openai", "anthropic", "genai_prices", "httpx2"}
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ImportError(f"No module named {name!r}", name=name)
+        return None
+sys.meta_path.insert(0, Blocker())
+"""
+
+
+def _environment() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "PYTEST_"))}
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def _run(script: str, *args: str, cwd: Path) -> tuple[dict[str, object], str]:
+    result = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    marker = [line for line in result.stdout.splitlines() if line.startswith("EXTRA-MODULES ")]
+    assert marker, result.stdout + result.stderr
+    return json.loads(marker[-1].removeprefix("EXTRA-MODULES ")), result.stdout + result.stderr
+
+
+def test_validate_imports_nothing_of_the_planning_extra(tmp_path: Path) -> None:
+    (tmp_path / "greet.yaml").write_text(TEMPLATE, encoding="utf-8")
+    found, output = _run(RUN_AND_LIST, "validate", "greet.yaml", cwd=tmp_path)
+    assert found == {"code": 0, "loaded": []}, output
+
+
+@pytest.mark.slow
+def test_run_without_planning_steps_imports_nothing_of_the_planning_extra(
+    tmp_path: Path, fresh_database_url: str
+) -> None:
+    (tmp_path / "greet.yaml").write_text(TEMPLATE, encoding="utf-8")
+    found, output = _run(
+        RUN_AND_LIST, "run", "greet.yaml", "--database-url", fresh_database_url, cwd=tmp_path
+    )
+    assert found == {"code": 0, "loaded": []}, output
+
+
+def test_a_model_planner_without_the_extra_names_the_install_command(tmp_path: Path) -> None:
+    script = BLOCK_EXTRA + (
+        "from tasker_ctl.planning.planner import open_planner\n"
+        "from tasker_ctl.planning.errors import PlannerExtraMissing\n"
+        "try:\n"
+        "    open_planner('openai:gpt-4.1-mini')\n"
+        "except PlannerExtraMissing as error:\n"
+        "    print('EXTRA-MODULES ' + __import__('json').dumps("
+        "{'code': error.code, 'loaded': [error.message, error.hint]}))\n"
+    )
+    found, output = _run(script, cwd=tmp_path)
+    assert found["code"] == "PLANNING_EXTRA_MISSING", output
+    message, hint = found["loaded"]  # type: ignore[misc]
+    assert "pip install 'tasker-ctl[planning]'" in hint
+    assert "cannot be imported" in message
+
+
+def test_a_replay_planner_needs_no_extra(tmp_path: Path) -> None:
+    (tmp_path / "answers.yaml").write_text(
+        "format: tasker-planner-cassette\nversion: 1\ninteractions: []\n", encoding="utf-8"
+    )
+    script = BLOCK_EXTRA + (
+        "from tasker_ctl.planning.planner import open_planner\n"
+        "planner = open_planner('replay:answers.yaml')\n"
+        "print('EXTRA-MODULES ' + __import__('json').dumps("
+        "{'code': planner.provider, 'loaded': []}))\n"
+    )
+    found, output = _run(script, cwd=tmp_path)
+    assert found == {"code": "replay", "loaded": []}, output
