@@ -13,7 +13,7 @@ from typing import Any
 
 from tasker_ctl.grammar.validation import CompositionFinding, StepContract, validate_composition
 from tasker_ctl.grammar.validation.pattern_refs import expand
-from tasker_ctl.planning.callables import suggest
+from tasker_ctl.planning.callables import matches, suggest
 from tasker_ctl.planning.fragment import (
     CallableHandler,
     CompositionHandler,
@@ -124,7 +124,8 @@ def check_existence(draft: Draft) -> None:
 def _check_callable(draft: Draft, placed: PlacedStep, name: str, at: Path) -> None:
     frame = draft.frame
     allow_list = frame.block.allowed_callables
-    if not frame.allowed_callable(name) and name not in (frame.callables or ()):
+    on_list = matches(name, allow_list)
+    if not on_list and name not in (frame.callables or ()):
         candidates = [*allow_list, *sorted(frame.callables or ())]
         match = suggest(name, candidates)
         listed = quote_list(allow_list) if allow_list else "none"
@@ -135,7 +136,7 @@ def _check_callable(draft: Draft, placed: PlacedStep, name: str, at: Path) -> No
             step=placed.name,
             hint=f"did you mean '{match}'?" if match else f"allowed callables: {listed}",
         )
-    elif not frame.allowed_callable(name):
+    elif not on_list:
         draft.add(
             "FRAGMENT_CALLABLE_NOT_ALLOWED",
             f"step '{placed.name}': handler '{name}' is registered but not allowed for "

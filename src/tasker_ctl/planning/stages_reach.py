@@ -17,7 +17,7 @@ from tasker_ctl.grammar.reach import (
     undeclared_resource,
 )
 from tasker_ctl.grammar.reach_rules import ResourceUse, resource_uses
-from tasker_ctl.planning.fragment import GrammarHandler
+from tasker_ctl.planning.fragment import CompositionHandler, GrammarHandler
 from tasker_ctl.planning.stages_base import Draft, Path, PlacedStep
 from tasker_ctl.template.model import PostgresResource
 
@@ -34,8 +34,8 @@ def check_reach(draft: Draft) -> None:
         if spec is None:
             continue
         handler = placed.step.handler
-        written_out = not isinstance(handler, GrammarHandler) and "pattern" not in (
-            handler.model_dump().get("composition") or {}
+        written_out = (
+            isinstance(handler, CompositionHandler) and handler.composition.pattern is None
         )
         base: Path = (*placed.path, "handler", "composition")
         for use in resource_uses(spec, base):
