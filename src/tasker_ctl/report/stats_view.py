@@ -16,6 +16,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from tasker_ctl.report.budget_view import usd
 from tasker_ctl.report.times import utc_stamp
 
 if TYPE_CHECKING:
@@ -262,20 +263,36 @@ def _budgets(budgets: BudgetStats) -> RenderableType:
 def _planning(planning: PlanningStats) -> RenderableType:
     if planning.attempts == 0:
         return Text("no planner calls in this window", style="dim")
-    first = Text(f"{planning.attempts:,} attempts by {planning.planning_steps:,} planning ")
-    first.append(f"steps of {planning.tasks:,} tasks: {planning.accepted:,} accepted, ")
+    first = Text(f"{planning.attempts:,} model calls by {planning.planning_steps:,} planning ")
+    first.append(f"steps of {planning.tasks:,} tasks: {planning.answered:,} answered, ")
+    first.append(f"{planning.accepted:,} accepted, ")
     first.append(
-        f"{planning.rejected:,} rejected ({percent(planning.validation_failure_rate)})",
+        f"{planning.rejected:,} rejected ({percent(planning.validation_failure_rate)} of answers)",
         style="bold",
     )
-    if planning.errors:
-        first.append(f", {planning.errors:,} failed calls")
+    others = [
+        f"{count:,} {what}"
+        for count, what in (
+            (planning.failed, "failed"),
+            (planning.interrupted, "interrupted"),
+            (planning.calling, "calling"),
+        )
+        if count
+    ]
+    if others:
+        first.append(", " + ", ".join(others))
+    estimated = " (some estimated)" if planning.usage_estimated else ""
     second = Text(
-        f"tokens {planning.tokens_in:,} in / {planning.tokens_out:,} out · cost "
-        f"${planning.cost_usd:,.2f} · mean latency {duration(planning.mean_latency_ms)} · "
-        f"deepest phase {_number(planning.max_planning_phase)}"
+        f"tokens {planning.tokens_in:,} in / {planning.tokens_out:,} out{estimated} · cost "
+        f"{usd(planning.cost_usd)} · latency mean {duration(planning.mean_latency_ms)}, "
+        f"p95 {duration(planning.p95_latency_ms)}"
     )
-    return Group(first, second)
+    third = Text(
+        f"{planning.fills_materialized:,} fragments materialized, "
+        f"{planning.planned_steps:,} planned steps · deepest phase "
+        f"{_number(planning.max_planning_phase)}"
+    )
+    return Group(first, second, third)
 
 
 def _domain_events(events: DomainEventStats) -> RenderableType:

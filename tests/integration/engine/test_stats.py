@@ -4,9 +4,11 @@ their writers do not exist yet. Every figure is asserted exactly."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -200,28 +202,45 @@ def test_dlq_budgets_and_planning(engine: Engine, tasks: dict[str, uuid.UUID]) -
             amount,
         )
     planner = engine.steps(decision)["decide"]["workflow_step_uuid"]
-    attempts = [  # phase, attempt, accepted, error, tokens in/out, latency, cost
-        (1, 1, False, None, 100, 50, 100, 0.01),
-        (1, 2, True, None, 120, 60, 200, 0.02),
-        (2, 1, False, "provider timed out", None, None, None, None),
-        (3, 1, False, None, 80, 40, 300, 0.03),
+    attempts = [  # phase, attempt, status, accepted, tokens in/out, latency, cost, estimated
+        (1, 1, "answered", False, 100, 50, 100, "0.01", False),
+        (1, 2, "answered", True, 120, 60, 200, "0.02", False),
+        (2, 1, "failed", False, None, None, None, None, False),
+        (2, 2, "interrupted", False, 500, 100, None, "0.0004", True),
+        (3, 1, "answered", False, 80, 40, 300, "0.03", False),
+        (3, 2, "calling", False, None, None, None, None, False),
     ]
-    for phase, attempt, accepted, error, tokens_in, tokens_out, latency, cost in attempts:
-        engine.execute(
+    uuids = {}
+    for phase, attempt, status, accepted, t_in, t_out, latency, cost, estimated in attempts:
+        uuids[(phase, attempt)] = engine.one(
             "INSERT INTO tasker.planning_attempts (task_uuid, workflow_step_uuid,"
-            " planning_phase, attempt, accepted, error, tokens_in, tokens_out, latency_ms,"
-            " cost_usd) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " planning_phase, attempt, status, accepted, tokens_in, tokens_out, latency_ms,"
+            " cost_usd, usage_estimated) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " RETURNING planning_attempt_uuid",
             decision,
             planner,
             phase,
             attempt,
+            status,
             accepted,
-            error,
-            tokens_in,
-            tokens_out,
+            t_in,
+            t_out,
             latency,
             cost,
-        )
+            estimated,
+        )["planning_attempt_uuid"]
+    # the accepted answer's fill: the phase committed names the attempt; two planned steps
+    engine.execute(
+        "UPDATE tasker.task_budget_entries SET planning_attempt_uuid = %s"
+        " WHERE task_uuid = %s AND resource = 'phases'",
+        uuids[(1, 2)],
+        decision,
+    )
+    engine.execute(
+        "UPDATE tasker.workflow_steps SET created_by = 'planning_step'"
+        " WHERE task_uuid = %s AND name IN ('validate', 'decide')",
+        decision,
+    )
     report = collect_stats(engine.store)
 
     assert report.dlq.model_dump() == {
@@ -251,20 +270,28 @@ def test_dlq_budgets_and_planning(engine: Engine, tasks: dict[str, uuid.UUID]) -
     assert _budget(report, "wall_seconds").using_tasks == 0
 
     assert report.planning.model_dump() == {
-        "attempts": 4,
+        "attempts": 6,
+        "answered": 3,
         "accepted": 1,
-        "rejected": 3,
-        "errors": 1,
-        "validation_failure_rate": 0.75,
+        "rejected": 2,
+        "failed": 1,
+        "interrupted": 1,
+        "calling": 1,
+        "usage_estimated": 1,
+        "validation_failure_rate": 2 / 3,  # rejected / answered: calls without answers aside
         "tasks": 1,
         "planning_steps": 1,
-        "tokens_in": 300,
-        "tokens_out": 150,
-        "cost_usd": pytest.approx(0.06),
+        "tokens_in": 800,
+        "tokens_out": 250,
+        "cost_usd": Decimal("0.0604"),  # exact: 0.01 + 0.02 + 0.0004 + 0.03
         "latency_samples": 3,
         "mean_latency_ms": 200.0,
+        "p95_latency_ms": pytest.approx(290.0),
+        "fills_materialized": 1,
+        "planned_steps": 2,
         "max_planning_phase": 3,
     }
+    assert json.loads(report.planning.model_dump_json())["cost_usd"] == "0.0604"
     # one task in each population: no threshold
     assert [(b.metric, b.samples, b.max, b.threshold) for b in report.baselines] == [
         ("cost_usd", 1, 0.5, None),

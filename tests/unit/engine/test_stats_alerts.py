@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -133,20 +134,27 @@ def budgets(exhausted: dict[str, int] | None = None) -> BudgetStats:
     )
 
 
-def planning(attempts: int = 0, accepted: int = 0) -> PlanningStats:
+def planning(answered: int = 0, accepted: int = 0, *, failed: int = 0) -> PlanningStats:
     return PlanningStats(
-        attempts=attempts,
+        attempts=answered + failed,
+        answered=answered,
         accepted=accepted,
-        rejected=attempts - accepted,
-        errors=0,
-        validation_failure_rate=rate(attempts - accepted, attempts),
+        rejected=answered - accepted,
+        failed=failed,
+        interrupted=0,
+        calling=0,
+        usage_estimated=0,
+        validation_failure_rate=rate(answered - accepted, answered),
         tasks=0,
         planning_steps=0,
         tokens_in=0,
         tokens_out=0,
-        cost_usd=0.0,
+        cost_usd=Decimal(0),
         latency_samples=0,
         mean_latency_ms=None,
+        p95_latency_ms=None,
+        fills_materialized=0,
+        planned_steps=0,
         max_planning_phase=None,
     )
 
@@ -261,6 +269,19 @@ def test_fragment_validation_failure_rate(attempts: int, accepted: int, raised: 
         assert found[0].threshold == 0.3
         assert found[0].observed == pytest.approx((attempts - accepted) / attempts)
         assert found[0].samples == attempts
+
+
+def test_calls_without_an_answer_are_not_rejected_fragments() -> None:
+    # 10 answers, 8 accepted (20 % rejected), and 30 calls that failed: no alert, as failed
+    # calls proposed no fragment for the validator to refuse
+    quiet = alerts(planning=planning(10, 8, failed=30))
+    assert codes(quiet) == []
+    # 9 answers are too few, however many calls failed
+    assert codes(alerts(planning=planning(9, 0, failed=30))) == []
+    found = alerts(planning=planning(10, 6, failed=30))
+    assert codes(found) == [("FRAGMENT_VALIDATION_FAILURE_RATE", "warning", None)]
+    assert found[0].samples == 10
+    assert found[0].message.startswith("4 of 10 planner answers were rejected")
 
 
 @pytest.mark.parametrize(

@@ -133,8 +133,12 @@ def evaluate_alerts(
 
 
 def fragment_alert(planning: PlanningStats, policy: AlertPolicy) -> Alert | None:
+    """Too many of the planners' answers were refused by the validator: rejected / answered
+    above ``fragment_failure_rate`` over at least ``fragment_min_attempts`` answers. Calls
+    that got no answer (failed, interrupted, still calling) are not fragments and do not
+    count."""
     observed = planning.validation_failure_rate
-    if planning.attempts < policy.fragment_min_attempts or observed is None:
+    if planning.answered < policy.fragment_min_attempts or observed is None:
         return None
     if observed <= policy.fragment_failure_rate:
         return None
@@ -142,12 +146,12 @@ def fragment_alert(planning: PlanningStats, policy: AlertPolicy) -> Alert | None
         "FRAGMENT_VALIDATION_FAILURE_RATE",
         "warning",
         None,
-        f"{planning.rejected} of {planning.attempts} planner attempts were rejected "
+        f"{planning.rejected} of {planning.answered} planner answers were rejected "
         f"({observed:.0%}, above {policy.fragment_failure_rate:.0%})",
         "planning.validation_failure_rate",
         policy.fragment_failure_rate,
         observed,
-        samples=planning.attempts,
+        samples=planning.answered,
         hint="look at the rejected fragments' findings (tasker-ctl inspect task TASK --planning): "
         "the prompt, the capability schema or the template's bounds may not fit the goal",
     )

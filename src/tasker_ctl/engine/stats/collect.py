@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from tasker_ctl.engine.errors import InvalidNamespaceError
-from tasker_ctl.engine.rules.budget import RESOURCES
+from tasker_ctl.engine.rules.budget import RESOURCES, exact
 from tasker_ctl.engine.stats.alerts import (
     DEFAULT_POLICY,
     OUTLIER_METRICS,
@@ -264,21 +265,31 @@ def _budgets(tasks: TaskStats, rows: list[Row]) -> BudgetStats:
 
 def _planning(row: Row | None) -> PlanningStats:
     found: Mapping[str, Any] = row or {}
-    attempts = int(found.get("attempts") or 0)
-    accepted = int(found.get("accepted") or 0)
+
+    def count(name: str) -> int:
+        return int(found.get(name) or 0)
+
+    answered, rejected = count("answered"), count("rejected")
     return PlanningStats(
-        attempts=attempts,
-        accepted=accepted,
-        rejected=attempts - accepted,
-        errors=int(found.get("errors") or 0),
-        validation_failure_rate=rate(attempts - accepted, attempts),
-        tasks=int(found.get("tasks") or 0),
-        planning_steps=int(found.get("planning_steps") or 0),
-        tokens_in=int(found.get("tokens_in") or 0),
-        tokens_out=int(found.get("tokens_out") or 0),
-        cost_usd=float(found.get("cost_usd") or 0.0),
-        latency_samples=int(found.get("latency_samples") or 0),
+        attempts=count("attempts"),
+        answered=answered,
+        accepted=count("accepted"),
+        rejected=rejected,
+        failed=count("failed"),
+        interrupted=count("interrupted"),
+        calling=count("calling"),
+        usage_estimated=count("usage_estimated"),
+        validation_failure_rate=rate(rejected, answered),
+        tasks=count("tasks"),
+        planning_steps=count("planning_steps"),
+        tokens_in=count("tokens_in"),
+        tokens_out=count("tokens_out"),
+        cost_usd=exact(found.get("cost_usd")) or Decimal(0),
+        latency_samples=count("latency_samples"),
         mean_latency_ms=_float(found.get("mean_latency_ms")),
+        p95_latency_ms=_float(found.get("p95_latency_ms")),
+        fills_materialized=count("fills_materialized"),
+        planned_steps=count("planned_steps"),
         max_planning_phase=found.get("max_planning_phase"),
     )
 

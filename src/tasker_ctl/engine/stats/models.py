@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasker_ctl.engine.rules.budget import Amount
+
 _STRICT = ConfigDict(extra="forbid")
 
 Severity = Literal["info", "warning", "error"]
@@ -156,20 +158,35 @@ class BudgetStats(BaseModel):
 
 
 class PlanningStats(BaseModel):
+    """The planning steps' model calls (``planning_attempts``) and what they added."""
+
     model_config = _STRICT
 
-    attempts: int = Field(description="planner calls (planning_attempts rows)")
-    accepted: int
-    rejected: int = Field(description="attempts not accepted: invalid fragments, failed calls")
-    errors: int = Field(description="attempts whose call failed (error set)")
-    validation_failure_rate: float | None = Field(description="rejected / attempts")
-    tasks: int = Field(description="tasks with at least one planner call")
-    planning_steps: int = Field(description="planning steps that called a planner")
+    attempts: int = Field(description="model calls, whatever their status")
+    answered: int = Field(description="calls the model answered (status answered)")
+    accepted: int = Field(description="answers whose fragment was accepted")
+    rejected: int = Field(description="answers whose fragment the validator refused")
+    failed: int = Field(description="calls that got no answer (status failed)")
+    interrupted: int = Field(
+        description="calls whose worker stopped during them: their reservation was spent"
+    )
+    calling: int = Field(description="calls under way when the figures were read")
+    usage_estimated: int = Field(
+        description="calls whose tokens and cost are their reservation's worst case"
+    )
+    validation_failure_rate: float | None = Field(description="rejected / answered")
+    tasks: int = Field(description="tasks with at least one model call")
+    planning_steps: int = Field(description="planning steps that called a model")
     tokens_in: int
     tokens_out: int
-    cost_usd: float
-    latency_samples: int = Field(description="attempts with a recorded latency")
+    cost_usd: Amount = Field(description="the calls' cost, exact (a decimal string in JSON)")
+    latency_samples: int = Field(description="calls with a recorded latency")
     mean_latency_ms: float | None
+    p95_latency_ms: float | None
+    fills_materialized: int = Field(
+        description="accepted fragments written into their tasks (one phase committed each)"
+    )
+    planned_steps: int = Field(description="steps planners added (created_by planning_step)")
     max_planning_phase: int | None
 
 

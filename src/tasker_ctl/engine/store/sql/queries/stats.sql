@@ -174,23 +174,45 @@ WHERE resource = ANY(%(resources)s::text[])
 GROUP BY resource;
 
 -- name: fetch_stats_planning
--- Planner calls of the window's tasks: accepted or not (a rejected fragment, or a call that
--- failed), usage, latency and depth.
-SELECT count(*) AS attempts,
-       count(*) FILTER (WHERE pa.accepted) AS accepted,
-       count(*) FILTER (WHERE pa.error IS NOT NULL) AS errors,
-       count(DISTINCT pa.task_uuid) AS tasks,
-       count(DISTINCT pa.workflow_step_uuid) AS planning_steps,
-       coalesce(sum(pa.tokens_in), 0) AS tokens_in,
-       coalesce(sum(pa.tokens_out), 0) AS tokens_out,
-       coalesce(sum(pa.cost_usd), 0)::float8 AS cost_usd,
-       count(pa.latency_ms) AS latency_samples,
-       avg(pa.latency_ms)::float8 AS mean_latency_ms,
-       max(pa.planning_phase) AS max_planning_phase
-FROM tasker.tasks t
-JOIN tasker.planning_attempts pa ON pa.task_uuid = t.task_uuid
-WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
-  AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s);
+-- Model calls of the window's tasks by status ('calling', 'answered', 'failed',
+-- 'interrupted'), answers accepted or rejected, usage, latency and depth; the fills their
+-- accepted fragments materialized (each commits one phase naming its attempt) and the
+-- steps planners added.
+WITH scope AS (
+    SELECT t.task_uuid FROM tasker.tasks t
+    WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
+      AND (%(namespace)s::varchar IS NULL OR t.namespace_name = %(namespace)s)
+), calls AS (
+    SELECT count(*) AS attempts,
+           count(*) FILTER (WHERE pa.status = 'answered') AS answered,
+           count(*) FILTER (WHERE pa.status = 'answered' AND pa.accepted) AS accepted,
+           count(*) FILTER (WHERE pa.status = 'answered' AND NOT pa.accepted) AS rejected,
+           count(*) FILTER (WHERE pa.status = 'failed') AS failed,
+           count(*) FILTER (WHERE pa.status = 'interrupted') AS interrupted,
+           count(*) FILTER (WHERE pa.status = 'calling') AS calling,
+           count(*) FILTER (WHERE pa.usage_estimated) AS usage_estimated,
+           count(DISTINCT pa.task_uuid) AS tasks,
+           count(DISTINCT pa.workflow_step_uuid) AS planning_steps,
+           coalesce(sum(pa.tokens_in), 0) AS tokens_in,
+           coalesce(sum(pa.tokens_out), 0) AS tokens_out,
+           coalesce(sum(pa.cost_usd), 0) AS cost_usd,
+           count(pa.latency_ms) AS latency_samples,
+           avg(pa.latency_ms)::float8 AS mean_latency_ms,
+           percentile_cont(0.95) WITHIN GROUP (ORDER BY pa.latency_ms)::float8
+               AS p95_latency_ms,
+           max(pa.planning_phase) AS max_planning_phase
+    FROM scope sc
+    JOIN tasker.planning_attempts pa ON pa.task_uuid = sc.task_uuid
+)
+SELECT calls.*,
+       (SELECT count(*) FROM scope sc
+        JOIN tasker.task_budget_entries b ON b.task_uuid = sc.task_uuid
+        WHERE b.resource = 'phases' AND b.kind = 'commit'
+          AND b.planning_attempt_uuid IS NOT NULL) AS fills_materialized,
+       (SELECT count(*) FROM scope sc
+        JOIN tasker.workflow_steps s ON s.task_uuid = sc.task_uuid
+        WHERE s.created_by = 'planning_step') AS planned_steps
+FROM calls;
 
 -- name: fetch_stats_baselines
 -- The distribution, over the window's tasks, of what the outlier alerts watch
