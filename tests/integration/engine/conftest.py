@@ -103,8 +103,10 @@ class Engine:
         timeout: float = 30.0,
         poll_interval: float = 0.5,
         lease_seconds: int = 30,
+        **options: Any,
     ) -> str:
-        """Work the task with ``workers`` threads until it rests; its final state."""
+        """Work the task with ``workers`` threads until it rests; its final state.
+        ``options`` are more ``WorkerOptions`` (a planner, say)."""
         stop = threading.Event()
         failures: list[BaseException] = []
         pool = [
@@ -116,6 +118,7 @@ class Engine:
                     poll_interval=poll_interval,
                     lease_seconds=lease_seconds,
                     worker_id=f"test-worker-{i}",
+                    **options,
                 ),
                 stop,
             )

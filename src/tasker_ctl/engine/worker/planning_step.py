@@ -31,6 +31,7 @@ from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
+from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.worker.planning_answers import (
     PlanningFailure,
     accepted_pending,
@@ -119,12 +120,14 @@ class PlanningRunner:
 
                 request = repair_request(prompt, last_answer, last_findings)
             call = open_call(store, attempt, block, planner, prompt, request, last_findings)
+            failpoint("planning.before_call")
             answer = self._call(store, attempt, planner, call)
             frame = self._frame(store, attempt, template, counting=call)
             fragment_id = str(call.attempt_uuid)
             check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
             self._end_span(answer, check)
             close_answered(store, attempt, call, answer, self._wall(call), check, fragment_id)
+            failpoint("planning.after_answer")
             made += 1
             if check.accepted and check.fragment is not None:
                 fill = _fill(check.fragment, fragment_id, definition.name, block)

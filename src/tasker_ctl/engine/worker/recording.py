@@ -34,6 +34,7 @@ from typing import Any
 from tasker_ctl.engine.errors import NotStorableError
 from tasker_ctl.engine.graph.domain_events import PreparedEvent, write_step_events
 from tasker_ctl.engine.graph.fragments import materialize_fill
+from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.rules.domain_events import StepOutcome, outcome_of_state
 from tasker_ctl.engine.rules.retry import backoff_seconds
@@ -291,6 +292,7 @@ class Recorder:
                 grow_from_batch(store, planner, step.origin, outcome.batch)
             if outcome.fill is not None:
                 materialize_fill(store, step.origin, outcome.fill)
+                failpoint("planning.materializing")
             written = write_step_events(store, event_source(step), StepOutcome.SUCCESS, events)
             if self._stop.is_set() or self._claims.in_hand:  # enough work in hand
                 store.fetch_one("complete_step", **completion.parameters())
