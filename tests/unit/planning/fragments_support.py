@@ -69,6 +69,12 @@ def transform(expression: str, output: Any) -> dict[str, Any]:
     return {"capability": "transform", "config": {"filter": expression, "output": output}}
 
 
+ROW_SCHEMA = {
+    "type": "object",
+    "required": ["order_id"],
+    "properties": {"order_id": {"type": "string"}},
+}
+
 OBJECT_WITH_LEVEL = {
     "type": "object",
     "required": ["level"],
