@@ -116,6 +116,8 @@ def parse_cassette(text: str, *, name: str = "<cassette>") -> Cassette:
 
 
 def _cassette_of(data: Any, problems: Any, positions: Any, shown: str) -> Cassette:
+    # the reader's own wording of a non-mapping speaks of templates: said below instead
+    problems = [problem for problem in problems if problem.code != "NOT_A_MAPPING"]
     if problems:
         first = problems[0]
         where = f"{shown}:{first.position[0]}" if first.position else shown
