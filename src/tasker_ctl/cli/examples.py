@@ -172,6 +172,29 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "run it on sample data",
         ),
     ),
+    "fragment": (
+        Example(
+            "tasker-ctl fragment validate fill.yaml --template triage.yaml --step plan",
+            "check a planner's fragment",
+        ),
+    ),
+    "fragment validate": (
+        Example(
+            "tasker-ctl fragment validate fill.yaml -t triage.yaml -s plan --json",
+            "every finding with its stage",
+        ),
+        Example(
+            "cat answer.json | tasker-ctl fragment validate - -t triage.yaml -s plan "
+            "--context @context.json --remaining-steps 5",
+            "from stdin, with the task's context and budget",
+        ),
+    ),
+    "fragment explain": (
+        Example(
+            "tasker-ctl fragment explain fill.yaml -t triage.yaml -s plan",
+            "where each input comes from",
+        ),
+    ),
 }
 
 # for the commands whose own help does not say (a command that does takes precedence)
