@@ -37,9 +37,7 @@ def test_every_code_the_stages_name_is_catalogued_and_every_catalogued_code_is_u
 
 def test_the_docs_list_exactly_the_catalogued_codes_with_their_stage_and_severity() -> None:
     text = DOCS.read_text(encoding="utf-8")
-    rows = re.findall(
-        r"^\| `(FRAGMENT_[A-Z_]+)` \| (\d) \| (error|warning) \|", text, re.MULTILINE
-    )
+    rows = re.findall(r"^\| `(FRAGMENT_[A-Z_]+)` \| (\d) \| (error|warning) \|", text, re.MULTILINE)
     documented = {code: (int(stage), severity) for code, stage, severity in rows}
     assert documented == {
         code: (info.stage, info.severity.value) for code, info in FRAGMENT_CODES.items()
