@@ -281,7 +281,8 @@ def repair_request(
     finding_lines: list[str] = []
     for index, finding in enumerate(findings[:MAX_REPAIR_FINDINGS]):
         line = "- " + render_finding(finding)
-        if sum(map(_bytes, finding_lines)) + _bytes(line) + 1 > budget // 2:
+        # the findings say what to fix: they get two thirds of the room, the answer the rest
+        if sum(map(_bytes, finding_lines)) + _bytes(line) + 1 > budget * 2 // 3:
             finding_lines.append(f"- ({len(findings) - index} more findings not shown)")
             break
         finding_lines.append(line)
