@@ -1,7 +1,9 @@
 """Planning: the workflow fragment a planner proposes for a ``type: planning`` step.
 
 The format (models, JSON Schema, the parse into findings), the frame a fragment fills and
-``check_fragment``, its nine validation stages (docs/fragments.md).
+``check_fragment``, its nine validation stages (docs/fragments.md); the planner that asks a
+model for a fragment, or replays a cassette (docs/planning.md). The model's adapter, the prompt
+and the prices are imported from their modules when used, never here.
 """
 
 from __future__ import annotations
@@ -24,6 +26,13 @@ from tasker_ctl.planning.fragment import (
 )
 from tasker_ctl.planning.fragment_schema import fragment_json_schema
 from tasker_ctl.planning.frame import FragmentFrame
+from tasker_ctl.planning.planner import (
+    Planner,
+    PlannerAnswer,
+    PlannerRequest,
+    open_planner,
+    resolve_planner_spec,
+)
 from tasker_ctl.planning.validator import FragmentCheck, check_fragment
 
 __all__ = [
@@ -38,9 +47,14 @@ __all__ = [
     "FragmentStep",
     "GrammarHandler",
     "InputReference",
+    "Planner",
+    "PlannerAnswer",
+    "PlannerRequest",
     "PlanningContext",
     "ResourceBounds",
     "check_fragment",
     "fragment_json_schema",
+    "open_planner",
     "parse_fragment",
+    "resolve_planner_spec",
 ]
