@@ -121,6 +121,9 @@ FRAGMENT_CODES: dict[str, FragmentCode] = {
     "FRAGMENT_CONTEXT_FIELD_MISSING": FragmentCode(
         6, "a task-context reference to a field the task's context does not hold"
     ),
+    "FRAGMENT_RESULT_FIELD_MISSING": FragmentCode(
+        6, "a reference to a field an upstream step's known result does not hold"
+    ),
     # 7: data contracts
     "FRAGMENT_DATA_UNDECLARED": FragmentCode(
         7, "a jq expression reading a dependency or context field no schema declares"

@@ -190,6 +190,17 @@ def check_references(draft: Draft) -> None:
                         at,
                         step=placed.name,
                     )
+            elif resolution.origin == "template_step" and ref.step in (frame.results or {}):
+                known = (frame.results or {})[ref.step or ""]
+                missing = _missing_in(known, ref.path)
+                if missing is not None:
+                    draft.add(
+                        "FRAGMENT_RESULT_FIELD_MISSING",
+                        f"step '{placed.name}': {ref}: the result of step '{ref.step}' has no "
+                        f"'{'.'.join(ref.path[: missing + 1])}'",
+                        at,
+                        step=placed.name,
+                    )
 
 
 def _missing_in(value: Any, path: tuple[str, ...]) -> int | None:

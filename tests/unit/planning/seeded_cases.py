@@ -541,6 +541,20 @@ def _stage6() -> list[Case]:
                 context=context,
             )
         )
+    results = {"intake": {"total": 12.5, "lines": []}}
+    for name, reference in (
+        ("currency", "${steps.intake.result.currency}"),
+        ("first-line", "${steps.intake.result.lines.0.sku}"),
+    ):
+        cases.append(
+            _defect(
+                6,
+                "FRAGMENT_RESULT_FIELD_MISSING",
+                f"result-{name}",
+                fragment(call("reader", x=reference)),
+                results=results,
+            )
+        )
     return cases
 
 
@@ -969,6 +983,11 @@ def _valid_cases() -> list[Case]:
             callables=frozenset({"app.checks.disk"}),
         ),
         _valid("within-budget", fragment(*chain(3)), remaining_steps=3),
+        _valid(
+            "results-given",
+            fragment(call("a", total="${steps.intake.result.total}")),
+            results={"intake": {"total": 3, "lines": []}},
+        ),
         _valid(
             "context-given",
             fragment(call("a", id="${task.context.customer.id}")),
