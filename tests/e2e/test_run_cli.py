@@ -228,7 +228,7 @@ def test_run_json_has_the_documented_keys_and_result(
     result = run(invoke_cli, env, "run", *LINEAR, "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert list(data) == ["version", "tool", "task", "steps"]
+    assert list(data) == ["version", "tool", "task", "steps", "budget"]
     task = data["task"]
     assert list(task) == [
         "uuid",
@@ -257,6 +257,9 @@ def test_run_json_has_the_documented_keys_and_result(
             "attempts",
             "max_attempts",
             "created_by",
+            "handler_type",
+            "planning_step",
+            "fragment_id",
             "started_at",
             "finished_at",
             "duration_ms",

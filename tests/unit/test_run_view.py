@@ -283,7 +283,8 @@ def test_json_has_the_documented_keys_in_order() -> None:
         resumed=True,
     )
     data = json.loads(render_json(done))
-    assert list(data) == ["version", "tool", "task", "steps"]
+    assert list(data) == ["version", "tool", "task", "steps", "budget"]
+    assert data["budget"] is None  # the task has no budget limits
     assert data["version"] == 1
     assert data["tool"]["name"] == "tasker-ctl"
     assert data["task"] == {
@@ -305,6 +306,9 @@ def test_json_has_the_documented_keys_in_order() -> None:
         "attempts",
         "max_attempts",
         "created_by",
+        "handler_type",
+        "planning_step",
+        "fragment_id",
         "started_at",
         "finished_at",
         "duration_ms",
@@ -333,3 +337,52 @@ def test_json_of_a_complete_task_has_its_duration() -> None:
     output = build_output(done)
     assert output.task.duration_ms == 2000
     assert render_json(done).endswith("}\n")
+
+
+def test_a_planned_step_says_who_planned_it_and_the_summary_carries_the_budget() -> None:
+    from decimal import Decimal
+
+    from tasker_ctl.engine.rules.budget import budget_lines
+
+    planned = step(
+        "query_logs",
+        created_by="planning_step",
+        handler_type="application",
+        planning_step="plan_investigation",
+        fragment_id="f-1",
+    )
+    limits = {"steps": 10, "llm_calls": 3, "cost_usd": 1.0}
+    totals = {
+        ("steps", "commit"): Decimal(7),
+        ("llm_calls", "commit"): Decimal(2),
+        ("cost_usd", "commit"): Decimal("0.0004"),
+    }
+    done = report(
+        [step("plan_investigation"), planned],
+        status="complete",
+        completed_at=T0 + timedelta(seconds=1),
+        budget=budget_lines(limits, totals),
+    )
+    out, stream = console()
+    render_summary(done, out)
+    text = stream.getvalue()
+    assert "budget: 7/10 steps, 2/3 calls, $0.0004/$1.00" in text
+    assert "planned by" in text  # the column appears when a step was planned
+    (line,) = [row for row in text.splitlines() if row.startswith("query_logs")]
+    assert "↳ plan_investigation" in line
+    (unplanned,) = [row for row in text.splitlines() if row.startswith("plan_investigation")]
+    assert "↳" not in unplanned
+    data = json.loads(render_json(done))
+    assert data["budget"].startswith("7/10 steps, 2/3 calls, $0.0004/$1.00")
+    assert {
+        key: data["steps"][1][key] for key in ("created_by", "planning_step", "fragment_id")
+    } == {
+        "created_by": "planning_step",
+        "planning_step": "plan_investigation",
+        "fragment_id": "f-1",
+    }
+    plain = report([step("only")], status="complete")
+    out, stream = console()
+    render_summary(plain, out)
+    assert "budget" not in stream.getvalue()
+    assert "planned by" not in stream.getvalue()

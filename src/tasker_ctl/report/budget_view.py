@@ -55,8 +55,11 @@ def usd(value: Decimal | float) -> str:
 
 
 def _seconds(value: Decimal) -> str:
-    whole = value == value.to_integral_value()
-    return f"{value:,.0f} s" if whole else f"{value:,.1f} s"
+    """``300 s``, ``12.5 s``, ``60.97 s``, ``0.03 s``: to the hundredth, so a little time
+    spent does not read as none."""
+    if value == value.to_integral_value():
+        return f"{value:,.0f} s"
+    return f"{value:,.2f}".rstrip("0").rstrip(".") + " s"
 
 
 def amount_text(resource: str, value: Decimal) -> str:

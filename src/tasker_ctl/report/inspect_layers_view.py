@@ -174,19 +174,18 @@ def fragment_view(layer: FragmentLayer) -> Group:
         if fragment.reasoning:
             parts.append(Text(f"  reasoning: {fragment.reasoning}", style="dim"))
         table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=False)
-        for column in ("step", "state", "handler", "depends on", "inputs"):
-            table.add_column(column)
+        for column in ("step", "state", "handler", "type", "depends on"):
+            table.add_column(column, no_wrap=column != "depends on")
         for step in fragment.steps:
-            handler = f"{step.handler or '?'} ({step.handler_type})"
-            if step.composition_source and step.composition_source != step.handler:
-                handler += f", composition {step.composition_source}"
-            inputs = ", ".join(f"{name} ← {ref}" for name, ref in step.inputs.items())
+            handler = step.handler or "?"
+            if step.composition_source and step.composition_source != handler:
+                handler += f" ({step.composition_source})"
             table.add_row(
                 step.name,
                 Text(step.state, style=STATE_STYLES.get(step.state, "")),
                 handler,
+                step.handler_type,
                 ", ".join(step.dependencies) or "-",
-                inputs or "-",
             )
         parts.append(table)
         for kind, label in (("entry", "enters"), ("exit", "leads into")):
@@ -195,8 +194,14 @@ def fragment_view(layer: FragmentLayer) -> Group:
                 pairs = ", ".join(f"{edge.source} → {edge.target}" for edge in edges)
                 parts.append(Text(f"  {label}: {pairs}", style="dim"))
         for step in fragment.steps:
+            if not (step.planning_reasoning or step.inputs):
+                continue
+            why = Text(f"  {step.name}", style="bold")
             if step.planning_reasoning:
-                parts.append(Text(f"  why {step.name}: {step.planning_reasoning}", style="dim"))
+                why.append(f": {step.planning_reasoning}", style="dim")
+            parts.append(why)
+            for name, reference in step.inputs.items():
+                parts.append(Text(f"    {name} ← {reference}"))
         if fragment.document is not None:
             parts.append(Text("  the fragment as proposed:", style="dim"))
             parts.append(json_block(fragment.document, limit=20_000))

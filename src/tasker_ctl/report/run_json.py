@@ -68,7 +68,18 @@ class StepOutput(StrictOutput):
     state: str = Field(description="the step's state, e.g. 'complete', 'error', 'pending'")
     attempts: int = Field(description="attempts started so far")
     max_attempts: int
-    created_by: str = Field(description="'template', or the step that created it at run time")
+    created_by: str = Field(
+        description="template, decision_point, batch_spawn or planning_step: what created it"
+    )
+    handler_type: str | None = Field(
+        default=None, description="application or grammar (a composition runs it)"
+    )
+    planning_step: str | None = Field(
+        default=None, description="the planning step that planned it; null if not planned"
+    )
+    fragment_id: str | None = Field(
+        default=None, description="the accepted fragment it came from; null if not planned"
+    )
     started_at: datetime | None = Field(description="when the first attempt started")
     finished_at: datetime | None = Field(description="when the step settled")
     duration_ms: int | None = Field(description="finished_at - started_at (retries included)")
@@ -93,6 +104,11 @@ class RunOutput(StrictOutput):
     tool: ToolOutput
     task: TaskOutput
     steps: list[StepOutput]
+    budget: str | None = Field(
+        default=None,
+        description="the budget sentence ('7/10 steps, 2/3 calls, $0.04/$1.00, ...') of a "
+        "task created with limits; null otherwise (report budget --json has the amounts)",
+    )
 
 
 def build_output(report: TaskReport) -> RunOutput:
@@ -112,6 +128,7 @@ def build_output(report: TaskReport) -> RunOutput:
             resumed=report.resumed,
         ),
         steps=[_step(step, report.task_uuid) for step in report.steps],
+        budget=_budget(report),
     )
 
 
@@ -149,6 +166,9 @@ def _step(step: StepReport, task_uuid: UUID) -> StepOutput:
         attempts=step.attempts,
         max_attempts=step.max_attempts,
         created_by=step.created_by,
+        handler_type=step.handler_type,
+        planning_step=step.planning_step,
+        fragment_id=step.fragment_id,
         started_at=step.started_at,
         finished_at=step.finished_at,
         duration_ms=step.duration_ms,
@@ -157,6 +177,14 @@ def _step(step: StepReport, task_uuid: UUID) -> StepOutput:
         awaiting_approval=step.awaiting_approval,
         approval=approval,
     )
+
+
+def _budget(report: TaskReport) -> str | None:
+    if not report.budget:
+        return None
+    from tasker_ctl.report.budget_view import budget_sentence
+
+    return budget_sentence(report.budget)
 
 
 def _error(error: Any) -> StepErrorOutput | None:

@@ -35,6 +35,7 @@ __all__ = [
     "format_duration",
     "make_console",
     "outcome_lines",
+    "planned_note",
     "render_summary",
     "steps_table",
     "submitted_lines",
@@ -251,6 +252,10 @@ def render_summary(
     console.print()
     console.print(line, soft_wrap=True)
     console.print(Text(f"task {report.task_uuid}", style="dim"), soft_wrap=True)
+    if report.budget:
+        from tasker_ctl.report.budget_view import budget_sentence
+
+        console.print(Text(f"budget: {budget_sentence(report.budget)}"), soft_wrap=True)
     steps, hidden = _summary_steps(report.steps, many_steps)
     if steps:
         console.print(steps_table(steps, datetime.now(UTC)))
@@ -326,19 +331,34 @@ def submitted_lines(report: TaskReport) -> list[str]:
 
 
 def steps_table(steps: Iterable[StepReport], now: datetime) -> Table:
-    """Name, coloured state, attempts, time (so far, for running steps) and the last error."""
+    """Name, coloured state, attempts, time (so far, for running steps), the planning step
+    that planned it (a column shown when some step was planned) and the last error."""
+    steps = list(steps)
+    planned = any(step.planning_step is not None for step in steps)
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("step", "state", "attempts", "time", ""):
+    columns = ("step", "state", "attempts", "time", *(("planned by",) if planned else ()), "")
+    for column in columns:
         table.add_column(column, no_wrap=column != "")
     for step in steps:
-        table.add_row(
+        cells: list[RenderableType] = [
             step.name,
             Text(step.state, style=STATE_STYLES.get(step.state, "")),
             _attempts(step),
             _time(step, now),
-            Text(_error_message(step), style="red") if step.state != "complete" else "",
-        )
+        ]
+        if planned:
+            cells.append(planned_note(step))
+        cells.append(Text(_error_message(step), style="red") if step.state != "complete" else "")
+        table.add_row(*cells)
     return table
+
+
+def planned_note(step: StepReport) -> Text:
+    """``↳ plan_investigation`` for a step planned by that planning step; empty for the
+    others."""
+    if step.planning_step is None:
+        return Text("")
+    return Text(f"↳ {step.planning_step}", style="dim")
 
 
 def _time(step: StepReport, now: datetime) -> str:

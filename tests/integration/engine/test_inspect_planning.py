@@ -21,6 +21,7 @@ from tasker_ctl.engine.views.inspection_layers import (
     record_planning_attempt,
 )
 from tasker_ctl.engine.views.planning_layers import fragment_layer, planning_layer
+from tasker_ctl.engine.views.task_report import task_report
 from tasker_ctl.report.budget_view import budget_sentence, budget_view
 from tasker_ctl.report.inspect_json import (
     BudgetDocument,
@@ -29,6 +30,7 @@ from tasker_ctl.report.inspect_json import (
     document_json,
 )
 from tasker_ctl.report.inspect_layers_view import fragment_view, planning_view
+from tasker_ctl.report.run_json import build_output
 from tests.integration.engine.conftest import Engine, make_template, step
 
 PLANNED = make_template(
@@ -384,10 +386,12 @@ def test_fragments_show_their_steps_inputs_and_where_they_hang(
     assert "fragment f-1  planned by plan_investigation (phase 1, attempt 4)" in text
     assert "goal: find why checkout fails" in text
     assert "reasoning: logs first, then the database" in text
-    assert "errors ← step_result.check_logs.errors" in text
+    rows = [" ".join(line.split()) for line in text.splitlines()]
+    assert "check_db pending grammar:query (query) grammar check_logs" in rows
+    assert "  check_db: then the database\n    errors ← step_result.check_logs.errors\n" in text
     assert "enters: plan_investigation → check_logs" in text
     assert "leads into: check_db → report" in text
-    assert "why check_logs: errors show up in the logs first" in text
+    assert "  check_logs: errors show up in the logs first" in text
     full = fragment_layer(engine.store, inspect_task(engine.store, planned), full=True)
     assert full.fragments[0].document == FRAGMENT
     document = json.loads(document_json(FragmentDocument(fragment=full)))
@@ -481,3 +485,22 @@ def test_a_call_in_flight_shows_its_open_reservation(engine: Engine) -> None:
     assert "reserved 1 call, 6,000 tokens, $0.0036" in text
     layer = planning_layer(engine.store, inspect_task(engine.store, task))
     assert "calling; reserved 1 call, 6,000 tokens, $0.0036" in _text(planning_view(layer))
+
+
+def test_the_task_report_names_each_planned_steps_planner_and_carries_the_budget(
+    engine: Engine, planned: uuid.UUID
+) -> None:
+    report = task_report(engine.store, planned)
+    steps = {step.name: step for step in report.steps}
+    assert (steps["check_db"].planning_step, steps["check_db"].fragment_id) == (
+        "plan_investigation",
+        "f-1",
+    )
+    assert steps["check_db"].handler_type == "grammar"
+    assert steps["collect"].planning_step is None
+    assert {line.resource: line.used for line in report.budget}["cost_usd"] == Decimal("0.004284")
+    output = build_output(report)
+    assert output.budget is not None
+    assert output.budget.startswith("2/10 steps, 4/5 calls, $0.004284/$1.00")
+    unplanned = engine.submit(make_template([step("only", "ok.noop")], name="plain"), {})
+    assert task_report(engine.store, unplanned.task_uuid).budget == []

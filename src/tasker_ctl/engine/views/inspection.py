@@ -207,6 +207,7 @@ def inspect_task(store: Store, task_uuid: uuid.UUID) -> TaskInspection:
     steps = [
         InspectedStep(
             **step_report_fields(row),
+            planning_step=names.get(row["planning_step_uuid"]),
             uuid=row["workflow_step_uuid"],
             template_step_name=row["template_step_name"],
             step_type=row["step_type"],

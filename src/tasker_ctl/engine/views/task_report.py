@@ -10,9 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from tasker_ctl.engine.errors import TaskNotFoundError
+from tasker_ctl.engine.rules.budget import BudgetLine, budget_lines
 from tasker_ctl.engine.rules.states import TERMINAL_TASK_STATES, TaskState
 from tasker_ctl.engine.store.connection import Store
 
@@ -51,6 +52,11 @@ class StepReport(BaseModel):
     # a grammar step waiting at a gate: what the approver is asked (the prompt), and in full
     awaiting_approval: str | None = None
     approval: ApprovalRequest | None = None
+    # provenance a report shows beside the state: application or grammar; the planning step
+    # that planned it and the fragment it came from (null for steps not planned)
+    handler_type: str | None = None
+    planning_step: str | None = None
+    fragment_id: str | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -76,6 +82,8 @@ class TaskReport(BaseModel):
     completed_at: datetime | None = None
     resumed: bool = False
     steps: list[StepReport]
+    # the task's budget lines when it was created with limits (planning steps); empty otherwise
+    budget: list[BudgetLine] = Field(default_factory=list)
 
     @property
     def identity(self) -> str:
@@ -116,7 +124,20 @@ def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) ->
     task = store.fetch_one("fetch_task", task_uuid=task_uuid)
     if task is None:
         raise task_not_found(task_uuid)
-    steps = [step_report(row) for row in store.fetch_all("fetch_task_steps", task_uuid=task_uuid)]
+    rows = store.fetch_all("fetch_task_steps", task_uuid=task_uuid)
+    names = {row["workflow_step_uuid"]: row["name"] for row in rows}
+    steps = [
+        StepReport(**step_report_fields(row), planning_step=names.get(row["planning_step_uuid"]))
+        for row in rows
+    ]
+    limits = task.get("budget_limits")
+    budget = []
+    if isinstance(limits, dict) and limits:
+        totals = {
+            (row["resource"], row["kind"]): row["amount"]
+            for row in store.fetch_all("task_budget_totals", task_uuid=task_uuid)
+        }
+        budget = budget_lines(limits, totals)
     return TaskReport(
         task_uuid=task["task_uuid"],
         status=task["current_state"],
@@ -128,6 +149,7 @@ def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) ->
         completed_at=task["completed_at"],
         resumed=resumed,
         steps=steps,
+        budget=budget,
     )
 
 
@@ -153,6 +175,8 @@ def step_report_fields(row: dict[str, Any]) -> dict[str, Any]:
         or (_failed_at(results) if row["current_state"] == "error" else None),
         "awaiting_approval": approval.prompt if approval is not None else None,
         "approval": approval,
+        "handler_type": row.get("handler_type"),
+        "fragment_id": row.get("fragment_id"),
     }
 
 

@@ -228,7 +228,8 @@ SELECT s.workflow_step_uuid, s.name, s.template_step_name, s.step_type, s.curren
            AS last_started_at,
        s.processed_at,
        CASE WHEN s.current_state = 'waiting_for_retry'
-            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate
+            THEN s.checkpoint -> 'composition' -> 'pending_gate' END AS pending_gate,
+       s.handler_type, s.planning_step_uuid, s.fragment_id
 FROM tasker.workflow_steps s
 WHERE s.task_uuid = %(task_uuid)s
 ORDER BY s.created_at, s.name;

@@ -16,3 +16,11 @@ ORDER BY pa.created_at, pa.attempt;
 SELECT name, inputs, step_definition
 FROM tasker.workflow_steps
 WHERE task_uuid = %(task_uuid)s AND created_by = 'planning_step';
+
+-- name: task_budget_totals
+-- A task's ledger summed by resource and kind (exact numerics): the budget sentence of the
+-- run summary.
+SELECT resource, kind, sum(amount) AS amount
+FROM tasker.task_budget_entries
+WHERE task_uuid = %(task_uuid)s
+GROUP BY resource, kind;
