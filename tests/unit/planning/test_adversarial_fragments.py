@@ -186,3 +186,17 @@ def test_nesting_the_decoder_allows_is_a_finding() -> None:
     assert "FRAGMENT_CONFIG_INVALID" in codes(data)
     deep_input = loads(json.dumps(fragment({**call("a"), "inputs": nested})))
     assert "FRAGMENT_REFERENCE_INVALID" in codes(deep_input)
+
+
+def test_one_answer_names_every_problem_even_when_the_format_is_broken() -> None:
+    data = fragment(call("a", "app.chekcs.disk"), call("b", "app.checks.b", "b"), {"name": "c"})
+    data["planning_context"] = {"goal": "g"}
+    result = check(data)
+    found = {(finding.stage, finding.code) for finding in result.findings}
+    assert {
+        (1, "FRAGMENT_SCHEMA_INVALID"),
+        (2, "FRAGMENT_CALLABLE_NOT_ALLOWED"),
+        (5, "FRAGMENT_CYCLE"),
+    } <= found
+    assert result.fragment is None
+    assert result.step_count == 3
