@@ -88,6 +88,22 @@ def test_validate_imports_nothing_of_the_planning_extra(tmp_path: Path) -> None:
     assert found == {"code": 0, "loaded": []}, output
 
 
+def test_fragment_validate_imports_nothing_of_the_planning_extra(tmp_path: Path) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "planning"
+    found, output = _run(
+        RUN_AND_LIST,
+        "fragment",
+        "validate",
+        str(examples / "fragment.yaml"),
+        "--template",
+        str(examples / "incident.yaml"),
+        "--step",
+        "plan_investigation",
+        cwd=tmp_path,
+    )
+    assert found == {"code": 0, "loaded": []}, output
+
+
 @pytest.mark.slow
 def test_run_without_planning_steps_imports_nothing_of_the_planning_extra(
     tmp_path: Path, fresh_database_url: str
