@@ -55,6 +55,7 @@ TOOL_DESCRIPTION = (
     "its arguments are the whole fragment."
 )
 
+_KEY_VARIABLES = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 _T = TypeVar("_T")
 
 
@@ -125,6 +126,7 @@ class ModelPlanner:
         self._base_url = spec.base_url
 
     def propose(self, request: PlannerRequest) -> PlannerAnswer:
+        self._check_key()
         cap = _Cap(MAX_BODY_BYTES)
         started = time.monotonic()
         try:
@@ -158,6 +160,18 @@ class ModelPlanner:
             model=response.model_name or self.model,
             latency_ms=latency_ms,
             truncated_bytes=truncated,
+        )
+
+    def _check_key(self) -> None:
+        """A provider's API without its key: said before any request, with the variable."""
+        variable = _KEY_VARIABLES.get(self.provider)
+        if variable is None or self._base_url is not None or os.environ.get(variable):
+            return
+        raise PlannerCallFailed(
+            f"{self.spec}: no API key for {self.provider}",
+            retryable=False,
+            hint=f"set {variable}, or plan with a local model (ollama:MODEL, "
+            "openai:MODEL@URL) or a cassette (replay:FILE)",
         )
 
     async def _request(self, request: PlannerRequest, cap: _Cap) -> ModelResponse:

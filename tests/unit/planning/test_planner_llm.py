@@ -128,3 +128,22 @@ def test_calls_from_a_running_event_loop_work() -> None:
             return open_planner(server.spec()).propose(_request()).text
 
     assert asyncio.run(inside()) == "{}"
+
+
+@pytest.mark.parametrize(
+    ("spec", "variable"),
+    [
+        ("openai:gpt-4.1-mini", "OPENAI_API_KEY"),
+        ("anthropic:claude-sonnet-4-5", "ANTHROPIC_API_KEY"),
+    ],
+)
+def test_a_provider_without_its_key_fails_without_a_retry_or_a_connection(
+    monkeypatch: pytest.MonkeyPatch, spec: str, variable: str
+) -> None:
+    monkeypatch.delenv(variable, raising=False)
+    with pytest.raises(PlannerCallFailed) as caught:
+        open_planner(spec).propose(_request())
+    assert caught.value.retryable is False
+    assert caught.value.code == "PLANNER_CALL_FAILED"
+    assert "no API key" in caught.value.message
+    assert variable in (caught.value.hint or "")
