@@ -128,6 +128,13 @@ class _Found:
     schema: Any
 
 
+def declared_down_to(schema: Any, path: tuple[str, ...]) -> tuple[int, tuple[str, ...]] | None:
+    """None when ``schema`` declares ``path`` down to its last field; otherwise the index of
+    the first undeclared segment and the fields declared there."""
+    found = _undeclared(schema, path, schema)
+    return None if isinstance(found, _Found) else found
+
+
 def _undeclared(
     schema: Any, path: tuple[str, ...], root: Any
 ) -> _Found | tuple[int, tuple[str, ...]]:

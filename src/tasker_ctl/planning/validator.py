@@ -25,6 +25,7 @@ from tasker_ctl.planning.frame import FragmentFrame
 from tasker_ctl.planning.stages_base import Draft
 from tasker_ctl.planning.stages_graph import check_bounds, check_dag, check_frame
 from tasker_ctl.planning.stages_handlers import check_compositions, check_existence
+from tasker_ctl.planning.stages_inputs import check_input_reads
 from tasker_ctl.planning.stages_reach import check_reach
 from tasker_ctl.planning.stages_references import check_references
 from tasker_ctl.template.diagnostics import Finding, Severity
@@ -37,6 +38,7 @@ _STAGES: tuple[Callable[[Draft], None], ...] = (
     check_reach,
     check_dag,
     check_references,
+    check_input_reads,
     check_bounds,
     check_frame,
 )

@@ -645,6 +645,22 @@ def _stage7() -> list[Case]:
             {"event_name": "a.b", "payload": {"expression": "{s: .deps.score.grade}"}},
         ),
     ]
+    inputs = {
+        "total": "${steps.intake.result.total}",
+        "lines": "${steps.intake.result.lines}",
+        "customer": "${task.context.customer}",
+        "ticket": "${steps.probe.result}",
+    }
+    input_reads = [
+        ("input-missing", "{level: .step.inputs.totl, score: 1}"),
+        ("input-field", "{level: .step.inputs.customer.name, score: 1}"),
+        ("input-item-field", "{level: .step.inputs.lines[0].price, score: 1}"),
+        ("input-under-number", "{level: .step.inputs.total.amount, score: 1}"),
+        ("input-without-schema", "{level: .step.inputs.ticket.id, score: 1}"),
+    ]
+    for name, expression in input_reads:
+        reader = {**scorer("reader", "probe", expression=expression), "inputs": inputs}
+        cases.append(_defect(7, code, name, fragment(call("probe"), reader)))
     for name, grammar, config in pattern_configs:
         deps = ("score",) if ".deps.score" in str(config) else ()
         cases.append(
@@ -983,6 +999,21 @@ def _valid_cases() -> list[Case]:
             callables=frozenset({"app.checks.disk"}),
         ),
         _valid("within-budget", fragment(*chain(3)), remaining_steps=3),
+        _valid(
+            "composition-reads-its-inputs",
+            fragment(
+                {
+                    **scorer(
+                        "reader",
+                        expression="{level: .step.inputs.customer.id, score: .step.inputs.total}",
+                    ),
+                    "inputs": {
+                        "customer": "${task.context.customer}",
+                        "total": "${steps.intake.result.total}",
+                    },
+                }
+            ),
+        ),
         _valid(
             "results-given",
             fragment(call("a", total="${steps.intake.result.total}")),
