@@ -19,7 +19,8 @@ from tasker_ctl.template.model import PlanningBlock, StepDefinition, TaskTemplat
 from tasker_ctl.trust import TrustPolicy
 
 
-@dataclass(frozen=True)
+# eq=False: a frame is compared and hashed by identity (the template model is not hashable)
+@dataclass(frozen=True, eq=False)
 class FragmentFrame:
     """What a fragment for ``planning_step`` of ``template`` is checked against.
 
