@@ -32,7 +32,7 @@ class FragmentFrame:
     acquire may reach (None: the template's resources and the default policy).
     """
 
-    template: TaskTemplate
+    template: TaskTemplate = field(repr=False)  # a whole template would swamp the repr
     planning_step: str
     context: Any = None
     results: Mapping[str, Any] | None = None
