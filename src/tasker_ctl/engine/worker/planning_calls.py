@@ -363,3 +363,21 @@ def interrupt_left_calls(store: Store, attempt: Attempt, rows: list[dict[str, An
 def seconds_since(started: float, now: float) -> Decimal:
     """Elapsed wall time in exact milliseconds, rounded up."""
     return (Decimal(str(now - started))).quantize(Decimal("0.001"), rounding=ROUND_CEILING)
+
+
+def release_fill_reservation(
+    store: Store, attempt: Attempt, attempt_uuid: uuid.UUID, steps: int
+) -> None:
+    """Give back the steps and phase an accepted answer reserved when its fill will not be
+    written (it no longer passes the validator: the task changed since)."""
+    with store.transaction():
+        fence(store, attempt)
+        write_entries(
+            store,
+            attempt.step.task_uuid,
+            attempt.step.step_uuid,
+            attempt_uuid,
+            "release",
+            {"steps": Decimal(steps), "phases": Decimal(1)},
+            note="accepted fragment no longer valid",
+        )

@@ -45,6 +45,7 @@ from tasker_ctl.engine.worker.planning_calls import (
     close_failed,
     interrupt_left_calls,
     open_call,
+    release_fill_reservation,
     seconds_since,
 )
 from tasker_ctl.errors import TaskerError
@@ -105,10 +106,15 @@ class PlanningRunner:
         made = sum(1 for row in rows if row["status"] != "failed")
         pending = accepted_pending(rows)
         if pending is not None and not _fill_written(store, pending):
-            check = judge_fragment(pending["fragment"], self._frame(store, attempt, template))
+            # the answer was accepted and its steps reserved, but the fill never written: it
+            # is checked again (its own reservation counting as available) and written
+            held = _steps_of(pending["fragment"])
+            frame = self._frame(store, attempt, template, held_steps=held)
+            check = judge_fragment(pending["fragment"], frame)
             if check.accepted and check.fragment is not None:
                 fill = _fill(check.fragment, str(pending["fragment_id"]), definition.name, block)
                 return _success(fill, made), fill
+            release_fill_reservation(store, attempt, pending["planning_attempt_uuid"], held)
         planner = self._planner(block)
         frame = self._frame(store, attempt, template)
         prompt = self._prompt(store, attempt, template, block, frame)
@@ -122,7 +128,7 @@ class PlanningRunner:
             call = open_call(store, attempt, block, planner, prompt, request, last_findings)
             failpoint("planning.before_call")
             answer = self._call(store, attempt, planner, call)
-            frame = self._frame(store, attempt, template, counting=call)
+            frame = self._frame(store, attempt, template)
             fragment_id = str(call.attempt_uuid)
             check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
             self._end_span(answer, check)
@@ -236,13 +242,16 @@ class PlanningRunner:
         return planner
 
     def _frame(
-        self, store: Store, attempt: Attempt, template: TaskTemplate, counting: Call | None = None
+        self, store: Store, attempt: Attempt, template: TaskTemplate, held_steps: int = 0
     ) -> FragmentFrame:
+        """What a fragment is checked against; ``held_steps`` are reserved for the fragment
+        being checked itself (an accepted one whose fill was not written)."""
         from tasker_ctl.planning.frame import FragmentFrame
 
-        del counting  # the call's own reservation holds no steps
         step = attempt.step
         remaining = read_budget(store, step.task_uuid, lock=False).remaining("steps")
+        if remaining is not None:
+            remaining += held_steps
         existing = frozenset(
             row["name"] for row in store.fetch_all("task_step_states", task_uuid=step.task_uuid)
         )
@@ -345,3 +354,8 @@ def planned_inputs_resolved(step: ClaimedStep, ancestors: AncestorResults) -> Cl
         for name, envelope in ancestors.everything().items()
     }
     return replace(step, inputs=resolve_inputs(step.inputs, step.task.context, results))
+
+
+def _steps_of(fragment: Any) -> int:
+    steps = fragment.get("steps") if isinstance(fragment, Mapping) else None
+    return len(steps) if isinstance(steps, list) else 0
