@@ -1,0 +1,179 @@
+"""Adversarial answers from the model, through the whole engine: each one is refused by the
+validator, recorded with its findings, and leaves the task's steps, edges and ledger as they
+were (but for what the call itself spent)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tests.integration.engine.conftest import Engine
+from tests.integration.engine.handlers import planning as planning_handlers
+from tests.integration.engine.planning_support import (
+    GOOD,
+    assert_invariants,
+    check,
+    fragment,
+    graph_snapshot,
+    ledger_sums,
+    planning_template,
+)
+from tests.openai_server import OpenAIServer
+
+
+def persist_composition(table: str) -> dict[str, Any]:
+    return {
+        "name": "save",
+        "handler": {
+            "grammar": "transform_and_persist",
+            "config": {
+                "filter": "{id: .context.incident}",
+                "output": {"type": "object", "properties": {"id": {"type": "string"}}},
+                "resource": table,
+            },
+        },
+    }
+
+
+def nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+ADVERSARIAL: dict[str, tuple[Any, set[str]]] = {
+    "a cycle": (
+        fragment(check("a", "plan.checks.logs", "b"), check("b", "plan.checks.logs", "a")),
+        {"FRAGMENT_CYCLE"},
+    ),
+    "a hallucinated callable": (
+        fragment(check("a", "plan.checks.logz")),
+        {"FRAGMENT_CALLABLE_NOT_REGISTERED", "FRAGMENT_CALLABLE_NOT_ALLOWED"},
+    ),
+    "a callable outside the allow-list": (
+        fragment(check("a", "os.system")),
+        {"FRAGMENT_CALLABLE_NOT_ALLOWED"},
+    ),
+    "a hallucinated pattern": (
+        fragment({"name": "a", "handler": {"grammar": "summon_llm", "config": {}}}),
+        {"FRAGMENT_PATTERN_UNKNOWN", "FRAGMENT_PATTERN_NOT_ALLOWED", "FRAGMENT_SCHEMA_INVALID"},
+    ),
+    "a hallucinated capability": (
+        fragment(
+            {
+                "name": "a",
+                "handler": {
+                    "composition": {
+                        "outcome": {"description": "x", "output_schema": {"type": "object"}},
+                        "invocations": [{"capability": "teleport", "config": {}}],
+                    }
+                },
+            }
+        ),
+        {"FRAGMENT_COMPOSITION_NOT_ALLOWED", "FRAGMENT_CAPABILITY_UNKNOWN"},
+    ),
+    "a frame step's name": (fragment(check("gather")), {"FRAGMENT_STEP_NAME_TAKEN"}),
+    "an edge into the frame": (
+        fragment(check("a", "plan.checks.logs", "gather")),
+        {"FRAGMENT_EDGE_INTO_FRAME"},
+    ),
+    "an edge past the convergence": (
+        fragment(check("a", "plan.checks.logs", "report")),
+        {"FRAGMENT_EDGE_PAST_CONVERGENCE"},
+    ),
+    "over the bounds": (
+        fragment(*(check(f"c{i}") for i in range(6))),
+        {"FRAGMENT_TOO_MANY_STEPS", "FRAGMENT_FAN_OUT_TOO_WIDE"},
+    ),
+    "too deep": (
+        fragment(
+            check("a"),
+            check("b", "plan.checks.logs", "a"),
+            check("c", "plan.checks.logs", "b"),
+            check("d", "plan.checks.logs", "c"),
+        ),
+        {"FRAGMENT_TOO_DEEP"},
+    ),
+    "a field no schema declares": (
+        fragment(check("a", service="${steps.gather.result.owner}")),
+        {"FRAGMENT_REFERENCE_UNKNOWN_FIELD"},
+    ),
+    "a context field no schema declares": (
+        fragment(check("a", region="${task.context.region}")),
+        {"FRAGMENT_REFERENCE_UNKNOWN_FIELD", "FRAGMENT_CONTEXT_FIELD_MISSING"},
+    ),
+    "jq reading an undeclared field": (
+        fragment(
+            {
+                "name": "tell",
+                "handler": {
+                    "grammar": "notify",
+                    "config": {
+                        "event_name": "incident.seen",
+                        "payload": {"expression": "{owner: .deps.gather.owner}"},
+                    },
+                },
+            }
+        ),
+        {"FRAGMENT_DATA_UNDECLARED"},
+    ),
+    "persist to a table the template does not allow": (
+        fragment(persist_composition("users")),
+        {
+            "FRAGMENT_PATTERN_NOT_ALLOWED",
+            "FRAGMENT_PERSIST_NOT_ALLOWED",
+            "FRAGMENT_RESOURCE_NOT_ALLOWED",
+        },
+    ),
+    "not JSON": ("I think you should check the logs.", {"FRAGMENT_NOT_JSON"}),
+    "deeply nested": (nested(500), {"FRAGMENT_NOT_JSON"}),
+    "one megabyte": (
+        json.dumps(
+            {**GOOD, "planning_context": {**GOOD["planning_context"], "reasoning": "x" * 1_048_576}}
+        ),
+        {"FRAGMENT_TOO_LARGE", "FRAGMENT_NOT_JSON"},
+    ),
+}
+
+
+@pytest.fixture
+def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
+    registry = HandlerRegistry()
+    registry.register_module(planning_handlers)
+    opened = Engine(database_url, store, registry)
+    yield opened
+    opened.close()
+
+
+@pytest.mark.parametrize("case", sorted(ADVERSARIAL))
+def test_an_adversarial_answer_changes_nothing_and_is_recorded(
+    planning_engine: Engine, case: str
+) -> None:
+    value, codes = ADVERSARIAL[case]
+    text = value if isinstance(value, str) else json.dumps(value)
+    with OpenAIServer([{"tool_arguments": text}]) as server:
+        task = planning_engine.submit(
+            planning_template(max_repairs=0), {"incident": "INC-1"}
+        ).task_uuid
+        before = graph_snapshot(planning_engine, task)
+        planning_engine.run(task, planner=server.spec())
+    after = graph_snapshot(planning_engine, task)
+    assert after[1] == before[1]  # no edge
+    assert [name for name, _ in after[0]] == [name for name, _ in before[0]]  # no step
+    steps = planning_engine.steps(task)
+    assert steps["plan"]["current_state"] == "error"
+    assert steps["report"]["current_state"] == "pending"
+    (attempt,) = planning_engine.rows(
+        "SELECT * FROM tasker.planning_attempts WHERE task_uuid = %s", task
+    )
+    assert not attempt["accepted"]
+    found = {finding["code"] for finding in attempt["findings"]}
+    assert found & codes, f"{case}: expected one of {codes}, found {found}"
+    sums = ledger_sums(planning_engine, task)
+    assert sums[("steps", "commit")] == 0
+    assert sums[("steps", "reserve")] == 0
+    assert sums[("phases", "commit")] == 0
+    assert_invariants(planning_engine, task)
