@@ -136,3 +136,33 @@ def test_the_json_document() -> None:
     assert document["failing"] is True
     assert document["alerts"][0]["severity"] == "warning"
     assert StatsOutput.model_validate(document).window == WINDOW
+
+
+def test_the_planning_panel_counts_calls_by_status_and_shows_small_costs() -> None:
+    from decimal import Decimal
+
+    figures = planning(12, 5, failed=3).model_copy(
+        update={
+            "interrupted": 1,
+            "usage_estimated": 1,
+            "tokens_in": 12000,
+            "tokens_out": 3000,
+            "cost_usd": Decimal("0.0004"),
+            "latency_samples": 12,
+            "mean_latency_ms": 850.0,
+            "p95_latency_ms": 1900.0,
+            "fills_materialized": 5,
+            "planned_steps": 17,
+        }
+    )
+    report = busy_report().model_copy(update={"planning": figures})
+    text = " ".join(rendered(report).replace("│", " ").split())  # the panel's lines joined
+    assert "15 model calls" in text
+    assert "12 answered, 5 accepted, 7 rejected (58.3 % of answers), 3 failed, 1 interrupted" in (
+        text
+    )
+    assert "tokens 12,000 in / 3,000 out (some estimated) · cost $0.0004" in text
+    assert "latency mean 850 ms, p95 1.9 s" in text
+    assert "5 fragments materialized, 17 planned steps" in text
+    document = json.loads(render_stats_json(report))
+    assert document["planning"]["cost_usd"] == "0.0004"
