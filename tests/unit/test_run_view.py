@@ -386,3 +386,17 @@ def test_a_planned_step_says_who_planned_it_and_the_summary_carries_the_budget()
     render_summary(plain, out)
     assert "budget" not in stream.getvalue()
     assert "planned by" not in stream.getvalue()
+
+
+def test_the_plain_view_says_once_which_planning_step_planned_a_step() -> None:
+    out, stream = console()
+    view = RunView(out, live=False, clock=Clock())
+    planned = {"created_by": "planning_step", "planning_step": "plan_investigation"}
+    view.update(report([step("plan", "in_progress"), step("query_logs", "pending", **planned)]))
+    view.update(report([step("plan"), step("query_logs", "enqueued", attempts=0, **planned)]))
+    view.update(report([step("plan"), step("query_logs", **planned)]))
+    lines = [line for line in stream.getvalue().splitlines() if "query_logs" in line]
+    assert lines == [
+        "   0.0s  query_logs  enqueued  (planned by plan_investigation)",
+        "   0.0s  query_logs  complete  40 ms, attempt 1/3",
+    ]

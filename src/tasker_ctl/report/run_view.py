@@ -205,6 +205,10 @@ class RunView:
             details = _details(step)
             if details:
                 line.append(f"  {details}")
+            # the step's first printed line (pending ones are not printed) names its planner
+            first = previous is None or previous[0] == "pending"
+            if first and step.planning_step is not None:
+                line.append(f"  (planned by {step.planning_step})", style="dim")
             self.console.print(line, soft_wrap=True)
         if report.status != self._status:
             self._print_status(report, stamp)
