@@ -272,3 +272,46 @@ def test_an_operator_who_ends_a_task_emits_its_span(engine: Engine, otel: Record
             "trace_id"
         ]
     )
+
+
+def test_a_planning_steps_model_call_is_a_genai_span_under_its_attempt(
+    engine: Engine, otel: Recorded
+) -> None:
+    from pathlib import Path
+
+    from tasker_ctl.engine import run_template
+
+    examples = Path(__file__).resolve().parents[3] / "examples" / "planning"
+    report = run_template(
+        examples / "incident.yaml",
+        context={"incident_id": "INC-4211", "service": "checkout"},
+        handlers=[str(examples / "incident_handlers.py")],
+        database_url=engine.url,
+        planner=f"replay:{examples / 'incident.cassette.yaml'}",
+        new_task=True,
+    )
+    assert report.status == "complete"
+    (chat,) = [span for span in otel.finished() if span.name.startswith("chat ")]
+    (planner,) = [span for span in otel.attempt_spans() if span.name == "step plan_investigation"]
+    # a replayed call is asked of the cassette; the recorded answer names the model
+    assert chat.name == f"chat {examples / 'incident.cassette.yaml'}"
+    assert chat.parent is not None
+    assert chat.context is not None
+    assert planner.context is not None
+    assert chat.parent.span_id == planner.context.span_id  # under the planning step's attempt
+    assert chat.context.trace_id == planner.context.trace_id
+    attributes = _attributes(chat)
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.provider.name"] == "replay"
+    assert attributes["gen_ai.response.model"] == "gpt-4.1-mini"
+    assert (attributes["gen_ai.usage.input_tokens"], attributes["gen_ai.usage.output_tokens"]) == (
+        2210,
+        342,
+    )
+    assert attributes["tasker.planning.accepted"] is True
+    assert attributes["tasker.step.name"] == "plan_investigation"
+    tokens = {
+        point.attributes["gen_ai.token.type"]: point.sum
+        for point in otel.points("gen_ai.client.token.usage")
+    }
+    assert tokens == {"input": 2210, "output": 342}
