@@ -112,6 +112,7 @@ tree, or drawn under another base or with another code than it has.
       LimitExceeded                                 - (code per raise)
       engine.ReconnectAbandoned                     -
       engine.StepTimeoutError                       -
+      engine.PlanningFailure                        - (code per raise)
       engine.HandlerDeadlineExceeded                -
       engine.HandlerAbortedError                    -
       engine.NotStorableError                       -

@@ -17,11 +17,18 @@ import pytest
 from tasker_ctl.codegen import generate_scaffold, write_files
 from tasker_ctl.codegen.naming import snake_case
 from tasker_ctl.template import load_template
+from tasker_ctl.template.source import read_document
+from tasker_ctl.template.validator import looks_like_template
 from tests.conftest import CORPUS_ROOT, PROJECT_ROOT
 
 
 def _templates() -> list[Path]:
-    found = sorted((PROJECT_ROOT / "examples").rglob("*.yaml"))
+    # what `validate examples/` takes for templates (not fragments, not cassettes)
+    found = [
+        path
+        for path in sorted((PROJECT_ROOT / "examples").rglob("*.yaml"))
+        if looks_like_template(read_document(path))
+    ]
     for folder in ("tests/fixtures/task_templates", "config/tasks"):
         found += sorted((CORPUS_ROOT / folder).rglob("*.yaml")) if CORPUS_ROOT.is_dir() else []
     return found

@@ -8,6 +8,7 @@ tree, with the codes, is drawn in ``tasker_ctl.errors``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.errors import DatabaseError, ExitCode, TaskerError, UsageError
@@ -336,6 +337,30 @@ class ReconnectAbandoned(Exception):
 class StepTimeoutError(Exception):
     """The handler ran past the step's ``timeout_seconds`` (kept apart from ``TimeoutError``
     that a handler raises itself, which is the handler's own failure)."""
+
+
+class PlanningFailure(Exception):
+    """Why a planning step's attempt ends without a fragment (no valid answer, a budget that
+    cannot cover the next call, a failed model call): a coded failure, recorded as the
+    step's (``worker/planning_answers.failure_result``)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after: float | None = None,
+        findings: Sequence[Any] = (),
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.findings = list(findings)
+        self.hint = hint
 
 
 class HandlerDeadlineExceeded(Exception):

@@ -38,6 +38,9 @@ _E, _W = Severity.ERROR, Severity.WARNING
 
 FRAGMENT_CODES: dict[str, FragmentCode] = {
     # 1: the format
+    "FRAGMENT_NOT_JSON": FragmentCode(
+        1, "a planner's answer that is not JSON within the limits (the engine decodes it)"
+    ),
     "FRAGMENT_SCHEMA_INVALID": FragmentCode(
         1, "a value of the wrong type or shape, or a required key missing"
     ),

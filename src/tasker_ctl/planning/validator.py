@@ -107,6 +107,28 @@ def check_fragment(
     )
 
 
+def check_answer(text: str, frame: FragmentFrame, *, source: str = "<answer>") -> FragmentCheck:
+    """Every finding about a planner's answer: its JSON decoded within the project's limits
+    (``bounded_json``: size, depth, numbers, what jsonb cannot store), then every stage. An
+    answer that is not such JSON is one stage-1 finding, ``FRAGMENT_NOT_JSON``."""
+    from tasker_ctl.bounded_json import loads
+    from tasker_ctl.errors import JsonInputError
+
+    try:
+        data = loads(text)
+    except JsonInputError as error:
+        finding = FragmentFinding(
+            code="FRAGMENT_NOT_JSON",
+            severity=Severity.ERROR,
+            message=f"the answer is not a JSON fragment: {error.message}",
+            hint="answer with one call of the tool whose arguments are the fragment",
+            file=source,
+            stage=1,
+        )
+        return FragmentCheck(fragment=None, findings=[finding], depth=None, step_count=0)
+    return check_fragment(data, frame, source=source)
+
+
 def _staged(finding: Finding) -> FragmentFinding:
     if isinstance(finding, FragmentFinding):
         return finding

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from tasker_ctl.bounded_json import loads
-from tasker_ctl.errors import JsonInputError
+from tasker_ctl.engine.errors import PlanningFailure
 from tasker_ctl.sdk.types import StepHandlerResult
 
 if TYPE_CHECKING:
@@ -18,43 +17,22 @@ MAX_FAILURE_FINDINGS = 20
 """Findings a planning step's failure carries (every one is in its planning attempts)."""
 
 
-class PlanningFailure(Exception):
-    """Why a planning step's attempt ends without a fragment: a coded failure."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        findings: Sequence[Any] = (),
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.findings = list(findings)
-        self.hint = hint
-
-    def result(self) -> StepHandlerResult:
-        """The step's failure: the code, the message and the last findings."""
-        metadata: dict[str, Any] = {"error_code": self.code}
-        if self.findings:
-            metadata["findings"] = findings_json(self.findings[:MAX_FAILURE_FINDINGS])
-        if self.hint:
-            metadata["hint"] = self.hint
-        if self.retry_after is not None:
-            metadata["retry_after"] = self.retry_after
-        return StepHandlerResult.failure(
-            self.message,
-            error_type="planning_failed" if not self.retryable else "planner_unavailable",
-            retryable=self.retryable,
-            error_code=self.code,
-            metadata=metadata,
-        )
+def failure_result(failure: PlanningFailure) -> StepHandlerResult:
+    """A planning step's failure: the code, the message and the last findings."""
+    metadata: dict[str, Any] = {"error_code": failure.code}
+    if failure.findings:
+        metadata["findings"] = findings_json(failure.findings[:MAX_FAILURE_FINDINGS])
+    if failure.hint:
+        metadata["hint"] = failure.hint
+    if failure.retry_after is not None:
+        metadata["retry_after"] = failure.retry_after
+    return StepHandlerResult.failure(
+        failure.message,
+        error_type="planner_unavailable" if failure.retryable else "planning_failed",
+        retryable=failure.retryable,
+        error_code=failure.code,
+        metadata=metadata,
+    )
 
 
 def findings_json(findings: Sequence[Any]) -> list[dict[str, Any]]:
@@ -72,24 +50,10 @@ def findings_json(findings: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 def judge_answer(text: str, frame: FragmentFrame, *, source: str) -> FragmentCheck:
-    """The validator's verdict on an answer: its JSON decoded within the project's limits (a
-    text that is not JSON is a stage-1 finding), then every stage."""
-    from tasker_ctl.planning.validator import FragmentCheck, FragmentFinding, check_fragment
-    from tasker_ctl.template.diagnostics import Severity
+    """The validator's verdict on an answer (``check_answer``: decoded, then every stage)."""
+    from tasker_ctl.planning.validator import check_answer
 
-    try:
-        data = loads(text)
-    except JsonInputError as error:
-        finding = FragmentFinding(
-            code="FRAGMENT_NOT_JSON",
-            severity=Severity.ERROR,
-            message=f"the answer is not a JSON fragment: {error.message}",
-            hint="answer with one call of the tool whose arguments are the fragment",
-            file=source,
-            stage=1,
-        )
-        return FragmentCheck(fragment=None, findings=[finding])
-    return check_fragment(data, frame, source=source)
+    return check_answer(text, frame, source=source)
 
 
 def summary(findings: Sequence[Any], limit: int = 3) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal
 from typing import TYPE_CHECKING, Any
 
+from tasker_ctl.engine.errors import PlanningFailure
 from tasker_ctl.engine.graph.planning_ledger import (
     MIN_OUTPUT_TOKENS,
     SPENDING,
@@ -23,7 +24,7 @@ from tasker_ctl.engine.graph.planning_ledger import (
 )
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.attempt import Attempt
-from tasker_ctl.engine.worker.planning_answers import PlanningFailure, findings_json
+from tasker_ctl.engine.worker.planning_answers import findings_json
 from tasker_ctl.template.model import PlanningBlock
 
 if TYPE_CHECKING:

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from tasker_ctl.engine.errors import PlanningFailure
 from tasker_ctl.engine.graph.planning_ledger import read_budget
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.worker.ancestors import AncestorResults
@@ -33,8 +34,8 @@ from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.worker.planning_answers import (
-    PlanningFailure,
     accepted_pending,
+    failure_result,
     judge_answer,
     summary,
 )
@@ -87,7 +88,8 @@ class PlanningRunner:
         try:
             result, fill = self._plan(store, attempt, template)
         except PlanningFailure as failure:
-            return outcome_of(attempt, failure.result(), started, self._options.worker_id)
+            result = failure_result(failure)
+            return outcome_of(attempt, result, started, self._options.worker_id)
         outcome = outcome_of(attempt, result, started, self._options.worker_id)
         return replace(outcome, fill=fill) if outcome.success else outcome
 
@@ -235,6 +237,7 @@ class PlanningRunner:
                         spec,
                         record=self._options.planner_record,
                         base_dir=self._options.planner_base_dir,
+                        price=block.price,
                     )
                     self._planners[spec] = planner
         except TaskerError as error:

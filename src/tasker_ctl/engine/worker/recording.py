@@ -34,7 +34,6 @@ from typing import Any
 from tasker_ctl.engine.errors import NotStorableError
 from tasker_ctl.engine.graph.domain_events import PreparedEvent, write_step_events
 from tasker_ctl.engine.graph.fragments import materialize_fill
-from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.graph.growth import grow_from_batch, grow_from_decision
 from tasker_ctl.engine.rules.domain_events import StepOutcome, outcome_of_state
 from tasker_ctl.engine.rules.retry import backoff_seconds
@@ -44,6 +43,7 @@ from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.claiming import Claims, Completion
 from tasker_ctl.engine.worker.composition_step import GateWait
 from tasker_ctl.engine.worker.domain_events import announce, event_source, events_of
+from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text
