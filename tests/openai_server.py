@@ -14,6 +14,8 @@ Script entries, answered in order (an exhausted script answers 500):
 - ``{"status": 429, "retry_after": 2}``: an error status (with a Retry-After header);
 - ``{"delay": 1.5, ...}``: wait before answering (a slow model; closing the server ends it);
 - ``{"omit_usage": true, ...}``: no ``usage`` in the response; ``{"usage": {...}}``: this one;
+  ``{"max_usage": true, ...}``: the most a provider could bill (every request byte a token,
+  the whole answer room the request allowed);
 - ``{"model": "..."}``: the model named in the response (the request's by default);
 - ``{"body_bytes": N}``: an answer whose tool arguments are N bytes (an enormous body);
   with ``"no_length": true`` the body has no Content-Length (it ends with the connection).
@@ -129,7 +131,17 @@ def _answer(entry: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
         "model": entry.get("model", request.get("model", "test-model")),
         "choices": [{"index": 0, "message": message, "finish_reason": finish_reason}],
     }
-    if not entry.get("omit_usage"):
+    if entry.get("max_usage"):
+        # the most a provider could bill: every byte of the request a token, and the whole
+        # answer room the request allowed
+        room = request.get("max_completion_tokens") or request.get("max_tokens") or 0
+        sent = len(json.dumps(request).encode())
+        body["usage"] = {
+            "prompt_tokens": sent,
+            "completion_tokens": room,
+            "total_tokens": sent + room,
+        }
+    elif not entry.get("omit_usage"):
         body["usage"] = entry.get("usage", DEFAULT_USAGE)
     return body
 
