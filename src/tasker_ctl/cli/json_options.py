@@ -32,6 +32,41 @@ def read_json_option(
         raise error(source + joiner + problem.message, hint=problem.hint) from None
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+def read_data_option(
+    value: str, option: str, error: type[TaskerError], *, limits: JsonLimits = DEFAULT_LIMITS
+) -> tuple[Any, str]:
+    """``read_json_option``, and ``@FILE.yaml`` (or ``.yml``) read as YAML with the template
+    reader's limits, its data then held to the same JSON limits (a fragment is written in
+    YAML as often as in JSON)."""
+    name = value[1:] if value.startswith("@") else ""
+    if not name.endswith(YAML_SUFFIXES):
+        return read_json_option(value, option, error, limits=limits)
+    import json
+
+    from tasker_ctl.template.source import read_document
+
+    path = Path(name)
+    if not path.is_file():
+        raise PathNotFoundError(
+            f"{option} file '{name}' does not exist",
+            hint=f"write {option} @FILE with the path of a YAML or JSON file",
+        )
+    document = read_document(path, name)
+    if document.problems:
+        problem = document.problems[0]
+        where = f":{problem.position[0]}:{problem.position[1]}" if problem.position else ""
+        raise error(f"{option} {name}{where}: {problem.message}", hint="fix the file")
+    source = f"{option} {name}"
+    try:
+        # through JSON text: what jsonb cannot store (.nan, .inf) is refused as it is in JSON
+        return loads(json.dumps(document.data, allow_nan=True), limits=limits), source
+    except JsonInputError as problem:
+        raise error(source + ": " + problem.message, hint=problem.hint) from None
+
+
 def _option_input(value: str, option: str, max_bytes: int) -> tuple[str | bytes, str]:
     """The option's text as given, or the bytes of its file or of standard input: one byte
     more than the limit at most, so that a larger input is refused without being read."""

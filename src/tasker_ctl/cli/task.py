@@ -351,8 +351,10 @@ def register(task_app: typer.Typer) -> None:
             typer.Option(
                 "--result",
                 metavar="JSON|@FILE",
-                help="The step's result (required): a JSON object, @FILE, or @- for standard "
-                "input. Checked against the step's result_schema.",
+                help="The step's result (required): a JSON object, @FILE (JSON, or YAML when "
+                "named .yaml/.yml), or @- for standard input. Checked against the step's "
+                "result_schema; for a planning step, a fragment, checked in nine stages and "
+                "written as its fill.",
                 show_default=False,
             ),
         ] = None,
@@ -365,7 +367,9 @@ def register(task_app: typer.Typer) -> None:
         """Complete a step by hand with RESULT, which its children then see.
 
         A result that breaks the step's result_schema changes nothing. A task blocked by
-        failures resumes once none of its steps is left failed.
+        failures resumes once none of its steps is left failed. For a planning step the
+        result is a fragment: it is checked as a planner's would be (FRAGMENT_REJECTED, exit
+        1, changes nothing) and its steps are written.
         """
         from tasker_ctl.engine.operator import Actor
         from tasker_ctl.engine.operator import complete_step as complete
@@ -383,7 +387,7 @@ def register(task_app: typer.Typer) -> None:
 
 def _read_result(value: str | None) -> dict[str, Any]:
     """``--result``'s JSON object, given inline, as ``@FILE`` or as ``@-``."""
-    from tasker_ctl.cli.json_options import read_json_option
+    from tasker_ctl.cli.json_options import read_data_option
     from tasker_ctl.engine.errors import ResultJsonError
     from tasker_ctl.engine.operator import require_object
 
@@ -392,5 +396,5 @@ def _read_result(value: str | None) -> dict[str, Any]:
             "complete-step needs the step's result",
             hint='pass --result \'{"key": "value"}\', --result @FILE or --result @-',
         )
-    result, source = read_json_option(value, "--result", ResultJsonError)
+    result, source = read_data_option(value, "--result", ResultJsonError)
     return require_object(result, source=source)
