@@ -3,12 +3,14 @@ loopback (127.0.0.0/8, ::1) fails at once, and the test that tried fails with th
 named, even when the code under test swallowed the error. Unix sockets are allowed.
 
 Registered from tests/conftest.py; it guards the whole run, collection included. Connections
-made in C (libpq) and in subprocesses are not seen: those reach the tests' own PostgreSQL.
+made in C (libpq), in subprocesses and in forked children are not seen: those reach the
+tests' own PostgreSQL, and the fuzz harness's children guard themselves.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -57,9 +59,15 @@ def _check(sock: socket.socket, address: Any) -> None:
     )
 
 
+_guarded_pid = os.getpid()
+
+
 def _guarded(original: Callable[..., Any]) -> Callable[..., Any]:
     def connect(self: socket.socket, address: Any) -> Any:
-        _check(self, address)
+        # only in the test process: a forked child (the fuzz harness's cases) has guards of
+        # its own, which must see the connection to record and refuse it
+        if os.getpid() == _guarded_pid:
+            _check(self, address)
         return original(self, address)
 
     connect.__name__ = original.__name__
@@ -68,6 +76,8 @@ def _guarded(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def install() -> None:
+    global _guarded_pid
+    _guarded_pid = os.getpid()
     socket.socket.connect = _guarded(_original_connect)  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded(_original_connect_ex)  # type: ignore[method-assign]
 

@@ -278,8 +278,9 @@ def insert_steps(
         }
         for step in steps
     ]
+    planned = any(step.provenance for step in steps)
     created = store.fetch_all(
-        "insert_workflow_steps",
+        "insert_planned_workflow_steps" if planned else "insert_workflow_steps",
         task_uuid=task_uuid,
         namespace_name=namespace_name,
         origin_step_uuid=origin_step_uuid,

@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.engine.errors import PlanningFailure
@@ -76,8 +77,7 @@ class PlanningRunner:
         self._telemetry = telemetry
         self._planners: dict[str, Planner] = {}
         self._lock = threading.Lock()
-        self._span: Any = None  # the call in flight's span, and when it started
-        self._started = 0.0
+        self._span: Any = None  # the span of the call in flight
 
     def run(self, store: Store, attempt: Attempt, template: TaskTemplate) -> Outcome:
         """Plan ``attempt``'s step: its outcome, with the fill to write on success (never
@@ -105,7 +105,6 @@ class PlanningRunner:
         step = attempt.step
         rows = store.fetch_all("planning_attempts_of_step", step_uuid=step.step_uuid, phase=PHASE)
         interrupt_left_calls(store, attempt, rows)
-        made = sum(1 for row in rows if row["status"] != "failed")
         pending = accepted_pending(rows)
         if pending is not None and not _fill_written(store, pending):
             # the answer was accepted and its steps reserved, but the fill never written: it
@@ -115,7 +114,7 @@ class PlanningRunner:
             check = judge_fragment(pending["fragment"], frame)
             if check.accepted and check.fragment is not None:
                 fill = _fill(check.fragment, str(pending["fragment_id"]), definition.name, block)
-                return _success(fill, made), fill
+                return _success(fill, int(pending["attempt"])), fill
             release_fill_reservation(store, attempt, pending["planning_attempt_uuid"], held)
         planner = self._planner(block)
         frame = self._frame(store, attempt, template)
@@ -129,17 +128,16 @@ class PlanningRunner:
                 request = repair_request(prompt, last_answer, last_findings)
             call = open_call(store, attempt, block, planner, prompt, request, last_findings)
             failpoint("planning.before_call")
-            answer = self._call(store, attempt, planner, call)
+            answer, wall = self._call(store, attempt, planner, call)
             frame = self._frame(store, attempt, template)
             fragment_id = str(call.attempt_uuid)
             check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
             self._end_span(answer, check)
-            close_answered(store, attempt, call, answer, self._wall(call), check, fragment_id)
+            close_answered(store, attempt, call, answer, wall, check, fragment_id)
             failpoint("planning.after_answer")
-            made += 1
             if check.accepted and check.fragment is not None:
                 fill = _fill(check.fragment, fragment_id, definition.name, block)
-                return _success(fill, made), fill
+                return _success(fill, call.number), fill
             last_answer, last_findings = answer.text, list(check.findings)
         raise PlanningFailure(
             "PLANNING_NO_VALID_FRAGMENT",
@@ -152,18 +150,22 @@ class PlanningRunner:
 
     # -- one call ---------------------------------------------------------------------------
 
-    def _call(self, store: Store, attempt: Attempt, planner: Planner, call: Call) -> PlannerAnswer:
-        """Make the call; a failed one is recorded and becomes the step's failure."""
+    def _call(
+        self, store: Store, attempt: Attempt, planner: Planner, call: Call
+    ) -> tuple[PlannerAnswer, Decimal]:
+        """Make the call: its answer and how long it took; a failed call is recorded and
+        becomes the step's failure."""
         from tasker_ctl.planning.errors import PlannerCallFailed
 
         self._span = self._start_span(attempt, planner, call)
-        self._started = time.perf_counter()
+        started = time.perf_counter()
         try:
-            return planner.propose(call.request)
+            answer = planner.propose(call.request)
         except PlannerCallFailed as error:
             # a refusal (rate limit, bad request) used nothing; an unknown fate may have
             billed = error.retryable and error.code != "PLANNER_RATE_LIMITED"
-            close_failed(store, attempt, call, error, self._wall(call), billed=billed)
+            wall = seconds_since(started, time.perf_counter())
+            close_failed(store, attempt, call, error, wall, billed=billed)
             self._end_span(None, None, error_type=error.code)
             raise PlanningFailure(
                 error.code,
@@ -173,13 +175,11 @@ class PlanningRunner:
                 hint=error.hint,
             ) from error
         except TaskerError as error:  # a cassette that ran out, say: asking again won't help
-            close_failed(store, attempt, call, error, self._wall(call), billed=False)
+            wall = seconds_since(started, time.perf_counter())
+            close_failed(store, attempt, call, error, wall, billed=False)
             self._end_span(None, None, error_type=error.code)
             raise PlanningFailure(error.code, error.message, hint=error.hint) from error
-
-    def _wall(self, call: Call) -> Any:
-        del call
-        return seconds_since(self._started, time.perf_counter())
+        return answer, seconds_since(started, time.perf_counter())
 
     def _start_span(self, attempt: Attempt, planner: Planner, call: Call) -> Any:
         if self._telemetry is None:
@@ -336,12 +336,14 @@ def _fill(fragment: Any, fragment_id: str, step: str, block: PlanningBlock) -> P
     )
 
 
-def _success(fill: PlannedFill, made: int) -> StepHandlerResult:
+def _success(fill: PlannedFill, attempt: int) -> StepHandlerResult:
+    """The planning step's result: the fragment, the steps it added, the attempt that
+    proposed it (the attempts its step made in all, counting every retry of the step)."""
     return StepHandlerResult.success(
         {
             "fragment_id": fill.fragment_id,
             "steps": list(fill.step_names),
-            "planning_attempts": made,
+            "planning_attempts": attempt,
         }
     )
 

@@ -60,7 +60,33 @@ SELECT tasker.transition_task(%(task_uuid)s, %(to_state)s, %(metadata)s, %(expec
 -- name: insert_workflow_steps
 -- Create steps, given as a JSON array of objects, each with its first transition; all were
 -- created by origin_step_uuid (NULL: with the task). Only grammar steps carry handler_type
--- and their composition; only planned steps their planning provenance and definition.
+-- and their composition.
+WITH step AS (
+    INSERT INTO tasker.workflow_steps
+        (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
+         retryable, max_attempts, timeout_seconds, idempotency_key, inputs, created_by,
+         origin_step_uuid, handler_type, composition_source, composition_spec)
+    SELECT %(task_uuid)s::uuid, s.named_step_uuid, s.name, s.template_step_name, s.step_type,
+           %(namespace_name)s, s.retryable, s.max_attempts, s.timeout_seconds,
+           s.idempotency_key, s.inputs, s.created_by, %(origin_step_uuid)s::uuid,
+           coalesce(s.handler_type, 'application'), s.composition_source, s.composition_spec
+    FROM jsonb_to_recordset(%(steps)s) AS s (
+        named_step_uuid uuid, name varchar, template_step_name varchar, step_type varchar,
+        retryable boolean, max_attempts integer, timeout_seconds integer,
+        idempotency_key varchar, inputs jsonb, created_by varchar, handler_type varchar,
+        composition_source varchar, composition_spec jsonb)
+    RETURNING workflow_step_uuid, task_uuid, name
+), first_transition AS (
+    INSERT INTO tasker.workflow_step_transitions
+        (workflow_step_uuid, task_uuid, from_state, to_state, sort_key)
+    SELECT workflow_step_uuid, task_uuid, NULL, 'pending', 1 FROM step
+)
+SELECT name, workflow_step_uuid FROM step;
+
+-- name: insert_planned_workflow_steps
+-- insert_workflow_steps for the steps of an accepted fragment: with their planning provenance
+-- and their own definition (a separate statement, so that the one every other step takes
+-- names no column that a schema before migration 0004 lacks).
 WITH step AS (
     INSERT INTO tasker.workflow_steps
         (task_uuid, named_step_uuid, name, template_step_name, step_type, namespace_name,
