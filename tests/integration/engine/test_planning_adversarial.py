@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.sdk.registry import HandlerRegistry
+from tasker_ctl.template.model import PlanningPrice
 from tests.integration.engine.conftest import Engine
 from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
@@ -177,3 +179,92 @@ def test_an_adversarial_answer_changes_nothing_and_is_recorded(
     assert sums[("steps", "reserve")] == 0
     assert sums[("phases", "commit")] == 0
     assert_invariants(planning_engine, task)
+
+
+FRAME = Path(__file__).resolve().parents[2] / "fixtures" / "fragments" / "frame.yaml"
+FRAME_CONTEXT = {"order_id": "o-1", "customer": {"id": "c-1"}}
+PRICE = PlanningPrice(input_usd_per_million=2, output_usd_per_million=8)
+
+
+def frame_registry() -> HandlerRegistry:
+    """Handlers of the frame's own steps (tests/fixtures/fragments/frame.yaml)."""
+    from tasker_ctl.sdk.step_handler.functional import step_handler
+
+    registry = HandlerRegistry()
+    results = {
+        "app.handlers.intake": {"total": 10.0, "lines": [{"sku": "a", "qty": 1}]},
+        "app.handlers.side": {"note": "n"},
+        "app.handlers.report": {},
+        "app.handlers.archive": {},
+    }
+    for name, result in results.items():
+        registry.register(name, step_handler(name)(lambda result=result: result))
+    return registry
+
+
+@pytest.mark.parametrize(
+    ("case", "codes"),
+    [
+        ("two mutations under the strict policy", {"FRAGMENT_MUTATION_POLICY"}),
+        ("acquire from a host the template does not allow", {"FRAGMENT_ACQUIRE_NOT_ALLOWED"}),
+    ],
+)
+def test_mutations_and_reach_beyond_the_template_change_nothing(
+    database_url: str, store: Store, case: str, codes: set[str]
+) -> None:
+    from tasker_ctl.template import load_template
+    from tests.unit.planning.fragments_support import (
+        ROW_SCHEMA,
+        composition,
+        pattern,
+        transform,
+    )
+    from tests.unit.planning.fragments_support import fragment as frame_fragment
+    from tests.unit.planning.seeded_cases import persist
+
+    if case.startswith("two"):
+        step = composition(
+            "x",
+            [
+                transform("{order_id: .context.order_id}", ROW_SCHEMA),
+                persist(),
+                persist(entity="audit"),
+            ],
+            ROW_SCHEMA,
+        )
+    else:
+        step = pattern("r", "http_request", {"resource": "metadata", "entity": "latest/meta"})
+    engine = Engine(database_url, store, frame_registry())
+    try:
+        with OpenAIServer([{"tool_arguments": json.dumps(frame_fragment(step))}]) as server:
+            template = load_template(FRAME)
+            template = template.model_copy(
+                update={
+                    "steps": [
+                        s.model_copy(
+                            update={
+                                "planning": s.planning.model_copy(
+                                    update={"max_repairs": 0, "price": PRICE}
+                                )
+                            }
+                        )
+                        if s.planning is not None
+                        else s
+                        for s in template.steps
+                    ]
+                }
+            )
+            task = engine.submit(template, FRAME_CONTEXT).task_uuid
+            before = graph_snapshot(engine, task)
+            engine.run(task, planner=server.spec())
+        after = graph_snapshot(engine, task)
+        assert after[1] == before[1]
+        assert [name for name, _ in after[0]] == [name for name, _ in before[0]]
+        (attempt,) = engine.rows(
+            "SELECT * FROM tasker.planning_attempts WHERE task_uuid = %s", task
+        )
+        found = {finding["code"] for finding in attempt["findings"]}
+        assert found & codes, f"{case}: expected {codes}, found {found}"
+        assert engine.steps(task)["plan"]["current_state"] == "error"
+    finally:
+        engine.close()
