@@ -278,14 +278,16 @@ def insert_steps(
         }
         for step in steps
     ]
-    planned = any(step.provenance for step in steps)
-    created = store.fetch_all(
-        "insert_planned_workflow_steps" if planned else "insert_workflow_steps",
-        task_uuid=task_uuid,
-        namespace_name=namespace_name,
-        origin_step_uuid=origin_step_uuid,
-        steps=_json(rows),
-    )
+    where = {
+        "task_uuid": task_uuid,
+        "namespace_name": namespace_name,
+        "origin_step_uuid": origin_step_uuid,
+        "steps": _json(rows),
+    }
+    if any(step.provenance for step in steps):  # a planner's fill
+        created = store.fetch_all("insert_planned_workflow_steps", **where)
+    else:
+        created = store.fetch_all("insert_workflow_steps", **where)
     return {row["name"]: row["workflow_step_uuid"] for row in created}
 
 
