@@ -220,7 +220,9 @@ CREATE TABLE tasker.tasks (
     -- among the columns, where databases made before this baseline have them: the row type
     -- tasker.tasks is the same on both
     trace_id              varchar(32) CHECK (trace_id ~ '^[0-9a-f]{32}$'),
-    span_id               varchar(16) CHECK (span_id ~ '^[0-9a-f]{16}$')
+    span_id               varchar(16) CHECK (span_id ~ '^[0-9a-f]{16}$'),
+    -- the limits of the delegation chain this task starts (depth, aggregate budget); {} none
+    chain_limits          jsonb NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX tasks_identity_hash_key ON tasker.tasks (identity_hash);
 CREATE INDEX tasks_incomplete_idx ON tasker.tasks (priority DESC, created_at) WHERE NOT complete;
@@ -557,6 +559,11 @@ CREATE TABLE tasker.planning_attempts (
     usage_estimated        boolean NOT NULL DEFAULT false,
     prices_version         varchar(64),
     finished_at            timestamptz,
+    -- a planner's call for a fragment, or a call summarizing a large result for a prompt
+    purpose                varchar(16) NOT NULL DEFAULT 'plan'
+        CHECK (purpose IN ('plan', 'summarize')),
+    -- how each input of the prompt was given: [{name, strategy, bytes_before, bytes_after}]
+    context_inputs         jsonb NOT NULL DEFAULT '[]',
     UNIQUE (workflow_step_uuid, planning_phase, attempt)
 );
 CREATE INDEX planning_attempts_task_idx ON tasker.planning_attempts (task_uuid);
