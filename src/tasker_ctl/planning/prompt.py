@@ -78,15 +78,33 @@ def build_prompt(
     remaining: Mapping[str, float | None],
     max_steps: int,
     max_depth: int,
+    tiers: Sequence[int] = (1, 2),
 ) -> PlanningPrompt:
-    """The prompt for planning step ``step`` of ``template`` (which must be one)."""
+    """The prompt for planning step ``step`` of ``template`` (which must be one). ``tiers``
+    says how much of the vocabulary it shows: 1 names and one line each; 2 adds the schemas of
+    what is allowed while they fit ``TIER2_LIMIT``; 3 adds every schema and the examples, with
+    no cap."""
     definition = template.step(step)
     if definition is None or definition.planning is None:
         raise ValueError(f"step '{step}' of template '{template.name}' is not a planning step")
+    if not tiers or not set(tiers) <= {1, 2, 3}:
+        raise ValueError(f"tiers are among 1, 2 and 3, not {list(tiers)}")
     planning = definition.planning
     dynamic = planning.allow_dynamic_composition
     tool_schema = fragment_json_schema(callables, patterns, dynamic)
-    capability_text = capabilities_text(callables, patterns, dynamic)
+    known = [name for name in sorted(set(patterns)) if name in PATTERNS]
+    if max(tiers) == 1:
+        capability_text = _capabilities_tier1(sorted(set(callables)), known, dynamic)
+    elif max(tiers) == 2:
+        capability_text = capabilities_text(callables, patterns, dynamic)
+    else:  # tier 3: every schema and example, however long
+        every = vocabulary(tier=3, capabilities=list(REGISTRY) if dynamic else [], patterns=known)
+        capability_text = "\n".join(
+            [_capabilities_tier1(sorted(set(callables)), known, dynamic), "", "Schemas:"]
+            + [line for _, line in _capabilities_tier2(known, dynamic)]
+            + [f"- example of {doc.name}: {canonical(doc.examples)}" for doc in every.patterns]
+            + [f"- example of {doc.name}: {canonical(doc.examples)}" for doc in every.capabilities]
+        )
     sections = [
         _goal(definition, planning),
         "## Task context\n\n" + canonical(context),
