@@ -993,10 +993,20 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "PLANNING_MODEL_INVALID",
         E,
         _PLANNING,
-        "`planning.model` is not `provider:model` with a known provider (openai, anthropic, "
-        "ollama, replay), or `openai:MODEL@URL` with an http(s) URL.",
+        "`planning.model` or a `planning.fallback_models` entry is not `provider:model` with a "
+        "known provider (openai, anthropic, ollama, replay), or `openai:MODEL@URL` with an "
+        "http(s) URL.",
         "model: gpt-4.1-mini   # no provider",
         "Write e.g. `openai:gpt-4.1-mini`, `ollama:qwen2.5-coder:7b` or `replay:answers.json`.",
+    ),
+    CodeInfo(
+        "PLANNING_CONTEXT_POLICY_INVALID",
+        E,
+        _PLANNING,
+        "`planning.context`'s byte thresholds decrease: `verbatim_max_bytes` <= "
+        "`summary_max_bytes` <= `summarize_max_bytes` must hold (an omitted key has its default).",
+        "context: {verbatim_max_bytes: 4096, summary_max_bytes: 2048}",
+        "Order the thresholds: verbatim, then cut with a note, then summarized.",
     ),
     CodeInfo(
         "PLANNING_CALLABLE_ENTRY_INVALID",

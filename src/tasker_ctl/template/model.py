@@ -214,6 +214,24 @@ class PlanningPrice(BaseModel):
     output_usd_per_million: Number
 
 
+class PlanningContextPolicy(BaseModel):
+    """How a planning step's context inputs reach the prompt: an input up to
+    ``verbatim_max_bytes`` goes in whole, one up to ``summary_max_bytes`` is cut with a note,
+    one up to ``summarize_max_bytes`` is summarized first, a larger one is left out; the whole
+    prompt stays under ``prompt_max_tokens``. ``tasker-ctl validate`` checks that the three byte
+    thresholds do not decrease (PLANNING_CONTEXT_POLICY_INVALID)."""
+
+    model_config = _CLOSED
+
+    verbatim_max_bytes: Positive = 1024
+    summary_max_bytes: Positive = 10_240
+    summarize_max_bytes: Positive = 102_400
+    prompt_max_tokens: Positive = 16_000
+
+
+NestingLevels = Annotated[StrictInt, Field(ge=0, le=5)]
+
+
 class PlanningBlock(BaseModel):
     """Configuration of a ``type: planning`` step (tasker-ctl extension)."""
 
@@ -240,6 +258,19 @@ class PlanningBlock(BaseModel):
         StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)], Field(gt=0)
     ] = 60
     price: PlanningPrice | None = None
+    max_nesting: NestingLevels = Field(
+        default=0,
+        description="levels of nested planning steps a fragment of this step may open (0: none)",
+    )
+    max_replans: NestingLevels = Field(
+        default=0,
+        description="fresh planning rounds after a round found no valid fragment",
+    )
+    fallback_models: list[Text] = Field(
+        default_factory=list,
+        description="planner specs tried in order when the model keeps failing",
+    )
+    context: PlanningContextPolicy = Field(default_factory=PlanningContextPolicy)
 
 
 class StepDefinition(BaseModel):
@@ -387,6 +418,35 @@ ResourceDefinition = Annotated[
 ]
 
 
+class TemplateBudget(BaseModel):
+    """A task's planning budget over all its planning steps (tasker-ctl extension): a limit
+    given here replaces the sum of the steps' own bounds for that resource; each planning
+    step then gets at most the smaller of its own bound and what the task has left."""
+
+    model_config = _CLOSED
+
+    max_steps: Positive | None = None
+    max_phases: Positive | None = None
+    max_llm_calls: Positive | None = None
+    max_tokens: Positive | None = None
+    max_cost_usd: Number | None = None
+    max_wall_seconds: Number | None = None
+
+
+class ChainLimits(BaseModel):
+    """Limits of the delegation chain a task of this template starts (tasker-ctl extension):
+    how deep tasks may delegate, how many tasks the chain may hold, and what every task of
+    it may spend together. Checked when a task joins the chain."""
+
+    model_config = _CLOSED
+
+    max_depth: Annotated[StrictInt, Field(ge=0, le=1000)] | None = None
+    max_tasks: Positive | None = None
+    max_cost_usd: Number | None = None
+    max_tokens: Positive | None = None
+    max_llm_calls: Positive | None = None
+
+
 class TaskTemplate(BaseModel):
     """A TaskTemplate: a named, versioned DAG of steps with typed contracts."""
 
@@ -404,6 +464,8 @@ class TaskTemplate(BaseModel):
     environments: dict[str, EnvironmentOverrides] = Field(default_factory=dict)
     lifecycle: LifecycleConfig | None = None
     resources: dict[str, ResourceDefinition] = Field(default_factory=dict)
+    budget: TemplateBudget | None = None
+    chain: ChainLimits | None = None
 
     @property
     def identifier(self) -> str:

@@ -155,6 +155,18 @@ def model_problem(model: str) -> str | None:
     return None
 
 
+_MODEL_HINT = (
+    "write e.g. 'openai:gpt-4.1-mini', 'anthropic:claude-sonnet-4-0', "
+    "'ollama:qwen2.5-coder:7b', 'openai:MODEL@http://host:port/v1' or 'replay:FILE'"
+)
+_CONTEXT_THRESHOLDS = ("verbatim_max_bytes", "summary_max_bytes", "summarize_max_bytes")
+_CONTEXT_DEFAULTS = {
+    "verbatim_max_bytes": 1024,
+    "summary_max_bytes": 10_240,
+    "summarize_max_bytes": 102_400,
+}
+
+
 @rule("PLANNING_MODEL_INVALID", "PLANNING_CALLABLE_ENTRY_INVALID")
 def planning_settings(context: RuleContext) -> Iterator[Issue]:
     for step in context.steps:
@@ -170,9 +182,18 @@ def planning_settings(context: RuleContext) -> Iterator[Issue]:
                     "PLANNING_MODEL_INVALID",
                     f"planning.model '{model}' {problem}",
                     (*base, "model"),
-                    "write e.g. 'openai:gpt-4.1-mini', 'anthropic:claude-sonnet-4-0', "
-                    "'ollama:qwen2.5-coder:7b', 'openai:MODEL@http://host:port/v1' or "
-                    "'replay:FILE'",
+                    _MODEL_HINT,
+                    step=step.name,
+                )
+        fallbacks = block.get("fallback_models")
+        for index, fallback in enumerate(fallbacks if isinstance(fallbacks, list) else []):
+            problem = model_problem(fallback) if isinstance(fallback, str) else None
+            if problem is not None:
+                yield Issue(
+                    "PLANNING_MODEL_INVALID",
+                    f"planning.fallback_models entry '{fallback}' {problem}",
+                    (*base, "fallback_models", index),
+                    _MODEL_HINT,
                     step=step.name,
                 )
         entries = block.get("allowed_callables")
@@ -186,3 +207,32 @@ def planning_settings(context: RuleContext) -> Iterator[Issue]:
                     "write 'module.Name' for one callable, 'module.*' for every one under it",
                     step=step.name,
                 )
+
+
+@rule("PLANNING_CONTEXT_POLICY_INVALID")
+def planning_context_policy(context: RuleContext) -> Iterator[Issue]:
+    """An input is given verbatim, then cut, then summarized as it grows: a threshold below
+    the one before it would leave a tier that no input can reach."""
+    for step in context.steps:
+        block = step.mapping("planning")
+        if step.type != "planning" or block is None:
+            continue
+        policy = block.get("context")
+        if not isinstance(policy, dict):
+            continue
+        previous_key, previous = "", 0
+        for key in _CONTEXT_THRESHOLDS:
+            value = policy.get(key, _CONTEXT_DEFAULTS.get(key))
+            if not _is_int(value):
+                continue  # a missing key keeps the default; a wrong type is WRONG_TYPE
+            if value < previous:
+                given = "" if key in policy else " (its default)"
+                yield Issue(
+                    "PLANNING_CONTEXT_POLICY_INVALID",
+                    f"planning.context.{key}{given} is {value}, below {previous_key} "
+                    f"({previous}); the byte thresholds must not decrease",
+                    (*step.path, "planning", "context", key if key in policy else previous_key),
+                    f"set {key} to at least {previous}",
+                    step=step.name,
+                )
+            previous_key, previous = key, value
