@@ -63,6 +63,7 @@ tree, or drawn under another base or with another code than it has.
           engine.InvalidResolverError               INVALID_RESOLVER
           engine.InvalidSweepOptionError            INVALID_SWEEP_OPTION
           engine.HandlerLoadError                   HANDLERS_NOT_LOADED
+          engine.ChainLimitsNotAtRootError          CHAIN_LIMITS_NOT_AT_ROOT
           grammar.CompositionFileError              COMPOSITION_FILE_INVALID
           grammar.FixtureFileError                  FIXTURE_INVALID
           telemetry.TelemetryConfigError            TELEMETRY_CONFIG_INVALID
@@ -97,6 +98,10 @@ tree, or drawn under another base or with another code than it has.
         engine.DuplicateTaskError                   DUPLICATE_TASK
         engine.HandlerNotFoundError                 HANDLER_NOT_FOUND
         engine.DependencyCycleError                 CYCLE_DETECTED
+        engine.ChainLimitError                      CHAIN_LIMIT_EXCEEDED
+          engine.ChainDepthExceededError            CHAIN_DEPTH_EXCEEDED
+          engine.ChainTasksExceededError            CHAIN_TASKS_EXCEEDED
+          engine.ChainBudgetExhaustedError          CHAIN_BUDGET_EXHAUSTED
         engine.DlqEntryAlreadyResolvedError         DLQ_ENTRY_ALREADY_RESOLVED (exit 1)
         engine.FragmentRejectedError                FRAGMENT_REJECTED (exit 1)
         engine.WorkerThreadDiedError                WORKER_THREAD_DIED (exit 3)

@@ -62,6 +62,46 @@ class DependencyCycleError(TaskerError):
         self.cycles = cycles
 
 
+class ChainLimitError(TaskerError):
+    """Creating a task would pass a limit of the delegation chain it joins (the chain root's
+    ``chain_limits``); nothing was created."""
+
+    code = "CHAIN_LIMIT_EXCEEDED"
+    exit_code = ExitCode.USAGE
+
+    def __init__(
+        self, message: str, chain_root: str, limit: str, observed: str, *, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.chain_root = chain_root
+        self.limit = limit
+        self.observed = observed
+
+
+class ChainDepthExceededError(ChainLimitError):
+    """The new task would sit deeper below the chain's root than its ``max_depth``."""
+
+    code = "CHAIN_DEPTH_EXCEEDED"
+
+
+class ChainTasksExceededError(ChainLimitError):
+    """The chain already holds its ``max_tasks`` tasks."""
+
+    code = "CHAIN_TASKS_EXCEEDED"
+
+
+class ChainBudgetExhaustedError(ChainLimitError):
+    """The chain's tasks have together spent its cost, token or call limit."""
+
+    code = "CHAIN_BUDGET_EXHAUSTED"
+
+
+class ChainLimitsNotAtRootError(UsageError):
+    """Chain limits were given for a task that joins a chain: only its root's limits hold."""
+
+    code = "CHAIN_LIMITS_NOT_AT_ROOT"
+
+
 class GrowthOutcomeError(ValueError):
     """A step's result asks the graph to grow in a way it cannot; ``code`` says why
     (``rules.decisions``, ``rules.batches``). The step fails with that code."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +71,7 @@ def run_template(
     reconnect_limit: float = DEFAULT_RECONNECT_LIMIT,
     planner: str | None = None,
     record_planner: Path | None = None,
+    chain_limits: Mapping[str, int | float | None] | None = None,
 ) -> TaskReport:
     """Run the template's task to a resting state and return its report.
 
@@ -84,7 +85,8 @@ def run_template(
     ``reconnect_limit`` is how many seconds the database may stay away (a restart) while the
     task runs: the workers and the watch on the task reconnect meanwhile. ``planner``
     overrides the planning steps' model (``replay:FILE`` plays a cassette);
-    ``record_planner`` records their calls in a cassette.
+    ``record_planner`` records their calls in a cassette. ``chain_limits`` are the limits of
+    the delegation chain the task starts (``engine.graph.chains``), over the template's.
     """
     trust = trust if trust is not None else TrustPolicy.from_environment()
     template, digest = _load(template_path, context, environment)
@@ -100,7 +102,14 @@ def run_template(
     with store, _flushing(telemetry):
         if resume_task is None:
             task_uuid, resumed = _submit(
-                store, template, digest, context, environment, new_task, parent_correlation_id
+                store,
+                template,
+                digest,
+                context,
+                environment,
+                new_task,
+                parent_correlation_id,
+                chain_limits,
             )
         else:
             task_uuid, resumed = _check_task_of(store, template, resume_task), True
@@ -141,12 +150,20 @@ def submit_template(
     environment: str | None = None,
     new_task: bool = False,
     parent_correlation_id: uuid.UUID | None = None,
+    chain_limits: Mapping[str, int | float | None] | None = None,
 ) -> TaskReport:
     """Create the template's task without running it (``resumed`` when it already existed)."""
     template, digest = _load(template_path, context, environment)
     with _open(database_url)[0] as store:
         task_uuid, existed = _submit(
-            store, template, digest, context, environment, new_task, parent_correlation_id
+            store,
+            template,
+            digest,
+            context,
+            environment,
+            new_task,
+            parent_correlation_id,
+            chain_limits,
         )
         return task_report(store, task_uuid, resumed=existed)
 
@@ -210,6 +227,7 @@ def _submit(
     environment: str | None,
     new_task: bool,
     parent_correlation_id: uuid.UUID | None = None,
+    chain_limits: Mapping[str, int | float | None] | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Create the task; for an identical existing one return it instead (True: it existed)."""
     with store.transaction():
@@ -224,6 +242,7 @@ def _submit(
                 environment=environment,
                 identity="always_unique" if new_task else "strict",
                 parent_correlation_id=parent_correlation_id,
+                chain_limits=chain_limits,
             )
     except DuplicateTaskError as duplicate:
         return uuid.UUID(duplicate.task_uuid), True

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.engine.graph.chains import GivenLimits, join_chain
 from tasker_ctl.engine.rules.budget import task_budget_limits
 from tasker_ctl.engine.rules.decisions import NewStep, template_graph
 from tasker_ctl.errors import UsageError
@@ -143,6 +144,7 @@ def submit_task(
     identity: str = "strict",
     trace_id: str | None = None,
     span_id: str | None = None,
+    chain_limits: GivenLimits | None = None,
 ) -> SubmittedTask:
     """Create a task and its initial steps. The caller holds the transaction.
 
@@ -151,10 +153,17 @@ def submit_task(
     a cyclic template, and ``DuplicateTaskError`` when a task with the same identity exists,
     also when it was created by a concurrent submission. ``trace_id`` and ``span_id`` (hex,
     W3C sizes) are the task span's trace context; random ones are assigned by default.
+
+    A task that starts a delegation chain stores its limits: the template's ``chain`` block
+    with ``chain_limits`` (the command's options) over it. A task whose
+    ``parent_correlation_id`` joins a chain is checked against the limits of the chain's
+    root, whose row stays locked until the caller commits: ``ChainLimitError`` (nothing
+    written) when it would pass one (``engine.graph.chains``).
     """
     _check_context(template, context)
     steps = initial_steps(template)
     digest = identity_hash(template, context, identity)
+    starts_chain = join_chain(store, template, parent_correlation_id, chain_limits)
     created = store.fetch_one(
         "insert_task",
         named_task_uuid=named_task_uuid,
@@ -183,6 +192,8 @@ def submit_task(
             hint="use a different context, or identity 'always_unique' to allow duplicates",
         )
     task_uuid = created["task_uuid"]
+    if starts_chain:
+        store.execute("set_chain_limits", task_uuid=task_uuid, chain_limits=_json(starts_chain))
     store.execute(
         "insert_initial_task_transition",
         task_uuid=task_uuid,

@@ -1,8 +1,9 @@
 """A task's budget: the limits it is created with, and how its ledger adds up (no database).
 
-Limits come from the template's planning steps when the task is created (``tasks.
-budget_limits``): planners are what a budget bounds, so a task without planning steps has
-none and its report shows usage without limits. Every reservation, commitment and release
+Limits are set when the task is created (``tasks.budget_limits``): the template's
+``budget`` block where it gives a limit, else the sum of its planning steps' bounds.
+Planners are what a budget bounds, so a task of a template with neither has none and its
+report shows usage without limits. Every reservation, commitment and release
 is a row of ``task_budget_entries``: a planning attempt reserves its worst case before its
 model call, commits what the call used and releases the rest; an accepted fragment commits
 its steps and its phase. ``budget_report`` reads both.
@@ -23,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-from tasker_ctl.template.model import StepType, TaskTemplate
+from tasker_ctl.template.model import PlanningBlock, StepType, TaskTemplate
 
 Resource = Literal["steps", "phases", "llm_calls", "tokens", "cost_usd", "wall_seconds"]
 RESOURCES: tuple[Resource, ...] = (
@@ -69,11 +70,48 @@ def exact(value: Any) -> Decimal | None:
 
 
 def task_budget_limits(template: TaskTemplate) -> dict[str, float | int]:
-    """The budget a task of ``template`` gets: the sum of its planning steps' bounds.
+    """The budget a task of ``template`` gets: the template's ``budget`` where it gives a
+    limit, else the sum of its planning steps' bounds.
 
     Steps: each planning round may add ``bounds.max_steps``, for ``bounds.max_phases``
     rounds. Money and time are added as decimals, so that 0.1 + 0.2 is stored as 0.3.
     """
+    limits = _planning_steps_sum(template)
+    if template.budget is not None:
+        for resource, field in TEMPLATE_BUDGET_FIELDS.items():
+            value = getattr(template.budget, field)
+            if value is not None:
+                limits[resource] = float(Decimal(str(value))) if resource in _DECIMAL else value
+    return {resource: limits[resource] for resource in RESOURCES if resource in limits}
+
+
+TEMPLATE_BUDGET_FIELDS: dict[Resource, str] = {
+    "steps": "max_steps",
+    "phases": "max_phases",
+    "llm_calls": "max_llm_calls",
+    "tokens": "max_tokens",
+    "cost_usd": "max_cost_usd",
+    "wall_seconds": "max_wall_seconds",
+}
+"""A resource of the ledger -> its key in a template's ``budget`` block."""
+
+
+_DECIMAL = frozenset({"cost_usd", "wall_seconds"})
+
+
+def planning_step_limits(planning: PlanningBlock) -> dict[str, Decimal]:
+    """What one planning step is configured to spend at most, by resource (exact)."""
+    return {
+        "steps": Decimal(planning.bounds.max_steps * planning.bounds.max_phases),
+        "phases": Decimal(planning.bounds.max_phases),
+        "llm_calls": Decimal(planning.budget.max_llm_calls),
+        "tokens": Decimal(planning.budget.max_tokens),
+        "cost_usd": Decimal(str(planning.budget.max_cost_usd)),
+        "wall_seconds": Decimal(str(planning.budget.max_wall_seconds)),
+    }
+
+
+def _planning_steps_sum(template: TaskTemplate) -> dict[str, float | int]:
     planners = [
         step.planning
         for step in template.steps
@@ -160,3 +198,82 @@ def ledger_totals(entries: list[LedgerEntry]) -> dict[tuple[str, str], Decimal]:
         key = (entry.resource, entry.kind)
         totals[key] = totals.get(key, _ZERO) + entry.amount
     return totals
+
+
+# -- delegation chains ------------------------------------------------------------------------
+
+ChainLimitName = Literal["max_depth", "max_tasks", "max_cost_usd", "max_tokens", "max_llm_calls"]
+CHAIN_LIMIT_NAMES: tuple[ChainLimitName, ...] = (
+    "max_depth",
+    "max_tasks",
+    "max_cost_usd",
+    "max_tokens",
+    "max_llm_calls",
+)
+CHAIN_BUDGET: dict[ChainLimitName, Resource] = {
+    "max_cost_usd": "cost_usd",
+    "max_tokens": "tokens",
+    "max_llm_calls": "llm_calls",
+}
+"""A chain's aggregate limits -> the ledger resource every task of the chain adds to."""
+
+
+def chain_limits(
+    template: TaskTemplate, given: Mapping[str, int | float | Decimal | None] | None = None
+) -> dict[str, int | float]:
+    """The limits a task starting a chain stores (``tasks.chain_limits``): the template's
+    ``chain`` block, each limit ``given`` (the command's options) over it."""
+    found: dict[str, Any] = (
+        template.chain.model_dump(exclude_none=True) if template.chain is not None else {}
+    )
+    found.update({key: value for key, value in (given or {}).items() if value is not None})
+    return {
+        name: float(Decimal(str(found[name]))) if name == "max_cost_usd" else int(found[name])
+        for name in CHAIN_LIMIT_NAMES
+        if name in found
+    }
+
+
+def read_chain_limits(raw: Any) -> dict[ChainLimitName, Decimal]:
+    """Stored chain limits in exact decimals; members that are not numbers are left out."""
+    found: dict[ChainLimitName, Decimal] = {}
+    if isinstance(raw, Mapping):
+        for name in CHAIN_LIMIT_NAMES:
+            value = exact(raw.get(name))
+            if value is not None:
+                found[name] = value
+    return found
+
+
+class ChainBreach(BaseModel):
+    """A limit of a chain that a new task would pass: which, the figure and the limit."""
+
+    model_config = _STRICT
+
+    limit_name: ChainLimitName
+    limit: Amount
+    observed: Amount = Field(description="the new task's depth, the chain's tasks or its use")
+
+
+def chain_breach(
+    limits: Mapping[ChainLimitName, Decimal],
+    *,
+    depth: int,
+    tasks: int,
+    used: Mapping[str, Decimal],
+) -> ChainBreach | None:
+    """The first limit a new task at ``depth`` (levels below the root) would pass, in a chain
+    of ``tasks`` tasks whose ledgers add up to ``used`` (resource -> committed); None when
+    it may join. The chain's budget is exhausted once what it committed reaches a limit."""
+    max_depth = limits.get("max_depth")
+    if max_depth is not None and depth > max_depth:
+        return ChainBreach(limit_name="max_depth", limit=max_depth, observed=Decimal(depth))
+    max_tasks = limits.get("max_tasks")
+    if max_tasks is not None and tasks >= max_tasks:
+        return ChainBreach(limit_name="max_tasks", limit=max_tasks, observed=Decimal(tasks))
+    for name, resource in CHAIN_BUDGET.items():
+        limit = limits.get(name)
+        spent = used.get(resource, _ZERO)
+        if limit is not None and spent >= limit:
+            return ChainBreach(limit_name=name, limit=limit, observed=spent)
+    return None
