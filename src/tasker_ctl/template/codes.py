@@ -34,6 +34,7 @@ _EVENTS = "Events"
 _COMPOSITION = "Composition"
 _PLANNING = "Planning (tasker-ctl extension)"
 _RESOURCES = "Resources (tasker-ctl extension)"
+_BUDGETS = "Budgets and chains (tasker-ctl extension)"
 
 CATALOGUE: tuple[CodeInfo, ...] = (
     # -- file and YAML ---------------------------------------------------------------------------
@@ -1032,6 +1033,36 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "the message starts with the fragment code (docs/fragments.md).",
         "examples: [{fragment_version: '1.0', steps: [...a cycle...]}]",
         "Fix the example as the message says: the planner copies what it is shown.",
+    ),
+    # -- budgets and chains ----------------------------------------------------------------------
+    CodeInfo(
+        "TEMPLATE_BUDGET_BELOW_STEP",
+        W,
+        _BUDGETS,
+        "A limit of the template's `budget:` is below what one round of a planning step needs "
+        "(`max_steps` below the step's `bounds.max_steps`, `max_tokens` below its "
+        "`max_output_tokens`, `max_wall_seconds` below its `timeout_seconds`, or "
+        "`max_cost_usd: 0`): the step is narrowed at run time or cannot call its model.",
+        "budget: {max_steps: 5}\nsteps: [{type: planning, planning: {bounds: {max_steps: 10}}}]",
+        "Raise the template's limit, or lower the planning step's own bound.",
+    ),
+    CodeInfo(
+        "TEMPLATE_BUDGET_UNUSED",
+        I,
+        _BUDGETS,
+        "The template has a `budget:` block but no planning step; its limits bound planners "
+        "only.",
+        "budget: {max_cost_usd: 5}   # no type: planning step",
+        "Remove the block, or add the planning steps it is meant to bound.",
+    ),
+    CodeInfo(
+        "CHAIN_LIMITS_EMPTY",
+        I,
+        _BUDGETS,
+        "The template's `chain:` block sets no limit, so the delegation chains its tasks "
+        "start are unbounded.",
+        "chain: {}",
+        "Set `max_depth`, `max_tasks`, `max_cost_usd`, `max_tokens` or `max_llm_calls`.",
     ),
 )
 

@@ -55,6 +55,7 @@ def run_rules(context: RuleContext) -> Iterator[Issue]:
 
 def _load_rule_modules() -> None:
     from tasker_ctl.template.rules import (  # noqa: F401
+        budgets,
         composition,
         core,
         events,
