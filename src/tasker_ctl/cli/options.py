@@ -129,6 +129,79 @@ ParentCorrelationOption = Annotated[
         show_default=False,
     ),
 ]
+_CHAIN_HELP = " Only for a task that starts a chain; over the template's 'chain' block."
+ChainMaxDepthOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chain-max-depth",
+        min=0,
+        metavar="N",
+        help="Tasks of the delegation chain this task starts may sit at most N levels below "
+        "it (CHAIN_DEPTH_EXCEEDED)." + _CHAIN_HELP,
+        show_default=False,
+    ),
+]
+ChainMaxTasksOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chain-max-tasks",
+        min=1,
+        metavar="N",
+        help="The chain holds at most N tasks, this one included (CHAIN_TASKS_EXCEEDED)."
+        + _CHAIN_HELP,
+        show_default=False,
+    ),
+]
+ChainMaxCostOption = Annotated[
+    float | None,
+    typer.Option(
+        "--chain-max-cost",
+        min=0,
+        metavar="USD",
+        help="No task joins the chain once its tasks committed USD together "
+        "(CHAIN_BUDGET_EXHAUSTED)." + _CHAIN_HELP,
+        show_default=False,
+    ),
+]
+ChainMaxTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chain-max-tokens",
+        min=1,
+        metavar="N",
+        help="Likewise for the model tokens the chain's tasks committed." + _CHAIN_HELP,
+        show_default=False,
+    ),
+]
+ChainMaxCallsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--chain-max-llm-calls",
+        min=1,
+        metavar="N",
+        help="Likewise for the model calls the chain's tasks made." + _CHAIN_HELP,
+        show_default=False,
+    ),
+]
+
+
+def chain_options(
+    depth: int | None,
+    tasks: int | None,
+    cost: float | None,
+    tokens: int | None,
+    calls: int | None,
+) -> dict[str, int | float | None]:
+    """The --chain-max-* options as the engine takes them (``chain_limits``)."""
+    return {
+        "max_depth": depth,
+        "max_tasks": tasks,
+        "max_cost_usd": cost,
+        "max_tokens": tokens,
+        "max_llm_calls": calls,
+    }
+
+
 NewOption = Annotated[
     bool,
     typer.Option(

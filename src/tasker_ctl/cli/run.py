@@ -22,6 +22,11 @@ from tasker_ctl.cli.options import (
     AllowEnvOption,
     AllowPrivateNetworkOption,
     AllowTableOption,
+    ChainMaxCallsOption,
+    ChainMaxCostOption,
+    ChainMaxDepthOption,
+    ChainMaxTasksOption,
+    ChainMaxTokensOption,
     ContextOption,
     CreatingDatabaseUrlOption,
     EnvironmentOption,
@@ -35,6 +40,7 @@ from tasker_ctl.cli.options import (
     ReconnectLimitOption,
     RecordPlannerOption,
     TaskJsonOption,
+    chain_options,
     trust_policy,
 )
 from tasker_ctl.cli.report_stdout import stdout_for_report
@@ -72,6 +78,11 @@ def register(app: typer.Typer) -> None:
         reconnect_limit: ReconnectLimitOption = DEFAULT_RECONNECT_LIMIT,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
+        chain_max_depth: ChainMaxDepthOption = None,
+        chain_max_tasks: ChainMaxTasksOption = None,
+        chain_max_cost: ChainMaxCostOption = None,
+        chain_max_tokens: ChainMaxTokensOption = None,
+        chain_max_llm_calls: ChainMaxCallsOption = None,
         json_output: TaskJsonOption = False,
         timeout: Annotated[
             float | None,
@@ -137,6 +148,13 @@ def register(app: typer.Typer) -> None:
                 report_stream=report_stream,
                 planner=planner,
                 record_planner=record,
+                chain_limits=chain_options(
+                    chain_max_depth,
+                    chain_max_tasks,
+                    chain_max_cost,
+                    chain_max_tokens,
+                    chain_max_llm_calls,
+                ),
             )
         raise typer.Exit(code)
 
@@ -160,6 +178,7 @@ def _run(
     report_stream: TextIO | None = None,
     planner: str | None = None,
     record_planner: Path | None = None,
+    chain_limits: dict[str, int | float | None] | None = None,
 ) -> int:
     from tasker_ctl.engine import run_template
     from tasker_ctl.report.run_view import RunView, make_console, render_summary
@@ -200,6 +219,7 @@ def _run(
                 isolation=isolation,
                 planner=planner,
                 record_planner=record_planner,
+                chain_limits=chain_limits,
             )
         except KeyboardInterrupt:
             console.print(

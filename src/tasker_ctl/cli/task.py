@@ -17,6 +17,11 @@ from tasker_ctl.cli.inputs import check_template_path, parse_context
 from tasker_ctl.cli.options import (
     REPAIR_EPILOG,
     ByOption,
+    ChainMaxCallsOption,
+    ChainMaxCostOption,
+    ChainMaxDepthOption,
+    ChainMaxTasksOption,
+    ChainMaxTokensOption,
     ContextOption,
     CreatingDatabaseUrlOption,
     DatabaseUrlOption,
@@ -29,6 +34,7 @@ from tasker_ctl.cli.options import (
     StepArgument,
     TaskArgument,
     TaskJsonOption,
+    chain_options,
 )
 from tasker_ctl.errors import UsageError
 
@@ -74,11 +80,19 @@ def register(task_app: typer.Typer) -> None:
         database_url: CreatingDatabaseUrlOption = None,
         new: NewOption = False,
         parent_correlation_id: ParentCorrelationOption = None,
+        chain_max_depth: ChainMaxDepthOption = None,
+        chain_max_tasks: ChainMaxTasksOption = None,
+        chain_max_cost: ChainMaxCostOption = None,
+        chain_max_tokens: ChainMaxTokensOption = None,
+        chain_max_llm_calls: ChainMaxCallsOption = None,
         json_output: TaskJsonOption = False,
     ) -> None:
         """Create TEMPLATE's task without running it; 'tasker-ctl worker' runs it.
 
         An identical task (same template and context) is reported, not created again (--new).
+
+        With --parent-correlation-id the task joins that task's delegation chain, and is
+        refused when it would pass a limit of the chain's root (--chain-max-*).
         """
         check_template_path(template)
         payload = parse_context(context)
@@ -91,6 +105,13 @@ def register(task_app: typer.Typer) -> None:
             environment=environment,
             new_task=new,
             parent_correlation_id=parent_correlation_id,
+            chain_limits=chain_options(
+                chain_max_depth,
+                chain_max_tasks,
+                chain_max_cost,
+                chain_max_tokens,
+                chain_max_llm_calls,
+            ),
         )
         if json_output:
             from tasker_ctl.report.run_json import render_json
