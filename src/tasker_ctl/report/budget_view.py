@@ -23,6 +23,7 @@ __all__ = [
     "amount_text",
     "budget_sentence",
     "budget_view",
+    "chain_sentence",
     "lineage_budget_view",
     "provenance_view",
     "reservation_text",
@@ -188,22 +189,79 @@ def budget_view(budget: TaskBudget) -> Group:
     return Group(*parts)
 
 
+def chain_sentence(lineage: Lineage) -> str:
+    """``3 tasks across 2 levels, $12.40 of $50.00``: the chain's size and what its tasks
+    spent together, against the root's chain limit (``$12.40, no limit`` without one)."""
+    chain = lineage.chain
+    cost = next(line for line in chain.lines if line.resource == "cost_usd")
+    spent = usd(cost.used)
+    spent += f" of {usd(cost.limit)}" if cost.limit is not None else ", no limit"
+    tasks = f"{chain.tasks} task{'s' if chain.tasks != 1 else ''}"
+    levels = f"{chain.levels} level{'s' if chain.levels != 1 else ''}"
+    return f"{tasks} across {levels}, {spent}"
+
+
+def _chain_limits_text(lineage: Lineage) -> str:
+    """The root's chain limits in words: ``max depth 2, max tasks 10, $5.00, 1 call``."""
+    limits = lineage.chain.limits
+    if not limits:
+        return (
+            "the chain has no limits (its root was created without --chain-max-* or a chain block)"
+        )
+    words = {
+        "max_depth": "max depth",
+        "max_tasks": "max tasks",
+        "max_cost_usd": "max cost",
+        "max_tokens": "max tokens",
+        "max_llm_calls": "max LLM calls",
+    }
+    shown = [
+        f"{words.get(name, name)} "
+        + (usd(value) if name == "max_cost_usd" else amount_text("steps", value))
+        for name, value in limits.items()
+    ]
+    return f"chain limits of root task {lineage.chain.root_task_uuid}: " + ", ".join(shown)
+
+
+def _chain_tasks_table(lineage: Lineage) -> Table:
+    table = Table(show_edge=False, box=None, padding=(0, 2), pad_edge=False)
+    for column in ("task", "depth", "status", "steps", "cost"):
+        table.add_column(
+            column, justify="right" if column in ("depth", "steps", "cost") else "left"
+        )
+    pending = [(node, 0) for node in reversed(lineage.roots)]
+    while pending:
+        node, indent = pending.pop()
+        table.add_row(
+            f"{'  ' * indent}{str(node.task_uuid)[:8]} {node.task}",
+            str(node.depth),
+            Text(node.status, style=TASK_STYLES.get(node.status, "")),
+            str(node.steps),
+            usd(node.cost_usd),
+        )
+        pending.extend((child, indent + 1) for child in reversed(node.children))
+    return table
+
+
 def lineage_budget_view(lineage: Lineage) -> Group:
-    totals = lineage.totals
-    return Group(
-        Text(
-            f"budget of the chain of task {lineage.task_uuid}: {totals.tasks} tasks, "
-            f"{totals.steps} steps",
-            style="bold",
-        ),
-        Text(budget_sentence(lineage.budget)),
+    chain_lines = [line for line in lineage.chain.lines if line.limit is not None]
+    parts: list[RenderableType] = [
+        Text(f"budget of the chain of task {lineage.task_uuid}", style="bold"),
+        Text(chain_sentence(lineage)),
+        Text(_chain_limits_text(lineage), style="dim"),
+    ]
+    if chain_lines:
+        parts += [Text(""), _lines_table(chain_lines)]
+    parts += [
         Text(""),
+        _chain_tasks_table(lineage),
+        Text(""),
+        Text("the tasks' own budgets, added up: " + budget_sentence(lineage.budget)),
         _lines_table(lineage.budget),
-        Text(
-            "each task keeps its own budget; the chain's figures are their sums",
-            style="dim italic",
-        ),
-    )
+    ]
+    if lineage.truncated:
+        parts.append(Text("the chain has more tasks than are shown", style="yellow"))
+    return Group(*parts)
 
 
 def provenance_view(task: TaskInspection) -> Group:

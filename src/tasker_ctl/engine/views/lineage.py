@@ -4,19 +4,29 @@ A task created on behalf of another carries the other's ``correlation_id`` as it
 ``parent_correlation_id``; an agent that reuses one session id as the parent of every task
 of a reasoning chain makes them siblings under that id, which no task carries (the chain's
 root is then that id). ``task_lineage`` reads the whole chain of a task, with aggregate
-steps, time and cost. Each task keeps its own budget; chain totals are observed, not
-enforced.
+steps, time and cost. Each task keeps its own budget; the chain's root may also hold limits
+over the whole chain (``tasks.chain_limits``, enforced when a task joins it:
+``engine.graph.chains``), which ``Lineage.chain`` sets against the chain's aggregate.
+Amounts are added as exact decimals.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tasker_ctl.engine.rules.budget import BudgetLine, budget_lines
+from tasker_ctl.engine.rules.budget import (
+    CHAIN_BUDGET,
+    Amount,
+    BudgetLine,
+    budget_lines,
+    exact,
+    read_chain_limits,
+)
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.views.task_report import row_identity, task_not_found
 
@@ -57,6 +67,27 @@ class LineageTotals(BaseModel):
     running: int = Field(description="tasks not yet in a final state")
 
 
+class ChainLimitsView(BaseModel):
+    """The chain as its root's limits see it: its size, depth and aggregate spending."""
+
+    model_config = _STRICT
+
+    root_task_uuid: uuid.UUID = Field(
+        description="the task whose chain_limits hold: the top task, or the first created "
+        "under a session id"
+    )
+    tasks: int
+    levels: int = Field(description="levels of tasks: the deepest depth + 1")
+    limits: dict[str, Amount] = Field(
+        description="the root's chain_limits (max_depth, max_tasks, max_cost_usd, max_tokens, "
+        "max_llm_calls); {} when the chain has none"
+    )
+    lines: list[BudgetLine] = Field(
+        description="cost_usd, tokens and llm_calls of every task added up, against the "
+        "chain's limit on each (null: none)"
+    )
+
+
 class Lineage(BaseModel):
     """``inspect task --lineage``: the chain a task belongs to, as a tree."""
 
@@ -68,7 +99,8 @@ class Lineage(BaseModel):
     )
     roots: list[LineageNode]
     totals: LineageTotals
-    budget: list[BudgetLine] = Field(description="the chain's limits and ledgers added up")
+    budget: list[BudgetLine] = Field(description="the tasks' own limits and ledgers added up")
+    chain: ChainLimitsView
     truncated: bool = Field(description=f"the chain has more than {MAX_TASKS} tasks")
 
 
@@ -85,17 +117,18 @@ def task_lineage(store: Store, task_uuid: uuid.UUID) -> Lineage:
     rows = rows[:MAX_TASKS]
     nodes: dict[Any, LineageNode] = {}
     parent_of: dict[Any, Any] = {}
-    limits: dict[str, float] = {}
-    totals: dict[tuple[str, str], float] = {}
+    limits: dict[str, Decimal] = {}
+    totals: dict[tuple[str, str], Decimal] = {}
     for row in rows:
         if row["task_uuid"] in nodes:  # reached twice (a diamond of delegations): once
             continue
         ledger = _ledger_totals(row["ledger_totals"])
         for key, amount in ledger.items():
-            totals[key] = totals.get(key, 0.0) + amount
-        for resource, limit in (row["budget_limits"] or {}).items():
-            if isinstance(limit, int | float):
-                limits[resource] = limits.get(resource, 0.0) + float(limit)
+            totals[key] = totals.get(key, Decimal(0)) + amount
+        for resource, raw_limit in (row["budget_limits"] or {}).items():
+            limit = exact(raw_limit)
+            if limit is not None:
+                limits[resource] = limits.get(resource, Decimal(0)) + limit
         end = row["completed_at"] or row["now"]
         nodes[row["task_uuid"]] = LineageNode(
             task_uuid=row["task_uuid"],
@@ -109,7 +142,7 @@ def task_lineage(store: Store, task_uuid: uuid.UUID) -> Lineage:
             duration_seconds=max(0.0, (end - row["requested_at"]).total_seconds()),
             steps=row["steps"],
             dynamic_steps=row["dynamic_steps"],
-            cost_usd=_used(ledger, "cost_usd"),
+            cost_usd=float(_used(ledger, "cost_usd")),
             children=[],
         )
         parent_of[row["task_uuid"]] = row["parent_task_uuid"]
@@ -139,17 +172,42 @@ def task_lineage(store: Store, task_uuid: uuid.UUID) -> Lineage:
             running=sum(node.status not in _FINAL for node in every),
         ),
         budget=budget_lines(limits, totals),
+        chain=_chain_view(store, first_roots or roots, every, totals),
         truncated=truncated,
     )
 
 
-def _ledger_totals(raw: Any) -> dict[tuple[str, str], float]:
-    found: dict[tuple[str, str], float] = {}
+def _chain_view(
+    store: Store,
+    tops: list[LineageNode],
+    every: list[LineageNode],
+    totals: dict[tuple[str, str], Decimal],
+) -> ChainLimitsView:
+    row = store.fetch_one("chain_root_limits", task_uuids=[node.task_uuid for node in tops])
+    root = row["task_uuid"] if row else tops[0].task_uuid
+    limits = read_chain_limits(row["chain_limits"] if row else None)
+    by_resource: dict[str, Decimal] = {
+        resource: limits[name] for name, resource in CHAIN_BUDGET.items() if name in limits
+    }
+    wanted = list(CHAIN_BUDGET.values())
+    return ChainLimitsView(
+        root_task_uuid=root,
+        tasks=len(every),
+        levels=max(node.depth for node in every) + 1,
+        limits=dict(limits),
+        lines=[line for line in budget_lines(by_resource, totals) if line.resource in wanted],
+    )
+
+
+def _ledger_totals(raw: Any) -> dict[tuple[str, str], Decimal]:
+    found: dict[tuple[str, str], Decimal] = {}
     for key, amount in (raw or {}).items():
         resource, _, kind = str(key).partition(":")
-        found[(resource, kind)] = float(amount)
+        value = exact(amount)
+        if value is not None:
+            found[(resource, kind)] = value
     return found
 
 
-def _used(totals: dict[tuple[str, str], float], resource: str) -> float:
-    return float(next(line.used for line in budget_lines({}, totals) if line.resource == resource))
+def _used(totals: dict[tuple[str, str], Decimal], resource: str) -> Decimal:
+    return next(line.used for line in budget_lines({}, totals) if line.resource == resource)
