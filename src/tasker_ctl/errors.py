@@ -72,6 +72,7 @@ tree, or drawn under another base or with another code than it has.
           planning.PlannerModelInvalid              PLANNER_MODEL_INVALID
           planning.PlannerModelMissing              PLANNER_MODEL_MISSING
           planning.CassetteError                    CASSETTE_INVALID (code per raise)
+          planning.EvalSuiteError                   EVAL_SUITE_INVALID
         FileReadError                               FILE_UNREADABLE
         TemplateLoadError                           TEMPLATE_INVALID (exit 1)
           codegen.TemplateInvalidError              TEMPLATE_INVALID (exit 1; its parent's code)

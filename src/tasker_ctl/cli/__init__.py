@@ -108,6 +108,7 @@ def build_app() -> typer.Typer:
         generate,
         grammar,
         inspect,
+        planner,
         report,
         run,
         stats,
@@ -148,6 +149,7 @@ def build_app() -> typer.Typer:
     grammar.register(app)
     composition.register(app)
     fragment.register(app)
+    planner.register(app)
     return app
 
 

@@ -74,3 +74,10 @@ class CassetteError(UsageError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.code = code
+
+
+class EvalSuiteError(UsageError):
+    """A planner evaluation suite (``tasker-ctl planner eval``) that cannot be read: its file,
+    a problem's template, context or expected properties; the message says where."""
+
+    code = "EVAL_SUITE_INVALID"
