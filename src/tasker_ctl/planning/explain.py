@@ -1,7 +1,8 @@
 """``explain_fragment``: the data flow a fragment would have once materialized: where each
 step's inputs come from (a task-context field, an upstream step's field) with their schema
 types, the edges the materialization adds around the fill (planning step to each root, each
-leaf to the frame's convergence), and the findings, if any."""
+leaf to the frame's convergence; a nested planning step is such a leaf, its own fill planned
+later between it and that convergence), and the findings, if any."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ class InputFlow(BaseModel):
 
     name: str
     reference: str
-    origin: Literal["task_context", "fragment_step", "template_step", "unknown"]
+    origin: Literal["task_context", "fragment_step", "template_step", "planned_step", "unknown"]
     source_step: str | None = None
     path: str = Field(description="the field read, dot-separated ('' for the whole value)")
     type: str = Field(description="the JSON type its schema declares, or 'undeclared'")
@@ -35,8 +36,10 @@ class StepFlow(BaseModel):
     model_config = _CLOSED
 
     name: str
-    handler_kind: Literal["grammar", "composition", "callable"]
-    handler: str
+    handler_kind: Literal["grammar", "composition", "callable", "planning"]
+    handler: str = Field(
+        description="the pattern, composition or callable; a nested planner's goal"
+    )
     step_type: str
     dependencies: list[str]
     inputs: list[InputFlow]
@@ -91,14 +94,16 @@ def explain_fragment(
 def _step(draft: Draft, placed: PlacedStep) -> StepFlow:
     handler = placed.step.handler
     if isinstance(handler, GrammarHandler):
-        kind: Literal["grammar", "composition", "callable"] = "grammar"
+        kind: Literal["grammar", "composition", "callable", "planning"] = "grammar"
         name = handler.grammar
     elif isinstance(handler, CompositionHandler):
         kind = "composition"
         name = handler.composition.pattern or handler.composition.name or "(written out)"
-    else:
-        assert isinstance(handler, CallableHandler)
+    elif isinstance(handler, CallableHandler):
         kind, name = "callable", handler.callable
+    else:
+        nested = placed.step.planning
+        kind, name = "planning", nested.goal if nested is not None else ""
     inputs = []
     for key, ref in placed.step.inputs.items():
         resolution = resolve_reference(draft, placed, ref)

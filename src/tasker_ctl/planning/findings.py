@@ -17,6 +17,7 @@ from tasker_ctl.planning.fragment import (
     HANDLER_KEYS,
     Fragment,
     FragmentStep,
+    NestedPlanning,
     PlanningContext,
     ResourceBounds,
 )
@@ -49,7 +50,12 @@ FRAGMENT_CODES: dict[str, FragmentCode] = {
         1, "a handler with more than one of grammar/composition/callable"
     ),
     "FRAGMENT_HANDLER_MISSING": FragmentCode(
-        1, "a handler with none of grammar/composition/callable"
+        1, "a step without a handler, or a handler with none of grammar/composition/callable"
+    ),
+    "FRAGMENT_PLANNING_STEP_INVALID": FragmentCode(
+        1,
+        "a nested planning step with a handler or inputs, or without its planning object; "
+        "or a planning object on another step",
     ),
     "FRAGMENT_REFERENCE_INVALID": FragmentCode(
         1, "an input that is not a task-context or step-result reference"
@@ -139,6 +145,11 @@ FRAGMENT_CODES: dict[str, FragmentCode] = {
     ),
     # 8: bounds
     "FRAGMENT_TOO_MANY_STEPS": FragmentCode(8, "more steps than planning.bounds.max_steps"),
+    "FRAGMENT_NESTED_BOUNDS_EXCEEDED": FragmentCode(
+        8,
+        "a nested planner's max_steps or max_depth above the outer bounds, or max_steps above "
+        "what the budget leaves after the fragment's own steps",
+    ),
     "FRAGMENT_BUDGET_EXCEEDED": FragmentCode(8, "more steps than the task's budget leaves"),
     "FRAGMENT_TOO_DEEP": FragmentCode(8, "a longer chain of steps than planning.bounds.max_depth"),
     "FRAGMENT_FAN_OUT_TOO_WIDE": FragmentCode(
@@ -156,6 +167,12 @@ FRAGMENT_CODES: dict[str, FragmentCode] = {
     ),
     "FRAGMENT_CONVERGENCE_MISPLACED": FragmentCode(
         9, "a deferred_convergence step that is not the fragment's own convergence"
+    ),
+    "FRAGMENT_NESTING_EXCEEDED": FragmentCode(
+        9, "a nested planning step deeper than planning.max_nesting allows"
+    ),
+    "FRAGMENT_NESTED_PLANNER_NOT_LEAF": FragmentCode(
+        9, "a nested planning step that another fragment step depends on"
     ),
 }
 """Every fragment code, with its stage, severity and meaning (docs/fragments.md lists them)."""
@@ -198,6 +215,8 @@ _CODE_OF_TYPE = {
     "extra_forbidden": "FRAGMENT_UNKNOWN_KEY",
     "fragment_handler_ambiguous": "FRAGMENT_HANDLER_AMBIGUOUS",
     "fragment_handler_missing": "FRAGMENT_HANDLER_MISSING",
+    "fragment_handler_required": "FRAGMENT_HANDLER_MISSING",
+    "fragment_planning_step_invalid": "FRAGMENT_PLANNING_STEP_INVALID",
     "fragment_reference_invalid": "FRAGMENT_REFERENCE_INVALID",
     "too_long": "FRAGMENT_TOO_LARGE",
     "string_too_long": "FRAGMENT_TOO_LARGE",
@@ -242,14 +261,23 @@ def parse_fragment(data: object, *, source: str = "<fragment>") -> Fragment | li
         return findings
 
 
+# Step checks: pydantic places them at the step, the finding at the key concerned.
+_STEP_KEY_OF_TYPE = {"fragment_handler_required": "handler"}
+
+
 def _finding(detail: ErrorDetails, source: str) -> FragmentFinding:
     location = _KEY_OF_TYPE.get(detail["type"]) or _location(detail["loc"])
+    step_key = (detail.get("ctx") or {}).get("key") or _STEP_KEY_OF_TYPE.get(detail["type"])
+    if detail["type"] in _STEP_KEYED and isinstance(step_key, str):
+        location = (*location, step_key)
     code = _CODE_OF_TYPE.get(detail["type"], "FRAGMENT_SCHEMA_INVALID")
     hint = None
     if code == "FRAGMENT_UNKNOWN_KEY" and location and isinstance(location[-1], str):
         hint = suggestion_hint(location[-1], _known_keys(location[:-1]))
+        if location[-2:] == ("planning", "convergence"):
+            hint = "a nested planner inherits the convergence of the step that plans it"
         message = f"unknown key '{location[-1]}'"
-    elif detail["type"] in _KEY_OF_TYPE:
+    elif detail["type"] in _KEY_OF_TYPE or detail["type"] in _STEP_KEYED:
         message = detail["msg"]
     else:
         message = f"{detail['msg']} (got {_shown(detail['input'])})"
@@ -265,6 +293,8 @@ def _finding(detail: ErrorDetails, source: str) -> FragmentFinding:
         keys=location,
     )
 
+
+_STEP_KEYED = frozenset({"fragment_handler_required", "fragment_planning_step_invalid"})
 
 _HANDLER_TAGS = frozenset(f"{key}_handler" for key in HANDLER_KEYS)
 
@@ -285,6 +315,8 @@ def _known_keys(parent: tuple[int | str, ...]) -> list[str]:
         return ["grammar", "config", "composition", "callable"]
     if len(parent) >= 2 and parent[-2] == "steps" and isinstance(parent[-1], int):
         return list(FragmentStep.model_fields)
+    if len(parent) >= 3 and parent[-1] == "planning" and parent[-3] == "steps":
+        return list(NestedPlanning.model_fields)
     models: dict[tuple[int | str, ...], type[BaseModel]] = {
         (): Fragment,
         ("planning_context",): PlanningContext,

@@ -2,7 +2,8 @@
 
 A fragment is untrusted input (a model wrote it), so the models refuse anything outside the
 format: unknown keys, a handler of two shapes at once, an input that is not a known reference,
-and sizes beyond the bounds below. ``parse_fragment`` turns those refusals into coded findings.
+a nested planning step with a handler, and sizes beyond the bounds below. ``parse_fragment``
+turns those refusals into coded findings.
 Only the structure is checked here; whether a pattern or callable exists, whether the steps form
 a DAG, and whether references resolve are later stages (docs/fragments.md).
 """
@@ -202,20 +203,41 @@ Handler = Annotated[
 ]
 
 
+Bound = Annotated[StrictInt, Field(ge=1, le=1_000_000)]
+
+
+class NestedPlanning(BaseModel):
+    """What a nested planning step of a fragment plans: its goal, the results its planner
+    reads, and the size of its own fill. Everything else (convergence, allow-lists, model,
+    budget) it inherits from the planning step whose fragment holds it, so there is no key
+    for it: a nested planner cannot name another convergence."""
+
+    model_config = _CLOSED
+
+    goal: ShortText
+    context_from: list[StepName] = Field(default_factory=list, max_length=MAX_DEPENDENCIES)
+    max_steps: Bound
+    max_depth: Bound
+
+
 class FragmentStep(BaseModel):
-    """One step the planner proposes."""
+    """One step the planner proposes. A ``step_type: planning`` step is a nested planner: it
+    has a ``planning`` object and no handler nor inputs (the engine plans it in turn); any
+    other step has a handler and no ``planning``."""
 
     model_config = _CLOSED
 
     name: StepName
-    handler: Handler
+    # left out of a dump when absent, so that a dumped step matches the JSON Schema's shape
+    handler: Handler | None = Field(default=None, exclude_if=lambda value: value is None)
     dependencies: list[StepName] = Field(
         default_factory=list, max_length=MAX_DEPENDENCIES, json_schema_extra={"uniqueItems": True}
     )
     inputs: dict[Annotated[str, Field(max_length=MAX_STEP_NAME)], Reference] = Field(
         default_factory=dict, max_length=MAX_INPUTS
     )
-    step_type: Literal["standard", "deferred_convergence"] = "standard"
+    step_type: Literal["standard", "deferred_convergence", "planning"] = "standard"
+    planning: NestedPlanning | None = Field(default=None, exclude_if=lambda value: value is None)
     reasoning: ShortText | None = None
 
     @field_validator("dependencies")
@@ -229,6 +251,40 @@ class FragmentStep(BaseModel):
                 {"names": ", ".join(repeated)},
             )
         return value
+
+    @model_validator(mode="after")
+    def _shape_of_its_type(self) -> FragmentStep:
+        if self.step_type == "planning":
+            if self.handler is not None:
+                raise _planning_step_error(
+                    "handler", "a planning step has no handler: the engine plans it"
+                )
+            if self.inputs:
+                raise _planning_step_error(
+                    "inputs",
+                    "a planning step has no inputs: name the steps its planner reads in "
+                    "planning.context_from",
+                )
+            if self.planning is None:
+                raise _planning_step_error(
+                    "planning", "a planning step needs a 'planning' object (goal, bounds)"
+                )
+        else:
+            if self.planning is not None:
+                raise _planning_step_error(
+                    "planning", "only a 'step_type: planning' step has a 'planning' object"
+                )
+            if self.handler is None:
+                raise PydanticCustomError(
+                    "fragment_handler_required",
+                    "a {kind} step needs a 'handler'",
+                    {"kind": self.step_type},
+                )
+        return self
+
+
+def _planning_step_error(key: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("fragment_planning_step_invalid", message, {"key": key})
 
 
 class Fragment(BaseModel):

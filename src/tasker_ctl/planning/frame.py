@@ -30,6 +30,13 @@ class FragmentFrame:
     already in the task (the template's and earlier fills'); ``callables``: those the worker
     registered (None: unknown, only the allow-list applies); ``trust``: what persist and
     acquire may reach (None: the template's resources and the default policy).
+
+    Nested planning: ``planning_definition`` is the planning step's definition when a planner
+    planned it (``nested_definition``), so the template does not declare it; ``nesting`` is
+    how deep that step is (0: a template step, 1: planned by a template step's planner, ...);
+    ``planned_steps`` are the steps planners already added to the task, with their
+    definitions: their names are taken, and references to them resolve against their
+    definitions (a callable declares no result schema, a grammar step's output does).
     """
 
     template: TaskTemplate = field(repr=False)  # a whole template would swamp the repr
@@ -40,10 +47,18 @@ class FragmentFrame:
     existing_steps: frozenset[str] = frozenset()
     callables: frozenset[str] | None = None
     trust: TrustPolicy | None = None
+    planning_definition: StepDefinition | None = field(default=None, repr=False)
+    nesting: int = 0
+    planned_steps: Mapping[str, StepDefinition] = field(default_factory=dict, repr=False)
     # filled in __post_init__: the planning step's definition, checked once
     _step: StepDefinition = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        if self.nesting < 0:
+            raise PlanningStepError(f"nesting is {self.nesting}; it counts levels from 0")
+        if self.planning_definition is not None:
+            object.__setattr__(self, "_step", self._planned_definition(self.planning_definition))
+            return
         step = self.template.step(self.planning_step)
         if step is None:
             planning = [s.name for s in self.template.steps if s.planning is not None]
@@ -61,6 +76,18 @@ class FragmentFrame:
             )
         object.__setattr__(self, "_step", step)
 
+    def _planned_definition(self, step: StepDefinition) -> StepDefinition:
+        if step.name != self.planning_step:
+            raise PlanningStepError(
+                f"the planning definition is of step '{step.name}', not '{self.planning_step}'"
+            )
+        if step.planning is None or step.step_type.value != "planning":
+            raise PlanningStepError(
+                f"the definition of step '{step.name}' is not a 'type: planning' step with a "
+                "'planning:' block"
+            )
+        return step
+
     @property
     def step(self) -> StepDefinition:
         """The planning step's definition."""
@@ -76,6 +103,12 @@ class FragmentFrame:
     def convergence(self) -> str:
         """The frame's convergence step, which runs after the fill."""
         return self.block.convergence
+
+    @property
+    def nesting_left(self) -> int:
+        """Levels of nested planning steps a fragment of this frame may still open: the
+        block's ``max_nesting`` (a nested planner's block holds what its outer one left)."""
+        return self.block.max_nesting
 
     @property
     def policy(self) -> TrustPolicy:
@@ -97,14 +130,25 @@ class FragmentFrame:
         return {step.name: step for step in self.template.steps}
 
     @cached_property
+    def known_steps(self) -> dict[str, StepDefinition]:
+        """The definition of every step the frame knows: the template's, the planned ones
+        and the planning step's own."""
+        return {
+            **self.template_steps,
+            **self.planned_steps,
+            self.planning_step: self._step,
+        }
+
+    @cached_property
     def frame_steps(self) -> frozenset[str]:
-        """Every step name the fill must not take: the template's and those already there."""
-        return frozenset(self.template_steps) | self.existing_steps
+        """Every step name the fill must not take: the template's, the planned ones, the
+        planning step's and those already there."""
+        return frozenset(self.known_steps) | self.existing_steps
 
     @cached_property
     def upstream(self) -> frozenset[str]:
-        """The template steps the planning step depends on, directly or not: the ones whose
-        results a fragment step may read."""
+        """The steps the planning step depends on, directly or not (template steps and
+        planned ones): the ones whose results a fragment step may read."""
         found: set[str] = set()
         pending = list(self._step.dependencies)
         while pending:
@@ -112,10 +156,25 @@ class FragmentFrame:
             if name in found:
                 continue
             found.add(name)
-            step = self.template_steps.get(name)
+            step = self.known_steps.get(name)
             if step is not None:
                 pending.extend(step.dependencies)
         return frozenset(found)
+
+    def result_schema_of(self, name: str) -> Any:
+        """The schema a known step declares for its result (None: none): a template step's
+        ``result_schema``; for a planned step, its ``result_schema`` or, for a grammar step,
+        its composition's output schema (a callable declares none)."""
+        step = self.known_steps.get(name)
+        if step is None:
+            return None
+        if step.result_schema is not None or name not in self.planned_steps:
+            return step.result_schema
+        if step.composition is None:
+            return None
+        from tasker_ctl.planning.stages_handlers import composition_view
+
+        return composition_view(step.composition).output_schema
 
 
 def _planning_steps_hint(names: list[str]) -> str:

@@ -192,5 +192,7 @@ class Draft:
     def iter_handlers(
         self,
     ) -> Iterator[tuple[PlacedStep, GrammarHandler | CompositionHandler | CallableHandler]]:
+        """Each step with a handler (a nested planning step has none)."""
         for placed in self.steps:
-            yield placed, placed.step.handler
+            if placed.step.handler is not None:
+                yield placed, placed.step.handler

@@ -22,6 +22,7 @@ from tasker_ctl.planning.fragment import (
 )
 from tasker_ctl.planning.stages_base import Draft, HandlerView, Path, PlacedStep
 from tasker_ctl.template.issue import did_you_mean, quote_list
+from tasker_ctl.template.model import CompositionSpec
 
 _MUTATION = frozenset(
     {
@@ -53,18 +54,25 @@ _SUSPECT_DATA = frozenset(
 
 
 def view_handler(step: FragmentStep) -> HandlerView:
-    """The written-out composition a step's handler stands for, and its output schema."""
+    """The written-out composition a step's handler stands for, and its output schema (none
+    for a callable or a nested planning step)."""
     handler = step.handler
     if isinstance(handler, GrammarHandler):
         return _expanded(handler.grammar, handler.config)
     if isinstance(handler, CompositionHandler):
-        spec = handler.composition.model_dump(mode="json", exclude_none=True, by_alias=True)
-        if "pattern" in spec:
-            return _expanded(str(spec["pattern"]), spec.get("config"))
-        outcome = spec.get("outcome")
-        schema = outcome.get("output_schema") if isinstance(outcome, Mapping) else None
-        return HandlerView(spec=spec, output_schema=schema)
+        return composition_view(handler.composition)
     return HandlerView()
+
+
+def composition_view(composition: CompositionSpec) -> HandlerView:
+    """What a composition block stands for: a pattern reference expanded, or the block as
+    written, with its output schema."""
+    spec = composition.model_dump(mode="json", exclude_none=True, by_alias=True)
+    if "pattern" in spec:
+        return _expanded(str(spec["pattern"]), spec.get("config"))
+    outcome = spec.get("outcome")
+    schema = outcome.get("output_schema") if isinstance(outcome, Mapping) else None
+    return HandlerView(spec=spec, output_schema=schema)
 
 
 def _expanded(name: str, config: Any) -> HandlerView:
@@ -174,8 +182,7 @@ def contract_for(draft: Draft, placed: PlacedStep) -> StepContract:
         if name in draft.by_name:
             schema = draft.handlers[name].output_schema
         else:
-            step = frame.template_steps.get(name)
-            schema = step.result_schema if step is not None else None
+            schema = frame.result_schema_of(name)
         if schema is not None:
             schemas[name] = schema
     return StepContract(

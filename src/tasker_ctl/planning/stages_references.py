@@ -1,8 +1,8 @@
 """Stage 6: each input reference names a step that runs before the referencing one (a fragment
-ancestor, the planning step or a template step upstream of it) and a path its source declares
-down to the field: a template step's ``result_schema``, a pattern's or composition's output
-schema, the template's ``input_schema``. A callable's result has no schema, so only the whole
-of it (``${steps.X.result}``) may be read.
+ancestor, the planning step or a template or planned step upstream of it) and a path its source
+declares down to the field: a template step's ``result_schema``, a pattern's or composition's
+output schema, the template's ``input_schema``. A callable's result has no schema, so only the
+whole of it (``${steps.X.result}``) may be read.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Resolution:
     """Where a reference reads from and what the schema says of it; ``problem`` is the
     finding's code and message when it cannot be read."""
 
-    origin: Literal["task_context", "fragment_step", "template_step", "unknown"]
+    origin: Literal["task_context", "fragment_step", "template_step", "planned_step", "unknown"]
     schema: Any = None
     declared: bool = False  # whether a schema declares the value down to the field
     problem: tuple[str, str, str | None] | None = None  # (code, message, hint)
@@ -65,9 +65,23 @@ def resolve_reference(draft: Draft, placed: PlacedStep, ref: InputReference) -> 
             )
         return _in_schema(ref, "fragment_step", view.output_schema, view.output_schema, what)
     if name == frame.planning_step or name in frame.upstream:
-        schema = frame.template_steps[name].result_schema if name in frame.template_steps else None
+        schema = frame.result_schema_of(name)
+        if name in frame.template_steps:
+            return _in_schema(
+                ref, "template_step", schema, schema, f"the result_schema of step '{name}'"
+            )
+        if frame.known_steps.get(name) is not None and schema is None and ref.path:
+            return Resolution(
+                "planned_step",
+                problem=(
+                    "FRAGMENT_REFERENCE_NO_SCHEMA",
+                    f"{ref} reads into the result of planned step '{name}', which declares no "
+                    "schema",
+                    f"read the whole result: ${{steps.{name}.result}}",
+                ),
+            )
         return _in_schema(
-            ref, "template_step", schema, schema, f"the result_schema of step '{name}'"
+            ref, "planned_step", schema, schema, f"the output schema of planned step '{name}'"
         )
     if name in draft.by_name or name in frame.frame_steps:
         where = "the fragment" if name in draft.by_name else "the template"
@@ -197,7 +211,9 @@ def check_references(draft: Draft) -> None:
                         at,
                         step=placed.name,
                     )
-            elif resolution.origin == "template_step" and ref.step in (frame.results or {}):
+            elif resolution.origin in ("template_step", "planned_step") and ref.step in (
+                frame.results or {}
+            ):
                 known = (frame.results or {})[ref.step or ""]
                 missing = _missing_in(known, ref.path)
                 if missing is not None:

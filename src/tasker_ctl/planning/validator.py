@@ -2,7 +2,8 @@
 
 1 the format (``parse_fragment``); 2 what handlers name exists and is allowed; 3 composition
 structure, the strict mutation policy and what compositions reach; 4 configs; 5 the DAG;
-6 references; 7 data contracts; 8 bounds and budget; 9 the fragment's place in the frame.
+6 references; 7 data contracts; 8 bounds and budget; 9 the fragment's place in the frame
+(stages 6, 8 and 9 also check nested planning steps: ``stages_nesting``).
 Every stage runs and every finding is collected (up to ``MAX_FINDINGS``); when the fragment
 does not parse, the later stages run on each step that parses on its own. Nothing raises,
 whatever the input: the data comes from a model.
@@ -26,6 +27,11 @@ from tasker_ctl.planning.stages_base import Draft
 from tasker_ctl.planning.stages_graph import check_bounds, check_dag, check_frame
 from tasker_ctl.planning.stages_handlers import check_compositions, check_existence
 from tasker_ctl.planning.stages_inputs import check_input_reads
+from tasker_ctl.planning.stages_nesting import (
+    check_nested_bounds,
+    check_nested_frame,
+    check_planner_context,
+)
 from tasker_ctl.planning.stages_reach import check_reach
 from tasker_ctl.planning.stages_references import check_references
 from tasker_ctl.template.diagnostics import Finding, Severity
@@ -38,9 +44,12 @@ _STAGES: tuple[Callable[[Draft], None], ...] = (
     check_reach,
     check_dag,
     check_references,
+    check_planner_context,
     check_input_reads,
     check_bounds,
+    check_nested_bounds,
     check_frame,
+    check_nested_frame,
 )
 
 

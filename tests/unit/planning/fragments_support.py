@@ -22,9 +22,10 @@ def template(name: str) -> TaskTemplate:
     return load_template(FIXTURES / f"{name}.yaml")
 
 
-def frame(name: str = "frame", **facts: Any) -> FragmentFrame:
-    """The frame of the fixture template ``name``'s planning step ``plan``."""
-    return FragmentFrame(template(name), "plan", **facts)
+def frame(name: str = "frame", step: str = "plan", **facts: Any) -> FragmentFrame:
+    """The frame of the fixture template ``name``'s planning step ``step`` (a planned one
+    when the facts give its ``planning_definition``)."""
+    return FragmentFrame(template(name), step, **facts)
 
 
 def fragment(*steps: dict[str, Any], **extra: Any) -> dict[str, Any]:

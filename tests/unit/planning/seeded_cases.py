@@ -16,6 +16,7 @@ from tests.unit.planning.fragments_support import (
     scorer,
     transform,
 )
+from tests.unit.planning.seeded_nested_cases import nested_defects, nested_valid
 
 
 @dataclass(frozen=True)
@@ -825,7 +826,15 @@ def _stage9() -> list[Case]:
     return cases
 
 
+def _nested() -> list[Case]:
+    return [
+        _defect(stage, code, name, data, frame, **facts)
+        for stage, code, name, data, frame, facts in nested_defects()
+    ]
+
+
 DEFECTS: list[Case] = [
+    *_nested(),
     *_stage1(),
     *_stage2(),
     *_stage3(),
@@ -1056,4 +1065,7 @@ def _valid_cases() -> list[Case]:
     ]
 
 
-VALID: list[Case] = _valid_cases()
+VALID: list[Case] = [
+    *_valid_cases(),
+    *(_valid(name, data, frame, **facts) for name, data, frame, facts in nested_valid()),
+]

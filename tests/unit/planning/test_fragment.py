@@ -186,9 +186,12 @@ def test_wrong_types_and_versions_are_schema_findings_not_tracebacks() -> None:
     assert only(refused(["not", "a", "fragment"])).path == "$"
 
 
-def test_step_types_are_those_of_ordinary_template_steps() -> None:
-    finding = only(refused(fragment(CALLABLE_STEP | {"step_type": "planning"})))
+def test_step_types_are_those_of_ordinary_template_steps_or_a_nested_planner() -> None:
+    finding = only(refused(fragment(CALLABLE_STEP | {"step_type": "decision"})))
     assert (finding.code, finding.path) == ("FRAGMENT_SCHEMA_INVALID", "$.steps[0].step_type")
+    # a nested planner has no handler: the engine plans it
+    finding = only(refused(fragment(CALLABLE_STEP | {"step_type": "planning"})))
+    assert (finding.code, finding.path) == ("FRAGMENT_PLANNING_STEP_INVALID", "$.steps[0].handler")
 
 
 def test_the_source_names_the_file_of_each_finding() -> None:
