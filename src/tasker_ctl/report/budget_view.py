@@ -25,6 +25,7 @@ __all__ = [
     "budget_view",
     "chain_sentence",
     "lineage_budget_view",
+    "planning_step_lines",
     "provenance_view",
     "reservation_text",
     "usd",
@@ -134,12 +135,28 @@ def _lines_table(lines: list[BudgetLine]) -> Table:
     return table
 
 
+def planning_step_lines(budget: TaskBudget) -> list[str]:
+    """Under the task's line, one per planning step: its use against its own bounds, with
+    its attempts and fills (``plan: 7/10 steps, 2/3 calls, ... (2 attempts, 1 fill)``)."""
+    found = []
+    for step in budget.planning_steps:
+        attempts = f"{step.attempts} attempt{'' if step.attempts == 1 else 's'}"
+        fills = f"{step.fills} fill{'' if step.fills == 1 else 's'}"
+        bounded = any(line.limit is not None for line in step.lines)
+        sentence = budget_sentence(step.lines)
+        if not bounded:
+            sentence += " (no bounds of its own in the template)"
+        found.append(f"{step.step}: {sentence} ({attempts}, {fills}; {step.state})")
+    return found
+
+
 def budget_view(budget: TaskBudget) -> Group:
     header = Text(f"budget of task {budget.task_uuid}  ", style="bold")
     header.append(budget.status, style=TASK_STYLES.get(budget.status, "bold"))
     header.append(f"  {budget.task}")
     origins = ", ".join(f"{count} {origin}" for origin, count in budget.steps_by_origin.items())
-    parts: list[RenderableType] = [header, Text(budget_sentence(budget.lines))]
+    parts: list[RenderableType] = [header, Text("task: " + budget_sentence(budget.lines))]
+    parts += [Text(f"  {line}") for line in planning_step_lines(budget)]
     if budget.limited or any(line.used or line.reserved for line in budget.lines):
         parts += [Text(""), _lines_table(budget.lines)]
     parts += [
@@ -152,7 +169,8 @@ def budget_view(budget: TaskBudget) -> Group:
     if not budget.limited:
         parts.append(
             Text(
-                "this task has no budget limits: its template has no planning steps",
+                "this task has no budget limits: its template has no planning steps and no "
+                "budget block",
                 style="dim italic",
             )
         )

@@ -1,5 +1,7 @@
 """A task's budget as people and scripts read it: its lines, its ledger, its steps by origin,
-and the reservations of planner calls still in flight.
+the reservations of planner calls still in flight, and under the task each planning step
+with its own configured bounds and what its attempts and fills used (the hierarchy: the
+task's limits cap the sum, each step gets at most its bound and what the task has left).
 
 The accounting (what a budget is made of, how the ledger adds up) is in
 ``tasker_ctl.engine.rules.budget``; the worker's planning attempts append to the ledger.
@@ -13,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tasker_ctl.engine.rules.budget import (
     RESOURCES,
@@ -23,9 +25,11 @@ from tasker_ctl.engine.rules.budget import (
     budget_lines,
     exact,
     ledger_totals,
+    planning_step_limits,
 )
 from tasker_ctl.engine.store.clock import database_now
 from tasker_ctl.engine.views.task_report import row_identity, task_not_found
+from tasker_ctl.template.model import PlanningBlock
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.store.connection import Store
@@ -47,6 +51,23 @@ class InFlightReservation(BaseModel):
     reserved: dict[str, Amount] = Field(description="resource -> amount reserved")
 
 
+class PlanningStepBudget(BaseModel):
+    """One planning step under its task's budget: its own bounds and what it used."""
+
+    model_config = _STRICT
+
+    step: str
+    workflow_step_uuid: uuid.UUID
+    state: str
+    created_by: str = Field(description="'template', or 'planning_step' for a nested one")
+    attempts: int = Field(description="its planner calls (planning_attempts)")
+    fills: int = Field(description="fragments it materialized (one committed phase each)")
+    lines: list[BudgetLine] = Field(
+        description="one per resource: the step's configured bound as the limit (null when "
+        "its template gives none) and its own ledger entries as the use"
+    )
+
+
 class TaskBudget(BaseModel):
     """A task's budget lines and ledger, with its steps counted by origin."""
 
@@ -66,6 +87,9 @@ class TaskBudget(BaseModel):
     )
     elapsed_seconds: float | None = Field(
         description="from the task's request to its completion (or to now, while it runs)"
+    )
+    planning_steps: list[PlanningStepBudget] = Field(
+        default_factory=list, description="the task's planning steps, in creation order"
     )
     entries: list[LedgerEntry]
 
@@ -104,7 +128,35 @@ def task_budget(store: Store, task_uuid: uuid.UUID) -> TaskBudget:
         ],
         steps_by_origin=origins,
         elapsed_seconds=max(0.0, (end - task["requested_at"]).total_seconds()),
+        planning_steps=[
+            _planning_step(row)
+            for row in store.fetch_all("budget_planning_steps", task_uuid=task_uuid)
+        ],
         entries=entries,
+    )
+
+
+def _planning_step(row: dict[str, Any]) -> PlanningStepBudget:
+    limits: dict[str, Decimal] = {}
+    if isinstance(row["planning"], dict):
+        try:
+            limits = planning_step_limits(PlanningBlock.model_validate(row["planning"]))
+        except ValidationError:  # a block an older version stored: its use, without bounds
+            limits = {}
+    totals: dict[tuple[str, str], Decimal] = {}
+    for key, amount in (row["ledger_totals"] or {}).items():
+        resource, _, kind = str(key).partition(":")
+        value = exact(amount)
+        if value is not None:
+            totals[(resource, kind)] = value
+    return PlanningStepBudget(
+        step=row["name"],
+        workflow_step_uuid=row["workflow_step_uuid"],
+        state=row["current_state"],
+        created_by=row["created_by"],
+        attempts=int(row["attempts"]),
+        fills=int(row["fills"]),
+        lines=budget_lines(limits, totals),
     )
 
 

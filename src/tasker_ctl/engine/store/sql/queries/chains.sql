@@ -94,3 +94,31 @@ WITH RECURSIVE scope AS (
 SELECT task_uuid, max(depth) AS depth FROM up
 GROUP BY task_uuid
 ORDER BY max(depth) DESC, task_uuid;
+
+-- The budget hierarchy (docs/inspect.md, "report budget"): under a task's budget, each of its
+-- planning steps with the bounds its template gives it and what its attempts and fills used.
+
+-- name: budget_planning_steps
+-- A task's planning steps: the template's planning block of each (NULL for a step the
+-- template does not name), its attempts, the fills it materialized (a committed phase each)
+-- and its ledger entries summed by resource and kind (exact numerics as text).
+SELECT s.workflow_step_uuid, s.name, s.current_state, s.created_by,
+       (SELECT d -> 'planning' FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(nt.configuration -> 'steps') = 'array'
+                 THEN nt.configuration -> 'steps' ELSE '[]'::jsonb END) d
+        WHERE d ->> 'name' = s.template_step_name LIMIT 1) AS planning,
+       (SELECT count(*) FROM tasker.planning_attempts pa
+        WHERE pa.workflow_step_uuid = s.workflow_step_uuid) AS attempts,
+       (SELECT count(*) FROM tasker.task_budget_entries b
+        WHERE b.workflow_step_uuid = s.workflow_step_uuid
+          AND b.resource = 'phases' AND b.kind = 'commit') AS fills,
+       (SELECT coalesce(jsonb_object_agg(g.resource || ':' || g.kind, g.total::text), '{}')
+        FROM (SELECT b.resource, b.kind, sum(b.amount) AS total
+              FROM tasker.task_budget_entries b
+              WHERE b.workflow_step_uuid = s.workflow_step_uuid
+              GROUP BY b.resource, b.kind) g) AS ledger_totals
+FROM tasker.workflow_steps s
+JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
+JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+WHERE s.task_uuid = %(task_uuid)s AND s.step_type = 'planning'
+ORDER BY s.created_at, s.name;
