@@ -115,6 +115,7 @@ tree, or drawn under another base or with another code than it has.
           grammar.ExpressionError                   EXPRESSION_ERROR
         codegen.CodegenError                        CODEGEN_ERROR (exit 1; code and exit per raise)
         planning.PlannerCallFailed                  PLANNER_CALL_FAILED (code per raise)
+        planning.PlanningPromptTooLarge             PLANNING_PROMPT_TOO_LARGE
       LimitExceeded                                 - (code per raise)
       engine.ReconnectAbandoned                     -
       engine.StepTimeoutError                       -

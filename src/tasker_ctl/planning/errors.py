@@ -60,6 +60,24 @@ class PlannerCallFailed(TaskerError):
         self.retry_after = retry_after
 
 
+class PlanningPromptTooLarge(TaskerError):
+    """A planning step's prompt exceeds ``planning.context.prompt_max_tokens`` at worst even with
+    every reduction made (tier 2 schemas and examples left out, every context input a
+    reference): its fixed parts (goal, instructions, tier 1 vocabulary, bounds, tool schema)
+    alone do not fit."""
+
+    code = "PLANNING_PROMPT_TOO_LARGE"
+
+    def __init__(self, message: str, *, needed_tokens: int, max_tokens: int) -> None:
+        super().__init__(
+            message,
+            hint="raise the planning step's planning.context.prompt_max_tokens, or shorten its "
+            "goal, prompt or allowed vocabulary",
+        )
+        self.needed_tokens = needed_tokens
+        self.max_tokens = max_tokens
+
+
 class CassetteError(UsageError):
     """A cassette that cannot be replayed or written: ``CASSETTE_INVALID`` (with where),
     ``CASSETTE_EXHAUSTED`` (more calls than recorded answers) or ``CASSETTE_MISMATCH`` (the

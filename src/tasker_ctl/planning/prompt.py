@@ -1,12 +1,18 @@
 """The prompt a planning step sends: what to plan, with what, within which bounds.
 
 In the order of the context's priority (docs/planning.md, "The prompt"): the goal and the
-template's instructions; the task context in full; upstream results (whole under 1 KB, else a
-summary keeping their shape) with their result schemas; the vocabulary the step may use, in
-tiers (names and one line each, then schemas while they fit); the bounds, the budget left and
-the convergence the frame requires; the template's examples. Nothing of tasker-ctl's own
-machinery (queues, transactions, tables) is described. The text is deterministic: the same
-inputs give the same bytes, hence the same ``prompt_hash``.
+template's instructions; the task context and the upstream results, each as its context input
+says (whole, a structured summary, a model's summary or a reference: ``context_plan``) with its
+schema; the vocabulary the step may use, in tiers (names and one line each, then schemas while
+they fit); the bounds, the budget left and the convergence the frame requires; the template's
+examples. Nothing of tasker-ctl's own machinery (queues, transactions, tables) is described.
+The text is deterministic: the same inputs give the same bytes, hence the same ``prompt_hash``.
+
+The request stays within the step's ``planning.context.prompt_max_tokens`` by
+``worst_case_input_tokens``: when it would not, it shrinks in this order, each reduction said
+in the prompt or in the input's note: tier 2 schemas, then examples (the last first), then
+inputs turned into references (the largest first). When even that does not fit, the fixed
+parts alone are too large: ``PlanningPromptTooLarge``.
 
 A repair request is the original request plus the last answer (cut) and its findings (at most
 ``MAX_REPAIR_FINDINGS``), never the history: every attempt's request is at most
@@ -17,20 +23,32 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tasker_ctl.grammar.capabilities import REGISTRY
 from tasker_ctl.grammar.document import RULES, vocabulary
 from tasker_ctl.grammar.patterns import PATTERNS
-from tasker_ctl.planning.context_summary import canonical, view_result
+from tasker_ctl.planning.context_plan import (
+    TASK_CONTEXT,
+    ContextInput,
+    ContextPolicy,
+    as_reference,
+    context_policy,
+    context_section,
+    plan_input,
+    upstream_section,
+)
+from tasker_ctl.planning.context_summary import canonical, utf8_size
+from tasker_ctl.planning.errors import PlanningPromptTooLarge
 from tasker_ctl.planning.fragment_schema import fragment_json_schema
 from tasker_ctl.planning.planner import PlannerRequest, canonical_json, prompt_hash
 from tasker_ctl.template.diagnostics import Finding
 from tasker_ctl.template.model import PlanningBlock, StepDefinition, TaskTemplate
 
-PROMPT_VERSION = "planning-prompt/1"
+PROMPT_VERSION = "planning-prompt/2"
 TIER2_LIMIT = 16 * 1024
 """Bytes of capability text up to which schemas (tier 2) are added: every prompt byte may be a
 token, and the budget reserves for the worst case."""
@@ -65,6 +83,10 @@ class PlanningPrompt:
     prompt_hash: str
     capability_hash: str
     version: str = PROMPT_VERSION
+    context_inputs: list[dict[str, Any]] = field(default_factory=list)
+    """How each input reached the prompt (``ContextInput.as_json``), the context first."""
+    reductions: tuple[str, ...] = ()
+    """What was left out to stay within ``prompt_max_tokens``, in the order it was."""
 
 
 def build_prompt(
@@ -78,50 +100,117 @@ def build_prompt(
     remaining: Mapping[str, float | None],
     max_steps: int,
     max_depth: int,
+    context_inputs: Sequence[ContextInput] | None = None,
+    policy: ContextPolicy | None = None,
     tiers: Sequence[int] = (1, 2),
 ) -> PlanningPrompt:
-    """The prompt for planning step ``step`` of ``template`` (which must be one). ``tiers``
-    says how much of the vocabulary it shows: 1 names and one line each; 2 adds the schemas of
-    what is allowed while they fit ``TIER2_LIMIT``; 3 adds every schema and the examples, with
-    no cap."""
+    """The prompt for planning step ``step`` of ``template`` (which must be one), within
+    ``policy.prompt_max_tokens`` (the step's ``planning.context`` when no policy is given).
+    ``tiers`` says how much of the vocabulary it shows: 1 names and one line each; 2 adds the
+    schemas of what is allowed within ``TIER2_LIMIT``; 3 every schema and example, no cap.
+
+    ``context_inputs`` (from ``context_plan.plan_context``, summaries made) say how the task
+    context (``task.context``) and each upstream result are given; a value without one is
+    planned here with no model to summarize it, and a "summarize" input never summarized
+    becomes a reference."""
     definition = template.step(step)
     if definition is None or definition.planning is None:
         raise ValueError(f"step '{step}' of template '{template.name}' is not a planning step")
-    if not tiers or not set(tiers) <= {1, 2, 3}:
-        raise ValueError(f"tiers are among 1, 2 and 3, not {list(tiers)}")
     planning = definition.planning
+    policy = policy or context_policy(planning)
     dynamic = planning.allow_dynamic_composition
     tool_schema = fragment_json_schema(callables, patterns, dynamic)
+    values, schemas = _context_values(template, planning, context, upstream)
+    inputs = _inputs(values, schemas, context_inputs, policy)
+    if not tiers or not set(tiers) <= {1, 2, 3}:
+        raise ValueError(f"tiers are among 1, 2 and 3, not {list(tiers)}")
     known = [name for name in sorted(set(patterns)) if name in PATTERNS]
-    if max(tiers) == 1:
-        capability_text = _capabilities_tier1(sorted(set(callables)), known, dynamic)
-    elif max(tiers) == 2:
-        capability_text = capabilities_text(callables, patterns, dynamic)
-    else:  # tier 3: every schema and example, however long
+    tier3_text = ""
+    if max(tiers) == 3:
         every = vocabulary(tier=3, capabilities=list(REGISTRY) if dynamic else [], patterns=known)
-        capability_text = "\n".join(
-            [_capabilities_tier1(sorted(set(callables)), known, dynamic), "", "Schemas:"]
-            + [line for _, line in _capabilities_tier2(known, dynamic)]
-            + [f"- example of {doc.name}: {canonical(doc.examples)}" for doc in every.patterns]
-            + [f"- example of {doc.name}: {canonical(doc.examples)}" for doc in every.capabilities]
+        tier3_text = "".join(
+            f"\n- example of {doc.name}: {canonical(doc.examples)}"
+            for doc in [*every.patterns, *every.capabilities]
         )
-    sections = [
-        _goal(definition, planning),
-        "## Task context\n\n" + canonical(context),
-        _upstream(template, planning, upstream),
-        "## What the fragment may use\n\n" + capability_text,
-        _constraints(template, step, planning, remaining, max_steps, max_depth),
-        _examples(planning),
-        "## Answer\n\nCall propose_fragment once with the complete fragment.",
-    ]
-    prompt = "\n\n".join(section for section in sections if section)
-    request = PlannerRequest(
-        system=SYSTEM_PROMPT,
-        prompt=prompt,
-        tool_schema=tool_schema,
-        max_output_tokens=planning.max_output_tokens,
-        timeout_seconds=float(planning.timeout_seconds),
-    )
+    tier2_limit = TIER2_LIMIT
+    examples = len(planning.examples)
+    reductions: list[str] = []
+
+    tier1, tier2 = _capability_parts(callables, patterns, dynamic)
+
+    def build() -> tuple[PlannerRequest, str]:
+        if max(tiers) == 1:
+            capability_text = tier1
+        else:  # tier 3: no section cap, only the prompt's
+            limit = sys.maxsize if max(tiers) == 3 and tier2_limit == TIER2_LIMIT else tier2_limit
+            capability_text = _assemble_capabilities(tier1, tier2, limit)
+            capability_text += tier3_text if max(tiers) == 3 else ""
+        sections = [
+            _goal(definition, planning),
+            context_section(inputs[TASK_CONTEXT]),
+            upstream_section(sorted(set(planning.context_from) | set(upstream)), inputs, schemas),
+            "## What the fragment may use\n\n" + capability_text,
+            _constraints(template, step, planning, remaining, max_steps, max_depth),
+            _examples(planning, examples),
+            "## Answer\n\nCall propose_fragment once with the complete fragment.",
+        ]
+        request = PlannerRequest(
+            system=SYSTEM_PROMPT,
+            prompt="\n\n".join(section for section in sections if section),
+            tool_schema=tool_schema,
+            max_output_tokens=planning.max_output_tokens,
+            timeout_seconds=float(planning.timeout_seconds),
+        )
+        return request, capability_text
+
+    cap = policy.prompt_max_tokens
+    request, capability_text = build()
+    # 1. tier 2 schemas: the room they may take shrinks by what is over, until none is left
+    full_capabilities = utf8_size(capability_text)
+    while _over(request, cap) > 0 and tier2_limit > 0:
+        tier2_limit = max(0, min(tier2_limit, utf8_size(capability_text)) - _over(request, cap))
+        request, capability_text = build()
+    if tier2_limit < TIER2_LIMIT:
+        reductions.append(
+            f"capability schemas (tier 2) cut: {full_capabilities} to "
+            f"{utf8_size(capability_text)} bytes"
+        )
+    # 2. examples, the last first
+    while _over(request, cap) > 0 and examples > 0:
+        examples -= 1
+        request, capability_text = build()
+    if examples < len(planning.examples):
+        reductions.append(f"examples left out: {len(planning.examples) - examples}")
+    # 3. inputs to references, the largest first (one whose reference is no smaller stays)
+    while _over(request, cap) > 0:
+        smaller = [
+            reference
+            for item in inputs.values()
+            if item.strategy != "reference"
+            for reference in [
+                as_reference(
+                    item,
+                    values.get(item.name),
+                    f"made a reference to keep the prompt within {cap} tokens",
+                )
+            ]
+            if reference.bytes_after < item.bytes_after
+        ]
+        if not smaller:
+            break
+        largest = max(smaller, key=lambda item: (inputs[item.name].bytes_after, item.name))
+        inputs[largest.name] = largest
+        reductions.append(f"'{largest.name}' made a reference")
+        request, capability_text = build()
+    if _over(request, cap) > 0:
+        needed = request.worst_case_input_tokens()
+        raise PlanningPromptTooLarge(
+            f"the prompt of planning step '{step}' needs up to {needed} tokens with every "
+            f"reduction made (tier 2 schemas and examples left out, every context input a "
+            f"reference); planning.context.prompt_max_tokens is {cap}",
+            needed_tokens=needed,
+            max_tokens=cap,
+        )
     capability_hash = hashlib.sha256(
         (capability_text + "\0" + canonical_json(tool_schema)).encode("utf-8")
     ).hexdigest()
@@ -130,7 +219,48 @@ def build_prompt(
         capability_text=capability_text,
         prompt_hash=prompt_hash(request.system, request.prompt),
         capability_hash=capability_hash,
+        context_inputs=[item.as_json() for item in inputs.values()],
+        reductions=tuple(reductions),
     )
+
+
+def _over(request: PlannerRequest, cap: int) -> int:
+    return request.worst_case_input_tokens() - cap
+
+
+def _context_values(
+    template: TaskTemplate, planning: PlanningBlock, context: Any, upstream: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The values of the prompt by input name (the context first, then the upstream results in
+    name order) and their schemas."""
+    values: dict[str, Any] = {TASK_CONTEXT: context}
+    schemas: dict[str, Any] = {TASK_CONTEXT: template.input_schema}
+    for name in sorted(set(planning.context_from) | set(upstream)):
+        source = template.step(name)
+        schemas[name] = source.result_schema if source is not None else None
+        if name in upstream:
+            values[name] = upstream[name]
+    return values, schemas
+
+
+def _inputs(
+    values: Mapping[str, Any],
+    schemas: Mapping[str, Any],
+    given: Sequence[ContextInput] | None,
+    policy: ContextPolicy,
+) -> dict[str, ContextInput]:
+    by_name = {item.name: item for item in given or ()}
+    inputs: dict[str, ContextInput] = {}
+    for name, value in values.items():
+        item = by_name.get(name)
+        if item is not None and item.schema is None:
+            item = dataclasses.replace(item, schema=schemas.get(name))
+        if item is None:
+            item = plan_input(name, value, schemas.get(name), policy, summarize=False)
+        elif item.text is None:
+            item = as_reference(item, value, "not summarized: given as a reference")
+        inputs[name] = item
+    return inputs
 
 
 def _goal(definition: StepDefinition, planning: PlanningBlock) -> str:
@@ -141,44 +271,40 @@ def _goal(definition: StepDefinition, planning: PlanningBlock) -> str:
     return "\n".join(lines)
 
 
-def _upstream(template: TaskTemplate, planning: PlanningBlock, upstream: Mapping[str, Any]) -> str:
-    names = sorted(set(planning.context_from) | set(upstream))
-    if not names:
-        return ""
-    lines = [
-        "## Results of earlier steps",
-        "",
-        "Reference them as ${steps.<name>.result} or ${steps.<name>.result.<field>}.",
-    ]
-    for name in names:
-        lines += ["", f"### {name}"]
-        source = template.step(name)
-        if source is not None and source.result_schema is not None:
-            lines.append("result_schema: " + canonical(source.result_schema))
-        if name in upstream:
-            view = view_result(upstream[name])
-            lines.append(("result (summarized): " if view.summarized else "result: ") + view.text)
-        else:
-            lines.append("result: not available")
-    return "\n".join(lines)
-
-
-def capabilities_text(callables: Sequence[str], patterns: Sequence[str], dynamic: bool) -> str:
+def capabilities_text(
+    callables: Sequence[str], patterns: Sequence[str], dynamic: bool, *, limit: int = TIER2_LIMIT
+) -> str:
     """What a step of the fragment may run: tier 1 (names, one line each, the composition
     rules) always, then tier 2 (schemas), the allowed patterns' first, one by one while the
-    whole stays within ``TIER2_LIMIT``; the names whose schemas were left out are listed."""
+    whole stays within ``limit`` bytes; the names whose schemas were left out are listed."""
+    return _assemble_capabilities(*_capability_parts(callables, patterns, dynamic), limit)
+
+
+def _capability_parts(
+    callables: Sequence[str], patterns: Sequence[str], dynamic: bool
+) -> tuple[str, list[tuple[str, str]]]:
+    """Tier 1's text and tier 2's lines (name, line): built once per prompt, however many
+    times the prompt is assembled to fit its cap."""
     known_patterns = [name for name in sorted(set(patterns)) if name in PATTERNS]
-    text = _capabilities_tier1(sorted(set(callables)), known_patterns, dynamic)
-    schemas = _capabilities_tier2(known_patterns, dynamic)
+    tier1 = _capabilities_tier1(sorted(set(callables)), known_patterns, dynamic)
+    return tier1, _capabilities_tier2(known_patterns, dynamic)
+
+
+def _assemble_capabilities(text: str, schemas: list[tuple[str, str]], limit: int) -> str:
     if not schemas:
         return text
-    text += "\n\nSchemas:"
+    header = "\n\nSchemas:"
+    shown: list[str] = []
     left_out: list[str] = []
+    size = _bytes(text) + _bytes(header)
     for name, line in schemas:
-        if _bytes(text) + _bytes(line) + 1 <= TIER2_LIMIT:
-            text += "\n" + line
+        if size + _bytes(line) + 1 <= limit:
+            shown.append(line)
+            size += _bytes(line) + 1
         else:
             left_out.append(name)
+    if shown:
+        text += header + "".join("\n" + line for line in shown)
     if left_out:
         text += (
             "\n(left out for size, follow the names and rules above: " + ", ".join(left_out) + ")"
@@ -260,12 +386,15 @@ def _constraints(
     return "\n".join(lines)
 
 
-def _examples(planning: PlanningBlock) -> str:
+def _examples(planning: PlanningBlock, count: int) -> str:
+    """The first ``count`` of the template's examples, and how many were left out for size."""
     if not planning.examples:
         return ""
     lines = ["## Examples", ""]
-    for number, example in enumerate(planning.examples, start=1):
+    for number, example in enumerate(planning.examples[:count], start=1):
         lines.append(f"Example fragment {number}: {canonical(example)}")
+    if count < len(planning.examples):
+        lines.append(f"({len(planning.examples) - count} examples left out for size)")
     return "\n".join(lines)
 
 

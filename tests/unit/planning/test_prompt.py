@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from tasker_ctl.grammar.document import RULES
-from tasker_ctl.planning.context_summary import SUMMARY_LIMIT, VERBATIM_LIMIT, view_result
+from tasker_ctl.planning.context_plan import DefaultContextPolicy, plan_input
+from tasker_ctl.planning.context_summary import SUMMARY_LIMIT, VERBATIM_LIMIT
 from tasker_ctl.planning.fragment_schema import fragment_json_schema
 from tasker_ctl.planning.planner import canonical_json, prompt_hash
 from tasker_ctl.planning.prompt import (
@@ -113,8 +114,9 @@ def test_without_dynamic_composition_no_capability_is_offered() -> None:
 def test_a_large_result_is_summarized_keeping_its_shape(tmp_path: Path) -> None:
     result = {"items": [{"id": i, "title": "t" * 50} for i in range(500)], "note": "x" * 3000}
     built = research_prompt(research_template(tmp_path), upstream={"gather": result})
-    assert "result (summarized): summary of a" in built.request.prompt
+    assert "result (structured summary of " in built.request.prompt
     assert '"<array>":500' in built.request.prompt
+    assert built.context_inputs[1]["strategy"] == "structured"
 
 
 @pytest.mark.parametrize(
@@ -128,15 +130,16 @@ def test_a_large_result_is_summarized_keeping_its_shape(tmp_path: Path) -> None:
     ],
 )
 def test_summaries_are_bounded_and_say_what_was_elided(value: object) -> None:
-    view = view_result(value)
-    assert view.summarized
-    assert view.size > VERBATIM_LIMIT
-    note, summary = view.text.split("\n", 1)
-    assert "elided" in note
-    assert len(summary.encode()) <= SUMMARY_LIMIT
-    json.loads(summary)  # a summary is JSON: a planner reads it like the result
+    policy = DefaultContextPolicy(summarize_max_bytes=10**7)
+    item = plan_input("gather", value, None, policy, summarize=False)
+    assert item.strategy == "structured"
+    assert item.bytes_before > VERBATIM_LIMIT
+    assert item.note is not None and "elided" in item.note
+    assert item.text is not None and item.bytes_after == len(item.text.encode())
+    assert item.bytes_after <= SUMMARY_LIMIT
+    json.loads(item.text)  # a summary is JSON: a planner reads it like the result
 
 
 def test_a_small_result_is_shown_whole() -> None:
-    view = view_result({"b": 1, "a": [1, 2]})
-    assert (view.text, view.summarized) == ('{"a":[1,2],"b":1}', False)
+    item = plan_input("gather", {"b": 1, "a": [1, 2]}, None, DefaultContextPolicy())
+    assert (item.text, item.strategy) == ('{"a":[1,2],"b":1}', "verbatim")
