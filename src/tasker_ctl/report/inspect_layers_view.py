@@ -64,9 +64,10 @@ _STATUS_STYLES = {"calling": "cyan", "answered": "", "failed": "red", "interrupt
 
 
 def _planning_attempt(attempt: PlanningAttemptView) -> Group:
-    line = Text(f"  attempt {attempt.attempt} (phase {attempt.planning_phase})  ")
+    purpose = ", a summary for the prompt" if attempt.purpose == "summarize" else ""
+    line = Text(f"  attempt {attempt.attempt} (phase {attempt.planning_phase}{purpose})  ")
     line.append(attempt.status, style=_STATUS_STYLES.get(attempt.status, ""))
-    if attempt.status == "answered":
+    if attempt.status == "answered" and attempt.purpose == "plan":
         line.append("  ")
         line.append_text(
             Text("accepted", style="green") if attempt.accepted else Text("rejected", "red")
@@ -84,6 +85,12 @@ def _planning_attempt(attempt: PlanningAttemptView) -> Group:
     if attempt.prices_version:
         prompt.append(f"prices {attempt.prices_version}")
     parts.append(Text(f"    {', '.join(prompt)}", style="dim"))
+    for item in attempt.context_inputs:
+        sizes = f"{item.bytes_before:,} -> {item.bytes_after:,} bytes"
+        text = Text(f"    input {item.name}: {item.strategy}, {sizes}", style="dim")
+        if item.note:
+            text.append(f" ({item.note})", style="dim")
+        parts.append(text)
     if attempt.status == "interrupted":
         parts.append(
             Text(

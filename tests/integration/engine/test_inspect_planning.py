@@ -315,6 +315,7 @@ def test_the_planning_document_pins_its_keys(engine: Engine, planned: uuid.UUID)
         "planning_attempt_uuid",
         "attempt",
         "planning_phase",
+        "purpose",
         "status",
         "planner",
         "provider",
@@ -333,6 +334,7 @@ def test_the_planning_document_pins_its_keys(engine: Engine, planned: uuid.UUID)
         "reserved",
         "error",
         "findings",
+        "context_inputs",
         "answer_chars",
         "answer_excerpt",
         "started_at",
@@ -353,6 +355,94 @@ def test_the_planning_document_pins_its_keys(engine: Engine, planned: uuid.UUID)
         "hint",
     ]
     assert step_view["attempts"][2]["usage_estimated"] is True
+
+
+CONTEXT_INPUTS = [
+    {
+        "name": "task.context",
+        "strategy": "verbatim",
+        "bytes_before": 42,
+        "bytes_after": 42,
+        "note": None,
+    },
+    {
+        "name": "collect",
+        "strategy": "summarize",
+        "bytes_before": 52_000,
+        "bytes_after": 900,
+        "note": "summarized by a model call from 52000 bytes to 900",
+    },
+    {
+        "name": "archive",
+        "strategy": "reference",
+        "bytes_before": 10_485_760,
+        "bytes_after": 120,
+        "note": "10485760 bytes, over 102400: kept in the database",
+    },
+]
+
+
+def test_planning_shows_each_attempt_s_purpose_and_context_inputs(
+    engine: Engine, planned: uuid.UUID
+) -> None:
+    plan = engine.steps(planned)["plan_investigation"]["workflow_step_uuid"]
+    summary = record_planning_attempt(
+        engine.store,
+        plan,
+        PlanningAttemptRecord(
+            planning_phase=2,
+            attempt=5,
+            provider="openai",
+            model="gpt-4o-mini",
+            answer="52,000 bytes of log lines: 3 errors, all timeouts",
+            tokens_in=13_000,
+            tokens_out=200,
+        ),
+    )
+    engine.execute(
+        "UPDATE tasker.planning_attempts SET purpose = 'summarize',"
+        " context_inputs = %s::jsonb WHERE planning_attempt_uuid = %s",
+        json.dumps([CONTEXT_INPUTS[1] | {"bytes_after": 0, "note": "to be summarized"}]),
+        summary,
+    )
+    engine.execute(
+        "UPDATE tasker.planning_attempts SET context_inputs = %s::jsonb"
+        " WHERE task_uuid = %s AND attempt = 4",
+        json.dumps([*CONTEXT_INPUTS, {"name": "odd", "strategy": "guessed"}, "not an object"]),
+        planned,
+    )
+    layer = planning_layer(engine.store, inspect_task(engine.store, planned))
+    attempts = {a.attempt: a for a in layer.planning_steps[0].attempts}
+    assert [a.purpose for a in attempts.values()] == ["plan"] * 4 + ["summarize"]
+    assert attempts[1].context_inputs == []  # an attempt written before inputs were recorded
+    accepted = attempts[4]
+    assert [
+        (i.name, i.strategy, i.bytes_before, i.bytes_after) for i in accepted.context_inputs
+    ] == [
+        ("task.context", "verbatim", 42, 42),
+        ("collect", "summarize", 52_000, 900),
+        ("archive", "reference", 10_485_760, 120),
+    ]
+    text = _text(planning_view(layer))
+    assert (
+        "attempt 5 (phase 2, a summary for the prompt)  answered  model openai/gpt-4o-mini" in text
+    )
+    assert "attempt 5 (phase 2, a summary for the prompt)  answered  accepted" not in text
+    assert "input collect: summarize, 52,000 -> 0 bytes (to be summarized)" in text
+    assert "input task.context: verbatim, 42 -> 42 bytes\n" in text
+    assert (
+        "input collect: summarize, 52,000 -> 900 bytes (summarized by a model call from 52000 "
+        "bytes to 900)"
+    ) in text
+    assert (
+        "input archive: reference, 10,485,760 -> 120 bytes (10485760 bytes, over 102400: kept "
+        "in the database)"
+    ) in text
+    document = json.loads(document_json(PlanningDocument(planning=layer)))
+    stored = document["planning"]["planning_steps"][0]["attempts"]
+    assert stored[3]["context_inputs"] == CONTEXT_INPUTS
+    assert stored[4]["purpose"] == "summarize"
+    assert stored[4]["context_inputs"][0]["strategy"] == "summarize"
 
 
 def test_fragments_show_their_steps_inputs_and_where_they_hang(

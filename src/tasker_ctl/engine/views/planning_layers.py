@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +26,8 @@ ANSWER_EXCERPT = 400
 """Characters of a planner's answer shown without ``--full``."""
 
 AttemptStatus = Literal["calling", "answered", "failed", "interrupted"]
+AttemptPurpose = Literal["plan", "summarize"]
+ContextStrategy = Literal["verbatim", "structured", "summarize", "reference"]
 
 
 class PlanningFinding(BaseModel):
@@ -42,6 +44,22 @@ class PlanningFinding(BaseModel):
     hint: str | None = None
 
 
+class ContextInputView(BaseModel):
+    """How one input of the attempt's prompt (the task context or an upstream result) was
+    given to the model (docs/planning.md, "Context between phases")."""
+
+    model_config = _STRICT
+
+    name: str = Field(description="task.context, or the upstream step's name")
+    strategy: ContextStrategy = Field(
+        description="verbatim (whole), structured (a summary keeping its shape), summarize "
+        "(a model's summary) or reference (kept in the database, a sample shown)"
+    )
+    bytes_before: int = Field(description="bytes of the value's compact JSON")
+    bytes_after: int = Field(description="bytes of what the prompt held for it")
+    note: str | None = Field(description="what was elided and how it was reduced")
+
+
 class PlanningAttemptView(BaseModel):
     """One model call of a planning step: who was asked, what came back, what it cost."""
 
@@ -50,6 +68,11 @@ class PlanningAttemptView(BaseModel):
     planning_attempt_uuid: uuid.UUID
     attempt: int = Field(description="counts on across the planning step's retries")
     planning_phase: int
+    purpose: AttemptPurpose = Field(
+        default="plan",
+        description="plan (a call for a fragment) or summarize (a call summarizing a large "
+        "input for the prompt of a plan call)",
+    )
     status: AttemptStatus = Field(
         description="calling (under way), answered, failed (no answer) or interrupted (the "
         "worker stopped during the call; its reservation was counted as spent)"
@@ -73,6 +96,9 @@ class PlanningAttemptView(BaseModel):
     reserved: dict[str, Amount] = Field(description="what the attempt reserved before calling")
     error: str | None = Field(description="why the call failed or was interrupted")
     findings: list[PlanningFinding]
+    context_inputs: list[ContextInputView] = Field(
+        default_factory=list, description="each input of the prompt: strategy, sizes, note"
+    )
     answer_chars: int | None = Field(description="the answer's length; null without one")
     answer_excerpt: str | None = Field(description=f"its first {ANSWER_EXCERPT} characters")
     started_at: datetime
@@ -305,6 +331,7 @@ def _attempt(row: dict[str, Any], full: bool) -> PlanningAttemptView:
         planning_attempt_uuid=row["planning_attempt_uuid"],
         attempt=row["attempt"],
         planning_phase=row["planning_phase"],
+        purpose="summarize" if row.get("purpose") == "summarize" else "plan",
         status=row.get("status") or "answered",
         planner=row.get("planner"),
         provider=row.get("provider"),
@@ -323,6 +350,11 @@ def _attempt(row: dict[str, Any], full: bool) -> PlanningAttemptView:
         reserved=reserved_amounts(row.get("reserved")),
         error=row.get("error"),
         findings=[_finding(item) for item in row.get("findings") or [] if isinstance(item, dict)],
+        context_inputs=[
+            view
+            for item in row.get("context_inputs") or []
+            if (view := _context_input(item)) is not None
+        ],
         answer_chars=None if answer is None else len(answer),
         answer_excerpt=None if answer is None else cut(answer, ANSWER_EXCERPT),
         started_at=row["created_at"],
@@ -331,6 +363,25 @@ def _attempt(row: dict[str, Any], full: bool) -> PlanningAttemptView:
         capability_text=row.get("capability_text") if full else None,
         answer=answer if full else None,
     )
+
+
+def _context_input(item: Any) -> ContextInputView | None:
+    """A stored context input, or None for one that is not (the column is the engine's, but
+    a row written by hand may hold anything)."""
+    if not isinstance(item, dict) or item.get("strategy") not in get_args(ContextStrategy):
+        return None
+    sizes = [item.get("bytes_before"), item.get("bytes_after")]
+    return ContextInputView(
+        name=str(item.get("name") or "?"),
+        strategy=item["strategy"],
+        bytes_before=_count(sizes[0]),
+        bytes_after=_count(sizes[1]),
+        note=_text(item.get("note")),
+    )
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def _finding(item: dict[str, Any]) -> PlanningFinding:
