@@ -5,7 +5,8 @@ names a provider, and an ImportError here becomes ``PLANNING_EXTRA_MISSING``.
 
 One call is one HTTP request (plus at most one retry by the provider's SDK): pydantic-ai's
 direct request API, no agent loop, no output validation. The fragment's JSON Schema is the one
-tool's parameters and a tool call is required; the arguments come back as the model wrote them,
+tool's parameters and a tool call is required (a request naming no tool, a summary of a large
+input, is offered none and answers text); the arguments come back as the model wrote them,
 and the project's validators judge them. A model that answers text instead has its text returned.
 
 The response body is read through a capped transport (``MAX_BODY_BYTES``): a server that sends
@@ -186,24 +187,27 @@ class ModelPlanner:
                     ]
                 )
             ]
-            tool = ToolDefinition(
-                name=request.tool_name,
-                description=TOOL_DESCRIPTION,
-                parameters_json_schema=request.tool_schema,
-            )
             settings: ModelSettings = {
                 "max_tokens": request.max_output_tokens,
                 "timeout": request.timeout_seconds,
                 "max_retries": SDK_RETRIES,
-                "tool_choice": "required",
-                "parallel_tool_calls": False,
             }
+            tools = []
+            if request.tool_name:  # a request without a tool (a summary) wants the text
+                tools.append(
+                    ToolDefinition(
+                        name=request.tool_name,
+                        description=TOOL_DESCRIPTION,
+                        parameters_json_schema=request.tool_schema,
+                    )
+                )
+                settings |= {"tool_choice": "required", "parallel_tool_calls": False}
             return await model_request(
                 model,
                 messages,
                 model_settings=settings,
                 model_request_parameters=ModelRequestParameters(
-                    function_tools=[tool], allow_text_output=True
+                    function_tools=tools, allow_text_output=True
                 ),
                 instrument=False,
             )
