@@ -16,6 +16,7 @@ from tasker_ctl.engine.stats import (
     Alert,
     Baseline,
     BudgetStats,
+    DelegationStats,
     DlqCounts,
     DomainEventStats,
     HandlerStats,
@@ -45,6 +46,7 @@ class StatsOutput(StrictOutput):
     budgets: BudgetStats
     planning: PlanningStats
     domain_events: DomainEventStats
+    delegation: DelegationStats
     baselines: list[Baseline]
     alerts: list[Alert] = Field(description="most severe first")
     failing: bool = Field(description="an alert of severity warning or error: exit code 1")

@@ -184,3 +184,23 @@ def _wait_for_lock_wait(engine: Engine) -> None:
             return
         threading.Event().wait(0.005)
     pytest.fail("the second submission never waited for the chain root's lock")
+
+
+def test_stats_alert_on_tasks_delegated_too_deep(engine: Engine) -> None:
+    from tasker_ctl.engine.stats import collect_stats
+
+    parent = submit(engine, chained(), None)
+    chain = [parent]
+    for _ in range(7):  # depths 1..7: two past the default threshold of 5
+        chain.append(submit(engine, chained(), chain[-1]))
+    submit(engine, chained(), uuid.uuid4())  # a session's task: depth 0
+    report = collect_stats(engine.store)
+    assert (report.delegation.delegated, report.delegation.max_depth) == (7, 7)
+    assert report.delegation.too_deep == 2
+    alerts = {alert.code: alert for alert in report.alerts}
+    deep = alerts["DELEGATION_DEPTH_HIGH"]
+    assert (deep.threshold, deep.observed, deep.samples) == (5.0, 7.0, 7)
+    assert deep.tasks == [chain[7].task_uuid, chain[6].task_uuid]
+    assert report.failing
+    shallow = collect_stats(engine.store, namespace="elsewhere")
+    assert "DELEGATION_DEPTH_HIGH" not in {alert.code for alert in shallow.alerts}

@@ -23,6 +23,7 @@ from tasker_ctl.engine.stats.models import (
     Alert,
     Baseline,
     BudgetStats,
+    DelegationStats,
     DlqCounts,
     HandlerStats,
     PlanningStats,
@@ -65,6 +66,7 @@ class AlertPolicy:
     handler_min_finished: int = 20
     handler_retry_rate: float = 0.50
     handler_min_attempted: int = 20
+    delegation_depth: int = 5
 
 
 DEFAULT_POLICY = AlertPolicy()
@@ -118,9 +120,11 @@ def evaluate_alerts(
     baselines: Sequence[Baseline],
     offenders: Mapping[str, Offenders],
     policy: AlertPolicy = DEFAULT_POLICY,
+    delegation: DelegationStats | None = None,
 ) -> list[Alert]:
     """Every alert the figures raise, most severe first."""
     found = [
+        *_maybe(delegation_alert(delegation, policy) if delegation is not None else None),
         *_maybe(fragment_alert(planning, policy)),
         *outlier_alerts(baselines, offenders, policy),
         *_maybe(grammar_alert(steps, policy)),
@@ -193,6 +197,31 @@ def outlier_alerts(
             )
         )
     return alerts
+
+
+def delegation_alert(delegation: DelegationStats, policy: AlertPolicy) -> Alert | None:
+    """Tasks sit more than ``delegation_depth`` levels below the top of their delegation
+    chain: an agent that keeps handing work to a new task may be looping (a chain's own
+    ``max_depth`` stops it; this finds the chains without one)."""
+    if delegation.too_deep == 0:
+        return None
+    listed = [task for task, _ in delegation.deepest[: policy.listed_tasks]]
+    count = delegation.too_deep
+    return _alert(
+        "DELEGATION_DEPTH_HIGH",
+        "warning",
+        "delegation_depth",
+        f"{count} task{_s(count)} sit more than {policy.delegation_depth} levels below the "
+        f"top of their delegation chain (deepest {delegation.max_depth})",
+        "delegation.max_depth",
+        float(policy.delegation_depth),
+        float(delegation.max_depth),
+        samples=delegation.delegated,
+        tasks=listed,
+        more_tasks=count - len(listed),
+        hint="follow the chain (tasker-ctl report budget TASK --lineage): an agent that keeps "
+        "delegating may be looping; start chains with --chain-max-depth to stop it",
+    )
 
 
 def grammar_alert(steps: StepStats, policy: AlertPolicy) -> Alert | None:

@@ -33,6 +33,7 @@ from tasker_ctl.engine.stats.models import (
     Baseline,
     BudgetStats,
     BudgetUse,
+    DelegationStats,
     DlqCounts,
     DomainEventStats,
     HandlerStats,
@@ -58,6 +59,8 @@ __all__ = [
 _FAILED_STATES = ("error", "blocked_by_failures")
 # how many event names the domain event counts list
 EVENT_NAMES = 10
+# the most links walked up a delegation chain: a chain that loops still ends
+DELEGATION_MAX_HOPS = 1000
 # states in which a task needs nothing more from the engine
 _SETTLED_STATES = ("complete", *_FAILED_STATES, "cancelled", "resolved_manually")
 
@@ -109,6 +112,16 @@ def _collect(
         for row in store.fetch_all("fetch_stats_baselines", since=since, namespace=namespace)
     ]
     offenders = _offenders(store, since, namespace, baselines, policy)
+    delegation = _delegation(
+        store.fetch_one(
+            "fetch_stats_delegation",
+            since=since,
+            namespace=namespace,
+            max_hops=DELEGATION_MAX_HOPS,
+            threshold=policy.delegation_depth,
+            listed=policy.listed_tasks,
+        )
+    )
     steps = _steps(per_step.get("shape") or {}, per_step.get("kinds") or [])
     budgets = _budgets(tasks, budget_rows)
     return StatsReport(
@@ -120,6 +133,7 @@ def _collect(
         budgets=budgets,
         planning=planning,
         domain_events=domain_events,
+        delegation=delegation,
         baselines=baselines,
         alerts=evaluate_alerts(
             tasks=tasks,
@@ -131,6 +145,7 @@ def _collect(
             baselines=baselines,
             offenders=offenders,
             policy=policy,
+            delegation=delegation,
         ),
     )
 
@@ -291,6 +306,16 @@ def _planning(row: Row | None) -> PlanningStats:
         fills_materialized=count("fills_materialized"),
         planned_steps=count("planned_steps"),
         max_planning_phase=found.get("max_planning_phase"),
+    )
+
+
+def _delegation(row: Row | None) -> DelegationStats:
+    found: Mapping[str, Any] = row or {}
+    return DelegationStats(
+        delegated=int(found.get("delegated") or 0),
+        max_depth=int(found.get("max_depth") or 0),
+        too_deep=int(found.get("too_deep") or 0),
+        deepest=[(task, int(depth)) for task, depth in found.get("deepest") or []],
     )
 
 

@@ -210,6 +210,23 @@ class DomainEventStats(BaseModel):
     )
 
 
+class DelegationStats(BaseModel):
+    """Delegation chains among the window's tasks (parent_correlation_id, docs/inspect.md)."""
+
+    model_config = _STRICT
+
+    delegated: int = Field(default=0, description="tasks created on behalf of another task")
+    max_depth: int = Field(
+        default=0, description="the deepest task's levels below the top of its chain"
+    )
+    too_deep: int = Field(
+        default=0, description="tasks deeper than the alert's threshold (delegation_depth)"
+    )
+    deepest: list[tuple[uuid.UUID, int]] = Field(
+        default_factory=list, description="those tasks with their depth, deepest first (up to 10)"
+    )
+
+
 class Baseline(BaseModel):
     """A metric per task whose outliers are flagged: its distribution over the window."""
 
@@ -254,6 +271,7 @@ class StatsReport(BaseModel):
     budgets: BudgetStats
     planning: PlanningStats
     domain_events: DomainEventStats = Field(default_factory=DomainEventStats)
+    delegation: DelegationStats = Field(default_factory=DelegationStats)
     baselines: list[Baseline]
     alerts: list[Alert] = Field(description="most severe first")
 

@@ -73,9 +73,11 @@ SELECT task_uuid, chain_limits FROM tasker.tasks
 WHERE task_uuid = ANY(%(task_uuids)s::uuid[])
 ORDER BY created_at, task_uuid LIMIT 1;
 
--- name: delegation_depths
--- Each task of the window with its depth below the top of its chain (0: it delegated from
--- nothing, or from a session id no task carries); walks up at most %(max_hops)s links.
+-- name: fetch_stats_delegation
+-- Delegation depth over the window's tasks: each task's depth below the top of its chain (0:
+-- it delegated from nothing, or from a session id no task carries; walks up at most
+-- %(max_hops)s links), then how many delegated at all, the deepest depth, and the tasks deeper
+-- than %(threshold)s (how many, and the deepest %(listed)s, deepest first).
 WITH RECURSIVE scope AS (
     SELECT t.task_uuid, t.parent_correlation_id FROM tasker.tasks t
     WHERE t.created_at >= coalesce(%(since)s::timestamptz, '-infinity')
@@ -90,10 +92,16 @@ WITH RECURSIVE scope AS (
         WHERE t.correlation_id = up.parent_correlation_id
         ORDER BY t.created_at, t.task_uuid LIMIT 1) p
     WHERE up.parent_correlation_id IS NOT NULL AND up.depth < %(max_hops)s
+), depths AS (
+    SELECT task_uuid, max(depth) AS depth FROM up GROUP BY task_uuid
 )
-SELECT task_uuid, max(depth) AS depth FROM up
-GROUP BY task_uuid
-ORDER BY max(depth) DESC, task_uuid;
+SELECT (SELECT count(*) FROM depths WHERE depth > 0) AS delegated,
+       (SELECT coalesce(max(depth), 0) FROM depths) AS max_depth,
+       (SELECT count(*) FROM depths WHERE depth > %(threshold)s) AS too_deep,
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(d.task_uuid, d.depth)
+                                  ORDER BY d.depth DESC, d.task_uuid), '[]')
+        FROM (SELECT task_uuid, depth FROM depths WHERE depth > %(threshold)s
+              ORDER BY depth DESC, task_uuid LIMIT %(listed)s) d) AS deepest;
 
 -- The budget hierarchy (docs/inspect.md, "report budget"): under a task's budget, each of its
 -- planning steps with the bounds its template gives it and what its attempts and fills used.
