@@ -199,7 +199,7 @@ def _run_problem(
         latency += answer.latency_ms
         check = check_answer(answer.text, loaded.frame, source=f"{loaded.id} attempt {number}")
         stages.update(str(finding.stage) for finding in check.findings)
-        attempts.append(_attempt(number, answer, check))
+        attempts.append(_attempt(number, answer, check, loaded))
         if check.accepted:
             break
         request = repair_request(prompt, answer.text, list(check.findings))
@@ -249,15 +249,30 @@ def problem_prompt(loaded: LoadedProblem, tier: int) -> PlanningPrompt:
     )
 
 
-def _attempt(number: int, answer: PlannerAnswer, check: FragmentCheck) -> AttemptFigures:
+def _attempt(
+    number: int, answer: PlannerAnswer, check: FragmentCheck, loaded: LoadedProblem
+) -> AttemptFigures:
     return AttemptFigures(
         attempt=number,
         accepted=check.accepted,
         codes=[finding.code for finding in check.findings],
         tokens_in=answer.tokens_in,
         tokens_out=answer.tokens_out,
-        cost_usd=None if answer.cost_usd is None else str(answer.cost_usd),
+        cost_usd=_cost(answer, loaded),
     )
+
+
+def _cost(answer: PlannerAnswer, loaded: LoadedProblem) -> str | None:
+    """What the answer cost: as recorded (a cassette), else priced as a planning step prices
+    a model's call (the template's override, else genai-prices); None when unknown."""
+    if answer.cost_usd is not None:
+        return str(answer.cost_usd)
+    if answer.tokens_in is None:
+        return None
+    from tasker_ctl.planning.pricing import cost, find_price
+
+    price = find_price(answer.provider, answer.model, loaded.frame.block.price)
+    return None if price is None else str(cost(price, answer.tokens_in, answer.tokens_out or 0))
 
 
 def _tier_figures(tier: int, problems: list[ProblemFigures]) -> TierFigures:
