@@ -204,3 +204,27 @@ def test_stats_alert_on_tasks_delegated_too_deep(engine: Engine) -> None:
     assert report.failing
     shallow = collect_stats(engine.store, namespace="elsewhere")
     assert "DELEGATION_DEPTH_HIGH" not in {alert.code for alert in shallow.alerts}
+
+
+def test_the_lineage_tells_the_chain_against_its_roots_limits(engine: Engine) -> None:
+    from tasker_ctl.engine.views.lineage import task_lineage
+    from tasker_ctl.report.budget_view import chain_sentence
+
+    root = submit(engine, chained({"max_cost_usd": 2.5, "max_depth": 3}), None)
+    child = submit(engine, chained(), root)
+    grandchild = submit(engine, chained(), child)
+    spend(engine, root, "cost_usd", "0.1")
+    spend(engine, grandchild, "cost_usd", "0.2")
+    spend(engine, child, "tokens", "700")
+    lineage = task_lineage(engine.store, grandchild.task_uuid)
+    chain = lineage.chain
+    assert (chain.root_task_uuid, chain.tasks, chain.levels) == (root.task_uuid, 3, 3)
+    assert chain.limits == {"max_depth": Decimal(3), "max_cost_usd": Decimal("2.5")}
+    lines = {line.resource: line for line in chain.lines}
+    assert (lines["cost_usd"].used, lines["cost_usd"].limit) == (Decimal("0.3"), Decimal("2.5"))
+    assert (lines["tokens"].used, lines["tokens"].limit) == (Decimal(700), None)
+    assert chain_sentence(lineage) == "3 tasks across 3 levels, $0.30 of $2.50"
+    alone = submit(engine, chained(), None)
+    assert chain_sentence(task_lineage(engine.store, alone.task_uuid)) == (
+        "1 task across 1 level, $0.00, no limit"
+    )
