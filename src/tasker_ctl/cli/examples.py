@@ -195,6 +195,27 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "where each input comes from",
         ),
     ),
+    "planner": (
+        Example(
+            "tasker-ctl planner eval evals/planner/suite.yaml --model replay:cassette.yaml",
+            "a planner's figures on a suite, offline",
+        ),
+    ),
+    "planner eval": (
+        Example(
+            "tasker-ctl planner eval evals/planner/suite.yaml --model replay:cassette.yaml",
+            "the shipped suite and cassette, per tier",
+        ),
+        Example(
+            "tasker-ctl planner eval suite.yaml --model openai:gpt-4.1-mini --tiers 1,2,3 "
+            "--record run.yaml",
+            "a real model at every tier, recorded",
+        ),
+        Example(
+            "tasker-ctl planner eval suite.yaml -m replay:run.yaml --min-valid 90 --json",
+            "in CI: exit 1 below 90 % valid",
+        ),
+    ),
 }
 
 # for the commands whose own help does not say (a command that does takes precedence)

@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from tasker_ctl.cli.options import RecordPlannerOption
 from tasker_ctl.errors import UsageError
 
 TIER_CHOICES = (1, 2, 3)
@@ -80,7 +79,17 @@ def register(app: typer.Typer) -> None:
                 show_default=False,
             ),
         ] = None,
-        record: RecordPlannerOption = None,
+        record: Annotated[
+            Path | None,
+            typer.Option(
+                "--record",
+                metavar="FILE",
+                help="Record every answer in the cassette FILE, to replay later with "
+                "--model replay:FILE (with the same --tiers and --repairs).",
+                show_default=False,
+                dir_okay=False,
+            ),
+        ] = None,
         json_output: Annotated[
             bool, typer.Option("--json", help="The report as JSON, with every problem.")
         ] = False,
