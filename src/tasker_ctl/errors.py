@@ -63,6 +63,7 @@ tree, or drawn under another base or with another code than it has.
           engine.InvalidResolverError               INVALID_RESOLVER
           engine.InvalidSweepOptionError            INVALID_SWEEP_OPTION
           engine.HandlerLoadError                   HANDLERS_NOT_LOADED
+          engine.ChainLimitsInvalidError            CHAIN_LIMITS_INVALID
           engine.ChainLimitsNotAtRootError          CHAIN_LIMITS_NOT_AT_ROOT
           grammar.CompositionFileError              COMPOSITION_FILE_INVALID
           grammar.FixtureFileError                  FIXTURE_INVALID

@@ -95,3 +95,10 @@ def test_run_takes_the_chain_options_and_refuses_bad_ones(
     bad = run(invoke_cli, env, "task", "submit", *LINEAR, "--chain-max-depth", "-1")
     assert bad.returncode == 2
     assert "--chain-max-depth" in bad.stderr
+    nan = run(invoke_cli, env, "task", "submit", *LINEAR, "--new", "--chain-max-cost", "nan")
+    assert nan.returncode == 2
+    assert "--chain-max-cost" in nan.stderr
+    inf = run(invoke_cli, env, "task", "submit", *LINEAR, "--new", "--chain-max-cost", "inf")
+    assert inf.returncode == 2
+    assert "error[CHAIN_LIMITS_INVALID]" in inf.stderr
+    assert "max_cost_usd" in inf.stderr

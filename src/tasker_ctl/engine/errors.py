@@ -96,6 +96,12 @@ class ChainBudgetExhaustedError(ChainLimitError):
     code = "CHAIN_BUDGET_EXHAUSTED"
 
 
+class ChainLimitsInvalidError(UsageError):
+    """Chain limits given to a submission are not numbers a chain block would accept."""
+
+    code = "CHAIN_LIMITS_INVALID"
+
+
 class ChainLimitsNotAtRootError(UsageError):
     """Chain limits were given for a task that joins a chain: only its root's limits hold."""
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tasker_ctl.engine.errors import ChainLimitsInvalidError
 from tasker_ctl.engine.rules.budget import (
     chain_breach,
     chain_limits,
@@ -146,3 +147,24 @@ def test_validate_warns_of_a_template_budget_below_one_planning_round(
     assert len(found) == len(messages)
     for message, expected in zip(found, messages, strict=True):
         assert message.startswith(expected)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"max_cost_usd": float("nan")},
+        {"max_cost_usd": float("inf")},
+        {"max_cost_usd": Decimal("NaN")},
+        {"max_cost_usd": -1},
+        {"max_depth": -1},
+        {"max_tasks": 0},
+        {"max_tokens": 2.5},
+        {"max_children": 3},
+    ],
+)
+def test_given_chain_limits_are_checked_as_a_chain_block_is(given: dict[str, Any]) -> None:
+    with pytest.raises(ChainLimitsInvalidError) as refused:
+        chain_limits(template(), given)
+    assert refused.value.code == "CHAIN_LIMITS_INVALID"
+    assert refused.value.exit_code == 2
+    assert next(iter(given)) in str(refused.value)

@@ -31,6 +31,7 @@ from tasker_ctl.engine.rules.budget import (
     ChainBreach,
     chain_breach,
     chain_limits,
+    checked_chain_limits,
     decimal_text,
     exact,
     read_chain_limits,
@@ -57,6 +58,7 @@ def join_chain(
     ``ChainLimitError`` when joining would pass a limit of the chain's root, and
     ``ChainLimitsNotAtRootError`` when limits were given for a task that joins a chain.
     The caller holds the submission's transaction."""
+    given = checked_chain_limits(given)
     if parent_correlation_id is None:
         return chain_limits(template, given)
     chain = store.fetch_one(
@@ -65,7 +67,7 @@ def join_chain(
     root_uuid = chain["root_task_uuid"] if chain else None
     if chain is None or root_uuid is None:
         return chain_limits(template, given)
-    if any(value is not None for value in (given or {}).values()):
+    if given:
         raise ChainLimitsNotAtRootError(
             f"chain limits apply to the task that starts a chain; this task joins the chain of "
             f"task {root_uuid} through parent correlation id {parent_correlation_id}",

@@ -22,9 +22,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError
 
-from tasker_ctl.template.model import PlanningBlock, StepType, TaskTemplate
+from tasker_ctl.engine.errors import ChainLimitsInvalidError
+from tasker_ctl.template.model import ChainLimits, PlanningBlock, StepType, TaskTemplate
 
 Resource = Literal["steps", "phases", "llm_calls", "tokens", "cost_usd", "wall_seconds"]
 RESOURCES: tuple[Resource, ...] = (
@@ -226,12 +227,36 @@ def chain_limits(
     found: dict[str, Any] = (
         template.chain.model_dump(exclude_none=True) if template.chain is not None else {}
     )
-    found.update({key: value for key, value in (given or {}).items() if value is not None})
+    found.update(checked_chain_limits(given))
     return {
         name: float(Decimal(str(found[name]))) if name == "max_cost_usd" else int(found[name])
         for name in CHAIN_LIMIT_NAMES
         if name in found
     }
+
+
+def checked_chain_limits(
+    given: Mapping[str, int | float | Decimal | None] | None,
+) -> dict[str, int | float]:
+    """The limits given (not None), checked as a template's ``chain`` block is: an unknown
+    name, a negative, non-finite or fractional count is ``ChainLimitsInvalidError``."""
+    present = {key: value for key, value in (given or {}).items() if value is not None}
+    money = present.get("max_cost_usd")
+    if isinstance(money, Decimal):
+        present["max_cost_usd"] = float(money) if money.is_finite() else money
+    try:
+        checked = ChainLimits.model_validate(present)
+    except ValidationError as invalid:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or 'limits'}: {error['msg']}"
+            for error in invalid.errors()
+        )
+        raise ChainLimitsInvalidError(
+            f"the chain limits are invalid: {problems}",
+            hint="counts are whole numbers (max_depth from 0, the others from 1), "
+            "max_cost_usd a finite number from 0",
+        ) from None
+    return checked.model_dump(exclude_none=True)
 
 
 def read_chain_limits(raw: Any) -> dict[ChainLimitName, Decimal]:
