@@ -1,5 +1,5 @@
 """A planner evaluation suite: problems a planner is asked to solve, and what an accepted
-answer must have (``tasker-ctl planner eval``, docs/planner-eval.md).
+answer must have, checked (``tasker-ctl planner eval``, docs/planner-eval.md).
 
 A suite is a YAML file read with the template reader's limits::
 
@@ -21,19 +21,28 @@ and line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from tasker_ctl.errors import FileReadError, TaskerError, TemplateLoadError
 from tasker_ctl.planning.errors import EvalSuiteError
+from tasker_ctl.planning.fragment import (
+    CallableHandler,
+    CompositionHandler,
+    Fragment,
+    GrammarHandler,
+)
 from tasker_ctl.planning.frame import FragmentFrame
 from tasker_ctl.template.diagnostics import Severity
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.template.source import format_path, read_document
+
+if TYPE_CHECKING:
+    from tasker_ctl.planning.validator import FragmentCheck
 
 SUITE_FORMAT = "tasker-planner-eval"
 SUITE_VERSION = 1
@@ -255,3 +264,118 @@ def problem_callables(loaded: LoadedProblem) -> list[str]:
     if loaded.problem.callables:
         return expand(allowed, loaded.problem.callables)
     return sorted({entry for entry in allowed if not is_glob(entry)})
+
+
+class PropertyVerdict(BaseModel):
+    model_config = _CLOSED
+
+    name: str
+    passed: bool
+    detail: str
+
+
+# -- properties -----------------------------------------------------------------------------
+
+
+def check_properties(
+    expect: Expectations, fragment: Fragment, check: FragmentCheck
+) -> list[PropertyVerdict]:
+    """Each expected property of an accepted fragment, held or not, with what was found."""
+    from tasker_ctl.planning.callables import matches
+
+    verdicts: list[PropertyVerdict] = []
+    count = len(fragment.steps)
+    handlers = {step.name: _handler_name(step.handler) for step in fragment.steps}
+    if expect.min_steps is not None:
+        verdicts.append(_verdict("min_steps", count >= expect.min_steps, f"{count} steps"))
+    if expect.max_steps is not None:
+        verdicts.append(_verdict("max_steps", count <= expect.max_steps, f"{count} steps"))
+    if expect.max_depth is not None:
+        depth = check.depth or 0
+        verdicts.append(_verdict("max_depth", depth <= expect.max_depth, f"depth {depth}"))
+    if expect.convergence is not None:
+        named = fragment.convergence is not None
+        verdicts.append(
+            _verdict(
+                "convergence", named == expect.convergence, f"convergence {fragment.convergence}"
+            )
+        )
+    called = sorted({h for s, h in handlers.items() if _kind(fragment, s) == "callable"})
+    for wanted in expect.uses_callables:
+        found = any(matches(name, [wanted]) or name == wanted for name in called)
+        verdicts.append(_verdict(f"uses_callables {wanted}", found, "called: " + _list(called)))
+    used = sorted({h for s, h in handlers.items() if _kind(fragment, s) == "grammar"})
+    for wanted in expect.uses_patterns:
+        verdicts.append(_verdict(f"uses_patterns {wanted}", wanted in used, "used: " + _list(used)))
+    if expect.uses_composition is not None:
+        composed = any(_kind(fragment, s) == "composition" for s in handlers)
+        verdicts.append(
+            _verdict(
+                "uses_composition", composed == expect.uses_composition, f"composition {composed}"
+            )
+        )
+    ancestors = _ancestors(fragment)
+    for before, after in expect.depends:
+        held = any(
+            any(_names(a, handlers, before) for a in ancestors[step])
+            for step in handlers
+            if _names(step, handlers, after)
+        )
+        verdicts.append(_verdict(f"depends {before} -> {after}", held, "by name or handler"))
+    written = sorted({str(ref) for step in fragment.steps for ref in step.inputs.values()})
+    for reference in expect.references:
+        verdicts.append(
+            _verdict(f"references {reference}", reference in written, "read: " + _list(written))
+        )
+    for stage in expect.no_findings_of_stage:
+        codes = [f.code for f in check.findings if f.stage == stage]
+        verdicts.append(_verdict(f"no_findings_of_stage {stage}", not codes, _list(codes)))
+    return verdicts
+
+
+def _verdict(name: str, passed: bool, detail: str) -> PropertyVerdict:
+    return PropertyVerdict(name=name, passed=passed, detail=detail)
+
+
+def _list(names: Sequence[str]) -> str:
+    return ", ".join(names) if names else "none"
+
+
+def _handler_name(handler: object) -> str:
+    if isinstance(handler, CallableHandler):
+        return handler.callable
+    if isinstance(handler, GrammarHandler):
+        return handler.grammar
+    return "composition"
+
+
+def _kind(fragment: Fragment, name: str) -> str:
+    step = next(step for step in fragment.steps if step.name == name)
+    if isinstance(step.handler, CallableHandler):
+        return "callable"
+    if isinstance(step.handler, CompositionHandler):
+        return "composition"
+    return "grammar"
+
+
+def _names(step: str, handlers: dict[str, str], wanted: str) -> bool:
+    from tasker_ctl.planning.callables import matches
+
+    handler = handlers[step]
+    return wanted in (step, handler) or matches(handler, [wanted])
+
+
+def _ancestors(fragment: Fragment) -> dict[str, set[str]]:
+    parents = {step.name: set(step.dependencies) for step in fragment.steps}
+    found: dict[str, set[str]] = {}
+    for name in parents:
+        seen: set[str] = set()
+        pending = list(parents[name])
+        while pending:
+            parent = pending.pop()
+            if parent in seen or parent not in parents:
+                continue
+            seen.add(parent)
+            pending.extend(parents[parent])
+        found[name] = seen
+    return found

@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from tasker_ctl.planning.errors import PlannerCallFailed
-from tasker_ctl.planning.eval_suite import Expectations, LoadedProblem, LoadedSuite
-from tasker_ctl.planning.fragment import (
-    CallableHandler,
-    CompositionHandler,
-    Fragment,
-    GrammarHandler,
+from tasker_ctl.planning.eval_suite import (
+    LoadedProblem,
+    LoadedSuite,
+    PropertyVerdict,
+    check_properties,
 )
 from tasker_ctl.planning.planner import Planner, PlannerAnswer
 from tasker_ctl.planning.validator import FragmentCheck
@@ -52,14 +51,6 @@ class AttemptFigures(BaseModel):
     tokens_in: int | None
     tokens_out: int | None
     cost_usd: str | None
-
-
-class PropertyVerdict(BaseModel):
-    model_config = _CLOSED
-
-    name: str
-    passed: bool
-    detail: str
 
 
 class ProblemFigures(BaseModel):
@@ -305,110 +296,3 @@ def _tier_figures(tier: int, problems: list[ProblemFigures]) -> TierFigures:
 
 def _pct(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 1) if whole else 0.0
-
-
-# -- properties -----------------------------------------------------------------------------
-
-
-def check_properties(
-    expect: Expectations, fragment: Fragment, check: FragmentCheck
-) -> list[PropertyVerdict]:
-    """Each expected property of an accepted fragment, held or not, with what was found."""
-    from tasker_ctl.planning.callables import matches
-
-    verdicts: list[PropertyVerdict] = []
-    count = len(fragment.steps)
-    handlers = {step.name: _handler_name(step.handler) for step in fragment.steps}
-    if expect.min_steps is not None:
-        verdicts.append(_verdict("min_steps", count >= expect.min_steps, f"{count} steps"))
-    if expect.max_steps is not None:
-        verdicts.append(_verdict("max_steps", count <= expect.max_steps, f"{count} steps"))
-    if expect.max_depth is not None:
-        depth = check.depth or 0
-        verdicts.append(_verdict("max_depth", depth <= expect.max_depth, f"depth {depth}"))
-    if expect.convergence is not None:
-        named = fragment.convergence is not None
-        verdicts.append(
-            _verdict(
-                "convergence", named == expect.convergence, f"convergence {fragment.convergence}"
-            )
-        )
-    called = sorted({h for s, h in handlers.items() if _kind(fragment, s) == "callable"})
-    for wanted in expect.uses_callables:
-        found = any(matches(name, [wanted]) or name == wanted for name in called)
-        verdicts.append(_verdict(f"uses_callables {wanted}", found, "called: " + _list(called)))
-    used = sorted({h for s, h in handlers.items() if _kind(fragment, s) == "grammar"})
-    for wanted in expect.uses_patterns:
-        verdicts.append(_verdict(f"uses_patterns {wanted}", wanted in used, "used: " + _list(used)))
-    if expect.uses_composition is not None:
-        composed = any(_kind(fragment, s) == "composition" for s in handlers)
-        verdicts.append(
-            _verdict(
-                "uses_composition", composed == expect.uses_composition, f"composition {composed}"
-            )
-        )
-    ancestors = _ancestors(fragment)
-    for before, after in expect.depends:
-        held = any(
-            any(_names(a, handlers, before) for a in ancestors[step])
-            for step in handlers
-            if _names(step, handlers, after)
-        )
-        verdicts.append(_verdict(f"depends {before} -> {after}", held, "by name or handler"))
-    written = sorted({str(ref) for step in fragment.steps for ref in step.inputs.values()})
-    for reference in expect.references:
-        verdicts.append(
-            _verdict(f"references {reference}", reference in written, "read: " + _list(written))
-        )
-    for stage in expect.no_findings_of_stage:
-        codes = [f.code for f in check.findings if f.stage == stage]
-        verdicts.append(_verdict(f"no_findings_of_stage {stage}", not codes, _list(codes)))
-    return verdicts
-
-
-def _verdict(name: str, passed: bool, detail: str) -> PropertyVerdict:
-    return PropertyVerdict(name=name, passed=passed, detail=detail)
-
-
-def _list(names: Sequence[str]) -> str:
-    return ", ".join(names) if names else "none"
-
-
-def _handler_name(handler: object) -> str:
-    if isinstance(handler, CallableHandler):
-        return handler.callable
-    if isinstance(handler, GrammarHandler):
-        return handler.grammar
-    return "composition"
-
-
-def _kind(fragment: Fragment, name: str) -> str:
-    step = next(step for step in fragment.steps if step.name == name)
-    if isinstance(step.handler, CallableHandler):
-        return "callable"
-    if isinstance(step.handler, CompositionHandler):
-        return "composition"
-    return "grammar"
-
-
-def _names(step: str, handlers: dict[str, str], wanted: str) -> bool:
-    from tasker_ctl.planning.callables import matches
-
-    handler = handlers[step]
-    return wanted in (step, handler) or matches(handler, [wanted])
-
-
-def _ancestors(fragment: Fragment) -> dict[str, set[str]]:
-    parents = {step.name: set(step.dependencies) for step in fragment.steps}
-    found: dict[str, set[str]] = {}
-    for name in parents:
-        seen: set[str] = set()
-        pending = list(parents[name])
-        while pending:
-            parent = pending.pop()
-            if parent in seen or parent not in parents:
-                continue
-            seen.add(parent)
-            pending.extend(parents[parent])
-        found[name] = seen
-    return found

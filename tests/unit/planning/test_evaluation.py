@@ -14,8 +14,13 @@ from typing import Any
 import pytest
 
 from tasker_ctl.planning.cassette import ReplayPlanner
-from tasker_ctl.planning.eval_suite import Expectations, LoadedSuite, load_suite
-from tasker_ctl.planning.evaluation import EvalReport, check_properties, evaluate
+from tasker_ctl.planning.eval_suite import (
+    Expectations,
+    LoadedSuite,
+    check_properties,
+    load_suite,
+)
+from tasker_ctl.planning.evaluation import EvalReport, evaluate
 from tasker_ctl.planning.planner import PlannerAnswer, PlannerRequest
 from tasker_ctl.planning.validator import check_fragment
 

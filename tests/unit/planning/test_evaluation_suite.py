@@ -3,15 +3,22 @@ anything wrong is ``EVAL_SUITE_INVALID`` naming the file and line, never a trace
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from tasker_ctl.planning.errors import EvalSuiteError
-from tasker_ctl.planning.eval_suite import load_suite, problem_callables
+from tasker_ctl.planning.eval_suite import (
+    Expectations,
+    Problem,
+    load_suite,
+    problem_callables,
+)
 
 TEMPLATES = Path(__file__).parents[3] / "evals" / "planner" / "templates"
+DOC = (Path(__file__).parents[3] / "docs" / "planner-eval.md").read_text(encoding="utf-8")
 
 PROBLEM = """\
 format: tasker-planner-eval
@@ -105,3 +112,11 @@ def test_what_is_not_a_suite_is_refused(tmp_path: Path, text: str) -> None:
 def test_a_missing_suite_is_refused(tmp_path: Path) -> None:
     with pytest.raises(EvalSuiteError, match="cannot read suite"):
         load_suite(tmp_path / "nothing.yaml")
+
+
+def test_the_page_documents_every_key_of_a_problem_and_every_property() -> None:
+    table = DOC.split("The properties (a closed vocabulary):", 1)[1]
+    for key in Expectations.model_fields:
+        assert f"`{key}`" in table, key
+    for key in Problem.model_fields:
+        assert re.search(rf"(?<![\w.]){key}:", DOC), key
