@@ -1050,8 +1050,7 @@ CATALOGUE: tuple[CodeInfo, ...] = (
         "TEMPLATE_BUDGET_UNUSED",
         I,
         _BUDGETS,
-        "The template has a `budget:` block but no planning step; its limits bound planners "
-        "only.",
+        "The template has a `budget:` block but no planning step; its limits bound planners only.",
         "budget: {max_cost_usd: 5}   # no type: planning step",
         "Remove the block, or add the planning steps it is meant to bound.",
     ),
