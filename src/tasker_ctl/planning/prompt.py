@@ -128,9 +128,10 @@ def build_prompt(
     tier3_text = ""
     if max(tiers) == 3:
         every = vocabulary(tier=3, capabilities=list(REGISTRY) if dynamic else [], patterns=known)
+        examples_of = [(doc.name, doc.examples) for doc in every.patterns]
+        examples_of += [(doc.name, doc.examples) for doc in every.capabilities]
         tier3_text = "".join(
-            f"\n- example of {doc.name}: {canonical(doc.examples)}"
-            for doc in [*every.patterns, *every.capabilities]
+            f"\n- example of {name}: {canonical(shown)}" for name, shown in examples_of
         )
     tier2_limit = TIER2_LIMIT
     examples = len(planning.examples)
