@@ -11,6 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from rich.console import Console, RenderableType
 
 from tasker_ctl.engine.graph.planning_ledger import read_budget
@@ -163,3 +164,45 @@ def test_a_task_without_planning_steps_has_none_under_it(engine: Engine) -> None
     budget = task_budget(engine.store, task)
     assert budget.planning_steps == []
     assert "no budget limits" in _text(budget_view(budget))
+
+
+def test_a_planning_step_gets_at_most_its_own_bound_and_what_the_task_has_left(
+    engine: Engine,
+) -> None:
+    from tasker_ctl.engine.errors import PlanningFailure
+    from tasker_ctl.engine.rules.budget import planning_step_limits
+    from tasker_ctl.engine.worker.planning_calls import plan_reservation
+    from tasker_ctl.planning.planner import PlannerRequest
+    from tasker_ctl.template.model import PlanningBlock
+
+    # the task may make 20 calls; 'recon' itself only 4, 'execute' 3
+    template = two_planners({"max_llm_calls": 20, "max_tokens": 100_000})
+    task = engine.submit(template, {"n": 3}).task_uuid
+    recon = engine.steps(task)["recon"]["workflow_step_uuid"]
+    block = template.step("recon").planning  # type: ignore[union-attr]
+    assert isinstance(block, PlanningBlock)
+    _ledger(engine, task, recon, None, llm_calls=4, tokens=3000)
+    budget = read_budget(
+        engine.store, task, lock=False, step_uuid=recon, step_limits=planning_step_limits(block)
+    )
+    assert budget.remaining("llm_calls") == 0  # its own bound, though the task has 16 left
+    assert budget.remaining("tokens") == 7000  # 10,000 of its own, less 3,000
+    assert read_budget(engine.store, task, lock=False).remaining("llm_calls") == 16
+    request = PlannerRequest(
+        system="plan", prompt="goal", tool_schema={}, max_output_tokens=4096, timeout_seconds=60
+    )
+    with pytest.raises(PlanningFailure) as refused:
+        plan_reservation(block, request, None, budget, [])
+    assert refused.value.code == "PLANNING_BUDGET_EXHAUSTED"
+    # the task's limit binds when it leaves less than the step's own bound
+    capped = engine.submit(two_planners({"max_llm_calls": 2}), {"n": 4}).task_uuid
+    capped_recon = engine.steps(capped)["recon"]["workflow_step_uuid"]
+    _ledger(engine, capped, capped_recon, None, llm_calls=2)
+    narrowed = read_budget(
+        engine.store,
+        capped,
+        lock=False,
+        step_uuid=capped_recon,
+        step_limits=planning_step_limits(block),
+    )
+    assert narrowed.remaining("llm_calls") == 0

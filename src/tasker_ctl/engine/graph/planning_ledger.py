@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -30,22 +30,42 @@ MIN_OUTPUT_TOKENS = 256
 
 @dataclass(frozen=True)
 class BudgetState:
-    """A task's limits and what its ledger holds, by resource (exact)."""
+    """A task's limits and what its ledger holds, by resource (exact); ``step_left``: what
+    one planning step has left of its own configured bounds, when read for a step."""
 
     limits: dict[str, Decimal]
     used: dict[str, Decimal]
     reserved: dict[str, Decimal]
+    step_left: dict[str, Decimal] = field(default_factory=dict)
 
     def remaining(self, resource: str) -> Decimal | None:
-        """What is left of ``resource``; None when it has no limit."""
+        """What is left of ``resource``: the task's, or less when the step's own bound
+        leaves less (the budget hierarchy); None when neither limits it."""
         limit = self.limits.get(resource)
-        if limit is None:
-            return None
-        return limit - self.used.get(resource, Decimal(0)) - self.reserved.get(resource, Decimal(0))
+        task_left = None
+        if limit is not None:
+            task_left = (
+                limit
+                - self.used.get(resource, Decimal(0))
+                - self.reserved.get(resource, Decimal(0))
+            )
+        step_left = self.step_left.get(resource)
+        if step_left is None or (task_left is not None and task_left <= step_left):
+            return task_left
+        return step_left
 
 
-def read_budget(store: Store, task_uuid: uuid.UUID, *, lock: bool) -> BudgetState:
-    """The task's budget; with ``lock`` (inside a transaction) its row is held until commit."""
+def read_budget(
+    store: Store,
+    task_uuid: uuid.UUID,
+    *,
+    lock: bool,
+    step_uuid: uuid.UUID | None = None,
+    step_limits: Mapping[str, Decimal] | None = None,
+) -> BudgetState:
+    """The task's budget; with ``lock`` (inside a transaction) its row is held until commit.
+    With ``step_uuid`` and ``step_limits`` (``rules.budget.planning_step_limits``), what one
+    call spends is also bounded by what that planning step has left of its own limits."""
     row = store.fetch_one("lock_task_budget", task_uuid=task_uuid) if lock else None
     if row is None:
         row = store.fetch_one("task_budget_limits", task_uuid=task_uuid)
@@ -71,7 +91,27 @@ def read_budget(store: Store, task_uuid: uuid.UUID, *, lock: bool) -> BudgetStat
         over_release = max(zero, released - max(zero, reserved_total - committed))
         used[resource] = max(zero, committed - over_release)
         reserved[resource] = open_reserved
-    return BudgetState(limits, used, reserved)
+    step_left: dict[str, Decimal] = {}
+    if step_uuid is not None and step_limits:
+        step_sums = {
+            (entry["resource"], entry["kind"]): Decimal(entry["amount"])
+            for entry in store.fetch_all("planning_step_budget_sums", step_uuid=step_uuid)
+        }
+        for resource in SPENDING:
+            if resource in step_limits:
+                step_left[resource] = step_limits[resource] - _open(step_sums, resource)
+    return BudgetState(limits, used, reserved, step_left)
+
+
+def _open(sums: Mapping[tuple[str, str], Decimal], resource: str) -> Decimal:
+    """Used and still reserved of ``resource``, by the ledger's rule (rules/budget.py)."""
+    zero = Decimal(0)
+    committed = sums.get((resource, "commit"), zero)
+    reserved_total = sums.get((resource, "reserve"), zero)
+    released = sums.get((resource, "release"), zero)
+    open_reserved = max(zero, reserved_total - committed - released)
+    over_release = max(zero, released - max(zero, reserved_total - committed))
+    return max(zero, committed - over_release) + open_reserved
 
 
 def write_entries(

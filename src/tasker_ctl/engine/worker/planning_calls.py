@@ -22,6 +22,7 @@ from tasker_ctl.engine.graph.planning_ledger import (
     stored_reservation,
     write_entries,
 )
+from tasker_ctl.engine.rules.budget import planning_step_limits
 from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.engine.worker.attempt import Attempt
 from tasker_ctl.engine.worker.planning_answers import findings_json
@@ -88,7 +89,7 @@ def plan_reservation(
 
     calls = budget.remaining("llm_calls")
     if calls is not None and calls < 1:
-        raise exhausted(f"{budget.limits['llm_calls']} LLM call(s) used")
+        raise exhausted("no LLM call left of the task's limit or of the step's own bound")
     tokens_in = request.worst_case_input_tokens()
     tokens_out = block.max_output_tokens
     tokens_left = budget.remaining("tokens")
@@ -172,7 +173,14 @@ def open_call(
     price = find_price(planner.provider, planner.model, block.price)
     with store.transaction():
         fence(store, attempt)
-        budget = read_budget(store, step.task_uuid, lock=True)
+        # the task's budget, narrowed to what this step has left of its own bounds
+        budget = read_budget(
+            store,
+            step.task_uuid,
+            lock=True,
+            step_uuid=step.step_uuid,
+            step_limits=planning_step_limits(block),
+        )
         amounts, tokens_in, tokens_out, timeout = plan_reservation(
             block, request, price, budget, findings, _known_cost(planner)
         )

@@ -130,3 +130,11 @@ JOIN tasker.tasks t ON t.task_uuid = s.task_uuid
 JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
 WHERE s.task_uuid = %(task_uuid)s AND s.step_type = 'planning'
 ORDER BY s.created_at, s.name;
+
+-- name: planning_step_budget_sums
+-- One planning step's ledger entries summed by resource and kind (exact numerics): what it
+-- used and holds of its own configured bounds.
+SELECT resource, kind, sum(amount) AS amount
+FROM tasker.task_budget_entries
+WHERE workflow_step_uuid = %(step_uuid)s
+GROUP BY resource, kind;
