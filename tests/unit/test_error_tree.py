@@ -40,6 +40,7 @@ PRIVATE_CONTROL_FLOW = {
     ("tasker_ctl.grammar.http", "_Unreachable"),
     ("tasker_ctl.engine.worker.handler_process", "_StartFailed"),
     ("tasker_ctl.engine.worker.composition_step", "_TakenOver"),
+    ("tasker_ctl.engine.worker.planning_step", "_RoundFailed"),
 }
 # what an errors module may import of the project at import time, besides tasker_ctl.errors:
 # the handler SDK's hierarchy also turns exceptions into step results

@@ -63,6 +63,8 @@ class PlannedFill:
     steps: tuple[PlannedStep, ...]
     edges: tuple[PlannedEdge, ...]
     attempt_uuid: str | None = None  # the planning attempt that proposed it (None: by hand)
+    # planning ran out of budget: no steps, and this diagnostic for the convergence step
+    exhausted: dict[str, Any] | None = None
 
     @property
     def step_names(self) -> tuple[str, ...]:
@@ -77,9 +79,14 @@ def plan_fill(
     convergence: str,
     phase: int = 1,
     attempt_uuid: str | None = None,
+    planning_definition: StepDefinition | None = None,
 ) -> PlannedFill:
-    """The fill of an accepted ``fragment`` (validated: names unique, dependencies known)."""
-    steps = tuple(_planned_step(step, planning_step) for step in fragment.steps)
+    """The fill of an accepted ``fragment`` (validated: names unique, dependencies known).
+    ``planning_definition`` is the planning step's own (what a nested planner it plans
+    inherits)."""
+    steps = tuple(
+        _planned_step(step, planning_step, planning_definition) for step in fragment.steps
+    )
     edges: list[PlannedEdge] = []
     depended_on = {parent for step in fragment.steps for parent in step.dependencies}
     for step in fragment.steps:
@@ -102,7 +109,24 @@ def plan_fill(
     )
 
 
-def _planned_step(step: FragmentStep, planning_step: str) -> PlannedStep:
+def _planned_step(
+    step: FragmentStep, planning_step: str, outer: StepDefinition | None
+) -> PlannedStep:
+    if step.step_type == "planning":  # a nested planner: the engine plans it in turn
+        from tasker_ctl.planning.nesting import nested_definition
+
+        if outer is None:
+            raise ValueError(f"nested planning step '{step.name}' needs its planner's definition")
+        definition = nested_definition(outer, step)
+        if not step.dependencies:
+            definition = definition.model_copy(update={"dependencies": [planning_step]})
+        return PlannedStep(
+            definition=definition,
+            inputs={},
+            reasoning=step.reasoning,
+            handler_type="application",
+            composition_source=None,
+        )
     handler = step.handler
     composition: CompositionSpec | None = None
     source: str | None = None

@@ -14,6 +14,7 @@ from typing import Any
 from tasker_ctl.engine.graph.growth import StepOrigin
 from tasker_ctl.engine.graph.submission import QueryRunner, insert_steps
 from tasker_ctl.engine.rules.decisions import NewStep
+from tasker_ctl.engine.store.connection import Json
 from tasker_ctl.planning.plan import PlannedFill, definition_json
 
 
@@ -63,6 +64,16 @@ def materialize_fill(
             to_step_uuids=[uuids[edge.child] for edge in edges],
             names=["provides"] * len(edges),
         )
+    if fill.exhausted is not None:
+        # the emergency convergence: nothing planned, nothing committed; the convergence
+        # step (waiting only for the planning step now) runs next and can read why
+        store.execute(
+            "note_planning_exhausted",
+            task_uuid=origin.task_uuid,
+            name=fill.convergence,
+            diagnostic=Json(fill.exhausted),
+        )
+        return {}
     _commit_ledger(
         store,
         origin,

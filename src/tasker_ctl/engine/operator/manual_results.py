@@ -125,8 +125,12 @@ def planning_definition(
         template = TaskTemplate.model_validate(configuration)
     except ValidationError:
         return None  # check_manual_result says why the template cannot be read
-    for definition in template.steps:
-        if definition.name == step["template_step_name"]:
+    stored = step.get("step_definition")
+    definitions = (
+        [StepDefinition.model_validate(stored)] if stored is not None else template.steps
+    )  # a planned step's own definition: a nested planner, say
+    for definition in definitions:
+        if stored is not None or definition.name == step["template_step_name"]:
             if definition.step_type is StepType.PLANNING and definition.planning is not None:
                 return template, definition
             return None

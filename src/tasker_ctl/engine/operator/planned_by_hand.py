@@ -22,7 +22,6 @@ from tasker_ctl.engine.store.connection import Json, Store
 from tasker_ctl.template.model import StepDefinition, TaskTemplate
 
 _FINDINGS_SHOWN = 5
-PHASE = 1
 
 
 @dataclass(frozen=True)
@@ -53,15 +52,23 @@ def complete_with_fragment(
     remaining = read_budget(store, task_uuid, lock=True).remaining("steps")
     results = store.fetch_one("ancestor_results", step_uuid=step["workflow_step_uuid"])
     ancestors = (results or {}).get("results") or {}
+    rows = store.fetch_all("task_planned_definitions", task_uuid=task_uuid)
+    nested = step.get("created_by") == "planning_step"
+    phase = (step.get("planning_phase") or 1) + 1 if nested else 1
     frame = FragmentFrame(
         template=template,
         planning_step=definition.name,
         context=task.get("context"),
         results={name: (envelope or {}).get("result") for name, envelope in ancestors.items()},
         remaining_steps=None if remaining is None else max(0, int(remaining)),
-        existing_steps=frozenset(
-            row["name"] for row in store.fetch_all("task_step_states", task_uuid=task_uuid)
-        ),
+        existing_steps=frozenset(row["name"] for row in rows),
+        planning_definition=definition if nested else None,
+        nesting=phase - 1,
+        planned_steps={
+            row["name"]: StepDefinition.model_validate(row["step_definition"])
+            for row in rows
+            if row["step_definition"] is not None
+        },
     )
     check = check_fragment(data, frame, source="--result")
     findings = [finding.model_dump(mode="json") for finding in check.findings]
@@ -79,7 +86,7 @@ def complete_with_fragment(
         "insert_supplied_fragment",
         task_uuid=task_uuid,
         step_uuid=step["workflow_step_uuid"],
-        phase=PHASE,
+        phase=phase,
         planner=f"operator:{by}"[:255],
         fragment=Json(check.fragment.model_dump(mode="json")),
         findings=Json(findings),
@@ -91,8 +98,9 @@ def complete_with_fragment(
         fragment_id=str(attempt_uuid),
         planning_step=definition.name,
         convergence=block.convergence,
-        phase=PHASE,
+        phase=phase,
         attempt_uuid=str(attempt_uuid),
+        planning_definition=definition,
     )
     write_entries(
         store,

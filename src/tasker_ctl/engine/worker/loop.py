@@ -39,7 +39,8 @@ from tasker_ctl.engine.worker.composition_step import GrammarServices
 from tasker_ctl.engine.worker.executor import execute
 from tasker_ctl.engine.worker.handler_process import HandlerProcess
 from tasker_ctl.engine.worker.options import WorkerOptions
-from tasker_ctl.engine.worker.planning_step import PlanningRunner, planned_inputs_resolved
+from tasker_ctl.engine.worker.planning_inputs import planned_inputs_resolved
+from tasker_ctl.engine.worker.planning_step import PlanningRunner
 from tasker_ctl.engine.worker.recording import Recorder
 from tasker_ctl.engine.worker.retrying import Retrier
 from tasker_ctl.engine.worker.unrecorded import broken_attempt, database_away

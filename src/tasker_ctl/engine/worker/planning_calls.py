@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from tasker_ctl.planning.prompt import PlanningPrompt
     from tasker_ctl.planning.validator import FragmentCheck
 
-PHASE = 1  # one planning round per planning step
 MAX_STORED_ANSWER = 1024 * 1024  # characters of an answer kept in planning_attempts
 WALL_SLACK_SECONDS = 1  # a call may end a little after its timeout: reserved beyond it
 
@@ -162,6 +161,7 @@ def open_call(
     prompt: PlanningPrompt,
     request: PlannerRequest,
     findings: Sequence[Any],
+    phase: int,
 ) -> Call:
     """Reserve the call's worst case and write its attempt (``calling``), in one transaction
     under the task's budget lock."""
@@ -189,7 +189,7 @@ def open_call(
             "insert_planning_attempt",
             task_uuid=step.task_uuid,
             step_uuid=step.step_uuid,
-            phase=PHASE,
+            phase=phase,
             planner=planner.spec[:255],
             provider=planner.provider[:64],
             model=planner.model[:128],

@@ -12,10 +12,15 @@ completed after it, each write fenced by the step's claim (``planning_calls``), 
   fragment instead of asking again;
 - the model is never a judge: an answer is accepted only when the validator reports no error.
 
-A repair request holds the original request, the last answer and its findings only, so it
-does not grow with the number of attempts. No valid fragment after ``max_repairs`` repairs,
-or a budget that cannot cover the next call, fails the step for good with the last findings;
-a transport error or a rate limit is the step's ordinary retryable failure.
+Rounds: a round is the first request and up to ``max_repairs`` repairs (each holding the last
+answer and its findings only, so requests do not grow). A round without a valid fragment is
+followed by up to ``max_replans`` fresh rounds that start from the task as it is, told why the
+last round failed; a model whose rounds all fail, or whose calls fail, hands over to the next
+of ``fallback_models``. When nothing is left the step fails for good with the last findings
+(``PLANNING_NO_VALID_FRAGMENT``); a transport error or a rate limit of the last model is the
+step's ordinary retryable failure. A budget that cannot cover the next call ends planning
+gracefully instead: the step completes with no fill and its convergence step runs next, with
+the diagnostic in its inputs under ``planning.exhausted`` (the emergency convergence).
 """
 
 from __future__ import annotations
@@ -30,9 +35,7 @@ from typing import TYPE_CHECKING, Any
 from tasker_ctl.engine.errors import PlanningFailure
 from tasker_ctl.engine.graph.planning_ledger import read_budget
 from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
-from tasker_ctl.engine.worker.claimed_step import ClaimedStep
 from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.worker.planning_answers import (
     accepted_pending,
@@ -41,7 +44,6 @@ from tasker_ctl.engine.worker.planning_answers import (
     summary,
 )
 from tasker_ctl.engine.worker.planning_calls import (
-    PHASE,
     Call,
     close_answered,
     close_failed,
@@ -50,6 +52,11 @@ from tasker_ctl.engine.worker.planning_calls import (
     release_fill_reservation,
     seconds_since,
 )
+from tasker_ctl.engine.worker.planning_inputs import (
+    PlanningInputs,
+    phase_of,
+    with_failure_context,
+)
 from tasker_ctl.errors import TaskerError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.types import StepHandlerResult
@@ -57,13 +64,21 @@ from tasker_ctl.template.model import PlanningBlock, TaskTemplate
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.worker.options import WorkerOptions
-    from tasker_ctl.planning.frame import FragmentFrame
     from tasker_ctl.planning.plan import PlannedFill
     from tasker_ctl.planning.planner import Planner, PlannerAnswer
-    from tasker_ctl.planning.prompt import PlanningPrompt
     from tasker_ctl.telemetry import Telemetry
 
-_RESOURCES = ("steps", "phases", "llm_calls", "tokens", "cost_usd", "wall_seconds")
+# what ends planning gracefully (the emergency convergence) rather than failing the step
+EXHAUSTION = ("PLANNING_BUDGET_EXHAUSTED",)
+
+
+class _RoundFailed(Exception):
+    """A round (or a model's call) that produced no valid fragment; the next round or the
+    next model may still."""
+
+    def __init__(self, failure: PlanningFailure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
 
 
 class PlanningRunner:
@@ -73,8 +88,8 @@ class PlanningRunner:
         self, options: WorkerOptions, registry: HandlerRegistry, telemetry: Telemetry | None
     ) -> None:
         self._options = options
-        self._registry = registry
         self._telemetry = telemetry
+        self._inputs = PlanningInputs(registry, options.trust)
         self._planners: dict[str, Planner] = {}
         self._lock = threading.Lock()
         self._span: Any = None  # the span of the call in flight
@@ -88,8 +103,11 @@ class PlanningRunner:
         try:
             result, fill = self._plan(store, attempt, template)
         except PlanningFailure as failure:
-            result = failure_result(failure)
-            return outcome_of(attempt, result, started, self._options.worker_id)
+            if failure.code in EXHAUSTION and attempt.definition.planning is not None:
+                result, fill = _exhausted(attempt, attempt.definition.planning, failure)
+            else:
+                result = failure_result(failure)
+                return outcome_of(attempt, result, started, self._options.worker_id)
         outcome = outcome_of(attempt, result, started, self._options.worker_id)
         return replace(outcome, fill=fill) if outcome.success else outcome
 
@@ -103,50 +121,100 @@ class PlanningRunner:
                 "PLANNING_BLOCK_MISSING", f"planning step '{definition.name}' has no planning block"
             )
         step = attempt.step
-        rows = store.fetch_all("planning_attempts_of_step", step_uuid=step.step_uuid, phase=PHASE)
+        phase = phase_of(step)
+        rows = store.fetch_all("planning_attempts_of_step", step_uuid=step.step_uuid, phase=phase)
         interrupt_left_calls(store, attempt, rows)
         pending = accepted_pending(rows)
         if pending is not None and not _fill_written(store, pending):
             # the answer was accepted and its steps reserved, but the fill never written: it
             # is checked again (its own reservation counting as available) and written
             held = _steps_of(pending["fragment"])
-            frame = self._frame(store, attempt, template, held_steps=held)
+            frame = self._inputs.frame(store, attempt, template, held_steps=held)
             check = judge_fragment(pending["fragment"], frame)
             if check.accepted and check.fragment is not None:
-                fill = _fill(check.fragment, str(pending["fragment_id"]), definition.name, block)
+                fill = _fill(check.fragment, str(pending["fragment_id"]), attempt, block)
                 return _success(fill, int(pending["attempt"])), fill
             release_fill_reservation(store, attempt, pending["planning_attempt_uuid"], held)
-        planner = self._planner(block)
-        frame = self._frame(store, attempt, template)
-        prompt = self._prompt(store, attempt, template, block, frame)
+        _require_a_phase(store, attempt)
+        last: PlanningFailure | None = None
+        for spec in self._specs(block):
+            planner = self._planner(spec, block)
+            for _ in range(block.max_replans + 1):
+                try:
+                    return self._round(store, attempt, template, block, planner, last)
+                except _RoundFailed as failed:
+                    last = failed.failure
+                    if last.code != "PLANNING_NO_VALID_FRAGMENT":
+                        break  # the model's calls fail: the next model, if any
+        assert last is not None  # at least one round ran
+        raise last
+
+    def _round(
+        self,
+        store: Store,
+        attempt: Attempt,
+        template: TaskTemplate,
+        block: PlanningBlock,
+        planner: Planner,
+        last: PlanningFailure | None,
+    ) -> tuple[StepHandlerResult, PlannedFill]:
+        """One round: the first request and its repairs; ``_RoundFailed`` without a fragment."""
+        from tasker_ctl.planning.prompt import repair_request
+
+        frame = self._inputs.frame(store, attempt, template)
+        prompt = self._inputs.prompt(store, attempt, template, block, frame)
         request = prompt.request
+        if last is not None and last.findings:
+            request = with_failure_context(prompt, last.findings, planner.model)
         last_answer, last_findings = "", list[Any]()
         for repair in range(block.max_repairs + 1):
             if repair:
-                from tasker_ctl.planning.prompt import repair_request
-
                 request = repair_request(prompt, last_answer, last_findings)
-            call = open_call(store, attempt, block, planner, prompt, request, last_findings)
+            call = open_call(
+                store,
+                attempt,
+                block,
+                planner,
+                prompt,
+                request,
+                last_findings,
+                phase_of(attempt.step),
+            )
             failpoint("planning.before_call")
             answer, wall = self._call(store, attempt, planner, call)
-            frame = self._frame(store, attempt, template)
+            frame = self._inputs.frame(store, attempt, template)
             fragment_id = str(call.attempt_uuid)
             check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
             self._end_span(answer, check)
             close_answered(store, attempt, call, answer, wall, check, fragment_id)
             failpoint("planning.after_answer")
             if check.accepted and check.fragment is not None:
-                fill = _fill(check.fragment, fragment_id, definition.name, block)
+                fill = _fill(check.fragment, fragment_id, attempt, block)
                 return _success(fill, call.number), fill
             last_answer, last_findings = answer.text, list(check.findings)
-        raise PlanningFailure(
-            "PLANNING_NO_VALID_FRAGMENT",
-            f"no valid fragment after {block.max_repairs + 1} attempt(s) of planning step "
-            f"'{definition.name}': {summary(last_findings)}",
-            findings=last_findings,
-            hint="see `tasker-ctl inspect task TASK --planning`; `task retry-step` plans again, "
-            "`task complete-step --result @fragment.yaml` supplies a fragment by hand",
+        raise _RoundFailed(
+            PlanningFailure(
+                "PLANNING_NO_VALID_FRAGMENT",
+                f"no valid fragment from {planner.spec} after {block.max_repairs + 1} "
+                f"attempt(s) of planning step '{attempt.definition.name}': "
+                f"{summary(last_findings)}",
+                findings=last_findings,
+                hint="see `tasker-ctl inspect task TASK --planning`; `task retry-step` plans "
+                "again, `task complete-step --result @fragment.yaml` supplies a fragment by hand",
+            )
         )
+
+    def _specs(self, block: PlanningBlock) -> list[str]:
+        """The planner specs in the order they are tried: the one in force, then the
+        template's fallbacks (``--planner`` overrides the model, not the fallbacks)."""
+        from tasker_ctl.planning.planner import resolve_planner_spec
+
+        try:
+            first = resolve_planner_spec(self._options.planner, block.model)
+        except TaskerError as error:
+            raise PlanningFailure(error.code, error.message, hint=error.hint) from error
+        fallbacks = [spec for spec in getattr(block, "fallback_models", []) if spec != first]
+        return [first, *fallbacks]
 
     # -- one call ---------------------------------------------------------------------------
 
@@ -154,7 +222,7 @@ class PlanningRunner:
         self, store: Store, attempt: Attempt, planner: Planner, call: Call
     ) -> tuple[PlannerAnswer, Decimal]:
         """Make the call: its answer and how long it took; a failed call is recorded and
-        becomes the step's failure."""
+        ends the round (``_RoundFailed``)."""
         from tasker_ctl.planning.errors import PlannerCallFailed
 
         self._span = self._start_span(attempt, planner, call)
@@ -167,18 +235,22 @@ class PlanningRunner:
             wall = seconds_since(started, time.perf_counter())
             close_failed(store, attempt, call, error, wall, billed=billed)
             self._end_span(None, None, error_type=error.code)
-            raise PlanningFailure(
-                error.code,
-                f"planner call failed: {error.message}",
-                retryable=error.retryable,
-                retry_after=error.retry_after,
-                hint=error.hint,
+            raise _RoundFailed(
+                PlanningFailure(
+                    error.code,
+                    f"planner call failed: {error.message}",
+                    retryable=error.retryable,
+                    retry_after=error.retry_after,
+                    hint=error.hint,
+                )
             ) from error
         except TaskerError as error:  # a cassette that ran out, say: asking again won't help
             wall = seconds_since(started, time.perf_counter())
             close_failed(store, attempt, call, error, wall, billed=False)
             self._end_span(None, None, error_type=error.code)
-            raise PlanningFailure(error.code, error.message, hint=error.hint) from error
+            raise _RoundFailed(
+                PlanningFailure(error.code, error.message, hint=error.hint)
+            ) from error
         return answer, seconds_since(started, time.perf_counter())
 
     def _start_span(self, attempt: Attempt, planner: Planner, call: Call) -> Any:
@@ -196,7 +268,7 @@ class PlanningRunner:
                 provider=planner.provider,
                 model=planner.model,
                 attempt=call.number,
-                planning_phase=PHASE,
+                planning_phase=phase_of(step),
                 max_output_tokens=call.request.max_output_tokens,
                 trace_id=step.trace_id,
                 span_id=step.span_id,
@@ -223,13 +295,10 @@ class PlanningRunner:
             )
         )
 
-    # -- what the planner is given ------------------------------------------------------------
-
-    def _planner(self, block: PlanningBlock) -> Planner:
-        from tasker_ctl.planning.planner import open_planner, resolve_planner_spec
+    def _planner(self, spec: str, block: PlanningBlock) -> Planner:
+        from tasker_ctl.planning.planner import open_planner
 
         try:
-            spec = resolve_planner_spec(self._options.planner, block.model)
             with self._lock:
                 planner = self._planners.get(spec)
                 if planner is None:
@@ -244,65 +313,48 @@ class PlanningRunner:
             raise PlanningFailure(error.code, error.message, hint=error.hint) from error
         return planner
 
-    def _frame(
-        self, store: Store, attempt: Attempt, template: TaskTemplate, held_steps: int = 0
-    ) -> FragmentFrame:
-        """What a fragment is checked against; ``held_steps`` are reserved for the fragment
-        being checked itself (an accepted one whose fill was not written)."""
-        from tasker_ctl.planning.frame import FragmentFrame
 
-        step = attempt.step
-        remaining = read_budget(store, step.task_uuid, lock=False).remaining("steps")
-        if remaining is not None:
-            remaining += held_steps
-        existing = frozenset(
-            row["name"] for row in store.fetch_all("task_step_states", task_uuid=step.task_uuid)
-        )
-        return FragmentFrame(
-            template=template,
-            planning_step=attempt.definition.name,
-            context=step.task.context,
-            results=_results(attempt),
-            remaining_steps=None if remaining is None else max(0, int(remaining)),
-            existing_steps=existing,
-            callables=frozenset(self._registry.known_callables()) or None,
-            trust=self._options.trust,
-        )
-
-    def _prompt(
-        self,
-        store: Store,
-        attempt: Attempt,
-        template: TaskTemplate,
-        block: PlanningBlock,
-        frame: FragmentFrame,
-    ) -> PlanningPrompt:
-        from tasker_ctl.planning.callables import expand
-        from tasker_ctl.planning.prompt import build_prompt
-
-        budget = read_budget(store, attempt.step.task_uuid, lock=False)
-        results = _results(attempt)
-        remaining = {}
-        for resource in _RESOURCES:
-            left = budget.remaining(resource)
-            remaining[resource] = None if left is None else float(left)
-        max_steps = block.bounds.max_steps
-        if frame.remaining_steps is not None:
-            max_steps = min(max_steps, frame.remaining_steps)
-        return build_prompt(
-            template=template,
-            step=attempt.definition.name,
-            context=attempt.step.task.context,
-            upstream={name: results.get(name) for name in block.context_from},
-            callables=expand(block.allowed_callables, self._registry.known_callables()),
-            patterns=list(block.allowed_patterns),
-            remaining=remaining,
-            max_steps=max_steps,
-            max_depth=block.bounds.max_depth,
+def _require_a_phase(store: Store, attempt: Attempt) -> None:
+    """A planning round needs a phase of the task's budget: none left is exhaustion."""
+    left = read_budget(store, attempt.step.task_uuid, lock=False).remaining("phases")
+    if left is not None and left < 1:
+        raise PlanningFailure(
+            "PLANNING_BUDGET_EXHAUSTED",
+            f"the task's planning budget has no phase left for planning step "
+            f"'{attempt.definition.name}' (phase {phase_of(attempt.step)})",
         )
 
 
-def judge_fragment(fragment: Any, frame: FragmentFrame) -> Any:
+def _exhausted(
+    attempt: Attempt, block: PlanningBlock, failure: PlanningFailure
+) -> tuple[StepHandlerResult, PlannedFill]:
+    """The emergency convergence: no fill, the convergence step next, told why."""
+    from tasker_ctl.engine.worker.planning_answers import findings_json
+    from tasker_ctl.planning.plan import PlannedFill
+
+    diagnostic = {
+        "code": failure.code,
+        "message": failure.message,
+        "planning_step": attempt.definition.name,
+        "phase": phase_of(attempt.step),
+        "findings": findings_json(failure.findings[:5]),
+    }
+    fill = PlannedFill(
+        fragment_id=f"exhausted-{attempt.step.step_uuid}",
+        planning_step=attempt.definition.name,
+        convergence=block.convergence,
+        phase=phase_of(attempt.step),
+        steps=(),
+        edges=(),
+        exhausted=diagnostic,
+    )
+    result = StepHandlerResult.success(
+        {"fragment_id": fill.fragment_id, "steps": [], "exhausted": diagnostic}
+    )
+    return result, fill
+
+
+def judge_fragment(fragment: Any, frame: Any) -> Any:
     """The validator's verdict on a stored fragment (an accepted one, checked again before
     it is written by another worker than the one that accepted it)."""
     from tasker_ctl.planning.validator import check_fragment
@@ -310,29 +362,22 @@ def judge_fragment(fragment: Any, frame: FragmentFrame) -> Any:
     return check_fragment(fragment, frame, source="recorded fragment")
 
 
-def _results(attempt: Attempt) -> dict[str, Any]:
-    """The results of the step's completed ancestors, by name."""
-    return {
-        name: envelope.get("result") if isinstance(envelope, Mapping) else None
-        for name, envelope in attempt.ancestors.everything().items()
-    }
-
-
 def _fill_written(store: Store, row: Mapping[str, Any]) -> bool:
     found = store.fetch_one("fill_committed", attempt_uuid=row["planning_attempt_uuid"])
     return bool(found and found["committed"])
 
 
-def _fill(fragment: Any, fragment_id: str, step: str, block: PlanningBlock) -> PlannedFill:
+def _fill(fragment: Any, fragment_id: str, attempt: Attempt, block: PlanningBlock) -> PlannedFill:
     from tasker_ctl.planning.plan import plan_fill
 
     return plan_fill(
         fragment,
         fragment_id=fragment_id,
-        planning_step=step,
+        planning_step=attempt.definition.name,
         convergence=block.convergence,
-        phase=PHASE,
+        phase=phase_of(attempt.step),
         attempt_uuid=fragment_id,  # a planner's fragment is named after its attempt
+        planning_definition=attempt.definition,
     )
 
 
@@ -346,19 +391,6 @@ def _success(fill: PlannedFill, attempt: int) -> StepHandlerResult:
             "planning_attempts": attempt,
         }
     )
-
-
-def planned_inputs_resolved(step: ClaimedStep, ancestors: AncestorResults) -> ClaimedStep:
-    """A planned step with its input references replaced by the values they name."""
-    from tasker_ctl.planning.plan import resolve_inputs
-
-    if not isinstance(step.inputs, Mapping) or not step.inputs:
-        return step
-    results = {
-        name: envelope.get("result") if isinstance(envelope, Mapping) else None
-        for name, envelope in ancestors.everything().items()
-    }
-    return replace(step, inputs=resolve_inputs(step.inputs, step.task.context, results))
 
 
 def _steps_of(fragment: Any) -> int:

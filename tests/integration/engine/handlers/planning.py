@@ -37,4 +37,6 @@ def queues(context: StepContext) -> dict[str, Any]:
 @step_handler("plan.report")
 def report(context: StepContext) -> dict[str, Any]:
     planned = context.get_dependency_result("plan")["steps"]
-    return {"seen": [name for name in planned if context.get_dependency_result(name)]}
+    exhausted = (context.step_inputs.get("planning") or {}).get("exhausted")
+    seen = [name for name in planned if context.get_dependency_result(name)]
+    return {"seen": seen, "exhausted": exhausted}

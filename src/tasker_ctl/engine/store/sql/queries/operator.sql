@@ -9,7 +9,7 @@ SELECT tasker.lock_task_for_operator(%(task_uuid)s) AS task_state;
 -- name: fetch_steps_for_operator
 -- What an operator's checks need of every step of a task, by name.
 SELECT workflow_step_uuid, task_uuid, name, template_step_name, step_type, namespace_name,
-       current_state, processed, attempts, step_definition
+       current_state, processed, attempts, step_definition, created_by, planning_phase
 FROM tasker.workflow_steps
 WHERE task_uuid = %(task_uuid)s
 ORDER BY name;

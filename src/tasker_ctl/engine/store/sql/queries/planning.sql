@@ -90,3 +90,19 @@ SELECT id.uuid, id.uuid::text, %(task_uuid)s, %(step_uuid)s, %(phase)s,
        tasker.now()
 FROM id
 RETURNING planning_attempt_uuid, attempt;
+
+-- name: task_planned_definitions
+-- Every step of a task by name, with a planned step's own definition (NULL for the
+-- template's): the names a fragment may not take, and what planned steps declare.
+SELECT name, step_definition FROM tasker.workflow_steps WHERE task_uuid = %(task_uuid)s;
+
+-- name: note_planning_exhausted
+-- A planning step that ran out of budget hands its convergence step the diagnostic under
+-- inputs.planning.exhausted (a list: one entry per planning step that ran out), in the
+-- transaction that completes the planning step.
+UPDATE tasker.workflow_steps
+SET inputs = inputs || jsonb_build_object('planning',
+        coalesce(inputs -> 'planning', '{}'::jsonb) || jsonb_build_object('exhausted',
+            coalesce(inputs #> '{planning,exhausted}', '[]'::jsonb)
+            || jsonb_build_array(%(diagnostic)s::jsonb)))
+WHERE task_uuid = %(task_uuid)s AND name = %(name)s;

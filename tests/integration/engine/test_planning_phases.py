@@ -1,0 +1,115 @@
+"""Planning that adapts when it fails: fresh rounds told why the last one failed
+(``max_replans``), other models when one keeps failing (``fallback_models``), and the
+emergency convergence when the budget runs out: the convergence step runs with what there is
+and a coded diagnostic under ``planning.exhausted``, never a hang."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from tasker_ctl.engine.store.connection import Store
+from tasker_ctl.sdk.registry import HandlerRegistry
+from tests.integration.engine.conftest import Engine
+from tests.integration.engine.handlers import planning as planning_handlers
+from tests.integration.engine.planning_support import (
+    GOOD,
+    answer,
+    assert_invariants,
+    check,
+    fragment,
+    planning_template,
+)
+from tests.openai_server import OpenAIServer
+
+BAD = fragment(check("logs", "plan.checks.unknown"))
+CONTEXT = {"incident": "INC-1"}
+
+
+@pytest.fixture
+def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
+    registry = HandlerRegistry()
+    registry.register_module(planning_handlers)
+    opened = Engine(database_url, store, registry)
+    yield opened
+    opened.close()
+
+
+def attempts(engine: Engine, task: object) -> list[dict[str, object]]:
+    return engine.rows(
+        "SELECT * FROM tasker.planning_attempts WHERE task_uuid = %s ORDER BY attempt", task
+    )
+
+
+def test_an_exhausted_budget_ends_in_the_emergency_convergence(planning_engine: Engine) -> None:
+    template = planning_template(
+        max_repairs=3,
+        budget={
+            "max_llm_calls": 2,
+            "max_tokens": 200_000,
+            "max_cost_usd": 1.0,
+            "max_wall_seconds": 300,
+        },
+    )
+    with OpenAIServer([answer(BAD)] * 4) as server:
+        task = planning_engine.submit(template, CONTEXT).task_uuid
+        state = planning_engine.run(task, planner=server.spec(), timeout=60)
+        calls = len(server.requests)
+    assert state == "complete"
+    assert calls == 2
+    steps = planning_engine.steps(task)
+    plan = steps["plan"]["results"]["result"]
+    assert plan["steps"] == []
+    assert plan["exhausted"]["code"] == "PLANNING_BUDGET_EXHAUSTED"
+    report = steps["report"]["results"]["result"]
+    (diagnostic,) = report["exhausted"]
+    assert diagnostic["code"] == "PLANNING_BUDGET_EXHAUSTED"
+    assert diagnostic["planning_step"] == "plan"
+    assert diagnostic["findings"]  # what the last answer got wrong
+    assert_invariants(planning_engine, task)
+
+
+def test_a_fresh_round_is_told_why_the_last_one_failed(planning_engine: Engine) -> None:
+    template = planning_template(max_repairs=0, max_replans=1)
+    with OpenAIServer([answer(BAD), answer(GOOD)]) as server:
+        task = planning_engine.submit(template, CONTEXT).task_uuid
+        assert planning_engine.run(task, planner=server.spec(), timeout=60) == "complete"
+        second = json.dumps(server.requests[1])
+    assert "previous plan was refused" in second
+    assert "plan.checks.unknown" in second  # the finding names it
+    assert '\\"fragment_version\\"' not in second.split("previous plan was refused")[1]
+    assert [row["accepted"] for row in attempts(planning_engine, task)] == [False, True]
+    assert_invariants(planning_engine, task)
+
+
+def test_a_failing_model_falls_back_to_the_next(planning_engine: Engine) -> None:
+    with OpenAIServer([{"status": 500}] * 4) as broken, OpenAIServer([answer(GOOD)]) as spare:
+        template = planning_template(fallback_models=[spare.spec("spare-model")])
+        task = planning_engine.submit(template, CONTEXT).task_uuid
+        state = planning_engine.run(task, planner=broken.spec("main-model"), timeout=60)
+    assert state == "complete"
+    rows = attempts(planning_engine, task)
+    assert [row["status"] for row in rows] == ["failed", "answered"]
+    assert rows[0]["model"] == "main-model"
+    assert "spare" in str(rows[1]["planner"])
+    assert_invariants(planning_engine, task)
+
+
+def test_when_every_model_and_round_fails_the_step_fails_for_good(
+    planning_engine: Engine,
+) -> None:
+    with OpenAIServer([answer(BAD)] * 2) as first, OpenAIServer([answer(BAD)] * 2) as second:
+        template = planning_template(
+            max_repairs=0, max_replans=1, fallback_models=[second.spec("second")]
+        )
+        task = planning_engine.submit(template, CONTEXT).task_uuid
+        planning_engine.run(task, planner=first.spec("first"), timeout=60)
+    steps = planning_engine.steps(task)
+    assert steps["plan"]["current_state"] == "error"
+    error = steps["plan"]["results"]["error"]
+    assert error["metadata"]["error_code"] == "PLANNING_NO_VALID_FRAGMENT"
+    assert len(attempts(planning_engine, task)) == 4  # two rounds on each model
+    assert steps["report"]["current_state"] == "pending"
+    assert_invariants(planning_engine, task)
