@@ -12,7 +12,7 @@ repeats.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -130,7 +130,6 @@ def evaluate(
     tiers: Sequence[int] = (1, 2),
     repairs: int = 2,
     suite_name: str | None = None,
-    progress: Callable[[ProblemFigures], None] | None = None,
 ) -> EvalReport:
     """Ask ``planner`` every problem of ``suite`` at each tier (tiers in the order given,
     problems in the suite's order: the order a cassette records). A failed model call is that
@@ -144,8 +143,6 @@ def evaluate(
             figures, milliseconds = _run_problem(loaded, planner, tier, repairs)
             spent += milliseconds
             problems.append(figures)
-            if progress is not None:
-                progress(figures)
         latency[str(tier)] = spent
     by_tier = [_tier_figures(tier, [p for p in problems if p.tier == tier]) for tier in tiers]
     calibrated = next(
