@@ -103,6 +103,8 @@ def build_prompt(
     context_inputs: Sequence[ContextInput] | None = None,
     policy: ContextPolicy | None = None,
     tiers: Sequence[int] = (1, 2),
+    definition: StepDefinition | None = None,
+    upstream_schemas: Mapping[str, Any] | None = None,
 ) -> PlanningPrompt:
     """The prompt for planning step ``step`` of ``template`` (which must be one), within
     ``policy.prompt_max_tokens`` (the step's ``planning.context`` when no policy is given).
@@ -113,14 +115,16 @@ def build_prompt(
     context (``task.context``) and each upstream result are given; a value without one is
     planned here with no model to summarize it, and a "summarize" input never summarized
     becomes a reference."""
-    definition = template.step(step)
+    definition = definition or template.step(step)
     if definition is None or definition.planning is None:
         raise ValueError(f"step '{step}' of template '{template.name}' is not a planning step")
     planning = definition.planning
     policy = policy or context_policy(planning)
     dynamic = planning.allow_dynamic_composition
-    tool_schema = fragment_json_schema(callables, patterns, dynamic)
-    values, schemas = _context_values(template, planning, context, upstream)
+    # a level of nested planning left: the fragment may hold a nested planning step
+    nested = planning.max_nesting > 0
+    tool_schema = fragment_json_schema(callables, patterns, dynamic, allow_nested=nested)
+    values, schemas = _context_values(template, planning, context, upstream, upstream_schemas)
     inputs = _inputs(values, schemas, context_inputs, policy)
     if not tiers or not set(tiers) <= {1, 2, 3}:
         raise ValueError(f"tiers are among 1, 2 and 3, not {list(tiers)}")
@@ -230,15 +234,23 @@ def _over(request: PlannerRequest, cap: int) -> int:
 
 
 def _context_values(
-    template: TaskTemplate, planning: PlanningBlock, context: Any, upstream: Mapping[str, Any]
+    template: TaskTemplate,
+    planning: PlanningBlock,
+    context: Any,
+    upstream: Mapping[str, Any],
+    known: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The values of the prompt by input name (the context first, then the upstream results in
-    name order) and their schemas."""
+    name order) and their schemas (``known``: those of steps the template does not declare,
+    steps planners added)."""
     values: dict[str, Any] = {TASK_CONTEXT: context}
     schemas: dict[str, Any] = {TASK_CONTEXT: template.input_schema}
     for name in sorted(set(planning.context_from) | set(upstream)):
         source = template.step(name)
-        schemas[name] = source.result_schema if source is not None else None
+        if source is not None:
+            schemas[name] = source.result_schema
+        else:
+            schemas[name] = (known or {}).get(name)
         if name in upstream:
             values[name] = upstream[name]
     return values, schemas

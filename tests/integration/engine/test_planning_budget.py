@@ -52,8 +52,12 @@ def run_out(engine: Engine, template: Any, *entries: dict[str, Any]) -> Any:
 
 
 def failure_code(engine: Engine, task: Any) -> str:
-    error = engine.steps(task)["plan"]["results"]["error"]
-    return str(error["metadata"]["error_code"])
+    """Why planning ended: a budget that ran out ends in the emergency convergence (the
+    planning step completes with the diagnostic; the convergence runs)."""
+    steps = engine.steps(task)
+    result = steps["plan"]["results"]["result"]
+    assert steps["report"]["current_state"] == "complete"
+    return str(result["exhausted"]["code"])
 
 
 @pytest.mark.parametrize("entry", [{"max_usage": True}, {"omit_usage": True}])

@@ -153,18 +153,30 @@ def _known_cost(planner: Planner) -> Decimal | None:
     return next_cost() if callable(next_cost) else None
 
 
+SUMMARY_VERSION = "summary-request/1"
+
+
+def request_hash(request: PlannerRequest) -> str:
+    from tasker_ctl.planning.planner import prompt_hash
+
+    return prompt_hash(request.system, request.prompt)
+
+
 def open_call(
     store: Store,
     attempt: Attempt,
     block: PlanningBlock,
     planner: Planner,
-    prompt: PlanningPrompt,
+    prompt: PlanningPrompt | None,
     request: PlannerRequest,
     findings: Sequence[Any],
     phase: int,
+    *,
+    purpose: str = "plan",
 ) -> Call:
     """Reserve the call's worst case and write its attempt (``calling``), in one transaction
-    under the task's budget lock."""
+    under the task's budget lock. ``prompt`` is None for a call that summarizes an input
+    (``purpose`` "summarize"): its request is recorded with its own hash."""
     from dataclasses import replace
 
     from tasker_ctl.planning.pricing import find_price, prices_version
@@ -194,11 +206,13 @@ def open_call(
             provider=planner.provider[:64],
             model=planner.model[:128],
             prompt=f"{sent.system}\n\n{sent.prompt}",
-            prompt_hash=prompt.prompt_hash,
-            prompt_version=prompt.version,
-            capability_schema=Json(sent.tool_schema),
-            capability_schema_hash=prompt.capability_hash,
-            capability_text=prompt.capability_text,
+            prompt_hash=prompt.prompt_hash if prompt else request_hash(sent),
+            prompt_version=prompt.version if prompt else SUMMARY_VERSION,
+            capability_schema=Json(sent.tool_schema) if sent.tool_schema else None,
+            capability_schema_hash=prompt.capability_hash if prompt else None,
+            capability_text=prompt.capability_text if prompt else None,
+            purpose=purpose,
+            context_inputs=Json(prompt.context_inputs if prompt else []),
             reserved=stored_reservation(
                 {**amounts, "tokens_in": Decimal(tokens_in), "tokens_out": Decimal(tokens_out)}
             ),
@@ -390,3 +404,27 @@ def release_fill_reservation(
             {"steps": Decimal(steps), "phases": Decimal(1)},
             note="accepted fragment no longer valid",
         )
+
+
+def close_summary(
+    store: Store, attempt: Attempt, call: Call, answer: PlannerAnswer, wall: Decimal
+) -> None:
+    """Complete a summarization call with its text: what it used committed, the rest
+    released (a summary is no fragment: nothing is accepted)."""
+    step = attempt.step
+    columns, spent = answered_use(call, answer, wall)
+    with store.transaction():
+        fence(store, attempt)
+        store.fetch_one(
+            "finish_planning_attempt",
+            attempt_uuid=call.attempt_uuid,
+            status="answered",
+            answer=answer.text[:MAX_STORED_ANSWER],
+            fragment=None,
+            fragment_id=None,
+            findings=Json([]),
+            accepted=False,
+            error=None,
+            **columns,
+        )
+        settle(store, step.task_uuid, step.step_uuid, call.attempt_uuid, call.reserved, spent)

@@ -4,7 +4,7 @@ the names already taken, the budget left)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ from tasker_ctl.template.model import PlanningBlock, StepDefinition, TaskTemplat
 from tasker_ctl.trust import TrustPolicy
 
 if TYPE_CHECKING:
+    from tasker_ctl.planning.context_plan import ContextInput
     from tasker_ctl.planning.frame import FragmentFrame
     from tasker_ctl.planning.prompt import PlanningPrompt
 
@@ -88,7 +89,10 @@ class PlanningInputs:
         template: TaskTemplate,
         block: PlanningBlock,
         frame: FragmentFrame,
+        context_inputs: Sequence[ContextInput] | None = None,
     ) -> PlanningPrompt:
+        """The prompt; ``context_inputs`` say how each input is given (``context_values``
+        planned, the summaries made), else the prompt plans them without a model."""
         from tasker_ctl.planning.callables import expand
         from tasker_ctl.planning.prompt import build_prompt
 
@@ -111,7 +115,25 @@ class PlanningInputs:
             remaining=remaining,
             max_steps=max_steps,
             max_depth=block.bounds.max_depth,
+            context_inputs=context_inputs,
+            definition=attempt.definition,
+            upstream_schemas={name: frame.result_schema_of(name) for name in block.context_from},
         )
+
+    def context_values(
+        self, attempt: Attempt, template: TaskTemplate, block: PlanningBlock, frame: FragmentFrame
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The prompt's inputs (the task context, the ``context_from`` results) and their
+        schemas, by name, as ``plan_context`` takes them."""
+        from tasker_ctl.planning.context_plan import TASK_CONTEXT
+
+        results = results_of(attempt)
+        values: dict[str, Any] = {TASK_CONTEXT: attempt.step.task.context}
+        schemas: dict[str, Any] = {TASK_CONTEXT: template.input_schema}
+        for name in block.context_from:
+            values[name] = results.get(name)
+            schemas[name] = frame.result_schema_of(name)
+        return values, schemas
 
 
 def with_failure_context(prompt: PlanningPrompt, findings: list[Any], model: str) -> Any:

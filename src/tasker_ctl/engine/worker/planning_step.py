@@ -57,6 +57,8 @@ from tasker_ctl.engine.worker.planning_inputs import (
     phase_of,
     with_failure_context,
 )
+from tasker_ctl.engine.worker.planning_spans import PlannerSpans
+from tasker_ctl.engine.worker.planning_summaries import give_context
 from tasker_ctl.errors import TaskerError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.sdk.types import StepHandlerResult
@@ -92,7 +94,7 @@ class PlanningRunner:
         self._inputs = PlanningInputs(registry, options.trust)
         self._planners: dict[str, Planner] = {}
         self._lock = threading.Lock()
-        self._span: Any = None  # the span of the call in flight
+        self._spans = PlannerSpans(telemetry)
 
     def run(self, store: Store, attempt: Attempt, template: TaskTemplate) -> Outcome:
         """Plan ``attempt``'s step: its outcome, with the fill to write on success (never
@@ -137,11 +139,14 @@ class PlanningRunner:
             release_fill_reservation(store, attempt, pending["planning_attempt_uuid"], held)
         _require_a_phase(store, attempt)
         last: PlanningFailure | None = None
+        inputs: list[Any] | None = None
         for spec in self._specs(block):
             planner = self._planner(spec, block)
+            if inputs is None:  # summaries are made once, by the first model
+                inputs = self._context(store, attempt, template, block, planner)
             for _ in range(block.max_replans + 1):
                 try:
-                    return self._round(store, attempt, template, block, planner, last)
+                    return self._round(store, attempt, template, block, planner, last, inputs)
                 except _RoundFailed as failed:
                     last = failed.failure
                     if last.code != "PLANNING_NO_VALID_FRAGMENT":
@@ -157,12 +162,17 @@ class PlanningRunner:
         block: PlanningBlock,
         planner: Planner,
         last: PlanningFailure | None,
+        inputs: list[Any],
     ) -> tuple[StepHandlerResult, PlannedFill]:
         """One round: the first request and its repairs; ``_RoundFailed`` without a fragment."""
+        from tasker_ctl.planning.errors import PlanningPromptTooLarge
         from tasker_ctl.planning.prompt import repair_request
 
         frame = self._inputs.frame(store, attempt, template)
-        prompt = self._inputs.prompt(store, attempt, template, block, frame)
+        try:
+            prompt = self._inputs.prompt(store, attempt, template, block, frame, inputs)
+        except PlanningPromptTooLarge as error:
+            raise PlanningFailure(error.code, error.message, hint=error.hint) from error
         request = prompt.request
         if last is not None and last.findings:
             request = with_failure_context(prompt, last.findings, planner.model)
@@ -185,7 +195,7 @@ class PlanningRunner:
             frame = self._inputs.frame(store, attempt, template)
             fragment_id = str(call.attempt_uuid)
             check = judge_answer(answer.text, frame, source=f"attempt {call.number}")
-            self._end_span(answer, check)
+            self._spans.end(answer, check)
             close_answered(store, attempt, call, answer, wall, check, fragment_id)
             failpoint("planning.after_answer")
             if check.accepted and check.fragment is not None:
@@ -203,6 +213,19 @@ class PlanningRunner:
                 "again, `task complete-step --result @fragment.yaml` supplies a fragment by hand",
             )
         )
+
+    def _context(
+        self,
+        store: Store,
+        attempt: Attempt,
+        template: TaskTemplate,
+        block: PlanningBlock,
+        planner: Planner,
+    ) -> list[Any]:
+        """How each input of the prompt is given (``planning_summaries``)."""
+        frame = self._inputs.frame(store, attempt, template)
+        values, schemas = self._inputs.context_values(attempt, template, block, frame)
+        return give_context(store, attempt, block, planner, values, schemas, self._spans)
 
     def _specs(self, block: PlanningBlock) -> list[str]:
         """The planner specs in the order they are tried: the one in force, then the
@@ -225,7 +248,7 @@ class PlanningRunner:
         ends the round (``_RoundFailed``)."""
         from tasker_ctl.planning.errors import PlannerCallFailed
 
-        self._span = self._start_span(attempt, planner, call)
+        self._spans.start(attempt, planner, call)
         started = time.perf_counter()
         try:
             answer = planner.propose(call.request)
@@ -234,7 +257,7 @@ class PlanningRunner:
             billed = error.retryable and error.code != "PLANNER_RATE_LIMITED"
             wall = seconds_since(started, time.perf_counter())
             close_failed(store, attempt, call, error, wall, billed=billed)
-            self._end_span(None, None, error_type=error.code)
+            self._spans.end(None, None, error_type=error.code)
             raise _RoundFailed(
                 PlanningFailure(
                     error.code,
@@ -247,53 +270,11 @@ class PlanningRunner:
         except TaskerError as error:  # a cassette that ran out, say: asking again won't help
             wall = seconds_since(started, time.perf_counter())
             close_failed(store, attempt, call, error, wall, billed=False)
-            self._end_span(None, None, error_type=error.code)
+            self._spans.end(None, None, error_type=error.code)
             raise _RoundFailed(
                 PlanningFailure(error.code, error.message, hint=error.hint)
             ) from error
         return answer, seconds_since(started, time.perf_counter())
-
-    def _start_span(self, attempt: Attempt, planner: Planner, call: Call) -> Any:
-        if self._telemetry is None:
-            return None
-        from tasker_ctl.telemetry import PlannerCallInfo
-
-        step = attempt.step
-        return self._telemetry.start_planner_call(
-            PlannerCallInfo(
-                task_uuid=str(step.task_uuid),
-                step_uuid=str(step.step_uuid),
-                step_name=step.name,
-                namespace=step.namespace_name,
-                provider=planner.provider,
-                model=planner.model,
-                attempt=call.number,
-                planning_phase=phase_of(step),
-                max_output_tokens=call.request.max_output_tokens,
-                trace_id=step.trace_id,
-                span_id=step.span_id,
-            )
-        )
-
-    def _end_span(
-        self, answer: PlannerAnswer | None, check: Any, error_type: str | None = None
-    ) -> None:
-        span, self._span = self._span, None
-        if span is None:
-            return
-        from tasker_ctl.telemetry import PlannerCallResult
-
-        span.end(
-            PlannerCallResult(
-                tokens_in=answer.tokens_in if answer else None,
-                tokens_out=answer.tokens_out if answer else None,
-                response_model=answer.model if answer else None,
-                accepted=check.accepted if check is not None else None,
-                findings=len(check.findings) if check is not None else 0,
-                cost_usd=answer.cost_usd if answer else None,
-                error_type=error_type,
-            )
-        )
 
     def _planner(self, spec: str, block: PlanningBlock) -> Planner:
         from tasker_ctl.planning.planner import open_planner

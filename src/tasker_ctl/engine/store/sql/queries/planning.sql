@@ -33,13 +33,14 @@ ORDER BY attempt;
 INSERT INTO tasker.planning_attempts
     (task_uuid, workflow_step_uuid, planning_phase, attempt, status, planner, provider, model,
      prompt, prompt_hash, prompt_version, capability_schema, capability_schema_hash,
-     capability_text, reserved, prices_version)
+     capability_text, reserved, prices_version, purpose, context_inputs)
 VALUES (%(task_uuid)s, %(step_uuid)s, %(phase)s,
         (SELECT coalesce(max(attempt), 0) + 1 FROM tasker.planning_attempts
          WHERE workflow_step_uuid = %(step_uuid)s AND planning_phase = %(phase)s),
         'calling', %(planner)s, %(provider)s, %(model)s, %(prompt)s, %(prompt_hash)s,
         %(prompt_version)s, %(capability_schema)s, %(capability_schema_hash)s,
-        %(capability_text)s, %(reserved)s, %(prices_version)s)
+        %(capability_text)s, %(reserved)s, %(prices_version)s, %(purpose)s,
+        %(context_inputs)s)
 RETURNING planning_attempt_uuid, attempt;
 
 -- name: finish_planning_attempt
