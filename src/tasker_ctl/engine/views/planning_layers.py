@@ -316,10 +316,17 @@ def _fragment_step(step: InspectedStep, row: dict[str, Any]) -> FragmentStep:
 
 
 def _planning_blocks(store: Store, task_uuid: uuid.UUID) -> dict[str, dict[str, Any]]:
+    """The planning block of each planning step: the template's, and a nested planner's own
+    (its row's definition: the template does not declare it)."""
     steps = store.fetch_value("task_template_steps", task_uuid=task_uuid)
+    planned = [
+        row["step_definition"]
+        for row in store.fetch_all("task_planned_definitions", task_uuid=task_uuid)
+        if row["step_definition"] is not None
+    ]
     return {
         str(step.get("name")): step["planning"]
-        for step in (steps if isinstance(steps, list) else [])
+        for step in [*(steps if isinstance(steps, list) else []), *planned]
         if isinstance(step, dict) and isinstance(step.get("planning"), dict)
     }
 
