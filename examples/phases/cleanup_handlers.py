@@ -10,7 +10,23 @@ from tasker_ctl.sdk.step_handler.functional import inputs, step_handler
 @step_handler("cleanup.profile_dataset")
 @inputs("dataset")
 def profile_dataset(dataset):
-    return {"dataset": dataset, "rows": 120_000, "suspicious_columns": ["email", "shipped_at"]}
+    # a sample of rows: more than a prompt takes whole, so the planner gets a summary of it
+    sample = [
+        {
+            "order_id": f"o-{n:05d}",
+            "email": None if n % 7 == 0 else f"buyer{n}@example.com",
+            "shipped_at": f"2027-01-{n % 28 + 1:02d}"
+            if n % 11 == 0
+            else f"2026-11-{n % 28 + 1:02d}",
+        }
+        for n in range(60)
+    ]
+    return {
+        "dataset": dataset,
+        "rows": 120_000,
+        "suspicious_columns": ["email", "shipped_at"],
+        "sample": sample,
+    }
 
 
 @step_handler("cleanup.plan_cleanup")

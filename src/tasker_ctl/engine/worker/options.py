@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT
 from tasker_ctl.engine.worker.handler_process import Isolation
@@ -44,3 +47,23 @@ class WorkerOptions:
     planner: str | None = None
     planner_record: Path | None = None
     planner_base_dir: Path | None = None
+    # the planners opened, by spec, shared by the worker threads of one pool (``replace``
+    # keeps the same object): a replayed cassette then answers the pool's calls in order,
+    # whichever thread makes them
+    planners: PlannerCache = field(default_factory=lambda: PlannerCache())
+
+
+class PlannerCache:
+    """The planners a pool has opened, by spec (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._planners: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get_or_open(self, spec: str, open_planner: Callable[[], Any]) -> Any:
+        with self._lock:
+            planner = self._planners.get(spec)
+            if planner is None:
+                planner = open_planner()
+                self._planners[spec] = planner
+            return planner

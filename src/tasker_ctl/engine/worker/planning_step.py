@@ -25,7 +25,6 @@ the diagnostic in its inputs under ``planning.exhausted`` (the emergency converg
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import replace
@@ -92,8 +91,6 @@ class PlanningRunner:
         self._options = options
         self._telemetry = telemetry
         self._inputs = PlanningInputs(registry, options.trust)
-        self._planners: dict[str, Planner] = {}
-        self._lock = threading.Lock()
         self._spans = PlannerSpans(telemetry)
 
     def run(self, store: Store, attempt: Attempt, template: TaskTemplate) -> Outcome:
@@ -280,16 +277,15 @@ class PlanningRunner:
         from tasker_ctl.planning.planner import open_planner
 
         try:
-            with self._lock:
-                planner = self._planners.get(spec)
-                if planner is None:
-                    planner = open_planner(
-                        spec,
-                        record=self._options.planner_record,
-                        base_dir=self._options.planner_base_dir,
-                        price=block.price,
-                    )
-                    self._planners[spec] = planner
+            planner: Planner = self._options.planners.get_or_open(
+                spec,
+                lambda: open_planner(
+                    spec,
+                    record=self._options.planner_record,
+                    base_dir=self._options.planner_base_dir,
+                    price=block.price,
+                ),
+            )
         except TaskerError as error:
             raise PlanningFailure(error.code, error.message, hint=error.hint) from error
         return planner
