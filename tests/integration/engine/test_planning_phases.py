@@ -113,3 +113,39 @@ def test_when_every_model_and_round_fails_the_step_fails_for_good(
     assert len(attempts(planning_engine, task)) == 4  # two rounds on each model
     assert steps["report"]["current_state"] == "pending"
     assert_invariants(planning_engine, task)
+
+
+def test_a_chains_aggregate_limit_bounds_its_tasks_planning(planning_engine: Engine) -> None:
+    """Two tasks of one delegation chain limited to 5 LLM calls in all: the root plans with
+    one call; the child (whose own budget allows 10) gets the 4 calls the chain has left,
+    then ends in the emergency convergence; the chain's committed calls never pass 5."""
+    budget = {
+        "max_llm_calls": 10,
+        "max_tokens": 500_000,
+        "max_cost_usd": 5.0,
+        "max_wall_seconds": 600,
+    }
+    template = planning_template(max_repairs=9, budget=budget)
+    with OpenAIServer([answer(GOOD)] + [answer(BAD)] * 9) as server:
+        root = planning_engine.submit(
+            template, {"incident": "INC-root"}, chain_limits={"max_llm_calls": 5}
+        )
+        assert planning_engine.run(root.task_uuid, planner=server.spec(), timeout=60) == (
+            "complete"
+        )
+        child = planning_engine.submit(
+            template, {"incident": "INC-child"}, parent_correlation_id=root.correlation_id
+        )
+        planning_engine.run(child.task_uuid, planner=server.spec(), timeout=60)
+        calls = len(server.requests)
+    committed = planning_engine.one(
+        "SELECT coalesce(sum(amount), 0) AS calls FROM tasker.task_budget_entries"
+        " WHERE resource = 'llm_calls' AND kind = 'commit' AND task_uuid = ANY(%s)",
+        [root.task_uuid, child.task_uuid],
+    )["calls"]
+    assert calls == committed == 5
+    plan = planning_engine.steps(child.task_uuid)["plan"]["results"]["result"]
+    assert plan["exhausted"]["code"] == "PLANNING_BUDGET_EXHAUSTED"
+    assert planning_engine.steps(child.task_uuid)["report"]["current_state"] == "complete"
+    for task in (root.task_uuid, child.task_uuid):
+        assert_invariants(planning_engine, task)

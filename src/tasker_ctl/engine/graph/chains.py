@@ -132,3 +132,35 @@ def chain_error(breach: ChainBreach, root: str, tasks: int) -> ChainLimitError:
         hint="`tasker-ctl report budget --lineage TASK` shows what each task spent; start a "
         "new chain with a higher limit",
     )
+
+
+def chain_left(store: _Queries, task_uuid: uuid.UUID) -> dict[str, Decimal]:
+    """What the delegation chain of a task has left of its aggregate limits (cost, tokens,
+    LLM calls), by ledger resource, counting every task's use and open reservations; {} when
+    its chain has none. Locks the chain root's row until the caller's transaction ends, so
+    that the planning calls of a chain's tasks reserve one at a time."""
+    task = store.fetch_one("chain_of_task", task_uuid=task_uuid)
+    if task is None:
+        return {}
+    root_uuid, session = task_uuid, None
+    if task["parent_correlation_id"] is not None:
+        chain = store.fetch_one(
+            "chain_of_parent",
+            parent_correlation_id=task["parent_correlation_id"],
+            max_hops=MAX_HOPS,
+        )
+        if chain is not None and chain["root_task_uuid"] is not None:
+            root_uuid, session = chain["root_task_uuid"], chain["session_id"]
+    root = store.fetch_one("lock_chain_root", task_uuid=root_uuid)
+    limits = read_chain_limits(root["chain_limits"] if root else None)
+    budget = {CHAIN_BUDGET[name]: limit for name, limit in limits.items() if name in CHAIN_BUDGET}
+    if not budget:
+        return {}
+    figures = store.fetch_one(
+        "chain_figures", root_task_uuid=root_uuid, session_id=session, max_hops=MAX_HOPS
+    )
+    held = {
+        str(resource): exact(amount) or Decimal(0)
+        for resource, amount in ((figures or {}).get("held") or {}).items()
+    }
+    return {resource: limit - held.get(resource, Decimal(0)) for resource, limit in budget.items()}

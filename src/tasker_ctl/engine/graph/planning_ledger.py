@@ -37,22 +37,24 @@ class BudgetState:
     used: dict[str, Decimal]
     reserved: dict[str, Decimal]
     step_left: dict[str, Decimal] = field(default_factory=dict)
+    # what the task's delegation chain has left of its aggregate limits (read with a step)
+    chain_left: dict[str, Decimal] = field(default_factory=dict)
 
     def remaining(self, resource: str) -> Decimal | None:
-        """What is left of ``resource``: the task's, or less when the step's own bound
-        leaves less (the budget hierarchy); None when neither limits it."""
+        """What is left of ``resource``: the least of the task's, the step's own bound
+        (the budget hierarchy) and its chain's aggregate; None when none limits it."""
         limit = self.limits.get(resource)
-        task_left = None
+        left = []
         if limit is not None:
-            task_left = (
+            left.append(
                 limit
                 - self.used.get(resource, Decimal(0))
                 - self.reserved.get(resource, Decimal(0))
             )
-        step_left = self.step_left.get(resource)
-        if step_left is None or (task_left is not None and task_left <= step_left):
-            return task_left
-        return step_left
+        for narrower in (self.step_left, self.chain_left):
+            if resource in narrower:
+                left.append(narrower[resource])
+        return min(left) if left else None
 
 
 def read_budget(
@@ -100,7 +102,12 @@ def read_budget(
         for resource in SPENDING:
             if resource in step_limits:
                 step_left[resource] = step_limits[resource] - _open(step_sums, resource)
-    return BudgetState(limits, used, reserved, step_left)
+    chain: dict[str, Decimal] = {}
+    if lock and step_uuid is not None:  # a call's reservation: the chain's limits hold too
+        from tasker_ctl.engine.graph.chains import chain_left
+
+        chain = chain_left(store, task_uuid)
+    return BudgetState(limits, used, reserved, step_left, chain)
 
 
 def _open(sums: Mapping[tuple[str, str], Decimal], resource: str) -> Decimal:

@@ -65,7 +65,12 @@ SELECT (SELECT count(*) FROM members) AS tasks,
        (SELECT coalesce(jsonb_object_agg(resource, used::text), '{}'::jsonb)
         FROM (SELECT u.resource, sum(u.used) AS used
               FROM members m JOIN tasker.task_budget_use u ON u.task_uuid = m.task_uuid
-              GROUP BY u.resource) totals) AS used;
+              GROUP BY u.resource) totals) AS used,
+       -- used and still reserved: what a planning call of a chain task may not pass
+       (SELECT coalesce(jsonb_object_agg(resource, held::text), '{}'::jsonb)
+        FROM (SELECT u.resource, sum(u.used + u.reserved) AS held
+              FROM members m JOIN tasker.task_budget_use u ON u.task_uuid = m.task_uuid
+              GROUP BY u.resource) totals) AS held;
 
 -- name: chain_root_limits
 -- The limits of a chain whose top tasks are these: those of the first of them created.
@@ -138,3 +143,8 @@ SELECT resource, kind, sum(amount) AS amount
 FROM tasker.task_budget_entries
 WHERE workflow_step_uuid = %(step_uuid)s
 GROUP BY resource, kind;
+
+-- name: chain_of_task
+-- The chain a task belongs to, as chain_of_parent says for its parent_correlation_id (no
+-- parent: the task is its own chain's root).
+SELECT task_uuid, parent_correlation_id FROM tasker.tasks WHERE task_uuid = %(task_uuid)s;
