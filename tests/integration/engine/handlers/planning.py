@@ -10,8 +10,10 @@ from tasker_ctl.sdk.types import StepContext
 
 
 @step_handler("plan.gather")
-def gather() -> dict[str, Any]:
-    return {"service": "checkout", "signals": ["latency", "errors"]}
+def gather(context: StepContext) -> dict[str, Any]:
+    # the context's "signals" asks for that many (a large result reaches the planner summarized)
+    count = context.get_input("signals") or 2
+    return {"service": "checkout", "signals": [f"signal {n}: latency" for n in range(count)]}
 
 
 @step_handler("plan.planner")
