@@ -134,8 +134,10 @@ def test_summaries_are_bounded_and_say_what_was_elided(value: object) -> None:
     item = plan_input("gather", value, None, policy, summarize=False)
     assert item.strategy == "structured"
     assert item.bytes_before > VERBATIM_LIMIT
-    assert item.note is not None and "elided" in item.note
-    assert item.text is not None and item.bytes_after == len(item.text.encode())
+    assert item.note is not None
+    assert "elided" in item.note
+    assert item.text is not None
+    assert item.bytes_after == len(item.text.encode())
     assert item.bytes_after <= SUMMARY_LIMIT
     json.loads(item.text)  # a summary is JSON: a planner reads it like the result
 
