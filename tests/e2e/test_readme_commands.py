@@ -100,7 +100,7 @@ def test_the_readme_has_commands_to_run() -> None:
 def _workspace(tmp_path: Path) -> Path:
     workspace = tmp_path / "checkout"
     workspace.mkdir()
-    for name in ("examples", "pyproject.toml", "README.md"):
+    for name in ("examples", "evals", "pyproject.toml", "README.md"):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(source, workspace / name)
