@@ -34,7 +34,7 @@ MODEL_PROVIDERS = ("openai", "anthropic", "ollama")
 # what one message costs beyond its text (role and framing tokens), and the tool definition's
 # framing: generous, so that the bound stays a bound for every tokenizer in use
 PER_MESSAGE_OVERHEAD_TOKENS = 16
-TOOL_OVERHEAD_TOKENS = 64
+TOOL_OVERHEAD_TOKENS = 512  # the tool definition's wrapper and description, the request's keys
 SPEC_FORMS = (
     "openai:MODEL, anthropic:MODEL, ollama:MODEL, openai:MODEL@http://HOST:PORT/v1 or replay:FILE"
 )
@@ -79,11 +79,19 @@ class PlannerRequest:
 
     def worst_case_input_tokens(self) -> int:
         """An upper bound on the input tokens of this request with any byte-level BPE
-        tokenizer: a token covers at least one byte, plus a fixed overhead per message and
-        for the tool's definition."""
+        tokenizer: a token covers at least one byte, so the request's texts and tool schema
+        as the wire carries them (JSON-escaped, every non-ASCII character as ``\\uXXXX``:
+        never fewer bytes than their UTF-8), plus a fixed overhead per message and for the
+        tool's definition. A provider that counted every byte of the request body would
+        still not pass it."""
+        wire = (
+            len(json.dumps(self.system))
+            + len(json.dumps(self.prompt))
+            + len(json.dumps(self.tool_schema))
+        )
         return (
-            self.size
-            + len(self.tool_name.encode("utf-8"))
+            wire
+            + len(json.dumps(self.tool_name))
             + 2 * PER_MESSAGE_OVERHEAD_TOKENS
             + TOOL_OVERHEAD_TOKENS
         )

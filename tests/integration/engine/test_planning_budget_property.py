@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tasker_ctl.engine.errors import ChainLimitError
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
@@ -63,6 +64,10 @@ cases = st.fixed_dictionaries(
         "replans": st.integers(min_value=0, max_value=2),
         "nesting": st.integers(min_value=0, max_value=2),
         "signals": st.sampled_from([2, 300, 3_000]),  # ~50 B, ~9 KB, ~90 KB of results
+        # the delegation chain the task starts, and whether a second task joins it
+        "chain_calls": st.one_of(st.none(), st.integers(min_value=1, max_value=8)),
+        "chain_tokens": st.one_of(st.none(), st.sampled_from([5_000, 30_000, 300_000])),
+        "child": st.booleans(),
     }
 )
 
@@ -99,18 +104,51 @@ def test_no_budget_is_ever_passed_and_exhaustion_ends_in_the_convergence(
             "max_wall_seconds": wall,
         },
     )
+    chain = {
+        key: value
+        for key, value in (
+            ("max_llm_calls", case["chain_calls"]),
+            ("max_tokens", case["chain_tokens"]),
+        )
+        if value is not None
+    }
     context = {"incident": f"INC-{uuid.uuid4()}", "signals": case["signals"]}
-    with OpenAIServer([ANSWERS[name] for name in case["answers"]]) as server:
-        task = planning_engine.submit(template, context).task_uuid
-        started = time.monotonic()
-        state = planning_engine.run(task, planner=server.spec(), timeout=wall)
-        elapsed = time.monotonic() - started
-    assert elapsed < wall
-    assert state in ("complete", "blocked_by_failures", "error")
-    assert_invariants(planning_engine, task)  # no limit passed; ledger = attempts
-    steps = planning_engine.steps(task)
-    for name, row in steps.items():
-        result = (row["results"] or {}).get("result") or {}
-        if row["step_type"] == "planning" and "exhausted" in result:
-            # the emergency convergence: planning ended, the convergence ran
-            assert steps["report"]["current_state"] == "complete", name
+    answers = [ANSWERS[name] for name in case["answers"]]
+    tasks = []
+    with OpenAIServer(answers + answers) as server:
+        root = planning_engine.submit(template, context, chain_limits=chain or None)
+        tasks.append(root.task_uuid)
+        if case["child"]:
+            try:
+                child = planning_engine.submit(
+                    template,
+                    {**context, "incident": f"INC-{uuid.uuid4()}"},
+                    parent_correlation_id=root.correlation_id,
+                )
+                tasks.append(child.task_uuid)
+            except ChainLimitError:
+                pass  # the chain was already spent (nothing was created)
+        for task in tasks:
+            started = time.monotonic()
+            state = planning_engine.run(task, planner=server.spec(), timeout=wall)
+            assert time.monotonic() - started < wall
+            assert state in ("complete", "blocked_by_failures", "error")
+    for task in tasks:
+        assert_invariants(planning_engine, task)  # no limit passed; ledger = attempts
+        steps = planning_engine.steps(task)
+        for name, row in steps.items():
+            result = (row["results"] or {}).get("result") or {}
+            if row["step_type"] == "planning" and "exhausted" in result:
+                # the emergency convergence: planning ended, the convergence ran
+                assert steps["report"]["current_state"] == "complete", name
+    # the chain's tasks together: no aggregate limit passed
+    for resource, limit in (("llm_calls", case["chain_calls"]), ("tokens", case["chain_tokens"])):
+        if limit is None:
+            continue
+        committed = planning_engine.one(
+            "SELECT coalesce(sum(amount), 0) AS used FROM tasker.task_budget_entries"
+            " WHERE resource = %s AND kind = 'commit' AND task_uuid = ANY(%s)",
+            resource,
+            tasks,
+        )["used"]
+        assert committed <= limit, f"chain {resource}: {committed} > {limit}"

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tasker_ctl.planning.context_plan import DefaultContextPolicy
 from tasker_ctl.planning.prompt import PlanningPrompt, build_prompt
 from tasker_ctl.template.model import TaskTemplate
 from tests.unit.planning.prompt_template import research_template
 
 
-def _prompt(template: TaskTemplate, tiers: tuple[int, ...]) -> PlanningPrompt:
+def _prompt(
+    template: TaskTemplate, tiers: tuple[int, ...], policy: DefaultContextPolicy | None = None
+) -> PlanningPrompt:
     return build_prompt(
         template=template,
         step="plan_work",
@@ -24,12 +27,15 @@ def _prompt(template: TaskTemplate, tiers: tuple[int, ...]) -> PlanningPrompt:
         max_steps=10,
         max_depth=3,
         tiers=tiers,
+        policy=policy,
     )
 
 
 def test_each_tier_adds_to_the_one_before(tmp_path: Path) -> None:
     template = research_template(tmp_path, dynamic=False)
-    one, two, three = (_prompt(template, tiers) for tiers in ((1,), (1, 2), (1, 2, 3)))
+    # room for every tier whole: the cap's own reductions are test_prompt_cap.py's
+    roomy = DefaultContextPolicy(prompt_max_tokens=64_000)
+    one, two, three = (_prompt(template, tiers, roomy) for tiers in ((1,), (1, 2), (1, 2, 3)))
     assert "allowed: lab.fetch, lab.store" in one.capability_text
     assert "Schemas:" not in one.capability_text
     assert two.capability_text.startswith(one.capability_text)
