@@ -93,10 +93,18 @@ class PlanningInputs:
     ) -> PlanningPrompt:
         """The prompt; ``context_inputs`` say how each input is given (``context_values``
         planned, the summaries made), else the prompt plans them without a model."""
+        from tasker_ctl.engine.rules.budget import planning_step_limits
         from tasker_ctl.planning.callables import expand
         from tasker_ctl.planning.prompt import build_prompt
 
-        budget = read_budget(store, attempt.step.task_uuid, lock=False)
+        # what the planner is told it has left: the least of its task's and its own bounds
+        budget = read_budget(
+            store,
+            attempt.step.task_uuid,
+            lock=False,
+            step_uuid=attempt.step.step_uuid,
+            step_limits=planning_step_limits(block),
+        )
         results = results_of(attempt)
         remaining: dict[str, float | None] = {}
         for resource in RESOURCES:
