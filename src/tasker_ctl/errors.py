@@ -121,6 +121,7 @@ tree, or drawn under another base or with another code than it has.
       engine.ReconnectAbandoned                     -
       engine.StepTimeoutError                       -
       engine.PlanningFailure                        - (code per raise)
+      engine.AwaitingReplan                         -
       engine.HandlerDeadlineExceeded                -
       engine.HandlerAbortedError                    -
       engine.NotStorableError                       -

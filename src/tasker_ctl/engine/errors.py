@@ -409,6 +409,15 @@ class PlanningFailure(Exception):
         self.hint = hint
 
 
+class AwaitingReplan(Exception):
+    """A planning step's replan waits for an approver: the step parks with ``gate`` (a
+    ``GateWait``) until ``task approve|reject`` decides (``worker/planning_replans.py``)."""
+
+    def __init__(self, gate: Any) -> None:
+        super().__init__("waiting for a replan's approval")
+        self.gate = gate
+
+
 class HandlerDeadlineExceeded(Exception):
     """The handler ran past its timeout; its handler process was killed."""
 

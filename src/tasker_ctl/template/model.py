@@ -270,6 +270,14 @@ class PlanningBlock(BaseModel):
         default_factory=list,
         description="planner specs tried in order when the model keeps failing",
     )
+    replan_gate: StrictBool = Field(
+        default=False,
+        description="a replan waits for an approver (tasker-ctl task approve|reject) first",
+    )
+    replan_approvers: list[Text] = Field(
+        default_factory=list,
+        description="who may approve a replan (empty: anyone)",
+    )
     context: PlanningContextPolicy = Field(default_factory=PlanningContextPolicy)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -149,3 +151,61 @@ def test_a_chains_aggregate_limit_bounds_its_tasks_planning(planning_engine: Eng
     assert planning_engine.steps(child.task_uuid)["report"]["current_state"] == "complete"
     for task in (root.task_uuid, child.task_uuid):
         assert_invariants(planning_engine, task)
+
+
+@pytest.mark.parametrize("approve", [True, False])
+def test_a_replan_waits_for_an_approver(
+    planning_engine: Engine, approve: bool, tmp_path: Path
+) -> None:
+    from tasker_ctl.engine import run_template
+    from tasker_ctl.engine.operator import Actor, decide_gate
+
+    template = planning_template(
+        max_repairs=0, max_replans=1, replan_gate=True, replan_approvers=["lead"]
+    )
+    path = tmp_path / "planning.yaml"
+    path.write_text(
+        json.dumps(template.model_dump(mode="json", by_alias=True, exclude_none=True)),
+        encoding="utf-8",
+    )
+    with OpenAIServer([answer(BAD), answer(GOOD)]) as server:
+
+        def run(task: Any = None) -> Any:
+            return run_template(
+                path,
+                context=CONTEXT,
+                handlers=[planning_handlers],
+                database_url=planning_engine.url,
+                planner=server.spec(),
+                resume_task=task,
+                timeout=60,
+            )
+
+        parked = run()
+        task = parked.task_uuid
+        plan = planning_engine.steps(task)["plan"]
+        assert plan["current_state"] == "waiting_for_retry"  # waiting for approval
+        gate = plan["checkpoint"]["composition"]["pending_gate"]
+        assert gate["approvers"] == ["lead"]
+        assert "replan 1 of 1" in gate["prompt"]
+        assert len(server.requests) == 1  # nothing asked while it waits
+        decide_gate(
+            planning_engine.store,
+            task,
+            "plan",
+            approve=approve,
+            actor=Actor.of("the checks list changed", "lead"),
+        )
+        report = run(task)
+        calls = len(server.requests)
+        second = json.dumps(server.requests[1]) if calls > 1 else ""
+    steps = planning_engine.steps(task)
+    if approve:
+        assert report.status == "complete"
+        assert calls == 2  # the first round is not asked again
+        assert "previous plan was refused" in second
+    else:
+        assert calls == 1
+        error = steps["plan"]["results"]["error"]
+        assert error["metadata"]["error_code"] == "PLANNING_REPLAN_REJECTED"
+    assert_invariants(planning_engine, task)

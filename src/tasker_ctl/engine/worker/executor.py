@@ -304,6 +304,11 @@ def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
+def gate_outcome(waiting: GateWait, started: float) -> Outcome:
+    """The outcome of an attempt that stopped at a gate (a composition's, a replan's)."""
+    return _gate_outcome(waiting, started)
+
+
 def _gate_outcome(waiting: GateWait, started: float) -> Outcome:
     prompt = stored_text(waiting.metadata.get("prompt"), MESSAGE_LIMIT)
     return Outcome(

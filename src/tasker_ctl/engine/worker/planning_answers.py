@@ -36,10 +36,13 @@ def failure_result(failure: PlanningFailure) -> StepHandlerResult:
 
 
 def findings_json(findings: Sequence[Any]) -> list[dict[str, Any]]:
-    """Findings as ``planning_attempts.findings`` and a failure's metadata keep them."""
+    """Findings as ``planning_attempts.findings`` and a failure's metadata keep them (a
+    finding model, or one read back from a checkpoint)."""
     kept = []
     for finding in findings:
-        dumped = finding.model_dump(mode="json")
+        dumped = (
+            finding.model_dump(mode="json") if hasattr(finding, "model_dump") else vars(finding)
+        )
         kept.append(
             {
                 key: dumped.get(key)

@@ -31,7 +31,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from tasker_ctl.engine.errors import PlanningFailure
+from tasker_ctl.engine.errors import AwaitingReplan, PlanningFailure
 from tasker_ctl.engine.graph.planning_ledger import read_budget
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
@@ -56,6 +56,7 @@ from tasker_ctl.engine.worker.planning_inputs import (
     phase_of,
     with_failure_context,
 )
+from tasker_ctl.engine.worker.planning_replans import Progress, await_replan
 from tasker_ctl.engine.worker.planning_spans import PlannerSpans
 from tasker_ctl.engine.worker.planning_summaries import give_context
 from tasker_ctl.errors import TaskerError
@@ -96,11 +97,13 @@ class PlanningRunner:
     def run(self, store: Store, attempt: Attempt, template: TaskTemplate) -> Outcome:
         """Plan ``attempt``'s step: its outcome, with the fill to write on success (never
         raises for the planner's or the answer's problems)."""
-        from tasker_ctl.engine.worker.executor import outcome_of
+        from tasker_ctl.engine.worker.executor import gate_outcome, outcome_of
 
         started = time.perf_counter()
         try:
             result, fill = self._plan(store, attempt, template)
+        except AwaitingReplan as waiting:  # the step parks until an approver decides
+            return gate_outcome(waiting.gate, started)
         except PlanningFailure as failure:
             if failure.code in EXHAUSTION and attempt.definition.planning is not None:
                 result, fill = _exhausted(attempt, attempt.definition.planning, failure)
@@ -135,13 +138,18 @@ class PlanningRunner:
                 return _success(fill, int(pending["attempt"])), fill
             release_fill_reservation(store, attempt, pending["planning_attempt_uuid"], held)
         _require_a_phase(store, attempt)
-        last: PlanningFailure | None = None
+        progress = Progress.of(attempt.step.checkpoint)
+        last = progress.failure()
         inputs: list[Any] | None = None
-        for spec in self._specs(block):
-            planner = self._planner(spec, block)
+        specs = self._specs(block)
+        for index in range(progress.model, len(specs)):
+            planner = self._planner(specs[index], block)
             if inputs is None:  # summaries are made once, by the first model
                 inputs = self._context(store, attempt, template, block, planner)
-            for _ in range(block.max_replans + 1):
+            first = progress.round if index == progress.model else 0
+            for round_number in range(first, block.max_replans + 1):
+                if round_number and block.replan_gate:
+                    await_replan(attempt, block, index, round_number, last)
                 try:
                     return self._round(store, attempt, template, block, planner, last, inputs)
                 except _RoundFailed as failed:
