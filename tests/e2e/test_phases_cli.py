@@ -66,3 +66,6 @@ def test_three_phases_run_to_the_convergence_and_read_back(
     assert text.returncode == 0, text.stderr
     assert "8/12 steps" in text.stdout
     assert "3/3 phases" in text.stdout
+    # each nested planner is held to (and shown against) its own bounds
+    assert "plan_fixes: 3/3 steps" in text.stdout
+    assert "plan_verification: 2/2 steps" in text.stdout

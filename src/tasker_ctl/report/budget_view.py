@@ -145,7 +145,7 @@ def planning_step_lines(budget: TaskBudget) -> list[str]:
         bounded = any(line.limit is not None for line in step.lines)
         sentence = budget_sentence(step.lines)
         if not bounded:
-            sentence += " (no bounds of its own in the template)"
+            sentence += " (no bounds of its own)"
         found.append(f"{step.step}: {sentence} ({attempts}, {fills}; {step.state})")
     return found
 

@@ -112,14 +112,16 @@ SELECT (SELECT count(*) FROM depths WHERE depth > 0) AS delegated,
 -- planning steps with the bounds its template gives it and what its attempts and fills used.
 
 -- name: budget_planning_steps
--- A task's planning steps: the template's planning block of each (NULL for a step the
--- template does not name), its attempts, the fills it materialized (a committed phase each)
--- and its ledger entries summed by resource and kind (exact numerics as text).
+-- A task's planning steps: the planning block of each (a nested planner's own, from its
+-- definition; else the template's; NULL for neither), its attempts, the fills it
+-- materialized (a committed phase each) and its ledger entries summed by resource and kind
+-- (exact numerics as text).
 SELECT s.workflow_step_uuid, s.name, s.current_state, s.created_by,
-       (SELECT d -> 'planning' FROM jsonb_array_elements(
-            CASE WHEN jsonb_typeof(nt.configuration -> 'steps') = 'array'
-                 THEN nt.configuration -> 'steps' ELSE '[]'::jsonb END) d
-        WHERE d ->> 'name' = s.template_step_name LIMIT 1) AS planning,
+       coalesce(s.step_definition -> 'planning',
+           (SELECT d -> 'planning' FROM jsonb_array_elements(
+                CASE WHEN jsonb_typeof(nt.configuration -> 'steps') = 'array'
+                     THEN nt.configuration -> 'steps' ELSE '[]'::jsonb END) d
+            WHERE d ->> 'name' = s.template_step_name LIMIT 1)) AS planning,
        (SELECT count(*) FROM tasker.planning_attempts pa
         WHERE pa.workflow_step_uuid = s.workflow_step_uuid) AS attempts,
        (SELECT count(*) FROM tasker.task_budget_entries b
