@@ -18,6 +18,14 @@ __all__ = ["env"]  # the fixture: a fresh database for each test
 pytestmark = pytest.mark.slow
 
 EXAMPLE = "examples/planning"
+INCIDENT_RUN = (
+    "run",
+    f"{EXAMPLE}/incident.yaml",
+    "--context",
+    f"@{EXAMPLE}/context.json",
+    "--handlers",
+    f"{EXAMPLE}/incident_handlers.py",
+)
 
 
 def test_incident_triage_runs_through_its_convergence(
@@ -54,12 +62,7 @@ def test_a_planning_run_without_a_model_refuses_to_start(
     ran = run(
         invoke_cli,
         env,
-        "run",
-        f"{EXAMPLE}/incident.yaml",
-        "--context",
-        f"@{EXAMPLE}/context.json",
-        "--handlers",
-        f"{EXAMPLE}/incident_handlers.py",
+        *INCIDENT_RUN,
     )
     assert ran.returncode == 2
     assert "PLANNER_MODEL_MISSING" in ran.stderr
@@ -85,12 +88,7 @@ def test_an_operator_completes_a_planning_step_the_model_could_not(
         failed = run(
             invoke_cli,
             env,
-            "run",
-            f"{EXAMPLE}/incident.yaml",
-            "--context",
-            f"@{EXAMPLE}/context.json",
-            "--handlers",
-            f"{EXAMPLE}/incident_handlers.py",
+            *INCIDENT_RUN,
             "--planner",
             server.spec("gpt-4.1-mini"),
         )
@@ -109,12 +107,7 @@ def test_an_operator_completes_a_planning_step_the_model_could_not(
     resumed = run(
         invoke_cli,
         env,
-        "run",
-        f"{EXAMPLE}/incident.yaml",
-        "--context",
-        f"@{EXAMPLE}/context.json",
-        "--handlers",
-        f"{EXAMPLE}/incident_handlers.py",
+        *INCIDENT_RUN,
         "--planner",
         "replay:/nonexistent-is-never-read.yaml",
         "--json",
@@ -123,12 +116,7 @@ def test_an_operator_completes_a_planning_step_the_model_could_not(
     resumed = run(
         invoke_cli,
         env,
-        "run",
-        f"{EXAMPLE}/incident.yaml",
-        "--context",
-        f"@{EXAMPLE}/context.json",
-        "--handlers",
-        f"{EXAMPLE}/incident_handlers.py",
+        *INCIDENT_RUN,
         "--planner",
         f"replay:{EXAMPLE}/incident.cassette.yaml",
         "--json",

@@ -71,6 +71,14 @@ class PlannedFill:
         return tuple(step.name for step in self.steps)
 
 
+def phase_of_planner(created_by: str | None, planning_phase: int | None) -> int:
+    """The phase a planning step fills: 1 for a template's, one more than the phase that
+    planned it for a nested planner (a step a planner created)."""
+    if created_by != "planning_step":
+        return 1
+    return (planning_phase or 1) + 1
+
+
 def plan_fill(
     fragment: Fragment,
     *,

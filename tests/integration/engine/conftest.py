@@ -34,6 +34,7 @@ from tests.integration.engine.handlers import (
     failures,
     operator,
 )
+from tests.integration.engine.handlers import planning as planning_handlers
 
 NAMESPACE = "engine_tests"
 RESTING = {
@@ -275,6 +276,16 @@ def calls() -> Iterator[Recorder]:
 def engine(
     database_url: str, store: Store, registry: HandlerRegistry, calls: Recorder
 ) -> Iterator[Engine]:
+    opened = Engine(database_url, store, registry)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
+    """The engine with the planning tests' handlers (``handlers/planning.py``)."""
+    registry = HandlerRegistry()
+    registry.register_module(planning_handlers)
     opened = Engine(database_url, store, registry)
     yield opened
     opened.close()

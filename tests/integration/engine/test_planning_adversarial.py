@@ -5,7 +5,6 @@ were (but for what the call itself spent)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.template.model import PlanningPrice
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     GOOD,
     assert_invariants,
@@ -139,15 +137,6 @@ ADVERSARIAL: dict[str, tuple[Any, set[str]]] = {
         {"FRAGMENT_TOO_LARGE", "FRAGMENT_NOT_JSON"},
     ),
 }
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 @pytest.mark.parametrize("case", sorted(ADVERSARIAL))

@@ -5,16 +5,12 @@ ledger's totals equal the sum of the attempts exactly (Decimal)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     GOOD,
     assert_invariants,
@@ -26,15 +22,6 @@ from tests.integration.engine.planning_support import (
 from tests.openai_server import OpenAIServer
 
 BAD = json.dumps(fragment(check("logs", "plan.checks.unknown")))
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 def budgeted(**budget: Any) -> Any:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,10 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tasker_ctl.engine.errors import ChainLimitError
-from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     GOOD,
     assert_invariants,
@@ -70,15 +66,6 @@ cases = st.fixed_dictionaries(
         "child": st.booleans(),
     }
 )
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 @settings(

@@ -16,17 +16,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.conftest import PROJECT_ROOT
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     GOOD,
     answer,
@@ -50,15 +46,6 @@ options = WorkerOptions(task_uuid=uuid.UUID({task!r}), lease_seconds=30, poll_in
                         planner={planner!r})
 Worker({url!r}, registry, options).run()
 """
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 def start_worker(engine: Engine, task: uuid.UUID, planner: str, failpoint: str | None) -> Any:

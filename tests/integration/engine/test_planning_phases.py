@@ -6,14 +6,11 @@ and a coded diagnostic under ``planning.exhausted``, never a hang."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
 from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
@@ -28,15 +25,6 @@ from tests.openai_server import OpenAIServer
 
 BAD = fragment(check("logs", "plan.checks.unknown"))
 CONTEXT = {"incident": "INC-1"}
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 def attempts(engine: Engine, task: object) -> list[dict[str, object]]:

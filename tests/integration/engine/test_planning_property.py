@@ -8,7 +8,6 @@ which runs the same nine stages and the same materialization as a planner's answ
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,12 +16,9 @@ from hypothesis import strategies as st
 
 from tasker_ctl.engine.errors import FragmentRejectedError
 from tasker_ctl.engine.operator import Actor, complete_step
-from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.planning.frame import FragmentFrame
 from tasker_ctl.planning.validator import check_fragment
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     assert_invariants,
     graph_snapshot,
@@ -127,15 +123,6 @@ fragments = st.one_of(
     sound_steps(),
     sound_steps().flatmap(mutated),
 ).map(as_fragment)
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 @settings(

@@ -16,10 +16,7 @@ import pytest
 
 from tasker_ctl.engine.errors import FragmentRejectedError
 from tasker_ctl.engine.operator import Actor, complete_step, retry_step
-from tasker_ctl.engine.store.connection import Store
-from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.integration.engine.conftest import Engine
-from tests.integration.engine.handlers import planning as planning_handlers
 from tests.integration.engine.planning_support import (
     GOOD,
     answer,
@@ -33,15 +30,6 @@ from tests.integration.engine.planning_support import (
 from tests.openai_server import OpenAIServer
 
 CONTEXT = {"incident": "INC-1"}
-
-
-@pytest.fixture
-def planning_engine(database_url: str, store: Store) -> Iterator[Engine]:
-    registry = HandlerRegistry()
-    registry.register_module(planning_handlers)
-    opened = Engine(database_url, store, registry)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ exists with the planning step's completion, or neither does."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from tasker_ctl.engine.graph.growth import StepOrigin
+from tasker_ctl.engine.graph.planning_ledger import write_entries
 from tasker_ctl.engine.graph.submission import QueryRunner, insert_steps
 from tasker_ctl.engine.rules.decisions import NewStep
 from tasker_ctl.engine.store.connection import Json
@@ -74,32 +74,13 @@ def materialize_fill(
             diagnostic=Json(fill.exhausted),
         )
         return {}
-    _commit_ledger(
+    write_entries(
         store,
-        origin,
-        {"steps": Decimal(len(fill.steps)), "phases": Decimal(1)},
+        origin.task_uuid,
+        origin.step_uuid,
         uuid.UUID(fill.attempt_uuid) if fill.attempt_uuid else None,
+        "commit",
+        {"steps": Decimal(len(fill.steps)), "phases": Decimal(1)},
         note=f"fragment {fill.fragment_id}",
     )
     return {name: uuids[name] for name in fill.step_names}
-
-
-def _commit_ledger(
-    store: QueryRunner,
-    origin: StepOrigin,
-    amounts: Mapping[str, Decimal],
-    planning_attempt_uuid: uuid.UUID | None,
-    *,
-    note: str,
-) -> None:
-    for resource, amount in amounts.items():
-        store.execute(
-            "insert_planning_ledger_entry",
-            task_uuid=origin.task_uuid,
-            step_uuid=origin.step_uuid,
-            attempt_uuid=planning_attempt_uuid,
-            resource=resource,
-            kind="commit",
-            amount=amount,
-            note=note,
-        )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from tasker_ctl.engine.graph.submission import QueryRunner
 from tasker_ctl.engine.store.connection import Json, Store
 
 SPENDING = ("llm_calls", "tokens", "cost_usd", "wall_seconds")
@@ -83,16 +84,8 @@ def read_budget(
     }
     used: dict[str, Decimal] = {}
     reserved: dict[str, Decimal] = {}
-    zero = Decimal(0)
     for resource in {resource for resource, _ in sums}:
-        committed = sums.get((resource, "commit"), zero)
-        reserved_total = sums.get((resource, "reserve"), zero)
-        released = sums.get((resource, "release"), zero)
-        # the ledger's rule (rules/budget.py): a release frees open reservations first
-        open_reserved = max(zero, reserved_total - committed - released)
-        over_release = max(zero, released - max(zero, reserved_total - committed))
-        used[resource] = max(zero, committed - over_release)
-        reserved[resource] = open_reserved
+        used[resource], reserved[resource] = _use(sums, resource)
     step_left: dict[str, Decimal] = {}
     if step_uuid is not None and step_limits:
         step_sums = {
@@ -110,19 +103,26 @@ def read_budget(
     return BudgetState(limits, used, reserved, step_left, chain)
 
 
-def _open(sums: Mapping[tuple[str, str], Decimal], resource: str) -> Decimal:
-    """Used and still reserved of ``resource``, by the ledger's rule (rules/budget.py)."""
+def _use(sums: Mapping[tuple[str, str], Decimal], resource: str) -> tuple[Decimal, Decimal]:
+    """What of ``resource`` is used and what is still reserved, by the ledger's rule
+    (rules/budget.py): a release frees open reservations first."""
     zero = Decimal(0)
     committed = sums.get((resource, "commit"), zero)
     reserved_total = sums.get((resource, "reserve"), zero)
     released = sums.get((resource, "release"), zero)
     open_reserved = max(zero, reserved_total - committed - released)
     over_release = max(zero, released - max(zero, reserved_total - committed))
-    return max(zero, committed - over_release) + open_reserved
+    return max(zero, committed - over_release), open_reserved
+
+
+def _open(sums: Mapping[tuple[str, str], Decimal], resource: str) -> Decimal:
+    """Used and still reserved of ``resource``."""
+    used, reserved = _use(sums, resource)
+    return used + reserved
 
 
 def write_entries(
-    store: Store,
+    store: QueryRunner,
     task_uuid: uuid.UUID,
     step_uuid: uuid.UUID,
     attempt_uuid: uuid.UUID | None,

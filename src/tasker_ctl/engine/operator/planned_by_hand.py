@@ -43,7 +43,7 @@ def complete_with_fragment(
     """Check ``data`` as the planning step's fragment and, when it has no error, record it
     and write its fill (in the caller's transaction); raises ``FragmentRejectedError``."""
     from tasker_ctl.planning.frame import FragmentFrame
-    from tasker_ctl.planning.plan import plan_fill
+    from tasker_ctl.planning.plan import phase_of_planner, plan_fill
     from tasker_ctl.planning.validator import check_fragment
 
     block = definition.planning
@@ -54,7 +54,7 @@ def complete_with_fragment(
     ancestors = (results or {}).get("results") or {}
     rows = store.fetch_all("task_planned_definitions", task_uuid=task_uuid)
     nested = step.get("created_by") == "planning_step"
-    phase = (step.get("planning_phase") or 1) + 1 if nested else 1
+    phase = phase_of_planner(step.get("created_by"), step.get("planning_phase"))
     frame = FragmentFrame(
         template=template,
         planning_step=definition.name,

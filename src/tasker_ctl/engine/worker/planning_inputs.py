@@ -28,17 +28,21 @@ RESOURCES = ("steps", "phases", "llm_calls", "tokens", "cost_usd", "wall_seconds
 def phase_of(step: ClaimedStep) -> int:
     """The planning phase a planning step fills: 1 for the template's, one more than the
     phase that planned it for a nested planner."""
-    provenance = step.provenance
-    if provenance.created_by != "planning_step":
-        return 1
-    return (provenance.planning_phase or 1) + 1
+    from tasker_ctl.planning.plan import phase_of_planner
+
+    return phase_of_planner(step.provenance.created_by, step.provenance.planning_phase)
 
 
 def results_of(attempt: Attempt) -> dict[str, Any]:
     """The results of the step's completed ancestors, by name."""
+    return results_in(attempt.ancestors)
+
+
+def results_in(ancestors: AncestorResults) -> dict[str, Any]:
+    """The results in the stored envelopes of completed ancestors, by name."""
     return {
         name: envelope.get("result") if isinstance(envelope, Mapping) else None
-        for name, envelope in attempt.ancestors.everything().items()
+        for name, envelope in ancestors.everything().items()
     }
 
 
@@ -164,8 +168,6 @@ def planned_inputs_resolved(step: ClaimedStep, ancestors: AncestorResults) -> Cl
 
     if not isinstance(step.inputs, Mapping) or not step.inputs:
         return step
-    results = {
-        name: envelope.get("result") if isinstance(envelope, Mapping) else None
-        for name, envelope in ancestors.everything().items()
-    }
-    return replace(step, inputs=resolve_inputs(step.inputs, step.task.context, results))
+    return replace(
+        step, inputs=resolve_inputs(step.inputs, step.task.context, results_in(ancestors))
+    )
