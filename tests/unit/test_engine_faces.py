@@ -35,7 +35,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "worker": {"store", "rules", "graph", "views"},
     "running": {"store", "rules", "graph", "views", "operator", "stats", "worker"},
 }
-ALWAYS = {"errors", "_face"}
+ALWAYS = {"errors"}
 
 
 def _imports(path: Path) -> Iterator[tuple[int, str, list[str]]]:
@@ -130,7 +130,7 @@ def test_importing_the_faces_loads_no_engine_module_and_no_psycopg() -> None:
             name for name in sys.modules
             if name == "psycopg" or (
                 name.startswith("tasker_ctl.engine.")
-                and name not in {list(FACES)!r} + ["tasker_ctl.engine._face"]
+                and name not in {list(FACES)!r}
             )
         )
         print(loaded)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tasker_ctl.engine._face import lazy_exports
+from tasker_ctl.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
     from tasker_ctl.engine.operator.dlq import (

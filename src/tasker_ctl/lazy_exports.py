@@ -2,8 +2,10 @@
 
 The engine's faces (``tasker_ctl.engine`` and its public sub-packages) name what the CLI and
 the reports may use without importing it: ``import tasker_ctl.engine.views`` loads nothing, and
-a command that never touches a task never imports psycopg. A name is looked up in its module
-the first time it is read, then kept on the package.
+a command that never touches a task never imports psycopg. ``tasker_ctl.planning`` does the
+same, so that a worker importing one planning module does not load the validator's stages. A
+name is looked up in its module the first time it is read, then kept on the package. Depends
+on nothing of ours; every layer may use it.
 """
 
 from __future__ import annotations
