@@ -8,14 +8,14 @@ paths, environment problems. The CLI maps every ``TaskerError`` to a message and
 Every exception class tasker-ctl defines lives in this module or in its package's own
 ``errors`` module, and is drawn below under its base, with its code. A name without a prefix
 is defined here; ``engine.X`` is ``tasker_ctl.engine.errors.X``, and ``grammar.``,
-``codegen.``, ``planning.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each raise gives
-the code (or exit code), the one shown is the default; "its parent's code": the class shares its
-base's code on purpose. The classes without a code (``-``) never reach a user as such: each
-becomes a finding, a step's failure, a retry or an error with a code. ``sdk.TaskerError`` is
-a hierarchy of its own, the exceptions a handler raises (``retryable`` or ``permanent``).
-Only a private exception raised and caught inside one module (a leading underscore) stays
-beside its use. ``tests/unit/test_error_tree.py`` fails when a class is missing from the
-tree, or drawn under another base or with another code than it has.
+``codegen.``, ``planning.``, ``mcp.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each
+raise gives the code (or exit code), the one shown is the default; "its parent's code": the
+class shares its base's code on purpose. The classes without a code (``-``) never reach a user
+as such: each becomes a finding, a step's failure, a retry or an error with a code.
+``sdk.TaskerError`` is a hierarchy of its own, the exceptions a handler raises (``retryable``
+or ``permanent``). Only a private exception raised and caught inside one module (a leading
+underscore) stays beside its use. ``tests/unit/test_error_tree.py`` fails when a class is
+missing from the tree, or drawn under another base or with another code than it has.
 
     Exception
       TaskerError                                   TASKER_ERROR
@@ -74,6 +74,14 @@ tree, or drawn under another base or with another code than it has.
           planning.PlannerModelMissing              PLANNER_MODEL_MISSING
           planning.CassetteError                    CASSETTE_INVALID (code per raise)
           planning.EvalSuiteError                   EVAL_SUITE_INVALID
+          mcp.McpExtraMissing                       MCP_EXTRA_MISSING
+          mcp.ToolSelectionError                    TOOLS_INVALID
+          mcp.PathOutsideProjectError               PATH_OUTSIDE_PROJECT
+          mcp.ToolArgumentsError                    TOOL_ARGUMENTS_INVALID
+          mcp.WriteNotAllowedError                  WRITE_NOT_ALLOWED
+          mcp.ConfirmationInvalidError              CONFIRMATION_INVALID
+          mcp.ConfirmationStaleError                CONFIRMATION_STALE
+          mcp.CursorInvalidError                    CURSOR_INVALID
         FileReadError                               FILE_UNREADABLE
         TemplateLoadError                           TEMPLATE_INVALID (exit 1)
           codegen.TemplateInvalidError              TEMPLATE_INVALID (exit 1; its parent's code)

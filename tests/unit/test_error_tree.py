@@ -29,6 +29,7 @@ ERRORS_MODULES = (
     "tasker_ctl.grammar.errors",
     "tasker_ctl.codegen.errors",
     "tasker_ctl.planning.errors",
+    "tasker_ctl.mcp.errors",
     "tasker_ctl.telemetry.errors",
     "tasker_ctl.sdk.errors",
 )

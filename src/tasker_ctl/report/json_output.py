@@ -22,3 +22,20 @@ class ToolOutput(StrictOutput):
 
 def this_tool() -> ToolOutput:
     return ToolOutput(name=TOOL_NAME, version=__version__)
+
+
+def document_text(document: BaseModel) -> str:
+    """A command's JSON document as ``--json`` writes it: indented, ending with a newline.
+    The MCP tool of the same command answers ``document.model_dump(mode="json")``: one model,
+    two transports."""
+    import json
+
+    return json.dumps(document.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_document(document: BaseModel) -> None:
+    """Write ``document_text(document)`` to standard output."""
+    import sys
+
+    sys.stdout.write(document_text(document))
+    sys.stdout.flush()
