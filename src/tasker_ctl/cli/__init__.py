@@ -108,6 +108,7 @@ def build_app() -> typer.Typer:
         generate,
         grammar,
         inspect,
+        mcp,
         planner,
         report,
         run,
@@ -150,6 +151,7 @@ def build_app() -> typer.Typer:
     composition.register(app)
     fragment.register(app)
     planner.register(app)
+    mcp.register(app)
     return app
 
 
