@@ -34,6 +34,8 @@ missing from the tree, or drawn under another base or with another code than it 
           SettingError                              SETTING_INVALID
           SchemaUnusableError                       SCHEMA_UNUSABLE
             SchemaRefError                          SCHEMA_REF_UNRESOLVABLE
+          TemplateSpecError                         TEMPLATE_SPEC_INVALID
+          TemplateStepNotFoundError                 TEMPLATE_STEP_NOT_FOUND
           engine.InvalidLedgerEntryError            INVALID_LEDGER_ENTRY
           engine.InvalidTaskReferenceError          INVALID_TASK_REFERENCE
           engine.AmbiguousTaskReferenceError        AMBIGUOUS_TASK_REFERENCE
@@ -65,6 +67,7 @@ missing from the tree, or drawn under another base or with another code than it 
           engine.HandlerLoadError                   HANDLERS_NOT_LOADED
           engine.ChainLimitsInvalidError            CHAIN_LIMITS_INVALID
           engine.ChainLimitsNotAtRootError          CHAIN_LIMITS_NOT_AT_ROOT
+          engine.IdempotencyKeyConflictError        IDEMPOTENCY_KEY_CONFLICT
           grammar.CompositionFileError              COMPOSITION_FILE_INVALID
           grammar.FixtureFileError                  FIXTURE_INVALID
           telemetry.TelemetryConfigError            TELEMETRY_CONFIG_INVALID
@@ -317,6 +320,38 @@ class SchemaRefError(SchemaUnusableError):
             hint=REF_HINT,
         )
         self.ref = ref
+
+
+class TemplateSpecError(UsageError):
+    """A spec ``template generate`` cannot make a template of; ``problems`` lists every
+    problem found, each with the path of the spec element at fault, its code and what is
+    wrong (the message lists them too, for the command line)."""
+
+    code = "TEMPLATE_SPEC_INVALID"
+
+    def __init__(
+        self, message: str, *, problems: list[dict[str, str]], hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.problems = problems
+
+    @classmethod
+    def listing(cls, problems: list[dict[str, str]]) -> TemplateSpecError:
+        shown = "".join(
+            f"\n  {item['path']}: {item['code']}: {item['problem']}" for item in problems[:50]
+        )
+        more = f"\n  ... and {len(problems) - 50} more" if len(problems) > 50 else ""
+        return cls(
+            f"the spec has {len(problems)} problem(s):{shown}{more}",
+            problems=problems,
+            hint="fix each element named (paths count from 0: steps/1 is the second step)",
+        )
+
+
+class TemplateStepNotFoundError(UsageError):
+    """A command names a step its template does not have."""
+
+    code = "TEMPLATE_STEP_NOT_FOUND"
 
 
 class DatabaseError(TaskerError):

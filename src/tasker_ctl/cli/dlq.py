@@ -58,17 +58,17 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """List DLQ entries, newest first."""
-        from tasker_ctl.engine.operator import list_dlq_entries
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.report.dlq_json import dlq_document, write_json
+        from tasker_ctl.documents.operations import dlq_list_document
+
+        document = dlq_list_document(database_url, status=status, limit=limit)
+        if json_output:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
+            return
         from tasker_ctl.report.dlq_view import render_list
 
-        with open_store(database_url) as store:
-            entries = list_dlq_entries(store, status=status, limit=limit)
-        if json_output:
-            write_json(dlq_document(status_filter=status, entries=entries))
-            return
-        render_list(entries, status)
+        render_list(document.entries, status)
 
     @dlq_app.command()
     def show(
@@ -78,18 +78,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a DLQ entry: why the task was taken out, its resolution, and the snapshot of
         the task and its steps."""
-        from tasker_ctl.engine.operator import dlq_entry, parse_entry_uuid
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.report.dlq_json import dlq_document, write_json
+        from tasker_ctl.documents.operations import dlq_entry_document
+
+        document = dlq_entry_document(database_url, entry)
+        if json_output:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
+            return
         from tasker_ctl.report.dlq_view import render_entry
 
-        key = parse_entry_uuid(entry)
-        with open_store(database_url) as store:
-            found = dlq_entry(store, key)
-        if json_output:
-            write_json(dlq_document(entry=found))
-            return
-        render_entry(found)
+        render_entry(document.entry)
 
     @dlq_app.command(epilog=_RESOLVE_EPILOG)
     def resolve(
@@ -125,15 +124,15 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Record the resolution of a pending DLQ entry (once; the task is not changed)."""
-        from tasker_ctl.engine.operator import parse_entry_uuid, resolve_dlq_entry
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.report.dlq_json import dlq_document, write_json
+        from tasker_ctl.documents.repairs import dlq_document, resolve_dlq_entry
 
-        key = parse_entry_uuid(entry)
-        with open_store(database_url) as store:
-            resolved = resolve_dlq_entry(store, key, status=status, notes=notes, resolved_by=by)
+        resolved = resolve_dlq_entry(
+            entry, status=status, notes=notes, by=by, database_url=database_url
+        )
         if json_output:
-            write_json(dlq_document(entry=resolved))
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(dlq_document(resolved))
             return
         typer.echo(
             f"resolved DLQ entry {resolved.dlq_entry_uuid} as {resolved.resolution_status} "
@@ -167,24 +166,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Find stale tasks once and apply their templates' staleness_action (dlq, error or
         none), as the sweeper of 'tasker-ctl worker' does every few minutes."""
-        from tasker_ctl.engine.operator import default_actor, sweep_stale_tasks
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.report.dlq_json import dlq_document, write_json
-        from tasker_ctl.report.dlq_view import render_sweep
+        from tasker_ctl.documents.operations import sweep_document
 
-        with open_store(database_url) as store:
-            report = sweep_stale_tasks(
-                store,
-                dry_run=dry_run,
-                limit=limit,
-                namespaces=namespace or None,
-                sweeper=f"tasker-ctl dlq sweep ({default_actor()})",
-            )
+        document = sweep_document(
+            database_url, dry_run=dry_run, limit=limit, namespaces=namespace or None
+        )
         if json_output:
-            write_json(dlq_document(sweep=report))
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
         else:
-            render_sweep(report)
-        raise typer.Exit(int(ExitCode.FINDINGS) if report.stale else int(ExitCode.OK))
+            from tasker_ctl.report.dlq_view import render_sweep
+
+            render_sweep(document.sweep)
+        stale = document.sweep.stale
+        raise typer.Exit(int(ExitCode.FINDINGS) if stale else int(ExitCode.OK))
 
     @dlq_app.command()
     def stats(
@@ -192,14 +188,14 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Count DLQ entries by reason and resolution status."""
-        from tasker_ctl.engine.operator import dlq_stats
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.report.dlq_json import dlq_document, write_json
+        from tasker_ctl.documents.operations import dlq_stats_document
+
+        document = dlq_stats_document(database_url)
+        if json_output:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
+            return
         from tasker_ctl.report.dlq_view import render_stats
 
-        with open_store(database_url) as store:
-            counted = dlq_stats(store)
-        if json_output:
-            write_json(dlq_document(stats=counted))
-            return
-        render_stats(counted)
+        render_stats(document.stats)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -38,6 +38,9 @@ from tasker_ctl.cli.options import (
 )
 from tasker_ctl.errors import UsageError
 
+if TYPE_CHECKING:
+    from tasker_ctl.engine.operator import RepairOutcome
+
 
 class GraphFormat(StrEnum):
     MERMAID = "mermaid"
@@ -50,6 +53,36 @@ _LIST_EPILOG = (
     "unreadable --since, --template or --after) or no database. docs/operations.md "
     "describes the JSON document."
 )
+IdempotencyKeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--idempotency-key",
+        metavar="KEY",
+        help="The request's own id: a second submit with the same KEY (and template) returns "
+        "the first task and creates nothing, whatever --new says; the same KEY with another "
+        "context is refused (IDEMPOTENCY_KEY_CONFLICT).",
+        show_default=False,
+    ),
+]
+SubmitReasonOption = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        metavar="TEXT",
+        help="Why the task is submitted (optional): recorded with the task.",
+        show_default=False,
+    ),
+]
+SubmitByOption = Annotated[
+    str | None,
+    typer.Option(
+        "--by",
+        metavar="WHO",
+        help="Who submits it (optional; with --reason, default $TASKER_ACTOR, else user@host): "
+        "recorded with the task.",
+        show_default=False,
+    ),
+]
 ForceOption = Annotated[
     bool,
     typer.Option(
@@ -85,25 +118,31 @@ def register(task_app: typer.Typer) -> None:
         chain_max_cost: ChainMaxCostOption = None,
         chain_max_tokens: ChainMaxTokensOption = None,
         chain_max_llm_calls: ChainMaxCallsOption = None,
+        idempotency_key: IdempotencyKeyOption = None,
+        reason: SubmitReasonOption = None,
+        by: SubmitByOption = None,
         json_output: TaskJsonOption = False,
     ) -> None:
         """Create TEMPLATE's task without running it; 'tasker-ctl worker' runs it.
 
-        An identical task (same template and context) is reported, not created again (--new).
+        An identical task (same template and context) is reported, not created again (--new);
+        so is the task of the same --idempotency-key.
 
         With --parent-correlation-id the task joins that task's delegation chain, and is
         refused when it would pass a limit of the chain's root (--chain-max-*).
         """
         check_template_path(template)
         payload = parse_context(context)
-        from tasker_ctl.engine import submit_template
+        from pathlib import Path
 
-        report = submit_template(
-            template,
+        from tasker_ctl.documents.repairs import submit_document, submit_task
+
+        report = submit_task(
+            Path(template),
             context=payload,
             database_url=database_url,
             environment=environment,
-            new_task=new,
+            new=new,
             parent_correlation_id=parent_correlation_id,
             chain_limits=chain_options(
                 chain_max_depth,
@@ -112,11 +151,14 @@ def register(task_app: typer.Typer) -> None:
                 chain_max_tokens,
                 chain_max_llm_calls,
             ),
+            idempotency_key=idempotency_key,
+            by=by,
+            reason=reason,
         )
         if json_output:
-            from tasker_ctl.report.run_json import render_json
+            from tasker_ctl.report.json_output import write_document
 
-            sys.stdout.write(render_json(report))
+            write_document(submit_document(report))
             return
         from tasker_ctl.report.run_view import submitted_lines
 
@@ -178,17 +220,15 @@ def register(task_app: typer.Typer) -> None:
                     hint="choose one of them",
                 )
             graph_format = GraphFormat.JSON
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import inspect_task, resolve_task
+        from tasker_ctl.documents.tasks import task_graph_document
         from tasker_ctl.report import task_graph
+        from tasker_ctl.report.json_output import document_text
 
-        with open_store(database_url) as store:
-            inspected = inspect_task(store, resolve_task(store, task))
-        drawn = task_graph.build_task_graph(inspected)
+        drawn = task_graph_document(database_url, task)
         renderers = {
             GraphFormat.MERMAID: task_graph.render_mermaid,
             GraphFormat.DOT: task_graph.render_dot,
-            GraphFormat.JSON: task_graph.render_json,
+            GraphFormat.JSON: document_text,
         }
         text = renderers[graph_format](drawn)
         if output is None:
@@ -202,7 +242,7 @@ def register(task_app: typer.Typer) -> None:
                 hint="check the directory exists and is writable",
             ) from exc
         typer.echo(
-            f"wrote the {graph_format.value} graph of task {inspected.task_uuid} to {output}",
+            f"wrote the {graph_format.value} graph of task {drawn.task_uuid} to {output}",
             err=True,
         )
 
@@ -263,31 +303,19 @@ def register(task_app: typer.Typer) -> None:
         """List tasks, newest first: status, template, steps by state, created and last
         changed. When more tasks match than --limit, the listing ends with the cursor of the
         next page (--after)."""
-        from tasker_ctl.engine.store import open_store, parse_since
-        from tasker_ctl.engine.views import TemplateFilter, check_task_status, list_task_page
+        from tasker_ctl.documents import tasks
 
-        statuses = [check_task_status(value) for value in status or []]
-        chosen = None if template is None else TemplateFilter.parse(template)
-        window = None if since is None else parse_since(since)
-        with open_store(database_url) as store:
-            page = list_task_page(
-                store,
-                statuses=statuses,
-                namespace=namespace,
-                template=chosen,
-                since=window,
-                after=after,
-                limit=limit,
-            )
+        options = {"namespace": namespace, "template": template, "since": since}
+        options |= {"statuses": status or [], "limit": limit, "after": after}
         if json_output:
-            from tasker_ctl.report.operator_json import render_task_list_json
+            from tasker_ctl.report.json_output import write_document
 
-            sys.stdout.write(render_task_list_json(page))
+            write_document(tasks.task_list_document(database_url, **options))
             return
         from tasker_ctl.report.operator_view import render_task_list
         from tasker_ctl.report.run_view import make_console
 
-        render_task_list(page, make_console())
+        render_task_list(tasks.task_page(database_url, **options), make_console())
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def cancel(
@@ -301,15 +329,10 @@ def register(task_app: typer.Typer) -> None:
 
         Attempts still running finish, but their results are refused.
         """
-        from tasker_ctl.engine.operator import Actor, cancel_task
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import resolve_task
-        from tasker_ctl.report.operator_view import show_repair
+        from tasker_ctl.documents.repairs import cancel_task
 
-        actor = Actor.of(reason, by)
-        with open_store(database_url) as store:
-            outcome = cancel_task(store, resolve_task(store, task), actor)
-        show_repair(outcome, json_output=json_output)
+        outcome = cancel_task(task, reason=reason, by=by, database_url=database_url)
+        _show_repair(outcome, json_output)
 
     @task_app.command("retry-step", epilog=REPAIR_EPILOG)
     def retry_step(
@@ -326,16 +349,10 @@ def register(task_app: typer.Typer) -> None:
         The output names the state the step ended in (enqueued, or pending while it waits).
         A task blocked by failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator import Actor
-        from tasker_ctl.engine.operator import retry_step as retry
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import resolve_task
-        from tasker_ctl.report.operator_view import show_repair
+        from tasker_ctl.documents.repairs import retry_step as retry
 
-        actor = Actor.of(reason, by)
-        with open_store(database_url) as store:
-            outcome = retry(store, resolve_task(store, task), step_name, actor)
-        show_repair(outcome, json_output=json_output)
+        outcome = retry(task, step_name, reason=reason, by=by, database_url=database_url)
+        _show_repair(outcome, json_output)
 
     @task_app.command("resolve-step", epilog=REPAIR_EPILOG)
     def resolve_step(
@@ -352,16 +369,12 @@ def register(task_app: typer.Typer) -> None:
         The step keeps the result it had (none, or its failure's); a task blocked by
         failures resumes once none of its steps is left failed.
         """
-        from tasker_ctl.engine.operator import Actor
-        from tasker_ctl.engine.operator import resolve_step as resolve
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import resolve_task
-        from tasker_ctl.report.operator_view import show_repair
+        from tasker_ctl.documents.repairs import resolve_step as resolve
 
-        actor = Actor.of(reason, by)
-        with open_store(database_url) as store:
-            outcome = resolve(store, resolve_task(store, task), step_name, actor, force=force)
-        show_repair(outcome, json_output=json_output)
+        outcome = resolve(
+            task, step_name, reason=reason, by=by, force=force, database_url=database_url
+        )
+        _show_repair(outcome, json_output)
 
     @task_app.command("complete-step", epilog=REPAIR_EPILOG)
     def complete_step(
@@ -392,18 +405,34 @@ def register(task_app: typer.Typer) -> None:
         result is a fragment: it is checked as a planner's would be (FRAGMENT_REJECTED, exit
         1, changes nothing) and its steps are written.
         """
+        from tasker_ctl.documents.repairs import complete_step as complete
         from tasker_ctl.engine.operator import Actor
-        from tasker_ctl.engine.operator import complete_step as complete
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import resolve_task
-        from tasker_ctl.report.operator_view import show_repair
 
-        actor = Actor.of(reason, by)
+        Actor.of(reason, by)  # a missing reason is refused before the result is read
         value = _read_result(result)  # refused before any database is opened
-        with open_store(database_url) as store:
-            task_uuid = resolve_task(store, task)
-            outcome = complete(store, task_uuid, step_name, value, actor, force=force)
-        show_repair(outcome, json_output=json_output)
+        outcome = complete(
+            task,
+            step_name,
+            value,
+            reason=reason,
+            by=by,
+            force=force,
+            database_url=database_url,
+        )
+        _show_repair(outcome, json_output)
+
+
+def _show_repair(outcome: RepairOutcome, json_output: bool) -> None:
+    """What a repair changed: its JSON document (the MCP tool's answer), or text."""
+    if json_output:
+        from tasker_ctl.documents.repairs import repair_document
+        from tasker_ctl.report.json_output import write_document
+
+        write_document(repair_document(outcome))
+        return
+    from tasker_ctl.report.operator_view import show_repair
+
+    show_repair(outcome, json_output=False)
 
 
 def _read_result(value: str | None) -> dict[str, Any]:

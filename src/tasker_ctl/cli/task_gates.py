@@ -77,13 +77,15 @@ def _decide(
     database_url: str | None,
     json_output: bool,
 ) -> None:
-    from tasker_ctl.engine.operator import Actor, decide_gate
-    from tasker_ctl.engine.store import open_store
-    from tasker_ctl.engine.views import resolve_task
+    from tasker_ctl.documents.repairs import decide_gate, repair_document
     from tasker_ctl.report.operator_view import show_repair
 
-    actor = Actor.of(reason, by)
-    with open_store(database_url) as store:
-        task_uuid = resolve_task(store, task)
-        outcome = decide_gate(store, task_uuid, step_name, approve=approve, actor=actor)
-    show_repair(outcome, json_output=json_output)
+    outcome = decide_gate(
+        task, step_name, approve=approve, reason=reason, by=by, database_url=database_url
+    )
+    if json_output:
+        from tasker_ctl.report.json_output import write_document
+
+        write_document(repair_document(outcome))
+        return
+    show_repair(outcome, json_output=False)

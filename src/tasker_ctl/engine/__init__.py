@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from tasker_ctl.lazy_exports import lazy_exports
 
 if TYPE_CHECKING:
+    from tasker_ctl.engine.graph.submission_preview import SubmissionPreview, preview_submission
     from tasker_ctl.engine.running import (
         StepFinished,
         WorkerStart,
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     )
 
 _EXPORTS = {
+    "SubmissionPreview": "graph.submission_preview",
+    "preview_submission": "graph.submission_preview",
     "StepFinished": "running",
     "WorkerStart": "running",
     "run_template": "running",
@@ -44,7 +47,9 @@ _EXPORTS = {
 }
 __all__ = [
     "StepFinished",
+    "SubmissionPreview",
     "WorkerStart",
+    "preview_submission",
     "run_template",
     "serve",
     "show_task",

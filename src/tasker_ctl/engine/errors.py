@@ -44,6 +44,17 @@ class DuplicateTaskError(TaskerError):
         self.task_uuid = task_uuid
 
 
+class IdempotencyKeyConflictError(UsageError):
+    """A submission's idempotency key names an existing task whose context differs: the key
+    stands for one request, so a different request under it is refused, not merged."""
+
+    code = "IDEMPOTENCY_KEY_CONFLICT"
+
+    def __init__(self, message: str, task_uuid: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_uuid = task_uuid
+
+
 class HandlerNotFoundError(TaskerError):
     """No handler is registered for a step's callable."""
 

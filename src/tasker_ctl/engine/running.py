@@ -151,8 +151,13 @@ def submit_template(
     new_task: bool = False,
     parent_correlation_id: uuid.UUID | None = None,
     chain_limits: Mapping[str, int | float | None] | None = None,
+    idempotency_key: str | None = None,
+    by: str | None = None,
+    reason: str | None = None,
 ) -> TaskReport:
-    """Create the template's task without running it (``resumed`` when it already existed)."""
+    """Create the template's task without running it (``resumed`` when it already existed:
+    the same template and context, or the same ``idempotency_key``). ``by`` and ``reason``
+    are recorded with the task (``submit_task``)."""
     template, digest = _load(template_path, context, environment)
     with _open(database_url)[0] as store:
         task_uuid, existed = _submit(
@@ -164,6 +169,7 @@ def submit_template(
             new_task,
             parent_correlation_id,
             chain_limits,
+            submitter=_Submitter(idempotency_key, by, reason),
         )
         return task_report(store, task_uuid, resumed=existed)
 
@@ -228,8 +234,10 @@ def _submit(
     new_task: bool,
     parent_correlation_id: uuid.UUID | None = None,
     chain_limits: Mapping[str, int | float | None] | None = None,
+    submitter: _Submitter | None = None,
 ) -> tuple[uuid.UUID, bool]:
     """Create the task; for an identical existing one return it instead (True: it existed)."""
+    submitter = submitter or _Submitter()
     with store.transaction():
         named = register_template(store, template, digest)
     try:
@@ -243,10 +251,22 @@ def _submit(
                 identity="always_unique" if new_task else "strict",
                 parent_correlation_id=parent_correlation_id,
                 chain_limits=chain_limits,
+                idempotency_key=submitter.idempotency_key,
+                initiator=submitter.by,
+                reason=submitter.reason,
             )
     except DuplicateTaskError as duplicate:
         return uuid.UUID(duplicate.task_uuid), True
     return submitted.task_uuid, False
+
+
+@dataclass(frozen=True)
+class _Submitter:
+    """Who submits a task, why, and the key that makes repeating the request harmless."""
+
+    idempotency_key: str | None = None
+    by: str | None = None
+    reason: str | None = None
 
 
 def _check_task_of(store: Store, template: TaskTemplate, task_uuid: uuid.UUID) -> uuid.UUID:

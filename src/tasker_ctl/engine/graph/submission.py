@@ -15,7 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tasker_ctl.engine.errors import DependencyCycleError, DuplicateTaskError, InvalidContextError
+from tasker_ctl.engine.errors import (
+    DependencyCycleError,
+    DuplicateTaskError,
+    IdempotencyKeyConflictError,
+    InvalidContextError,
+)
 from tasker_ctl.engine.graph.chains import GivenLimits, join_chain
 from tasker_ctl.engine.rules.budget import task_budget_limits
 from tasker_ctl.engine.rules.decisions import NewStep, template_graph
@@ -24,6 +29,9 @@ from tasker_ctl.sdk.contracts import violations
 from tasker_ctl.template.model import StepDefinition, StepType, TaskTemplate
 
 IDENTITY_STRATEGIES = ("strict", "always_unique")
+# the widths of tasks.initiator and tasks.reason; the transition metadata keeps them whole
+_INITIATOR_WIDTH = 128
+_REASON_WIDTH = 128
 
 
 class QueryRunner(Protocol):
@@ -65,8 +73,23 @@ def register_template(store: QueryRunner, template: TaskTemplate, content_hash: 
     return uuid.UUID(str(named["named_task_uuid"]))
 
 
-def identity_hash(template: TaskTemplate, context: Any, strategy: str = "strict") -> str:
-    """Two submissions with the same hash are the same task (``strict``), or never are."""
+def identity_hash(
+    template: TaskTemplate,
+    context: Any,
+    strategy: str = "strict",
+    idempotency_key: str | None = None,
+) -> str:
+    """Two submissions with the same hash are the same task (``strict``), or never are.
+
+    An ``idempotency_key`` overrides the strategy, as in Tasker Core: the template and the
+    key make the identity, whatever the context."""
+    if idempotency_key is not None:
+        keyed = json.dumps(
+            [template.namespace_name, template.name, template.version, {"key": idempotency_key}],
+            sort_keys=True,
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(keyed.encode()).hexdigest()
     if strategy not in IDENTITY_STRATEGIES:
         raise UsageError(
             f"unknown identity strategy '{strategy}'",
@@ -145,6 +168,7 @@ def submit_task(
     trace_id: str | None = None,
     span_id: str | None = None,
     chain_limits: GivenLimits | None = None,
+    idempotency_key: str | None = None,
 ) -> SubmittedTask:
     """Create a task and its initial steps. The caller holds the transaction.
 
@@ -153,6 +177,10 @@ def submit_task(
     a cyclic template, and ``DuplicateTaskError`` when a task with the same identity exists,
     also when it was created by a concurrent submission. ``trace_id`` and ``span_id`` (hex,
     W3C sizes) are the task span's trace context; random ones are assigned by default.
+    ``idempotency_key`` makes the identity (``identity_hash``); the task of the same key with
+    another context is ``IdempotencyKeyConflictError``. ``initiator`` and ``reason`` (who
+    submitted it and why) are kept on the task (cut to their columns) and whole in its first
+    transition's metadata.
 
     A task that starts a delegation chain stores its limits: the template's ``chain`` block
     with ``chain_limits`` (the command's options) over it. A task whose
@@ -160,9 +188,9 @@ def submit_task(
     root, whose row stays locked until the caller commits: ``ChainLimitError`` (nothing
     written) when it would pass one (``engine.graph.chains``).
     """
-    _check_context(template, context)
+    check_context(template, context)
     steps = initial_steps(template)
-    digest = identity_hash(template, context, identity)
+    digest = identity_hash(template, context, identity, idempotency_key)
     starts_chain = join_chain(store, template, parent_correlation_id, chain_limits)
     created = store.fetch_one(
         "insert_task",
@@ -173,9 +201,9 @@ def submit_task(
         priority=priority,
         correlation_id=correlation_id or uuid.uuid4(),
         parent_correlation_id=parent_correlation_id,
-        initiator=initiator,
+        initiator=None if initiator is None else initiator[:_INITIATOR_WIDTH],
         source_system=source_system,
-        reason=reason,
+        reason=None if reason is None else reason[:_REASON_WIDTH],
         tags=_json(list(tags)),
         environment=environment,
         budget_limits=_json(task_budget_limits(template)),
@@ -184,6 +212,8 @@ def submit_task(
     )
     if created is None:
         existing = store.fetch_one("find_task_by_identity", identity_hash=digest)
+        if idempotency_key is not None and existing is not None:
+            check_same_request(existing, context, idempotency_key)
         state = existing["current_state"] if existing else "being created"
         task = existing["task_uuid"] if existing else "unknown"
         raise DuplicateTaskError(
@@ -197,7 +227,9 @@ def submit_task(
     store.execute(
         "insert_initial_task_transition",
         task_uuid=task_uuid,
-        metadata=_json({"environment": environment} if environment else {}),
+        metadata=_json(
+            _creation_metadata(environment, initiator, reason, idempotency_key),
+        ),
     )
     _transition(store, task_uuid, "initializing")
     if not steps:
@@ -241,7 +273,30 @@ def submit_task(
     )
 
 
-def _check_context(template: TaskTemplate, context: Any) -> None:
+def check_same_request(existing: dict[str, Any], context: Any, key: str) -> None:
+    """The task ``existing`` (found by ``key``'s identity) was asked for with ``context``."""
+    if existing["context"] != context:
+        raise IdempotencyKeyConflictError(
+            f"idempotency key {key!r} was used for task {existing['task_uuid']} with another "
+            "context",
+            str(existing["task_uuid"]),
+            hint="a key stands for one request: use a new key for a new request",
+        )
+
+
+def _creation_metadata(
+    environment: str | None, by: str | None, reason: str | None, key: str | None
+) -> dict[str, Any]:
+    """The first transition's metadata: the environment, and who submitted and why."""
+    metadata: dict[str, Any] = {"environment": environment} if environment else {}
+    if by is not None or reason is not None:
+        metadata.update(action="submit_task", by=by, reason=reason)
+    if key is not None:
+        metadata["idempotency_key"] = key
+    return metadata
+
+
+def check_context(template: TaskTemplate, context: Any) -> None:
     if not isinstance(context, dict):
         # handlers read the context as a mapping (StepContext.input_data); so does Tasker Core
         raise InvalidContextError(

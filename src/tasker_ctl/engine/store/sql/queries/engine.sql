@@ -35,7 +35,7 @@ UNION ALL
 SELECT s.name, s.named_step_uuid FROM tasker.named_steps s JOIN wanted w ON w.name = s.name;
 
 -- name: find_task_by_identity
-SELECT task_uuid, current_state, created_at FROM tasker.tasks
+SELECT task_uuid, current_state, created_at, context FROM tasker.tasks
 WHERE identity_hash = %(identity_hash)s;
 
 -- name: insert_task
