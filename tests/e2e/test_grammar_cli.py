@@ -39,8 +39,8 @@ def test_grammar_inspect_shows_fields_and_suggests_on_a_typo(run_cli: RunCli) ->
     assert_no_traceback(typo)
 
 
-def test_grammar_document_json_is_the_config_models_json_schemas(invoke_cli: RunCli) -> None:
-    result = invoke_cli("grammar", "document", "--format", "json")
+def test_grammar_document_tools_are_the_config_models_json_schemas(invoke_cli: RunCli) -> None:
+    result = invoke_cli("grammar", "document", "--format", "tools")
     assert result.returncode == 0, result.stderr
     tools = {tool["name"]: tool for tool in json.loads(result.stdout)}
     for name, capability in REGISTRY.items():

@@ -17,7 +17,7 @@ import typer
 
 from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
 from tasker_ctl.cli.options import Policy, PolicyOption
-from tasker_ctl.errors import ExitCode, PathNotFoundError, SampleJsonError, UsageError
+from tasker_ctl.errors import ExitCode, SampleJsonError
 
 
 class ReportFormat(StrEnum):
@@ -79,24 +79,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check a composition: capabilities, configs, jq expressions, checkpoints, the data
         each expression reads, and the outcome against its schema."""
-        from tasker_ctl.grammar.files import validate_composition_file
-        from tasker_ctl.template.diagnostics import ValidationReport
+        from tasker_ctl.documents.grammar import composition_report
 
         output_format = chosen_format(
             output_format, json_flag=json_flag, default=ReportFormat.TEXT, json=ReportFormat.JSON
         )
-        _require_file(file)
-        report = ValidationReport(
-            files=[validate_composition_file(file, step_name=step, policy=policy.value)]
-        )
+        report = composition_report(path=file, step=step, policy=policy.value)
         if output_format is ReportFormat.TEXT:
             from tasker_ctl.report.validation_text import make_console, render_text
 
             render_text(report, make_console(sys.stdout), strict=strict, quiet=False, verbose=False)
         elif output_format is ReportFormat.JSON:
-            from tasker_ctl.report.validation_json import render_json
+            from tasker_ctl.report.json_output import write_document
+            from tasker_ctl.report.validation_json import build_output
 
-            sys.stdout.write(render_json(report, strict=strict))
+            # composition_validation's document, from the report the exit code needs too
+            write_document(build_output(report, strict=strict))
         else:
             from tasker_ctl.report.sarif import render_sarif
 
@@ -150,30 +148,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show what each invocation reads and produces; with samples or fixtures, run the
         composition against them (no network, no database) and show the real data flow."""
-        from tasker_ctl.grammar.explain import Simulation, explain_composition, load_fixture_file
-        from tasker_ctl.grammar.files import load_composition_file
+        from tasker_ctl.documents.grammar import composition_explanation
 
-        _require_file(file)
-        if case is not None and fixtures is None:
-            raise UsageError("--case needs --fixtures", hint="name the *_fixtures.json file")
-        spec, contract = load_composition_file(file, step_name=step)
-        simulation = None
-        if fixtures is not None:
-            _require_file(fixtures)
-            simulation = load_fixture_file(fixtures, case=case)
-        samples = {
-            "context": _json_value(sample_context, "--sample-context"),
-            "deps": _json_value(sample_deps, "--sample-deps"),
-            "step": _json_value(sample_step, "--sample-step"),
-            "mock_outputs": _json_value(mock_outputs, "--mock-outputs"),
-        }
-        given = {key: value for key, value in samples.items() if value is not None}
-        if given:
-            base = simulation.model_dump() if simulation is not None else {}
-            simulation = Simulation.model_validate({**base, **given})
-        trace = explain_composition(spec, step=contract, simulation=simulation)
+        trace = composition_explanation(
+            path=file,
+            step=step,
+            sample_context=_json_value(sample_context, "--sample-context"),
+            sample_deps=_json_value(sample_deps, "--sample-deps"),
+            sample_step=_json_value(sample_step, "--sample-step"),
+            mock_outputs=_json_value(mock_outputs, "--mock-outputs"),
+            fixtures=fixtures,
+            case=case,
+        )
         if json_output:
-            sys.stdout.write(trace.model_dump_json(indent=2) + "\n")
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(trace)
         else:
             from tasker_ctl.report.grammar_view import render_explanation
             from tasker_ctl.report.run_view import make_console
@@ -186,13 +176,6 @@ def register(app: typer.Typer) -> None:
             where = "" if failure.failed_index is None else f" at invocation {failure.failed_index}"
             typer.echo(f"simulation failed{where}: {failure.kind}: {failure.message}", err=True)
             raise typer.Exit(int(ExitCode.FINDINGS))
-
-
-def _require_file(path: Path) -> None:
-    if not path.exists():
-        raise PathNotFoundError(f"'{path}' does not exist", hint="check the path")
-    if not path.is_file():
-        raise UsageError(f"'{path}' is not a file", hint="name a composition or template file")
 
 
 def _json_value(value: str | None, option: str) -> Any:

@@ -155,11 +155,15 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example(f"tasker-ctl report budget {_TASK[:8]} --lineage", "a whole delegation chain"),
     ),
     "grammar": (Example("tasker-ctl grammar list", "every capability and pattern"),),
-    "grammar list": (Example("tasker-ctl grammar list --json", "the vocabulary as JSON"),),
+    "grammar list": (
+        Example("tasker-ctl grammar list --json", "the vocabulary as JSON"),
+        Example("tasker-ctl grammar list --search timeout", "find capabilities"),
+    ),
     "grammar inspect": (Example("tasker-ctl grammar inspect acquire", "one capability"),),
     "grammar document": (
         Example("tasker-ctl grammar document --tier 1", "one line per entry"),
-        Example("tasker-ctl grammar document --json -c transform", "tool-call schemas"),
+        Example("tasker-ctl grammar document --json --tier 2 -c transform", "as JSON"),
+        Example("tasker-ctl grammar document --format tools", "tool-call schemas"),
     ),
     "composition": (Example("tasker-ctl composition validate order.yaml", "check them"),),
     "composition validate": (

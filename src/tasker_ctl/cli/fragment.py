@@ -16,12 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
-from tasker_ctl.errors import (
-    ContextJsonError,
-    FragmentFileError,
-    PathNotFoundError,
-    UsageError,
-)
+from tasker_ctl.errors import ContextJsonError
 
 if TYPE_CHECKING:
     from tasker_ctl.planning.frame import FragmentFrame
@@ -118,7 +113,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Check a fragment in all nine stages (format, handlers, compositions, configs, DAG,
         references, data contracts, bounds, frame) as the worker would, with no database."""
-        from tasker_ctl.planning.validator import check_fragment
+        from tasker_ctl.documents.fragments import fragment_validation
         from tasker_ctl.report import fragment_view
 
         output_format = chosen_format(
@@ -126,26 +121,19 @@ def register(app: typer.Typer) -> None:
         )
         document = _read_fragment(fragment)
         frame = _frame(template, step, context, results, remaining_steps)
-        source = document.display_path
-        check = check_fragment(document.data, frame, source=source)
-        check = check.model_copy(update={"findings": _placed(check.findings, document)})
-        identity = frame.template.identifier
+        check = fragment_validation(document, frame)
         if output_format is ReportFormat.JSON:
-            sys.stdout.write(
-                fragment_view.render_check_json(
-                    check, source=source, template=identity, planning_step=step
-                )
-            )
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(check)
         elif output_format is ReportFormat.SARIF:
             from tasker_ctl.report.sarif import render_sarif
 
-            report = fragment_view.as_report(check, source=source, template=identity)
-            sys.stdout.write(render_sarif(report))
+            sys.stdout.write(render_sarif(fragment_view.as_report(check)))
         else:
             from tasker_ctl.report.validation_text import make_console, render_text
 
-            report = fragment_view.as_report(check, source=source, template=identity)
-            render_text(report, make_console(sys.stdout))
+            render_text(fragment_view.as_report(check), make_console(sys.stdout))
             typer.echo(fragment_view.summary_line(check))
         raise typer.Exit(0 if check.accepted else 1)
 
@@ -168,16 +156,16 @@ def register(app: typer.Typer) -> None:
         context field, an upstream step's field) with its schema type, the edges the
         materialization adds (planning step to roots, leaves to the convergence), and the
         findings."""
-        from tasker_ctl.planning.explain import explain_fragment
+        from tasker_ctl.documents.fragments import fragment_explanation
         from tasker_ctl.report import fragment_view
 
         document = _read_fragment(fragment)
         frame = _frame(template, step, context, results, remaining_steps)
-        explanation = explain_fragment(document.data, frame, source=document.display_path)
-        placed = _placed(explanation.findings, document)
-        explanation = explanation.model_copy(update={"findings": placed})
+        explanation = fragment_explanation(document, frame)
         if json_output:
-            sys.stdout.write(fragment_view.render_explanation_json(explanation))
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(explanation)
         else:
             fragment_view.render_explanation_text(explanation, sys.stdout)
         raise typer.Exit(0 if explanation.accepted else 1)
@@ -186,29 +174,14 @@ def register(app: typer.Typer) -> None:
 def _read_fragment(argument: str) -> SourceDocument:
     """The fragment file (or standard input) as data with positions; a coded error when it
     is not YAML or JSON."""
+    from tasker_ctl.documents.fragments import read_fragment, usable_fragment
     from tasker_ctl.template.limits import MAX_TEMPLATE_BYTES
-    from tasker_ctl.template.source import parse_document, read_document
+    from tasker_ctl.template.source import parse_document
 
     if argument == "-":
         raw = sys.stdin.buffer.read(MAX_TEMPLATE_BYTES + 1)
-        document = parse_document(raw, path=Path("-"), display_path="<stdin>")
-    else:
-        path = Path(argument)
-        if not path.exists():
-            raise PathNotFoundError(f"fragment '{argument}' does not exist", hint="check the path")
-        if not path.is_file():
-            raise UsageError(
-                f"fragment '{argument}' is not a file", hint="name a YAML or JSON file"
-            )
-        document = read_document(path, argument)
-    if document.problems:
-        problem = document.problems[0]
-        where = f":{problem.position[0]}:{problem.position[1]}" if problem.position else ""
-        raise FragmentFileError(
-            f"{document.display_path}{where}: {problem.message}",
-            hint="a fragment is one YAML or JSON document (docs/fragments.md)",
-        )
-    return document
+        return usable_fragment(parse_document(raw, path=Path("-"), display_path="<stdin>"))
+    return read_fragment(Path(argument), argument)
 
 
 def _frame(
@@ -219,12 +192,8 @@ def _frame(
     remaining_steps: int | None,
 ) -> FragmentFrame:
     from tasker_ctl.cli.json_options import read_json_option
-    from tasker_ctl.planning.frame import FragmentFrame
-    from tasker_ctl.template.validator import load_checked
+    from tasker_ctl.documents.fragments import fragment_frame
 
-    if not template.exists():
-        raise PathNotFoundError(f"template '{template}' does not exist", hint="check the path")
-    loaded = load_checked(template)
     context_value = None
     if context is not None:
         context_value, _ = read_json_option(context, "--context", ContextJsonError)
@@ -236,22 +205,10 @@ def _frame(
                 f"{where} must be a JSON object keyed by step name",
                 hint='e.g. --results \'{"collect_signals": {"signals": []}}\'',
             )
-    return FragmentFrame(
-        loaded.template,
+    return fragment_frame(
+        template,
         step,
         context=context_value,
         results=results_value,
         remaining_steps=remaining_steps,
     )
-
-
-def _placed(findings: list[Any], document: SourceDocument) -> list[Any]:
-    """The findings with the line and column of their path in the fragment file."""
-    placed = []
-    for finding in findings:
-        position = document.positions.locate(tuple(getattr(finding, "keys", ())))
-        if position is None:
-            placed.append(finding)
-        else:
-            placed.append(finding.model_copy(update={"line": position[0], "column": position[1]}))
-    return placed

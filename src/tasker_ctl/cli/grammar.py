@@ -14,12 +14,12 @@ from typing import Annotated
 import typer
 
 from tasker_ctl.cli.json_flag import JsonFlagOption, chosen_format
-from tasker_ctl.errors import UsageError
 
 
 class DocumentFormat(StrEnum):
     MARKDOWN = "markdown"
     JSON = "json"
+    TOOLS = "tools"
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print a JSON document instead.")]
@@ -34,14 +34,45 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(grammar_app, name="grammar")
 
-    @grammar_app.command("list", epilog="Exit codes: 0 printed; 2 bad usage.")
-    def list_vocabulary(json_output: JsonFlag = False) -> None:
-        """List every capability and pattern with its one-line summary."""
-        from tasker_ctl.grammar.document import vocabulary
+    @grammar_app.command(
+        "list", epilog="Exit codes: 0 printed (a search may find nothing); 2 bad usage."
+    )
+    def list_vocabulary(
+        search: Annotated[
+            str | None,
+            typer.Option(
+                "--search",
+                "-s",
+                metavar="TEXT",
+                help="Only entries whose name, summary or config field names hold every word "
+                "(case aside); name matches first.",
+                show_default=False,
+            ),
+        ] = None,
+        category: Annotated[
+            str | None,
+            typer.Option(
+                "--category",
+                metavar="NAME",
+                help="Only this category's capabilities (transform, validate, assert, acquire, "
+                "persist, emit, gate) and the patterns that use one.",
+                show_default=False,
+            ),
+        ] = None,
+        json_output: JsonFlag = False,
+    ) -> None:
+        """List every capability and pattern with its one-line summary, or those a search
+        finds."""
+        from tasker_ctl.documents.grammar import grammar_list
 
-        document = vocabulary(tier=1)
+        document = grammar_list(search=search, category=category)
         if json_output:
-            sys.stdout.write(json.dumps(document.as_json(), indent=2) + "\n")
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
+            return
+        if not document.capabilities and not document.patterns:
+            typer.echo("no capability or pattern matches")
             return
         from tasker_ctl.report.grammar_view import render_vocabulary_list
         from tasker_ctl.report.run_view import make_console
@@ -54,16 +85,13 @@ def register(app: typer.Typer) -> None:
         json_output: JsonFlag = False,
     ) -> None:
         """Show one capability (or pattern): contracts, config schema, fields and an example."""
-        from tasker_ctl.grammar.document import vocabulary
+        from tasker_ctl.documents.grammar import capability_inspect
 
-        is_capability = _find(name) == "capability"
-        document = vocabulary(
-            tier=3,
-            capabilities=[name] if is_capability else [],
-            patterns=[] if is_capability else [name],
-        )
+        document = capability_inspect(name)
         if json_output:
-            sys.stdout.write(json.dumps(document.as_json(), indent=2) + "\n")
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
             return
         from tasker_ctl.report.grammar_view import render_vocabulary_entry
         from tasker_ctl.report.run_view import make_console
@@ -98,14 +126,15 @@ def register(app: typer.Typer) -> None:
                 "--format",
                 "-f",
                 case_sensitive=False,
-                help="'markdown' for people; 'json' for the tool-call schemas an LLM is given "
-                "(one per capability and pattern, each the config model's JSON Schema).",
+                help="'markdown' for people; 'json' for the vocabulary at --tier as a JSON "
+                "document; 'tools' for the tool-call schemas an LLM is given (one per "
+                "capability and pattern, each the config model's JSON Schema).",
             ),
         ] = DocumentFormat.MARKDOWN,
         json_flag: JsonFlagOption = False,
     ) -> None:
-        """Print the vocabulary in tiers, as Markdown or as tool-call schemas."""
-        from tasker_ctl.grammar.document import render_markdown, tool_schemas, vocabulary
+        """Print the vocabulary in tiers, as Markdown, JSON or tool-call schemas."""
+        from tasker_ctl.documents.grammar import vocabulary_document
 
         output_format = chosen_format(
             output_format,
@@ -113,34 +142,20 @@ def register(app: typer.Typer) -> None:
             default=DocumentFormat.MARKDOWN,
             json=DocumentFormat.JSON,
         )
-        for name in capability or []:
-            if _find(name) != "capability":
-                raise UsageError(
-                    f"'{name}' is not a capability", hint="see 'tasker-ctl grammar list'"
-                )
+        vocabulary = vocabulary_document(tier=tier, capabilities=capability)
         if output_format is DocumentFormat.JSON:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(vocabulary)
+        elif output_format is DocumentFormat.TOOLS:
+            from tasker_ctl.grammar.document import tool_schemas
+
             schemas = tool_schemas()
             if capability:
                 wanted = set(capability)
                 schemas = [tool for tool in schemas if tool["name"] in wanted]
             sys.stdout.write(json.dumps(schemas, indent=2) + "\n")
-            return
-        sys.stdout.write(render_markdown(vocabulary(tier=tier, capabilities=capability)))
+        else:
+            from tasker_ctl.grammar.document import render_markdown
 
-
-def _find(name: str) -> str:
-    """``capability`` or ``pattern``; a coded usage error with a suggestion otherwise."""
-    from tasker_ctl.grammar.capabilities import CAPABILITY_NAMES
-    from tasker_ctl.grammar.errors import UnknownVocabularyError
-    from tasker_ctl.grammar.patterns import PATTERNS
-    from tasker_ctl.template.issue import suggestion_hint
-
-    if name in CAPABILITY_NAMES:
-        return "capability"
-    if name in PATTERNS:
-        return "pattern"
-    known = [*CAPABILITY_NAMES, *PATTERNS]
-    raise UnknownVocabularyError(
-        f"no capability or pattern named '{name}'",
-        hint=suggestion_hint(name, known) or "see 'tasker-ctl grammar list'",
-    )
+            sys.stdout.write(render_markdown(vocabulary))

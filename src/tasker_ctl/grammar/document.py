@@ -20,7 +20,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from tasker_ctl.grammar.capabilities import REGISTRY
 from tasker_ctl.grammar.capabilities._support import GrammarCapability
@@ -57,10 +57,24 @@ RULES: tuple[str, ...] = (
 )
 
 
-class FieldDoc(BaseModel):
-    """One config field, flattened out of the JSON Schema."""
+class _Sparse(BaseModel):
+    """A document part whose fields left empty (None: what its tier leaves out) are absent
+    from its JSON, however it is dumped: ``model_dump`` and ``as_json`` give the same."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # no return annotation: pydantic would take it for the serialized schema and drop the
+    # fields' own from the JSON Schema of the output
+    @model_serializer(mode="wrap")
+    def _without_absent(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data = handler(self)
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items() if value is not None}
+
+
+class FieldDoc(_Sparse):
+    """One config field, flattened out of the JSON Schema."""
 
     path: str = Field(description="Dotted path inside the config; [] marks array items.")
     type: str = Field(description="JSON type(s), with the allowed values of an enumeration.")
@@ -69,10 +83,8 @@ class FieldDoc(BaseModel):
     description: str = Field(default="", description="What the field means.")
 
 
-class CapabilityDoc(BaseModel):
+class CapabilityDoc(_Sparse):
     """One capability at the requested tier; fields of higher tiers are None."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     category: str
@@ -86,10 +98,8 @@ class CapabilityDoc(BaseModel):
     failure_kinds: list[str] | None = None
 
 
-class PatternDoc(BaseModel):
+class PatternDoc(_Sparse):
     """One named composition at the requested tier; fields of higher tiers are None."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str
     summary: str
@@ -100,10 +110,8 @@ class PatternDoc(BaseModel):
     examples: list[dict[str, Any]] | None = None
 
 
-class VocabularyDocument(BaseModel):
+class VocabularyDocument(_Sparse):
     """The grammar's vocabulary at one tier."""
-
-    model_config = ConfigDict(extra="forbid")
 
     version: int = DOCUMENT_VERSION
     tier: int

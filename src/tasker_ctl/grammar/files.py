@@ -49,6 +49,24 @@ def validate_composition_file(
         document = _read(Path(path), shown)
     except FileReadError as error:
         return unreadable_report(shown, error)
+    return validate_composition_document(document, step_name=step_name, policy=policy)
+
+
+def in_memory(data: Any, shown: str) -> SourceDocument:
+    """A composition (or template) given as data rather than a file: a document without
+    positions, checked by the same functions as a file's."""
+    return SourceDocument(path=Path(shown), display_path=shown, data=data)
+
+
+def validate_composition_document(
+    document: SourceDocument,
+    *,
+    step_name: str | None = None,
+    policy: MutationPolicy = "checkpointed",
+) -> FileReport:
+    """``validate_composition_file`` on a document already read (a file's, or ``in_memory``
+    data's): the same checks whichever way the composition came."""
+    shown = document.display_path
     report = FileReport(file=shown, findings=[_problem(document, p) for p in document.problems])
     if not document.usable:
         return report
@@ -80,7 +98,14 @@ def load_composition_file(
     ``FileReadError`` when the file cannot be read and ``CompositionFileError`` when it holds
     no usable composition."""
     shown = str(path)
-    document = _read(Path(path), shown)
+    return composition_of(_read(Path(path), shown), step_name)
+
+
+def composition_of(
+    document: SourceDocument, step_name: str | None = None
+) -> tuple[Any, StepContract | None]:
+    """``load_composition_file`` on a document already read (a file's or ``in_memory``)."""
+    shown = document.display_path
     if document.problems:
         first = document.problems[0]
         where = f"{shown}:{first.position[0]}:{first.position[1]}" if first.position else shown
@@ -100,6 +125,12 @@ def load_composition_file(
         )
     step = steps[0]
     return step.data["composition"], step_contract(context, step)
+
+
+def read_composition(path: Path, shown: str) -> SourceDocument:
+    """The file as a document for ``validate_composition_document`` and ``composition_of``;
+    raises ``FileReadError`` when it cannot be read."""
+    return _read(path, shown)
 
 
 def _read(path: Path, shown: str) -> SourceDocument:

@@ -1,52 +1,54 @@
 """How ``tasker-ctl fragment validate|explain`` show a fragment's findings and data flow.
 
 Findings are the project's ``Finding``s, so text and SARIF are the ``validate`` renderers; the
-JSON adds what only a fragment has (its stage, step count and depth).
+JSON document of ``validate`` (``FragmentCheckOutput``, built by
+``tasker_ctl.documents.fragments``) adds what only a fragment has: its stage, step count and
+depth; ``explain``'s is the ``FragmentExplanation`` itself.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tasker_ctl.planning.explain import FragmentExplanation
-from tasker_ctl.planning.validator import FragmentCheck
-from tasker_ctl.template.diagnostics import FileReport, ValidationReport
+from pydantic import Field
+
+from tasker_ctl.planning.findings import FragmentFinding
+from tasker_ctl.report.json_output import StrictOutput
+from tasker_ctl.template.diagnostics import FileReport, Severity, ValidationReport
 from tasker_ctl.template.source import escape_unsafe
 
+if TYPE_CHECKING:
+    from tasker_ctl.planning.explain import FragmentExplanation
 
-def as_report(check: FragmentCheck, *, source: str, template: str) -> ValidationReport:
+
+class FragmentCheckOutput(StrictOutput):
+    """The document ``fragment validate --json`` writes."""
+
+    fragment: str = Field(description="the fragment's file as given, or <fragment>/<stdin>")
+    template: str = Field(description="'namespace/name@version' of the template")
+    planning_step: str
+    accepted: bool = Field(description="true when no finding is an error")
+    step_count: int
+    depth: int | None = Field(description="the longest chain of steps; null when unknown")
+    findings: list[FragmentFinding]
+
+
+def as_report(check: FragmentCheckOutput) -> ValidationReport:
     """The check as a validation report of one file, for the ``validate`` renderers."""
     return ValidationReport(
-        files=[FileReport(file=source, template=template, findings=list(check.findings))]
+        files=[
+            FileReport(file=check.fragment, template=check.template, findings=list(check.findings))
+        ]
     )
 
 
-def summary_line(check: FragmentCheck) -> str:
+def summary_line(check: FragmentCheckOutput) -> str:
     depth = "-" if check.depth is None else str(check.depth)
     shape = f"{check.step_count} step(s), depth {depth}"
     if check.accepted:
         return f"fragment accepted: {shape}"
-    return f"fragment refused: {len(check.errors)} error(s); {shape}"
-
-
-def render_check_json(
-    check: FragmentCheck, *, source: str, template: str, planning_step: str
-) -> str:
-    document: dict[str, Any] = {
-        "fragment": source,
-        "template": template,
-        "planning_step": planning_step,
-        "accepted": check.accepted,
-        "step_count": check.step_count,
-        "depth": check.depth,
-        "findings": [finding.model_dump(mode="json") for finding in check.findings],
-    }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
-
-
-def render_explanation_json(explanation: FragmentExplanation) -> str:
-    return explanation.model_dump_json(indent=2) + "\n"
+    errors = [finding for finding in check.findings if finding.severity is Severity.ERROR]
+    return f"fragment refused: {len(errors)} error(s); {shape}"
 
 
 def render_explanation_text(explanation: FragmentExplanation, out: TextIO) -> None:
