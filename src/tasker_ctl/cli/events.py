@@ -17,12 +17,11 @@ import typer
 
 from tasker_ctl.cli.domain_events import event_writer
 from tasker_ctl.cli.options import TASK_HELP, DatabaseUrlOption
-from tasker_ctl.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from tasker_ctl.engine.views import TransitionEvent
+    from tasker_ctl.engine.views import DomainEvent, TransitionEvent
 
 _EPILOG = (
     "Exit codes: 0 done (with --follow: stopped by Ctrl-C, or --limit events printed); "
@@ -113,76 +112,14 @@ def register(app: typer.Typer) -> None:
         Every step has the same kind of line, whatever created it (the template, a decision,
         a batch or a planner); what created it is shown in brackets.
         """
-        from tasker_ctl.engine.store import open_store, parse_since
-        from tasker_ctl.engine.views import (
-            DEFAULT_LIMIT,
-            EARLIEST,
-            follow_events,
-            read_events,
-            read_last_events,
-            resolve_task,
-        )
+        from tasker_ctl.documents.operations import check_event_options
 
-        if tail is not None and limit is not None and not follow:
-            raise UsageError(
-                "--tail prints the last events and --limit the first ones; choose one",
-                hint="with --follow, --limit caps the new events printed after the tail",
-            )
-        if name is not None and not domain:
-            raise UsageError("--name filters domain events: give --domain with it")
-        if domain and tail is not None:
-            raise UsageError("--tail reads transitions; with --domain use --since or --limit")
-        window = None if since is None else parse_since(since)
-        write = event_writer(json_output, flush=follow, render=_render_transition)
+        check_event_options(limit=limit, tail=tail, domain=domain, name=name, follow=follow)
         try:
-            with open_store(database_url) as store:
-                task_uuid = None if task is None else resolve_task(store, task)
-                if domain:
-                    from tasker_ctl.cli.domain_events import print_domain_events
-
-                    print_domain_events(
-                        store,
-                        task_uuid=task_uuid,
-                        name=name,
-                        since=window,
-                        follow=follow,
-                        limit=limit,
-                        json_output=json_output,
-                    )
-                    return
-                shown: list[TransitionEvent] = []
-                if tail is not None:
-                    shown = read_last_events(store, task_uuid=task_uuid, since=window, count=tail)
-                    for event in shown:
-                        write(event)
-                    if not follow:
-                        return
-                elif not follow:
-                    cap = limit or DEFAULT_LIMIT
-                    found = read_events(store, task_uuid=task_uuid, since=window, limit=cap + 1)
-                    for event in found[:cap]:
-                        write(event)
-                    if len(found) > cap:
-                        typer.echo(
-                            f"note: more than {cap} events match; narrow them with --since or "
-                            "--task, or raise --limit",
-                            err=True,
-                        )
-                    return
-                # a task's history is printed before its new events; all tasks': only new ones;
-                # after a tail, what follows it
-                start = window if window is not None else (None if task is None else EARLIEST)
-                if shown:
-                    start = shown[-1].occurred_at
-                elif tail is not None and window is None:
-                    start = None  # the tail was empty: only new events
-                for printed, event in enumerate(
-                    follow_events(store, task_uuid=task_uuid, since=start, already=shown),
-                    start=1,
-                ):
-                    write(event)
-                    if limit is not None and printed >= limit:
-                        return
+            if follow:
+                _follow(task, since, limit, tail, domain, name, json_output, database_url)
+            else:
+                _print_events(task, since, limit, tail, domain, name, json_output, database_url)
         except KeyboardInterrupt:
             return  # Ctrl-C is how following ends
         except BrokenPipeError:
@@ -190,6 +127,101 @@ def register(app: typer.Typer) -> None:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             return
+
+
+def _follow(
+    task: str | None,
+    since: str | None,
+    limit: int | None,
+    tail: int | None,
+    domain: bool,
+    name: str | None,
+    json_output: bool,
+    database_url: str | None,
+) -> None:
+    """Print events as they happen (--follow), after the history or the tail asked for."""
+    from tasker_ctl.engine.store import open_store, parse_since
+    from tasker_ctl.engine.views import EARLIEST, follow_events, read_last_events, resolve_task
+
+    window = None if since is None else parse_since(since)
+    write = event_writer(json_output, flush=True, render=_render_transition)
+    with open_store(database_url) as store:
+        task_uuid = None if task is None else resolve_task(store, task)
+        if domain:
+            from tasker_ctl.cli.domain_events import print_domain_events
+
+            print_domain_events(
+                store,
+                task_uuid=task_uuid,
+                name=name,
+                since=window,
+                follow=True,
+                limit=limit,
+                json_output=json_output,
+            )
+            return
+        shown: list[TransitionEvent] = []
+        if tail is not None:
+            shown = read_last_events(store, task_uuid=task_uuid, since=window, count=tail)
+            for event in shown:
+                write(event)
+        # a task's history is printed before its new events; all tasks': only new ones;
+        # after a tail, what follows it
+        start = window if window is not None else (None if task is None else EARLIEST)
+        if shown:
+            start = shown[-1].occurred_at
+        elif tail is not None and window is None:
+            start = None  # the tail was empty: only new events
+        for printed, event in enumerate(
+            follow_events(store, task_uuid=task_uuid, since=start, already=shown), start=1
+        ):
+            write(event)
+            if limit is not None and printed >= limit:
+                return
+
+
+def _print_events(
+    task: str | None,
+    since: str | None,
+    limit: int | None,
+    tail: int | None,
+    domain: bool,
+    name: str | None,
+    json_output: bool,
+    database_url: str | None,
+) -> None:
+    """The events that match, once (no --follow): the lines of the events document."""
+    from tasker_ctl.documents.operations import events_document
+    from tasker_ctl.engine.views import DEFAULT_LIMIT
+
+    found = events_document(
+        database_url, task=task, since=since, limit=limit, tail=tail, domain=domain, name=name
+    )
+    if domain:
+        write_domain = event_writer(json_output, flush=False, render=_render_domain_event)
+        for domain_event in found.domain_events():
+            write_domain(domain_event)
+    else:
+        write = event_writer(json_output, flush=False, render=_render_transition)
+        for event in found.transition_events():
+            write(event)
+    if found.truncated:
+        kind, narrow = (
+            ("domain events", "--since, --task or --name")
+            if domain
+            else ("events", "--since or --task")
+        )
+        typer.echo(
+            f"note: more than {limit or DEFAULT_LIMIT} {kind} match; narrow them with "
+            f"{narrow}, or raise --limit",
+            err=True,
+        )
+
+
+def _render_domain_event() -> Callable[[DomainEvent, Console], None]:
+    from tasker_ctl.report.domain_events_view import render_domain_event
+
+    return render_domain_event
 
 
 def _render_transition() -> Callable[[TransitionEvent, Console], None]:

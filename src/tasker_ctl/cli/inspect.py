@@ -91,56 +91,37 @@ def register(app: typer.Typer) -> None:
                 f"{' and '.join(chosen)} are different views; choose one",
                 hint="run the command once per view",
             )
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import (
-            composition_layer,
-            fragment_layer,
-            inspect_step,
-            inspect_task,
-            planning_layer,
-            resolve_task,
-            task_lineage,
-        )
-        from tasker_ctl.report import inspect_json as documents
-        from tasker_ctl.report import inspect_layers_view as layers
-        from tasker_ctl.report import inspect_view as views
+        from tasker_ctl.documents import tasks as documents
 
         document: BaseModel
-        renderable: RenderableType
-        with open_store(database_url) as store:
-            task_uuid = resolve_task(store, reference, namespace=namespace)
-            if step is not None:
-                detail = inspect_step(store, task_uuid, step)
-                document = documents.StepDocument(step=detail)
-                renderable = views.step_detail(detail)
-            elif lineage:
-                chain = task_lineage(store, task_uuid)
-                document = documents.LineageDocument(lineage=chain)
-                renderable = layers.lineage_view(chain)
-            else:
-                overview = inspect_task(store, task_uuid)
-                if planning:
-                    layer = planning_layer(store, overview, full=whole)
-                    document = documents.PlanningDocument(planning=layer)
-                    renderable = layers.planning_view(layer)
-                elif fragment:
-                    fragments = fragment_layer(store, overview, full=whole)
-                    document = documents.FragmentDocument(fragment=fragments)
-                    renderable = layers.fragment_view(fragments)
-                elif composition:
-                    compositions = composition_layer(store, overview)
-                    document = documents.CompositionDocument(composition=compositions)
-                    renderable = layers.composition_view(compositions)
-                else:
-                    document = documents.OverviewDocument(task=overview)
-                    console = _console()
-                    renderable = views.overview(
-                        overview, ascii_only=_ascii_only(console), fold=not full
-                    )
+        if step is not None:
+            document = documents.inspect_step_document(
+                database_url, reference, step, namespace=namespace
+            )
+        elif planning:
+            document = documents.planning_document(
+                database_url, reference, full=whole, namespace=namespace
+            )
+        else:
+            view: documents.TaskView = (
+                "lineage"
+                if lineage
+                else "fragment"
+                if fragment
+                else "composition"
+                if composition
+                else "overview"
+            )
+            document = documents.inspect_task_document(
+                database_url, reference, view=view, full=whole, namespace=namespace
+            )
         if json_output:
-            sys.stdout.write(documents.document_json(document))
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
             return
-        _console().print(renderable)
+        console = _console()
+        console.print(_view_text(document, fold=not full, ascii_only=_ascii_only(console)))
 
     @inspect_app.command()
     def schema(
@@ -164,6 +145,26 @@ def register(app: typer.Typer) -> None:
             )
         schema_document = model.model_json_schema(by_alias=True, mode="serialization")
         sys.stdout.write(json.dumps(schema_document, indent=2) + "\n")
+
+
+def _view_text(document: BaseModel, *, fold: bool, ascii_only: bool) -> RenderableType:
+    """The text of the view whose document ``inspect task`` built."""
+    from tasker_ctl.report import inspect_json as documents
+    from tasker_ctl.report import inspect_layers_view as layers
+    from tasker_ctl.report import inspect_view as views
+
+    if isinstance(document, documents.StepDocument):
+        return views.step_detail(document.step)
+    if isinstance(document, documents.PlanningDocument):
+        return layers.planning_view(document.planning)
+    if isinstance(document, documents.FragmentDocument):
+        return layers.fragment_view(document.fragment)
+    if isinstance(document, documents.CompositionDocument):
+        return layers.composition_view(document.composition)
+    if isinstance(document, documents.LineageDocument):
+        return layers.lineage_view(document.lineage)
+    assert isinstance(document, documents.OverviewDocument)
+    return views.overview(document.task, ascii_only=ascii_only, fold=fold)
 
 
 def _console() -> Console:

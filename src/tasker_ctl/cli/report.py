@@ -3,7 +3,6 @@ planners may still spend."""
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -31,17 +30,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Every step's provenance: created by what, from which step, planner and fragment,
         application or grammar handler."""
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import inspect_task, resolve_task
+        from tasker_ctl.documents.tasks import inspected_task
+        from tasker_ctl.report.inspect_json import provenance_document
+
+        task = inspected_task(database_url, reference, namespace=namespace)
+        if json_output:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(provenance_document(task))
+            return
         from tasker_ctl.report.budget_view import provenance_view
-        from tasker_ctl.report.inspect_json import document_json, provenance_document
         from tasker_ctl.report.run_view import make_console
 
-        with open_store(database_url) as store:
-            task = inspect_task(store, resolve_task(store, reference, namespace=namespace))
-        if json_output:
-            sys.stdout.write(document_json(provenance_document(task)))
-            return
         make_console().print(provenance_view(task))
 
     @report_app.command()
@@ -56,29 +56,19 @@ def register(app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """The task's budget from its ledger: used, reserved and left of each resource."""
-        from tasker_ctl.engine.store import open_store
-        from tasker_ctl.engine.views import resolve_task, task_budget, task_lineage
+        from tasker_ctl.documents.operations import budget_document
+
+        document = budget_document(database_url, reference, lineage=lineage, namespace=namespace)
+        if json_output:
+            from tasker_ctl.report.json_output import write_document
+
+            write_document(document)
+            return
         from tasker_ctl.report import budget_view
-        from tasker_ctl.report.inspect_json import (
-            BudgetDocument,
-            LineageBudgetDocument,
-            document_json,
-        )
+        from tasker_ctl.report.inspect_json import LineageBudgetDocument
         from tasker_ctl.report.run_view import make_console
 
-        with open_store(database_url) as store:
-            task_uuid = resolve_task(store, reference, namespace=namespace)
-            if lineage:
-                chain = task_lineage(store, task_uuid)
-            else:
-                spent = task_budget(store, task_uuid)
-        if lineage:
-            if json_output:
-                sys.stdout.write(document_json(LineageBudgetDocument(lineage=chain)))
-            else:
-                make_console().print(budget_view.lineage_budget_view(chain))
-            return
-        if json_output:
-            sys.stdout.write(document_json(BudgetDocument(budget=spent)))
-            return
-        make_console().print(budget_view.budget_view(spent))
+        if isinstance(document, LineageBudgetDocument):
+            make_console().print(budget_view.lineage_budget_view(document.lineage))
+        else:
+            make_console().print(budget_view.budget_view(document.budget))

@@ -6,7 +6,6 @@ them. docs/stats.md defines each figure and alert.
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -51,21 +50,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Task and step figures, retries, failures and latency per handler, the DLQ, budget
         use and planning, with alerts (docs/stats.md)."""
-        from tasker_ctl.engine.stats import check_namespace, collect_stats
-        from tasker_ctl.engine.store import open_store, parse_since, window_start
+        from tasker_ctl.documents import operations
 
-        # bad options are reported before the database is started
-        wanted = parse_since(since, allow_all=True)
-        check_namespace(namespace)
-        with open_store(database_url) as store:
-            report = collect_stats(store, since=window_start(store, wanted), namespace=namespace)
         if json_output:
-            from tasker_ctl.report.stats_json import render_stats_json
+            from tasker_ctl.report.json_output import write_document
 
-            sys.stdout.write(render_stats_json(report))
-            sys.stdout.flush()
+            document = operations.stats_document(database_url, since=since, namespace=namespace)
+            write_document(document)
+            failing = document.failing
         else:
             from tasker_ctl.report.stats_view import make_stats_console, render_stats
 
+            report = operations.stats_report(database_url, since=since, namespace=namespace)
             render_stats(report, make_stats_console())
-        raise typer.Exit(int(ExitCode.FINDINGS) if report.failing else int(ExitCode.OK))
+            failing = report.failing
+        raise typer.Exit(int(ExitCode.FINDINGS) if failing else int(ExitCode.OK))

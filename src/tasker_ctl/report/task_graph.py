@@ -50,7 +50,10 @@ class RunNode(BaseModel):
 
 
 class RunEdge(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # dumped as from/to however it is dumped: every JSON of it says what the format says
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
+    )
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")

@@ -66,7 +66,7 @@ class InspectedStep(StepReport):
 
 
 class StepEdge(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")

@@ -154,7 +154,7 @@ class FragmentStep(BaseModel):
 
 
 class FragmentEdge(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
