@@ -14,7 +14,6 @@ PRINTS_NO_DATA = {
     # they write files; what they print is which files were written (or, with --check, a diff
     # of source code), not data a script reads
     "generate models": "writes files",
-    "generate handlers": "writes files",
     "generate tests": "writes files",
     "generate scaffold": "writes files",
     # they change the embedded server or the schema and say so in one line

@@ -112,6 +112,7 @@ def build_app() -> typer.Typer:
         planner,
         report,
         run,
+        schema,
         stats,
         task,
         task_gates,
@@ -135,6 +136,7 @@ def build_app() -> typer.Typer:
     validate.register(app)
     generate.register(app)
     template_commands.register(app)
+    schema.register(app)
     run.register(app)
     worker.register(app)
     task_app = task.group(app)

@@ -60,6 +60,7 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "generate handlers": (
         Example("tasker-ctl generate handlers order.yaml -o handlers.py", "handler stubs"),
+        Example("tasker-ctl generate handlers order.yaml --json", "the stubs as JSON"),
     ),
     "generate tests": (
         Example("tasker-ctl generate tests order.yaml -o test_handlers.py", "pytest tests"),
@@ -72,6 +73,25 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
         Example("tasker-ctl template visualize order.yaml", "the DAG as a tree"),
         Example("tasker-ctl template visualize order.yaml -f mermaid -o dag.mmd", "Mermaid"),
         Example("cat order.yaml | tasker-ctl template visualize - --json", "stdin, as JSON"),
+    ),
+    "template inspect": (
+        Example("tasker-ctl template inspect order.yaml", "steps, handlers, fields"),
+        Example("tasker-ctl template inspect order.yaml --json", "the same as JSON"),
+    ),
+    "template generate": (
+        Example("tasker-ctl template generate spec.yaml -o order.yaml", "a template from a spec"),
+        Example("tasker-ctl template generate spec.json --json", "YAML and findings as JSON"),
+    ),
+    "schema": (Example("tasker-ctl schema inspect order.yaml", "the schemas' fields"),),
+    "schema inspect": (
+        Example("tasker-ctl schema inspect order.yaml", "every schema's fields"),
+        Example("tasker-ctl schema inspect order.yaml --step charge --json", "one step, JSON"),
+    ),
+    "schema compare": (
+        Example("tasker-ctl schema compare order.yaml load price", "what price reads of load"),
+    ),
+    "schema diff": (
+        Example("tasker-ctl schema diff old/order.yaml order.yaml", "breaking changes?"),
     ),
     "task": (Example("tasker-ctl task list --status blocked_by_failures", "blocked tasks"),),
     "task approve": (Example(f"tasker-ctl task approve {_TASK} review --by alice", "open a gate"),),

@@ -77,10 +77,21 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = None,
         check: CheckOption = False,
         scaffolds: ScaffoldsOption = None,
+        json_flag: Annotated[
+            bool,
+            typer.Option(
+                "--json",
+                help="Print a JSON document of what is generated (template, language, files "
+                "with path and content); with --output the file is written too.",
+            ),
+        ] = False,
     ) -> None:
         """Typed handler stubs, one per step, importing the models from '.models'."""
         from tasker_ctl.codegen import generate_handlers
 
+        if json_flag:
+            _handlers_json(template, output, check, scaffolds)
+            return
         _single(
             lambda base: generate_handlers(_existing(template), base=base, scaffolds=scaffolds),
             output,
@@ -150,6 +161,32 @@ def register(app: typer.Typer) -> None:
             _report_scaffold_check(check_scaffold(generation, output))
             return
         _report_scaffold_write(write_scaffold(generation, output, force=force))
+
+
+def _handlers_json(template: Path, output: str | None, check: bool, scaffolds: Path | None) -> None:
+    """``generate handlers --json``: the document the handler_generate tool answers too."""
+    from tasker_ctl.documents.templates import handlers_document
+    from tasker_ctl.report.json_output import write_document
+
+    if check:
+        raise UsageError(
+            "--check compares files and prints a diff, not JSON", hint="drop --json or --check"
+        )
+    target = None if output in (None, STDOUT) else Path(str(output))
+    document = handlers_document(
+        _existing(template),
+        shown=str(template),
+        base=target.parent if target else Path.cwd(),
+        output=target.as_posix() if target else None,
+        scaffolds=scaffolds,
+    )
+    for warning in document.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    if target is not None:
+        from tasker_ctl.codegen import GeneratedFile, write_files
+
+        write_files([GeneratedFile(target.name, document.files[0].content)], target.parent)
+    write_document(document)
 
 
 def _existing(template: Path) -> Path:

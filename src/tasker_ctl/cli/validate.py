@@ -159,14 +159,18 @@ def _validate(
     only_templates: bool,
     rule_options: dict[str, str],
 ) -> ValidationReport:
-    from tasker_ctl.template import ValidationReport, validate_paths
+    from tasker_ctl.documents.templates import validation_report
+    from tasker_ctl.template import ValidationReport
 
     if paths.count(STDIN) > 1:
         raise UsageError("'-' is given twice", hint="standard input holds one template")
     files = [path for path in paths if path != STDIN]
     if files or STDIN not in paths:
-        report = validate_paths(
-            files, environment=environment, only_templates=only_templates, rule_options=rule_options
+        report = validation_report(
+            files,
+            environment=environment,
+            only_templates=only_templates,
+            policy=rule_options["mutation_policy"],
         )
     else:
         report = ValidationReport(environment=environment)
@@ -212,9 +216,11 @@ def _render(
         render_text(report, console, strict=strict, quiet=quiet, verbose=verbose)
         return
     if output_format is OutputFormat.JSON:
-        from tasker_ctl.report.validation_json import render_json
+        # the document the template_validate tool answers too
+        from tasker_ctl.documents.templates import validation_output
+        from tasker_ctl.report.json_output import document_text
 
-        stream.write(render_json(report, strict=strict))
+        stream.write(document_text(validation_output(report, strict=strict)))
     elif output_format is OutputFormat.SARIF:
         from tasker_ctl.report.sarif import render_sarif
 

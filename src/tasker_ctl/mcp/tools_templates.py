@@ -1,7 +1,260 @@
-"""The MCP tools of this area (filled in by its module's author)."""
+"""The MCP tools about templates, handlers and schemas: offline, read-only, each the twin of a
+command's ``--json`` (both call one function of ``tasker_ctl.documents``).
+
+Paths a client names are resolved inside the project (``ToolContext.path``) and shown
+relative to its root, as the command shows them when run there.
+"""
 
 from __future__ import annotations
 
-from tasker_ctl.mcp.spec import ToolSpec
+from typing import TYPE_CHECKING, Any
 
-TOOLS: tuple[ToolSpec, ...] = ()
+from pydantic import Field, model_validator
+
+from tasker_ctl.documents.schema_diff import SchemaDiff
+from tasker_ctl.documents.schemas import SchemaComparison, SchemaInspection
+from tasker_ctl.documents.template_spec import GeneratedTemplate, TemplateSpec
+from tasker_ctl.documents.templates import HandlersDocument, TemplateInspection
+from tasker_ctl.mcp.spec import ToolArguments, ToolContext, ToolSpec, ToolTier
+from tasker_ctl.report.dag import DagView
+from tasker_ctl.report.validation_json import ValidationOutput
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+__all__ = ["TOOLS"]
+
+_PATH = 4096
+_NAME = 255
+# the template reader's own limit: past it the text is one INPUT_TOO_LARGE finding
+_CONTENT = 4 * 1024 * 1024
+
+
+def _path_field(what: str) -> Any:
+    return Field(min_length=1, max_length=_PATH, description=f"{what}, relative to the project")
+
+
+def _environment_field() -> Any:
+    return Field(default=None, min_length=1, max_length=64, description="apply its overrides")
+
+
+def _file(context: ToolContext, name: str) -> tuple[Path, str]:
+    from tasker_ctl.documents.templates import shown_in
+
+    path = context.path(name)
+    return path, shown_in(context.project_root, path)
+
+
+class ValidateArguments(ToolArguments):
+    path: str | None = Field(
+        default=None, min_length=1, max_length=_PATH, description="template file or folder"
+    )
+    content: str | None = Field(
+        default=None, min_length=1, max_length=_CONTENT, description="a whole template's YAML"
+    )
+    file_name: str = Field(
+        default="template.yaml", min_length=1, max_length=_NAME, description="content's name"
+    )
+    environment: str | None = _environment_field()
+    strict: bool = Field(default=False, description="warnings fail too")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ValidateArguments:
+        if (self.path is None) == (self.content is None):
+            raise ValueError("give either path or content, not both nor neither")
+        return self
+
+
+def _validate(arguments: ValidateArguments, context: ToolContext) -> ValidationOutput:
+    from tasker_ctl.documents.templates import content_validation_document, validation_document
+
+    if arguments.content is not None:
+        return content_validation_document(
+            arguments.content,
+            file_name=arguments.file_name,
+            environment=arguments.environment,
+            strict=arguments.strict,
+        )
+    assert arguments.path is not None
+    return validation_document(
+        [context.path(arguments.path)],
+        environment=arguments.environment,
+        strict=arguments.strict,
+        root=context.project_root,
+    )
+
+
+class TemplateFileArguments(ToolArguments):
+    path: str = _path_field("the template file")
+    environment: str | None = _environment_field()
+
+
+def _visualize(arguments: TemplateFileArguments, context: ToolContext) -> DagView:
+    from tasker_ctl.documents.templates import visualize_document
+
+    path, shown = _file(context, arguments.path)
+    return visualize_document(path, shown=shown, environment=arguments.environment)
+
+
+def _inspect(arguments: TemplateFileArguments, context: ToolContext) -> TemplateInspection:
+    from tasker_ctl.documents.templates import inspect_document
+
+    path, shown = _file(context, arguments.path)
+    return inspect_document(path, shown=shown, environment=arguments.environment)
+
+
+class GenerateArguments(ToolArguments, TemplateSpec):
+    """The spec itself: name, namespace, version, description, steps, input."""
+
+
+def _generate(arguments: GenerateArguments, context: ToolContext) -> GeneratedTemplate:
+    from tasker_ctl.documents.template_spec import template_document
+
+    return template_document(arguments)
+
+
+class HandlersArguments(ToolArguments):
+    path: str = _path_field("the template file")
+
+
+def _handlers(arguments: HandlersArguments, context: ToolContext) -> HandlersDocument:
+    from tasker_ctl.documents.templates import handlers_document
+
+    path, shown = _file(context, arguments.path)
+    return handlers_document(path, shown=shown, base=context.project_root.resolve())
+
+
+class SchemaInspectArguments(ToolArguments):
+    path: str = _path_field("the template file")
+    step: str | None = Field(
+        default=None, min_length=1, max_length=_NAME, description="only this step's schema"
+    )
+
+
+def _schema_inspect(arguments: SchemaInspectArguments, context: ToolContext) -> SchemaInspection:
+    from tasker_ctl.documents.schemas import schema_inspect_document
+
+    path, shown = _file(context, arguments.path)
+    return schema_inspect_document(path, shown=shown, step=arguments.step)
+
+
+class SchemaCompareArguments(ToolArguments):
+    path: str = _path_field("the template file")
+    producer: str = Field(min_length=1, max_length=_NAME, description="the step whose result")
+    consumer: str = Field(min_length=1, max_length=_NAME, description="the step that reads it")
+
+
+def _schema_compare(arguments: SchemaCompareArguments, context: ToolContext) -> SchemaComparison:
+    from tasker_ctl.documents.schemas import schema_compare_document
+
+    path, shown = _file(context, arguments.path)
+    return schema_compare_document(path, arguments.producer, arguments.consumer, shown=shown)
+
+
+class SchemaDiffArguments(ToolArguments):
+    old: str = _path_field("the old template file")
+    new: str = _path_field("the new template file")
+
+
+def _schema_diff(arguments: SchemaDiffArguments, context: ToolContext) -> SchemaDiff:
+    from tasker_ctl.documents.schema_diff import schema_diff_document
+
+    old, old_shown = _file(context, arguments.old)
+    new, new_shown = _file(context, arguments.new)
+    return schema_diff_document(old, new, old_shown=old_shown, new_shown=new_shown)
+
+
+TOOLS: tuple[ToolSpec, ...] = (
+    ToolSpec(
+        name="template_validate",
+        title="Validate templates",
+        description="Validate a template file, a folder of them, or one template's YAML text: "
+        "every finding with code, line, path, message and hint.",
+        tier=ToolTier.OFFLINE,
+        arguments=ValidateArguments,
+        output=ValidationOutput,
+        run=_validate,
+        cli="tasker-ctl validate PATH --json",
+        pages="files",
+    ),
+    ToolSpec(
+        name="template_visualize",
+        title="Draw a template's DAG",
+        description="The planned DAG of one template: steps in order, edges, and which steps "
+        "a decision, batch or planning step creates at run time.",
+        tier=ToolTier.OFFLINE,
+        arguments=TemplateFileArguments,
+        output=DagView,
+        run=_visualize,
+        cli="tasker-ctl template visualize FILE --json",
+    ),
+    ToolSpec(
+        name="template_inspect",
+        title="Inspect a template",
+        description="One template's structure: per step its handler, dependencies, "
+        "dependents, retry, result fields; input fields; findings counted.",
+        tier=ToolTier.OFFLINE,
+        arguments=TemplateFileArguments,
+        output=TemplateInspection,
+        run=_inspect,
+        cli="tasker-ctl template inspect FILE --json",
+        pages="steps",
+    ),
+    ToolSpec(
+        name="template_generate",
+        title="Generate a template from a spec",
+        description="Write a TaskTemplate's YAML from steps, dependencies and typed outputs; "
+        "the YAML is validated and returned, never written.",
+        tier=ToolTier.OFFLINE,
+        arguments=GenerateArguments,
+        output=GeneratedTemplate,
+        run=_generate,
+        cli="tasker-ctl template generate SPEC_FILE --json",
+    ),
+    ToolSpec(
+        name="handler_generate",
+        title="Generate handler stubs",
+        description="Typed Python handler stubs for every step of a template, as "
+        "'generate handlers' would write them; nothing is written.",
+        tier=ToolTier.OFFLINE,
+        arguments=HandlersArguments,
+        output=HandlersDocument,
+        run=_handlers,
+        cli="tasker-ctl generate handlers TEMPLATE --json",
+    ),
+    ToolSpec(
+        name="schema_inspect",
+        title="Inspect a template's schemas",
+        description="The input_schema and each step's result_schema (or one step's), with "
+        "every field flattened: pointer, type, required, description.",
+        tier=ToolTier.OFFLINE,
+        arguments=SchemaInspectArguments,
+        output=SchemaInspection,
+        run=_schema_inspect,
+        cli="tasker-ctl schema inspect TEMPLATE --json",
+        pages="steps",
+    ),
+    ToolSpec(
+        name="schema_compare",
+        title="Check a consumer against a producer",
+        description="What one step reads of another's result, each read held to the "
+        "producer's result_schema; incompatible reads are coded issues.",
+        tier=ToolTier.OFFLINE,
+        arguments=SchemaCompareArguments,
+        output=SchemaComparison,
+        run=_schema_compare,
+        cli="tasker-ctl schema compare TEMPLATE PRODUCER CONSUMER --json",
+    ),
+    ToolSpec(
+        name="schema_diff",
+        title="Diff two template versions",
+        description="Schema changes between two versions of a template, each breaking or "
+        "not: fields removed, types narrowed, fields made required, steps.",
+        tier=ToolTier.OFFLINE,
+        arguments=SchemaDiffArguments,
+        output=SchemaDiff,
+        run=_schema_diff,
+        cli="tasker-ctl schema diff OLD NEW --json",
+        pages="changes",
+    ),
+)

@@ -99,8 +99,11 @@ class DagNode(BaseModel):
 class DagEdge(BaseModel):
     """A dependency ``from -> to``; ``dynamic`` when it exists only if ``to`` is created."""
 
-    # 'from' is a keyword: the fields are named source/target and serialized by alias.
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # 'from' is a keyword: the fields are named source/target and serialized by alias, by
+    # every dump (the MCP tool's answer is a plain model_dump of the view)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, serialize_by_alias=True
+    )
 
     source: str = Field(alias="from")
     target: str = Field(alias="to")
