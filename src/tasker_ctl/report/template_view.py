@@ -42,7 +42,8 @@ def render_inspection(document: TemplateInspection) -> None:
         console.print(f"input: {escape(_fields(document.input_fields)) or '(no fields)'}")
     table = Table(show_edge=False, pad_edge=False)
     for column in ("step", "type", "handler", "depends on", "retry", "timeout", "result"):
-        table.add_column(column)
+        # a name cut with an ellipsis could not be copied: fold it instead
+        table.add_column(column, overflow="fold")
     for step in document.steps:
         kinds = [
             kind
@@ -115,11 +116,14 @@ def render_diff(document: SchemaDiff) -> None:
     console.print(escape(f"{document.old} -> {document.new}"))
     for change in document.changes:
         mark = "BREAKING" if change.breaking else "ok      "
-        where = change.scope if change.step is None else f"{change.scope} of '{change.step}'"
-        detail = f" ({change.old} -> {change.new})" if change.old or change.new else ""
-        console.print(
-            escape(f"  {mark} {where}: {change.kind} {change.path}{detail}: {change.reason}")
-        )
+        if change.scope == "step":
+            what = f"step '{change.step}' {change.kind.removeprefix('step_')}"
+        else:
+            where = change.scope if change.step is None else f"{change.scope} of '{change.step}'"
+            what = f"{where}: {change.kind} {change.path}"
+            if change.old or change.new:
+                what += f" ({change.old or '-'} -> {change.new or '-'})"
+        console.print(escape(f"  {mark} {what}: {change.reason}"))
     summary = document.summary
     console.print(
         f"{summary.breaking} breaking change(s), {summary.non_breaking} non-breaking"

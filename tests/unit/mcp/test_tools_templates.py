@@ -353,3 +353,26 @@ def test_handler_generate_json_writes_with_output(cli: Any, tmp_path: Path) -> N
     assert (tmp_path / "pkg/handlers.py").read_text() == document["files"][0]["content"]
     refused = cli("generate", "handlers", str(template), "-o", "h.py", "--check", "--json")
     assert refused.returncode == 2
+
+
+# ---------------------------------------------------------------------------- docs
+
+
+def test_the_docs_name_every_spec_code_change_kind_and_compare_code() -> None:
+    import re
+    import typing
+
+    from tasker_ctl.documents import schemas, template_spec
+    from tasker_ctl.documents.schema_diff import ChangeKind
+
+    source = Path(template_spec.__file__).read_text()
+    spec_codes = set(re.findall(r'"(SPEC_[A-Z_]+)"', source))
+    template_doc = (ROOT / "docs/cli/template.md").read_text()
+    assert spec_codes == set(re.findall(r"`(SPEC_[A-Z_]+)`", template_doc))
+    schema_doc = (ROOT / "docs/cli/schema.md").read_text()
+    for kind in typing.get_args(ChangeKind):
+        assert f"`{kind}`" in schema_doc, kind
+    compare_codes = set(re.findall(r'code="([A-Z_]+)"', Path(schemas.__file__).read_text()))
+    compare_codes |= set(schemas._PROBLEM_CODES.values())
+    for code in compare_codes:
+        assert f"`{code}`" in schema_doc, code
