@@ -48,9 +48,9 @@ GENERATED_NAME = "<generated>"
 _SPEC = ConfigDict(extra="forbid", frozen=True)
 
 
+# one field of a step's result or of the task's input (the spec models carry no docstring:
+# it would be one more description in the MCP tool list)
 class FieldSpec(BaseModel):
-    """One field of a step's result or of the task's input."""
-
     model_config = _SPEC
 
     name: str = Field(min_length=1, max_length=64, pattern=IDENTIFIER, description="field name")
@@ -60,9 +60,8 @@ class FieldSpec(BaseModel):
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
 
 
+# one step: its handler, what it depends on, what it returns
 class StepSpec(BaseModel):
-    """One step: its handler, what it depends on, what it returns."""
-
     model_config = _SPEC
 
     name: str = Field(min_length=1, max_length=100, pattern=IDENTIFIER, description="step name")

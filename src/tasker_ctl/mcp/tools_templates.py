@@ -103,8 +103,10 @@ def _inspect(arguments: TemplateFileArguments, context: ToolContext) -> Template
     return inspect_document(path, shown=shown, environment=arguments.environment)
 
 
+# the spec itself (name, namespace, version, description, steps, input); no docstring, which
+# would be one more description in the tool list
 class GenerateArguments(ToolArguments, TemplateSpec):
-    """The spec itself: name, namespace, version, description, steps, input."""
+    pass
 
 
 def _generate(arguments: GenerateArguments, context: ToolContext) -> GeneratedTemplate:
@@ -168,8 +170,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="template_validate",
         title="Validate templates",
-        description="Validate a template file, a folder of them, or one template's YAML text: "
-        "every finding with code, line, path, message and hint.",
+        description="Validate a template file, folder or YAML text: every finding, coded.",
         tier=ToolTier.OFFLINE,
         arguments=ValidateArguments,
         output=ValidationOutput,
@@ -180,8 +181,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="template_visualize",
         title="Draw a template's DAG",
-        description="The planned DAG of one template: steps in order, edges, and which steps "
-        "a decision, batch or planning step creates at run time.",
+        description="A template's planned DAG: steps, edges, and the steps created at run time.",
         tier=ToolTier.OFFLINE,
         arguments=TemplateFileArguments,
         output=DagView,
@@ -191,8 +191,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="template_inspect",
         title="Inspect a template",
-        description="One template's structure: per step its handler, dependencies, "
-        "dependents, retry, result fields; input fields; findings counted.",
+        description="A template's structure: per step handler, dependencies, retry, result fields.",
         tier=ToolTier.OFFLINE,
         arguments=TemplateFileArguments,
         output=TemplateInspection,
@@ -203,8 +202,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="template_generate",
         title="Generate a template from a spec",
-        description="Write a TaskTemplate's YAML from steps, dependencies and typed outputs; "
-        "the YAML is validated and returned, never written.",
+        description="A validated TaskTemplate YAML from steps, dependencies and typed outputs.",
         tier=ToolTier.OFFLINE,
         arguments=GenerateArguments,
         output=GeneratedTemplate,
@@ -214,8 +212,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="handler_generate",
         title="Generate handler stubs",
-        description="Typed Python handler stubs for every step of a template, as "
-        "'generate handlers' would write them; nothing is written.",
+        description="Typed Python handler stubs for a template's steps; nothing is written.",
         tier=ToolTier.OFFLINE,
         arguments=HandlersArguments,
         output=HandlersDocument,
@@ -225,8 +222,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="schema_inspect",
         title="Inspect a template's schemas",
-        description="The input_schema and each step's result_schema (or one step's), with "
-        "every field flattened: pointer, type, required, description.",
+        description="A template's input and result schemas, every field flattened.",
         tier=ToolTier.OFFLINE,
         arguments=SchemaInspectArguments,
         output=SchemaInspection,
@@ -237,8 +233,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="schema_compare",
         title="Check a consumer against a producer",
-        description="What one step reads of another's result, each read held to the "
-        "producer's result_schema; incompatible reads are coded issues.",
+        description="Hold what a step reads of another's result to that result's schema.",
         tier=ToolTier.OFFLINE,
         arguments=SchemaCompareArguments,
         output=SchemaComparison,
@@ -248,8 +243,7 @@ TOOLS: tuple[ToolSpec, ...] = (
     ToolSpec(
         name="schema_diff",
         title="Diff two template versions",
-        description="Schema changes between two versions of a template, each breaking or "
-        "not: fields removed, types narrowed, fields made required, steps.",
+        description="Schema changes between two template versions, each breaking or not.",
         tier=ToolTier.OFFLINE,
         arguments=SchemaDiffArguments,
         output=SchemaDiff,
