@@ -115,6 +115,7 @@ def build_app() -> typer.Typer:
         schema,
         stats,
         task,
+        task_explain,
         task_gates,
         template_commands,
         validate,
@@ -142,6 +143,7 @@ def build_app() -> typer.Typer:
     task_app = task.group(app)
     task_gates.register(task_app)
     task.register(task_app)
+    task_explain.register(task_app)
     db.register(app)
     config.register(app)
     dlq.register(app)

@@ -103,6 +103,18 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "task submit": (
         Example("tasker-ctl task submit order.yaml --context @context.json", "for workers"),
+        Example(
+            "tasker-ctl task submit order.yaml --context @context.json --idempotency-key "
+            "order-1234",
+            "once, however often it is sent",
+        ),
+    ),
+    "task explain": (
+        Example(f"tasker-ctl task explain {_TASK}", "what ran, failed, waits; what next"),
+        Example("tasker-ctl task explain latest --json", "the same as one JSON document"),
+    ),
+    "task diagnose": (
+        Example(f"tasker-ctl task diagnose {_TASK} charge", "a step's failure and repairs"),
     ),
     "task show": (Example(f"tasker-ctl task show {_TASK} --json", "a task and its steps"),),
     "task graph": (Example("tasker-ctl task graph latest -f dot -o run.dot", "the DAG as run"),),
