@@ -135,7 +135,7 @@ def register(task_app: typer.Typer) -> None:
         payload = parse_context(context)
         from pathlib import Path
 
-        from tasker_ctl.documents.repairs import submit_document, submit_task
+        from tasker_ctl.documents.submission import submit_document, submit_task
 
         report = submit_task(
             Path(template),

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from tasker_ctl.documents.repairs import DlqEntryDocument, WritePreview
+from tasker_ctl.documents.repairs import DlqEntryDocument
+from tasker_ctl.documents.writes import WritePreview
 from tasker_ctl.mcp.spec import ToolContext, ToolSpec, ToolTier, WriteArguments
 from tasker_ctl.report.operator_json import RepairOutput
 from tasker_ctl.report.run_json import RunOutput
@@ -86,9 +87,9 @@ def _submit_options(args: SubmitArguments, context: ToolContext) -> dict[str, An
 
 
 def _submit(args: SubmitArguments, context: ToolContext) -> BaseModel:
-    from tasker_ctl.documents import repairs
+    from tasker_ctl.documents import submission
 
-    report = repairs.submit_task(
+    report = submission.submit_task(
         context.path(args.template),
         **_submit_options(args, context),
         parent_correlation_id=args.parent_correlation_id,
@@ -102,21 +103,21 @@ def _submit(args: SubmitArguments, context: ToolContext) -> BaseModel:
         by=context.actor,
         reason=args.reason,
     )
-    return repairs.submit_document(report)
+    return submission.submit_document(report)
 
 
 def _submit_preview(args: SubmitArguments, context: ToolContext) -> BaseModel:
-    from tasker_ctl.documents import repairs
+    from tasker_ctl.documents import submission
 
-    return repairs.preview_submission(
+    return submission.preview_submission(
         context.path(args.template), **_submit_options(args, context)
     )
 
 
 def _submit_state(args: SubmitArguments, context: ToolContext) -> str:
-    from tasker_ctl.documents import repairs
+    from tasker_ctl.documents import submission
 
-    return repairs.submission_fingerprint(
+    return submission.submission_fingerprint(
         context.path(args.template), **_submit_options(args, context)
     )
 

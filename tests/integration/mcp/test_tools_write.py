@@ -39,6 +39,8 @@ TOOL = {spec.name: spec for spec in TOOLS}
 BLOCKED_CONTEXT = {"amount": 250000, "employee_id": "e-7", "purpose": "a yacht"}
 FAILED_STEP = "validate_request"
 GATE_STEP = "approve_refund"
+# every write tool needs a database: there is no offline case to replay over the transports
+PARITY_CASES: list[tuple[str, dict[str, Any], list[str]]] = []
 
 
 def database_snapshot(url: str) -> dict[str, list[str]]:
@@ -346,6 +348,31 @@ def test_an_expired_token_changes_nothing(targets: Targets) -> None:
             {"task": "latest", "step": FAILED_STEP, "result": {"a": "\x00"}, "reason": "x"},
             "TEXT_NOT_STORABLE",
         ),
+        (
+            "step_complete",
+            {"task": "latest", "step": GATE_STEP, "result": {}, "reason": "why\x00"},
+            "TEXT_NOT_STORABLE",
+        ),
+        (
+            "gate_reject",
+            {"task": "latest", "step": GATE_STEP, "reason": "\x00"},
+            "TEXT_NOT_STORABLE",
+        ),
+        (
+            "task_submit",
+            {"template": "refund.yaml", "environment": "prod\x00", "reason": "x"},
+            "TEXT_NOT_STORABLE",
+        ),
+        (
+            "task_submit",
+            {"template": "refund.yaml", "idempotency_key": "  ", "reason": "x"},
+            "USAGE_ERROR",
+        ),
+        (
+            "task_submit",
+            {"template": "refund.yaml", "context": {"n": 10**200}, "reason": "x"},
+            "NUMBER_TOO_LARGE",
+        ),
     ],
 )
 def test_bad_arguments_get_a_coded_error_and_change_nothing(
@@ -354,3 +381,12 @@ def test_bad_arguments_get_a_coded_error_and_change_nothing(
     before = database_snapshot(targets.workshop.url)
     assert error_code(_caller(targets).invoke(TOOL[name], arguments)) == code
     assert database_snapshot(targets.workshop.url) == before
+
+
+def test_the_dlq_documents_entry_model_has_the_engines_fields_in_order() -> None:
+    """``dlq resolve --json`` writes ``DlqEntryOutput``, a closed copy of the engine's
+    ``DlqEntry`` (kept apart so the tool list loads without the engine)."""
+    from tasker_ctl.documents.repairs import DlqEntryOutput
+    from tasker_ctl.engine.operator import DlqEntry
+
+    assert list(DlqEntryOutput.model_fields) == list(DlqEntry.model_fields)
