@@ -324,3 +324,40 @@ def test_a_token_is_good_once_and_only_while_the_target_stays_as_previewed(
     assert error_code(again) == "CONFIRMATION_STALE"
     assert "used already" in again.document["error"]["message"]
     assert database_snapshot(workshop.url) == before
+
+
+class FinishedTasks:
+    """A telemetry that keeps the finished tasks it is told of."""
+
+    def __init__(self) -> None:
+        self.finished: list[Any] = []
+
+    def start_attempt(self, info: Any) -> Any:
+        raise AssertionError("no attempt runs here")
+
+    def start_planner_call(self, info: Any) -> Any:
+        raise AssertionError("no planner is called here")
+
+    def task_finished(self, task: Any) -> None:
+        self.finished.append(task)
+
+    def flush(self) -> None:
+        pass
+
+
+def test_a_preview_tells_telemetry_of_no_finished_task(workshop: Workshop) -> None:
+    from tasker_ctl.telemetry import install_telemetry, reset_telemetry
+
+    task = workshop.blocked()
+    caller = make_caller(workshop.url, workshop.folder)
+    telemetry = FinishedTasks()
+    install_telemetry(telemetry)
+    try:
+        preview = caller.invoke(TOOL["task_cancel"], {"task": task, "reason": REASON})
+        assert preview.document["preview"]["changes"][-1]["after"] == "cancelled"
+        assert telemetry.finished == []  # the rehearsal's cancel was rolled back
+        done = confirmed(caller, "task_cancel", {"task": task, "reason": REASON})
+        assert not done.is_error, done.document
+        assert [str(item.task_uuid) for item in telemetry.finished] == [task]
+    finally:
+        reset_telemetry()

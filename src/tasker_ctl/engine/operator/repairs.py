@@ -262,8 +262,10 @@ def complete_step(
 
 
 def _report_if_final(store: Store, task_uuid: uuid.UUID, state_before: str) -> None:
-    """A change that finished the task is the task span's end: no worker reports it."""
-    if state_before not in TERMINAL_TASK_STATES:
+    """A change that finished the task is the task span's end: no worker reports it. Only
+    once it is committed: a change made inside an outer transaction (a preview's rehearsal,
+    rolled back) may never happen."""
+    if state_before not in TERMINAL_TASK_STATES and not store.in_transaction:
         from tasker_ctl.engine.views.finished_tasks import report_final_task
 
         report_final_task(store, task_uuid)
