@@ -179,3 +179,20 @@ def test_bad_arguments_get_a_coded_error(
     answer = call(tasks_database, name, arguments)
     assert answer.is_error
     assert answer.document["error"]["code"] == code
+
+
+def test_each_next_move_is_a_call_its_tool_accepts(tasks_database: TasksDatabase) -> None:
+    """An agent fills in the reason and makes the call as it stands."""
+    from tasker_ctl.mcp.tools_write import TOOLS as WRITES
+
+    writes = {spec.name: spec for spec in WRITES}
+    db = tasks_database
+    calls = [
+        move["tool"]
+        for task in (db.blocked, db.gated, db.dead_lettered)
+        for move in call(db, "task_explain", {"task": task}).document["next"]
+    ]
+    assert len(calls) == 6
+    for made in calls:
+        arguments = {**made["arguments"], "reason": "an agent's reason"}
+        writes[made["name"]].arguments.model_validate(arguments)
