@@ -115,6 +115,7 @@ def build_app() -> typer.Typer:
         schema,
         stats,
         task,
+        task_audit,
         task_explain,
         task_gates,
         template_commands,
@@ -143,6 +144,7 @@ def build_app() -> typer.Typer:
     task_app = task.group(app)
     task_gates.register(task_app)
     task.register(task_app)
+    task_audit.register(task_app)
     task_explain.register(task_app)
     db.register(app)
     config.register(app)

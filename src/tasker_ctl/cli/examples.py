@@ -118,6 +118,10 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
     ),
     "task show": (Example(f"tasker-ctl task show {_TASK} --json", "a task and its steps"),),
     "task graph": (Example("tasker-ctl task graph latest -f dot -o run.dot", "the DAG as run"),),
+    "task audit": (
+        Example(f"tasker-ctl task audit {_TASK} charge", "who moved the step, and why"),
+        Example("tasker-ctl task audit latest charge --json", "its trail as JSON"),
+    ),
     "task list": (
         Example("tasker-ctl task list -s blocked_by_failures -n billing", "blocked tasks"),
     ),

@@ -305,17 +305,23 @@ def register(task_app: typer.Typer) -> None:
         next page (--after)."""
         from tasker_ctl.documents import tasks
 
-        options = {"namespace": namespace, "template": template, "since": since}
-        options |= {"statuses": status or [], "limit": limit, "after": after}
+        chosen = tasks.TaskListOptions(
+            statuses=status or [],
+            namespace=namespace,
+            template=template,
+            since=since,
+            limit=limit,
+            after=after,
+        )
         if json_output:
             from tasker_ctl.report.json_output import write_document
 
-            write_document(tasks.task_list_document(database_url, **options))
+            write_document(tasks.task_list_document(database_url, chosen))
             return
         from tasker_ctl.report.operator_view import render_task_list
         from tasker_ctl.report.run_view import make_console
 
-        render_task_list(tasks.task_page(database_url, **options), make_console())
+        render_task_list(tasks.task_page(database_url, chosen), make_console())
 
     @task_app.command(epilog=REPAIR_EPILOG)
     def cancel(

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
 
+from tasker_ctl.documents.tasks import require_reader
 from tasker_ctl.engine.operator import DlqEntry, DlqEntrySummary, DlqStats, SweepReport
 from tasker_ctl.engine.stats import StatsReport
 from tasker_ctl.engine.views import DomainEvent, TransitionEvent
@@ -82,6 +83,7 @@ def dlq_list_document(
     database_url: str | None, *, status: str | None = None, limit: int = DEFAULT_DLQ_LIMIT
 ) -> DlqListOutput:
     """Entries, newest first, of ``status`` when given (a coded error for an unknown one)."""
+    require_reader(database_url)
     from tasker_ctl.engine.operator import list_dlq_entries
     from tasker_ctl.engine.store import open_store
 
@@ -94,6 +96,7 @@ def dlq_list_document(
 
 def dlq_entry_document(database_url: str | None, entry: str | uuid.UUID) -> DlqEntryOutput:
     """One entry with its metadata and the snapshot of the task when it was made."""
+    require_reader(database_url)
     from tasker_ctl.engine.operator import dlq_entry, parse_entry_uuid
     from tasker_ctl.engine.store import open_store
 
@@ -105,6 +108,7 @@ def dlq_entry_document(database_url: str | None, entry: str | uuid.UUID) -> DlqE
 
 def dlq_stats_document(database_url: str | None) -> DlqStatsOutput:
     """Entries counted by reason and resolution status."""
+    require_reader(database_url)
     from tasker_ctl.engine.operator import dlq_stats
     from tasker_ctl.engine.store import open_store
 
@@ -121,6 +125,7 @@ def sweep_document(
     namespaces: list[str] | None = None,
 ) -> SweepOutput:
     """One staleness sweep; with ``dry_run`` it changes nothing and says what it would do."""
+    require_reader(database_url)
     from tasker_ctl.engine.operator import default_actor, sweep_stale_tasks
     from tasker_ctl.engine.store import open_store
 
@@ -150,6 +155,7 @@ def stats_report(
     database_url: str | None, *, since: str = "24h", namespace: str | None = None
 ) -> StatsReport:
     """The figures ``stats`` shows (its text view draws them)."""
+    require_reader(database_url)
     from tasker_ctl.engine.stats import check_namespace, collect_stats
     from tasker_ctl.engine.store import open_store, parse_since, window_start
 
@@ -168,11 +174,9 @@ class EventsOutput(StrictOutput):
 
     version: Literal[1] = Field(description="format version; bumped on breaking changes")
     tool: ToolOutput
-    kind: Literal["transition", "domain"] = Field(
-        description="transitions of tasks and steps, or domain events (--domain)"
-    )
+    kind: Literal["transition", "domain"]
     events: list[TransitionEvent] | list[DomainEvent] = Field(description="oldest first")
-    truncated: bool = Field(description="more events match than --limit (narrow or raise it)")
+    truncated: bool = Field(description="more events match than the limit")
 
     def transition_events(self) -> list[TransitionEvent]:
         return [event for event in self.events if isinstance(event, TransitionEvent)]
@@ -208,6 +212,7 @@ def events_document(
 ) -> EventsOutput:
     """The events ``events --json`` prints without ``--follow``: the first ``limit`` (1,000 by
     default) from ``since`` on, or the last ``tail``; of one ``task`` when given."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store, parse_since
     from tasker_ctl.engine.views import (
         DEFAULT_LIMIT,
@@ -262,6 +267,7 @@ def budget_document(
     namespace: str | None = None,
 ) -> BudgetDocument | LineageBudgetDocument:
     """The task's budget from its ledger: used, reserved and left of each resource."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import resolve_task, task_budget, task_lineage
 

@@ -10,10 +10,8 @@ MCP client reads come from one place.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel
@@ -29,15 +27,18 @@ from tasker_ctl.report.inspect_json import (
     StepDocument,
     provenance_document,
 )
-from tasker_ctl.report.json_output import StrictOutput, ToolOutput, this_tool
+from tasker_ctl.report.json_output import this_tool
 from tasker_ctl.report.operator_json import TaskListOutput, build_task_list
+from tasker_ctl.report.step_audit import (
+    AUDIT_FORMAT_VERSION,
+    AuditAttempt,
+    AuditTransition,
+    StepAuditOutput,
+)
 from tasker_ctl.report.task_graph import TaskGraph
 
 __all__ = [
     "TASK_VIEWS",
-    "AuditAttempt",
-    "AuditTransition",
-    "StepAuditOutput",
     "TaskListOptions",
     "TaskView",
     "TaskViewDocument",
@@ -46,6 +47,7 @@ __all__ = [
     "inspected_task",
     "planning_document",
     "provenance_report",
+    "require_reader",
     "step_audit_document",
     "task_graph_document",
     "task_list_document",
@@ -54,7 +56,6 @@ __all__ = [
 
 TaskView = Literal["overview", "fragment", "composition", "lineage"]
 TASK_VIEWS: tuple[TaskView, ...] = ("overview", "fragment", "composition", "lineage")
-AUDIT_FORMAT_VERSION = 1
 
 
 class TaskViewDocument(
@@ -67,6 +68,15 @@ class TaskViewDocument(
 ):
     """``inspect task --json`` with ``--fragment``, ``--composition``, ``--lineage`` or none:
     the document of the view asked for, told apart by its ``view``."""
+
+
+def require_reader(database_url: str | None) -> None:
+    """What a command that only reads checks first: a database is configured, or the
+    embedded one exists (``DATABASE_NOT_FOUND`` otherwise), so that a read never creates
+    one. The commands check it as they parse ``--database-url``; the tools, here."""
+    from tasker_ctl.db.settings import require_database
+
+    require_database(database_url)
 
 
 # -- task list -------------------------------------------------------------------------------
@@ -94,6 +104,7 @@ def task_list_document(
 def task_page(database_url: str | None, options: TaskListOptions = TaskListOptions()) -> TaskPage:
     """The page ``task list`` shows (its text view draws it). A bad status, template filter
     or ``since`` is a coded error raised before the database is opened; a bad cursor, after."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store, parse_since
     from tasker_ctl.engine.views import TemplateFilter, check_task_status, list_task_page
 
@@ -124,6 +135,7 @@ def inspect_task_document(
     namespace: str | None = None,
 ) -> OverviewDocument | FragmentDocument | CompositionDocument | LineageDocument:
     """``inspect task TASK --json`` in one ``view``; ``full`` keeps the fragments' texts whole."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import (
         composition_layer,
@@ -154,6 +166,7 @@ def planning_document(
 ) -> PlanningDocument:
     """``inspect task TASK --planning --json``: every planner call (prompt, answer, usage)
     and the fragments they added; ``full`` keeps prompts and answers whole."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import inspect_task, planning_layer, resolve_task
 
@@ -172,6 +185,7 @@ def inspect_step_document(
 def _step_detail(
     database_url: str | None, reference: str, step: str, namespace: str | None
 ) -> StepDetail:
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import inspect_step, resolve_task
 
@@ -190,6 +204,7 @@ def inspected_task(
     database_url: str | None, reference: str, *, namespace: str | None = None
 ) -> TaskInspection:
     """The overview of the task ``reference`` names (``report provenance`` draws its text)."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import inspect_task, resolve_task
 
@@ -202,6 +217,7 @@ def inspected_task(
 
 def task_graph_document(database_url: str | None, reference: str) -> TaskGraph:
     """``task graph TASK --json``: the DAG as it ran, each step with its state."""
+    require_reader(database_url)
     from tasker_ctl.engine.store import open_store
     from tasker_ctl.engine.views import inspect_task, resolve_task
     from tasker_ctl.report.task_graph import build_task_graph
@@ -212,49 +228,6 @@ def task_graph_document(database_url: str | None, reference: str) -> TaskGraph:
 
 
 # -- task audit ------------------------------------------------------------------------------
-
-
-class AuditTransition(StrictOutput):
-    at: datetime
-    from_state: str | None
-    to_state: str
-    event: str
-    attempt: int | None
-    action: str | None = Field(
-        description="the operator's action (retry_step, approve_step, ...); null for the engine"
-    )
-    by: str | None = Field(description="the operator (--by), or the worker or sweeper")
-    reason: str | None = Field(description="the operator's --reason, or what the engine noted")
-    metadata: dict[str, Any]
-
-
-class AuditAttempt(StrictOutput):
-    number: int
-    started_at: datetime
-    ended_at: datetime | None = Field(description="null while the attempt runs")
-    duration_ms: int | None
-    outcome: str = Field(description="the state the attempt left the step in, or 'running'")
-    worker: str | None
-    error: Any = Field(
-        description="the attempt's failure (message, error_type, error_code, retryable); "
-        "null when it did not fail, or when its result was not kept"
-    )
-
-
-class StepAuditOutput(StrictOutput):
-    """The whole document written by ``tasker-ctl task audit TASK STEP --json``."""
-
-    version: Literal[1] = Field(description="format version; bumped on breaking changes")
-    tool: ToolOutput
-    task_uuid: uuid.UUID
-    task: str = Field(description="'namespace/name@version'")
-    step: str
-    state: str = Field(description="the step's state now")
-    attempts: int = Field(description="attempts used")
-    max_attempts: int
-    operator_actions: int = Field(description="transitions an operator made (--by, --reason)")
-    attempt_history: list[AuditAttempt] = Field(description="oldest first")
-    transitions: list[AuditTransition] = Field(description="every one, oldest first")
 
 
 def step_audit_document(
