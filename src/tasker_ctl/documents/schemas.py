@@ -323,14 +323,15 @@ def _reads(step: Any, producer: str, schema: Any) -> list[FieldRead]:
     from tasker_ctl.grammar.compositions import written_out
     from tasker_ctl.grammar.validation.analysis import envelope_sites, read_invocations
     from tasker_ctl.grammar.validation.data_flow import referenced
+    from tasker_ctl.grammar.validation.shape import MAX_INVOCATIONS
 
     try:
         spec, _ = written_out(step.composition)
     except TaskerError:
         return found  # validate reports the bad pattern reference
     invocations = spec.get("invocations")
-    if not isinstance(invocations, list):
-        return found
+    if not isinstance(invocations, list) or len(invocations) > MAX_INVOCATIONS:
+        return found  # validate reports a composition too long to check
     for view in read_invocations(invocations, _capability, None):
         for site in envelope_sites(view):
             for ref in referenced(site.expression):
