@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from tasker_ctl.documents.operations import (
     BudgetReportDocument,
@@ -39,7 +39,20 @@ _SINCE = "a duration back (10m, 2h, 1d) or an ISO 8601 time"
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 
 
-class TaskArguments(ToolArguments):
+class ReadArguments(ToolArguments):
+    """Names and values a client gives are looked up in PostgreSQL, whose text holds no NUL:
+    one is refused here, naming the argument, rather than by the database."""
+
+    @field_validator("*")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise ValueError("holds a NUL character, which no name in the database can")
+        return value
+
+
+class TaskArguments(ReadArguments):
     task: str = Field(min_length=1, max_length=64, description=_TASK)
     namespace: str | None = Field(
         default=None, min_length=1, max_length=128, description=_NAMESPACE
@@ -50,11 +63,11 @@ class StepArguments(TaskArguments):
     step: str = Field(min_length=1, max_length=256, description=_STEP)
 
 
-class TaskGraphArguments(ToolArguments):
+class TaskGraphArguments(ReadArguments):
     task: str = Field(min_length=1, max_length=64, description=_TASK)
 
 
-class TaskListArguments(ToolArguments):
+class TaskListArguments(ReadArguments):
     status: list[_Name] = Field(default_factory=list, max_length=12, description="task states")
     namespace: str | None = Field(default=None, min_length=1, max_length=128)
     template: str | None = Field(
@@ -80,7 +93,7 @@ class BudgetArguments(TaskArguments):
     lineage: bool = False
 
 
-class DlqListArguments(ToolArguments):
+class DlqListArguments(ReadArguments):
     status: str | None = Field(
         default=None,
         min_length=1,
@@ -90,27 +103,27 @@ class DlqListArguments(ToolArguments):
     limit: int = Field(default=50, ge=1, le=1000)
 
 
-class DlqEntryArguments(ToolArguments):
+class DlqEntryArguments(ReadArguments):
     entry: str = Field(min_length=1, max_length=64, description="the DLQ entry's UUID")
 
 
-class NoArguments(ToolArguments):
+class NoArguments(ReadArguments):
     pass
 
 
-class StalenessArguments(ToolArguments):
+class StalenessArguments(ReadArguments):
     limit: int = Field(default=100, ge=1, le=1000)
     namespaces: list[_Name] = Field(default_factory=list, max_length=20)
 
 
-class StatsArguments(ToolArguments):
+class StatsArguments(ReadArguments):
     since: str = Field(
         default="24h", min_length=1, max_length=64, description=f"{_SINCE}, or 'all'"
     )
     namespace: str | None = Field(default=None, min_length=1, max_length=128)
 
 
-class EventsArguments(ToolArguments):
+class EventsArguments(ReadArguments):
     task: str | None = Field(default=None, min_length=1, max_length=64, description=_TASK)
     since: str | None = Field(default=None, min_length=1, max_length=64, description=_SINCE)
     limit: int | None = Field(default=None, ge=1, le=10000, description="the first N")

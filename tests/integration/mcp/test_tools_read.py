@@ -293,6 +293,8 @@ def test_the_audit_gives_every_transition_and_each_attempt_with_its_error(
         ("task_list", {"template": "a b"}, ["task", "list", "-t", "a b"], None),
         ("task_list", {"after": "nonsense"}, ["task", "list", "--after", "nonsense"], None),
         ("stats", {"since": "soon"}, ["stats", "--since", "soon"], "INVALID_SINCE"),
+        ("stats", {"since": "9" * 12 + "w"}, ["stats", "--since", "9" * 12 + "w"], None),
+        ("task_list", {"since": "9999999d"}, ["task", "list", "--since", "9999999d"], None),
         ("events", {"since": "-1"}, ["events", "--since", "-1"], None),
         ("dlq_list", {"status": "bogus"}, ["dlq", "list", "--status", "bogus"], None),
         ("dlq_inspect", {"entry": "nope"}, ["dlq", "show", "nope"], "INVALID_DLQ_ENTRY_UUID"),
@@ -344,6 +346,19 @@ def test_unknown_steps_and_malformed_arguments_are_coded(
     ]:
         answer = caller.invoke(SPECS[name], arguments)
         assert answer.document["error"]["code"] == "TOOL_ARGUMENTS_INVALID", (name, arguments)
+    # PostgreSQL's text holds no NUL: refused as the argument it is in, before any query
+    for name, arguments, where in [
+        ("task_list", {"namespace": "a\x00b"}, "namespace"),
+        ("task_list", {"status": ["complete", "a\x00"]}, "status"),
+        ("step_audit", {"task": tasks_database.blocked, "step": "a\x00b"}, "step"),
+        ("events", {"domain": True, "name": "\x00"}, "name"),
+        ("staleness_check", {"namespaces": ["\x00"]}, "namespaces"),
+    ]:
+        answer = caller.invoke(SPECS[name], arguments)
+        error = answer.document["error"]
+        assert error["code"] == "TOOL_ARGUMENTS_INVALID", (name, arguments)
+        assert [problem["path"] for problem in error["problems"]] == [where]
+        assert "NUL" in error["problems"][0]["problem"]
 
 
 def _walk(caller: Caller, spec: ToolSpec, arguments: dict[str, Any]) -> list[Answer]:

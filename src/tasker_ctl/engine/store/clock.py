@@ -17,6 +17,8 @@ __all__ = ["database_now", "parse_since", "window_start"]
 
 _DURATION = re.compile(r"^(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# a window counted back further than this would leave the calendar (before year 1)
+_LONGEST_DURATION = timedelta(days=36500)
 
 
 def database_now(store: Store) -> datetime:
@@ -41,6 +43,12 @@ def parse_since(text: str, *, allow_all: bool = False) -> timedelta | datetime |
             raise InvalidSinceError(
                 f"--since '{text}' is an empty window",
                 hint="give a positive duration such as 90m, 24h or 7d",
+            )
+        if seconds > _LONGEST_DURATION.total_seconds():
+            raise InvalidSinceError(
+                f"--since '{text}' reaches back more than 100 years",
+                hint="give a shorter duration, or a time such as 2026-03-01"
+                + (", or 'all'" if allow_all else ""),
             )
         return timedelta(seconds=seconds)
     try:
