@@ -1,6 +1,6 @@
 """``tasker-ctl task explain|diagnose``: a task, or one step of it, explained in one answer
-(``tasker_ctl.documents.explain``): what ran, what was planned and why, what failed, what
-waits, and the commands that would move it on."""
+(``tasker_ctl.documents.explain`` and ``.diagnose``): what ran, what was planned and why,
+what failed, what waits, and the commands that would move it on."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def register(task_app: typer.Typer) -> None:
         from and their states, and the repairs its state admits, each as a command line and
         as the MCP tool call.
         """
-        from tasker_ctl.documents.explain import diagnose_step
+        from tasker_ctl.documents.diagnose import diagnose_step
 
         diagnosis = diagnose_step(task, step_name, database_url=database_url)
         if json_output:

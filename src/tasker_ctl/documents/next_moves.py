@@ -15,10 +15,12 @@ from tasker_ctl.report.json_output import StrictOutput
 if TYPE_CHECKING:
     from tasker_ctl.engine.views import InspectedStep, TaskInspection
 
-__all__ = ["REASON", "NextMove", "ToolCall", "next_moves"]
+__all__ = ["REASON", "NextMove", "ToolCall", "next_moves", "settle_moves"]
 
 REASON = "REASON"
 _FINISHED_TASK = frozenset({"complete", "cancelled", "error", "resolved_manually"})
+_DONE_STEP = frozenset({"complete", "resolved_manually"})
+_WAITING_STEP = frozenset({"pending", "enqueued", "waiting_for_retry"})
 
 
 class ToolCall(StrictOutput):
@@ -116,6 +118,37 @@ def _step_moves(task: str, step: InspectedStep) -> list[NextMove]:
             )
         ]
     return []
+
+
+def settle_moves(overview: TaskInspection, step: InspectedStep) -> list[NextMove]:
+    """For a step waiting to run (or to be retried) whose parents are done: settling it by
+    hand, which an operator may do instead of a worker. Nothing for a finished task, a gate,
+    or a step whose parents have not all finished."""
+    states = {item.name: item.state for item in overview.steps}
+    if (
+        overview.status in _FINISHED_TASK
+        or step.approval is not None
+        or step.state not in _WAITING_STEP
+        or any(states.get(parent) not in _DONE_STEP for parent in step.parents)
+    ):
+        return []
+    task = str(overview.task_uuid)
+    target = {"task": task, "step": step.name}
+    why = f"'{step.name}' is {step.state}; instead of waiting for a worker"
+    return [
+        _move(
+            why + ", settle it by hand",
+            f"tasker-ctl task resolve-step {task} {step.name} --reason TEXT",
+            "step_resolve",
+            target,
+        ),
+        _move(
+            why + ", complete it by hand with its result",
+            f"tasker-ctl task complete-step {task} {step.name} --result JSON --reason TEXT",
+            "step_complete",
+            {**target, "result": {}},
+        ),
+    ]
 
 
 def _move(why: str, command: str, tool: str, arguments: dict[str, Any]) -> NextMove:

@@ -139,7 +139,7 @@ def retry_step(
     from tasker_ctl.engine.operator import Actor
     from tasker_ctl.engine.operator import retry_step as retry
 
-    storable_texts(reason=reason, by=by)
+    storable_texts(reason=reason, by=by, step=step)
     actor = Actor.of(reason, by)
     return _repair(task, lambda store, key: retry(store, key, step, actor), database_url, rehearse)
 
@@ -158,7 +158,7 @@ def resolve_step(
     from tasker_ctl.engine.operator import Actor
     from tasker_ctl.engine.operator import resolve_step as resolve
 
-    storable_texts(reason=reason, by=by)
+    storable_texts(reason=reason, by=by, step=step)
     actor = Actor.of(reason, by)
     return _repair(
         task,
@@ -184,7 +184,7 @@ def complete_step(
     from tasker_ctl.engine.operator import Actor
     from tasker_ctl.engine.operator import complete_step as complete
 
-    storable_texts(reason=reason, by=by)
+    storable_texts(reason=reason, by=by, step=step)
     actor = Actor.of(reason, by)
     value = bounded_object(result, f"the result for step '{step}'")
     return _repair(
@@ -209,7 +209,7 @@ def decide_gate(
     from tasker_ctl.engine.operator import Actor
     from tasker_ctl.engine.operator import decide_gate as decide
 
-    storable_texts(reason=reason, by=by)
+    storable_texts(reason=reason, by=by, step=step)
     actor = Actor.of(reason, by)
     return _repair(
         task,

@@ -1,15 +1,17 @@
 """The agent-shaped tools (tier2, read-only): a whole question answered in one call.
 
 ``task_explain`` is ``tasker-ctl task explain --json`` and ``step_diagnose`` is ``tasker-ctl
-task diagnose --json`` (``tasker_ctl.documents.explain``): what an agent would otherwise piece
-together from several reads, with the next moves given as tool calls it can make.
+task diagnose --json`` (``tasker_ctl.documents.explain``, ``.diagnose``): what an agent would
+otherwise piece together from several reads, with the next moves given as tool calls it can
+make.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from tasker_ctl.documents.explain import StepDiagnosis, TaskExplanation
+from tasker_ctl.documents.diagnose import StepDiagnosis
+from tasker_ctl.documents.explain import TaskExplanation
 from tasker_ctl.mcp.spec import ToolArguments, ToolContext, ToolSpec, ToolTier
 
 __all__ = ["TOOLS"]
@@ -34,7 +36,7 @@ def _explain(args: ExplainArguments, context: ToolContext) -> BaseModel:
 
 
 def _diagnose(args: DiagnoseArguments, context: ToolContext) -> BaseModel:
-    from tasker_ctl.documents.explain import diagnose_step
+    from tasker_ctl.documents.diagnose import diagnose_step
 
     return diagnose_step(args.task, args.step, database_url=context.database_url)
 

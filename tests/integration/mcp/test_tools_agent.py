@@ -85,6 +85,10 @@ def test_a_gated_task_is_explained_with_its_gate_and_how_to_decide(
         "Refund half the order?",
         ["ops-lead"],
     )
+    assert (
+        gate["approve_command"]
+        == f"tasker-ctl task approve {db.gated} {db.gate_step} --by ops-lead"
+    )
     commands = [move["command"] for move in document["next"]]
     assert f"tasker-ctl task approve {db.gated} {db.gate_step} --by ops-lead" in commands
     assert {move["tool"]["name"] for move in document["next"]} == {"gate_approve", "gate_reject"}
@@ -158,6 +162,8 @@ def test_a_planned_step_is_traced_to_the_planning_decision(tasks_database: Tasks
     assert provenance["fragment_id"] == decision["fragment_id"]
     assert provenance["planning_attempt"] >= 1
     assert provenance["planning_phase"] is not None
+    assert provenance["fragment_step"]["handler"]
+    assert set(provenance["fragment_step"]) == {"handler", "step_type", "dependencies", "inputs"}
     assert document["failure"] is None
     assert document["repairs"] == []  # complete: nothing to repair
     assert all(source["state"] == "complete" for source in document["inputs"])
@@ -171,6 +177,7 @@ def test_a_planned_step_is_traced_to_the_planning_decision(tasks_database: Tasks
         ("task_explain", {"task": "latest", "more": 1}, "TOOL_ARGUMENTS_INVALID"),
         ("step_diagnose", {"task": "latest", "step": "no_such_step"}, "STEP_NOT_FOUND"),
         ("step_diagnose", {"task": "latest"}, "TOOL_ARGUMENTS_INVALID"),
+        ("step_diagnose", {"task": "latest", "step": "a\x00b"}, "TEXT_NOT_STORABLE"),
     ],
 )
 def test_bad_arguments_get_a_coded_error(

@@ -358,6 +358,7 @@ def test_an_expired_token_changes_nothing(targets: Targets) -> None:
             {"task": "latest", "step": GATE_STEP, "reason": "\x00"},
             "TEXT_NOT_STORABLE",
         ),
+        ("gate_approve", {"task": "latest", "step": "a\x00", "reason": "x"}, "TEXT_NOT_STORABLE"),
         (
             "task_submit",
             {"template": "refund.yaml", "environment": "prod\x00", "reason": "x"},

@@ -21,6 +21,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from tasker_ctl.db.settings import with_database
+from tasker_ctl.mcp.tools_agent import TOOLS as AGENT_TOOLS
 from tests.e2e.in_process import in_process_runner
 from tests.integration.mcp.test_tools_write import (
     ACTOR,
@@ -39,6 +40,7 @@ from tests.integration.mcp.test_tools_write import (
 from tests.postgres_plugin import Databases
 
 REASON = "the card processor is back"
+AGENT_TOOL = {spec.name: spec for spec in AGENT_TOOLS}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
 
@@ -277,6 +279,15 @@ def test_task_submit_answers_its_commands_document_and_a_key_makes_it_once(
     assert again.document == document
     assert document["task"] == {**first.document["task"], "resumed": True}
     assert but_registrations(database_snapshot(workshop.url)) == but_registrations(before)
+
+    # nothing runs it here: its first step may be settled by hand instead of by a worker
+    diagnosis = make_caller(workshop.url, workshop.folder).invoke(
+        AGENT_TOOL["step_diagnose"], {"task": task, "step": FAILED_STEP}
+    )
+    assert [move["tool"]["name"] for move in diagnosis.document["repairs"]] == [
+        "step_resolve",
+        "step_complete",
+    ]
 
     # who submitted it and why: on the task, and in its first transition
     recorded = task_row(workshop.url, task)
