@@ -203,3 +203,28 @@ def test_each_next_move_is_a_call_its_tool_accepts(tasks_database: TasksDatabase
     for made in calls:
         arguments = {**made["arguments"], "reason": "an agent's reason"}
         writes[made["name"]].arguments.model_validate(arguments)
+
+
+def test_the_commands_say_the_same_as_text(
+    tasks_database: TasksDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tasks_database
+    invoke = in_process_runner(tmp_path, monkeypatch)
+    env = {"TASKER_DATABASE_URL": db.url}
+
+    explained = invoke("task", "explain", db.blocked, env=env)
+    assert explained.returncode == 0, explained.stderr
+    assert f"task {db.blocked} (examples/expense_approval@1.0.0): blocked_by_failures" in (
+        explained.stdout
+    )
+    assert f"failed: {db.failed_step} (error): permanent_error: " in explained.stdout
+    assert f"  tasker-ctl task retry-step {db.blocked} {db.failed_step} --reason TEXT" in (
+        explained.stdout
+    )
+    diagnosed = invoke("task", "diagnose", db.gated, db.gate_step, env=env)
+    assert diagnosed.returncode == 0, diagnosed.stderr
+    assert "  input: quote (complete)" in diagnosed.stdout
+    assert f"tasker-ctl task approve {db.gated} {db.gate_step} --by ops-lead" in diagnosed.stdout
+    missing = invoke("task", "diagnose", db.gated, "nope", env=env)
+    assert missing.returncode == 2
+    assert "STEP_NOT_FOUND" in missing.stderr
