@@ -296,7 +296,8 @@ def _stored_error(results: Any) -> Any:
 
 
 def _failure_metadata(transitions: list[Transition], number: int) -> Any:
-    """An error the failure's transition recorded for attempt ``number``, if it did."""
+    """The error the failure's transition noted for attempt ``number`` (the worker notes
+    each failure's type, code and message there), if it did."""
     for item in transitions:
         if item.attempt == number and item.from_state == "in_progress":
             return item.metadata.get("error")

@@ -11,6 +11,7 @@ The command runs in this process (``build_command`` under typer's runner) with
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -465,3 +466,55 @@ def test_the_audit_names_who_acted_on_a_step_and_why(database_url: str) -> None:
         ],
     )
     assert "[retry_step by alice: purchase order attached]" in shown.stdout
+
+
+FLAKY_TEMPLATE = """\
+name: flaky
+namespace_name: audit
+version: "1.0.0"
+steps:
+  - name: call
+    handler: {callable: audit.flaky}
+    retry: {retryable: true, max_attempts: 2, backoff: none}
+"""
+FLAKY_HANDLERS = """\
+from tasker_ctl.sdk.errors import RetryableError
+from tasker_ctl.sdk.step_handler.functional import step_handler
+
+
+@step_handler("audit.flaky")
+def flaky(context):
+    raise RetryableError(f"upstream timed out (attempt {context.retry_count + 1})")
+"""
+
+
+def test_each_attempt_keeps_its_own_error(database_url: str, tmp_path: Path) -> None:
+    """The step stores only its last result; each failure's transition notes its error, so
+    the audit gives every attempt its own."""
+    from tasker_ctl.engine import run_template
+
+    (tmp_path / "flaky.yaml").write_text(FLAKY_TEMPLATE, encoding="utf-8")
+    handlers = tmp_path / f"flaky_handlers_{uuid.uuid4().hex[:8]}.py"
+    handlers.write_text(FLAKY_HANDLERS, encoding="utf-8")
+    report = run_template(
+        tmp_path / "flaky.yaml",
+        context={},
+        handlers=[str(handlers)],
+        database_url=database_url,
+        timeout=60,
+    )
+    assert report.status == "blocked_by_failures"
+    caller = Caller(ToolContext(project_root=tmp_path, database_url=database_url))
+    arguments = {"task": str(report.task_uuid), "step": "call"}
+    document = caller.invoke(SPECS["step_audit"], arguments).document
+    assert [(a["number"], a["outcome"]) for a in document["attempt_history"]] == [
+        (1, "waiting_for_retry"),
+        (2, "error"),
+    ]
+    assert [a["error"]["message"] for a in document["attempt_history"]] == [
+        "upstream timed out (attempt 1)",
+        "upstream timed out (attempt 2)",
+    ]
+    assert {a["error"]["error_type"] for a in document["attempt_history"]} == {"retryable_error"}
+    failures = [t for t in document["transitions"] if t["from_state"] == "in_progress"]
+    assert [t["metadata"]["error"]["retryable"] for t in failures] == [True, True]

@@ -46,7 +46,12 @@ from tasker_ctl.engine.worker.domain_events import announce, event_source, event
 from tasker_ctl.engine.worker.failpoints import failpoint
 from tasker_ctl.engine.worker.options import WorkerOptions
 from tasker_ctl.engine.worker.retrying import Retrier
-from tasker_ctl.engine.worker.stored_outcome import MESSAGE_LIMIT, readable, stored_text
+from tasker_ctl.engine.worker.stored_outcome import (
+    MESSAGE_LIMIT,
+    failure_note,
+    readable,
+    stored_text,
+)
 from tasker_ctl.engine.worker.unrecorded import database_away, refused_result
 from tasker_ctl.errors import StaleAttemptError
 from tasker_ctl.sdk.registry import HandlerRegistry
@@ -320,7 +325,7 @@ class Recorder:
                     results=Json(envelope),
                     retryable=retryable,
                     backoff_seconds=backoff,
-                    metadata=Json({"worker": self._options.worker_id}),
+                    metadata=Json({"worker": self._options.worker_id, **failure_note(envelope)}),
                 )
                 if not events or row is None:
                     return []

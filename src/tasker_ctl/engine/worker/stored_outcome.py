@@ -11,7 +11,8 @@ Whatever a handler returns or raises, the envelope the executor hands the worker
 * messages, error types and codes, and tracebacks are cut to a length with a note of what was
   cut, and characters PostgreSQL cannot store are replaced;
 * members of error or custom metadata that cannot be stored, or do not fit in its budget, are
-  left out and named in a ``not_stored`` note: the failure is recorded all the same.
+  left out and named in a ``not_stored`` note: the failure is recorded all the same;
+* a failure's transition keeps the error's type, code and message too (``failure_note``).
 """
 
 from __future__ import annotations
@@ -154,3 +155,21 @@ def _traceback(error: BaseException) -> str:
 def _class_name(value: Any) -> str:
     name = getattr(type(value), "__name__", "object")
     return storable_text(name if isinstance(name, str) else "object", NAME_LIMIT)
+
+
+def failure_note(envelope: dict[str, Any]) -> dict[str, Any]:
+    """What a failure's transition keeps of its error (type, code, message, retryable): the
+    step stores only its last result, so an earlier attempt's error is known from here
+    (``task audit``)."""
+    error = envelope.get("error")
+    if not isinstance(error, dict):
+        return {}
+    metadata = envelope.get("metadata")
+    code = metadata.get("error_code") if isinstance(metadata, dict) else None
+    note = {
+        "error_type": error.get("error_type"),
+        "error_code": code,
+        "message": error.get("message"),
+        "retryable": error.get("retryable"),
+    }
+    return {"error": note}
