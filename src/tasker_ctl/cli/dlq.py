@@ -78,17 +78,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a DLQ entry: why the task was taken out, its resolution, and the snapshot of
         the task and its steps."""
-        from tasker_ctl.documents.operations import dlq_entry_document
+        from tasker_ctl.documents import operations
 
-        document = dlq_entry_document(database_url, entry)
         if json_output:
             from tasker_ctl.report.json_output import write_document
 
-            write_document(document)
+            write_document(operations.dlq_entry_document(database_url, entry))
             return
         from tasker_ctl.report.dlq_view import render_entry
 
-        render_entry(document.entry)
+        render_entry(operations.read_dlq_entry(database_url, entry))
 
     @dlq_app.command(epilog=_RESOLVE_EPILOG)
     def resolve(

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, RootModel
 
+from tasker_ctl.documents.repairs import DlqEntryDocument, dlq_document
 from tasker_ctl.documents.tasks import require_reader
 from tasker_ctl.engine.operator import DlqEntry, DlqEntrySummary, DlqStats, SweepReport
 from tasker_ctl.engine.stats import StatsReport
@@ -25,7 +26,6 @@ from tasker_ctl.report.stats_json import StatsOutput, build_stats
 
 __all__ = [
     "BudgetReportDocument",
-    "DlqEntryOutput",
     "DlqListOutput",
     "DlqStatsOutput",
     "EventsOutput",
@@ -36,6 +36,7 @@ __all__ = [
     "dlq_list_document",
     "dlq_stats_document",
     "events_document",
+    "read_dlq_entry",
     "stats_document",
     "stats_report",
     "sweep_document",
@@ -59,12 +60,6 @@ class DlqListOutput(_DlqDocument):
 
     status_filter: str | None = Field(description="--status as given; null: every status")
     entries: list[DlqEntrySummary] = Field(description="newest first")
-
-
-class DlqEntryOutput(_DlqDocument):
-    """``dlq show ENTRY --json`` (and ``dlq resolve --json``: the entry once resolved)."""
-
-    entry: DlqEntry
 
 
 class SweepOutput(_DlqDocument):
@@ -94,16 +89,21 @@ def dlq_list_document(
     )
 
 
-def dlq_entry_document(database_url: str | None, entry: str | uuid.UUID) -> DlqEntryOutput:
-    """One entry with its metadata and the snapshot of the task when it was made."""
+def dlq_entry_document(database_url: str | None, entry: str | uuid.UUID) -> DlqEntryDocument:
+    """``dlq show ENTRY --json``: one entry with its metadata and the snapshot of the task
+    when it was made; the same document ``dlq resolve --json`` prints once it is resolved."""
+    return dlq_document(read_dlq_entry(database_url, entry))
+
+
+def read_dlq_entry(database_url: str | None, entry: str | uuid.UUID) -> DlqEntry:
+    """The entry ``dlq show`` shows (its text view draws it)."""
     require_reader(database_url)
     from tasker_ctl.engine.operator import dlq_entry, parse_entry_uuid
     from tasker_ctl.engine.store import open_store
 
     key = parse_entry_uuid(entry)  # a malformed id is refused before the database opens
     with open_store(database_url) as store:
-        found = dlq_entry(store, key)
-    return DlqEntryOutput(version=FORMAT_VERSION, tool=this_tool(), entry=found)
+        return dlq_entry(store, key)
 
 
 def dlq_stats_document(database_url: str | None) -> DlqStatsOutput:

@@ -16,12 +16,12 @@ from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from tasker_ctl.documents.operations import (
     BudgetReportDocument,
-    DlqEntryOutput,
     DlqListOutput,
     DlqStatsOutput,
     EventsOutput,
     SweepOutput,
 )
+from tasker_ctl.documents.repairs import DlqEntryDocument
 from tasker_ctl.documents.tasks import TaskViewDocument
 from tasker_ctl.mcp.spec import ToolArguments, ToolContext, ToolSpec, ToolTier
 from tasker_ctl.report.inspect_json import PlanningDocument, StepDocument
@@ -350,7 +350,7 @@ TOOLS: tuple[ToolSpec, ...] = (
         "Inspect a DLQ entry",
         "One dead-letter entry with the task's snapshot.",
         DlqEntryArguments,
-        DlqEntryOutput,
+        DlqEntryDocument,
         _dlq_inspect,
         "tasker-ctl dlq show ENTRY --json",
     ),
