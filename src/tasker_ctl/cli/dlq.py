@@ -1,8 +1,9 @@
 """``tasker-ctl dlq list|show|resolve|sweep|stats``: the dead-letter queue and staleness sweeps.
 
 The engine (``tasker_ctl.engine.operator``) does the work; this module parses options, calls
-it, and hands the answer to ``tasker_ctl.report.dlq_view`` (text) or ``.dlq_json`` (one JSON
-document, described in docs/dlq.md). The engine and rich are imported inside the commands.
+it through ``tasker_ctl.documents`` (the JSON documents, described in docs/dlq.md, which the
+MCP tools answer too) and hands the answer to ``tasker_ctl.report.dlq_view`` (text). The
+engine and rich are imported inside the commands.
 """
 
 from __future__ import annotations
