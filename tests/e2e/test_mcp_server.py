@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from mcp import Client
-from typer.testing import CliRunner
 
 from tasker_ctl.cli import build_command
 from tasker_ctl.mcp.server import INSTRUCTIONS, ServeOptions, build_server

@@ -36,12 +36,21 @@ def ids(path: tuple[str, ...]) -> str:
 
 @cache
 def help_of(path: tuple[str, ...], width: int, option: str = "--help") -> str:
-    result = CliRunner().invoke(
-        build_app(),
-        [*path, option],
-        env={"COLUMNS": str(width), "NO_COLOR": "1", "TERMINAL_WIDTH": str(width)},
-        prog_name="tasker-ctl",
-    )
+    import typer.rich_utils
+
+    # typer reads TERMINAL_WIDTH once, when its rich_utils is first imported (by whichever
+    # test of this process comes first): the width is set here for this call alone
+    kept = typer.rich_utils.MAX_WIDTH
+    typer.rich_utils.MAX_WIDTH = width
+    try:
+        result = CliRunner().invoke(
+            build_app(),
+            [*path, option],
+            env={"COLUMNS": str(width), "NO_COLOR": "1", "TERMINAL_WIDTH": str(width)},
+            prog_name="tasker-ctl",
+        )
+    finally:
+        typer.rich_utils.MAX_WIDTH = kept
     assert result.exit_code == 0, result.output
     return result.stdout
 

@@ -23,6 +23,8 @@ PRINTS_NO_DATA = {
     "db reset": "one line: deleted",
     # what it prints is a JSON Schema already
     "inspect schema": "prints JSON",
+    # a server: it speaks the MCP protocol on standard output (stdio) or HTTP
+    "mcp serve": "serves MCP; each tool answers JSON",
 }
 
 LEAVES = {

@@ -235,6 +235,15 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "where each input comes from",
         ),
     ),
+    "mcp": (Example("tasker-ctl mcp serve", "the tools for an MCP client, over stdio, read-only"),),
+    "mcp serve": (
+        Example("tasker-ctl mcp serve", "stdio, every read-only tool (a client starts it)"),
+        Example("tasker-ctl mcp serve --offline", "only the tools that need no database"),
+        Example(
+            "tasker-ctl mcp serve --transport http --allow-write",
+            "HTTP on 127.0.0.1:8765/mcp, writes too (each previewed, then confirmed)",
+        ),
+    ),
     "planner": (
         Example(
             "tasker-ctl planner eval evals/planner/suite.yaml --model replay:cassette.yaml",

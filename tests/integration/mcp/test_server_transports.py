@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+from click.testing import CliRunner
 from mcp import Client, StdioServerParameters
-from typer.testing import CliRunner
 
 from tasker_ctl.cli import build_command
 from tasker_ctl.mcp.catalog import all_tools
