@@ -20,20 +20,17 @@ __all__ = ["full_output_schema", "input_schema", "output_schema"]
 
 # an output schema larger than this (compact JSON) is abridged in the tool list
 OUTPUT_SCHEMA_BUDGET = 900
-_LONGEST_DESCRIPTION = 80
 _SCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")
 _SCHEMA_VALUES = ("items", "additionalProperties", "not", "contains")
 _SCHEMA_MAPS = ("properties", "$defs", "patternProperties")
 
-_PAGE = {
-    "type": "object",
-    "description": "a page of a long list: pass next_cursor back as cursor for the next",
-}
-_CUT = {"type": "object", "description": "what was cut to keep the answer small, and how to get it"}
+# the blocks the server adds (the instructions say what they are; the list stays small)
+_PAGE = {"type": "object"}
+_CUT = {"type": "object"}
 _PREVIEW_FIELDS: dict[str, Any] = {
-    "status": {"type": "string", "description": "'preview': nothing changed yet"},
-    "preview": {"type": "object", "description": "what the change would do"},
-    "token": {"type": "string", "description": "pass back with confirm: true"},
+    "status": {"type": "string"},
+    "preview": {"type": "object"},
+    "token": {"type": "string"},
     "expires_in_seconds": {"type": "integer"},
     "instruction": {"type": "string"},
 }
@@ -111,14 +108,11 @@ def output_schema(spec: ToolSpec) -> dict[str, Any]:
 
 
 def _open(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
-    """A property's schema reduced to its JSON types (and a short description)."""
+    """A property's schema reduced to its JSON types (its description is in the resource)."""
     types = sorted(_types(schema, defs, depth=0))
     result: dict[str, Any] = {}
     if types and "any" not in types:
         result["type"] = types[0] if len(types) == 1 else types
-    description = schema.get("description") if isinstance(schema, dict) else None
-    if isinstance(description, str):
-        result["description"] = description[:_LONGEST_DESCRIPTION]
     return result
 
 

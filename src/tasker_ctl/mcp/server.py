@@ -132,7 +132,6 @@ def _sdk_tool(spec: ToolSpec, caller: Caller) -> Any:
         is_async=True,
         context_kwarg="ctx",
         annotations=ToolAnnotations(
-            title=spec.title,
             read_only_hint=spec.read_only,
             destructive_hint=spec.destructive,
             idempotent_hint=spec.idempotent,
