@@ -42,6 +42,7 @@ PRIVATE_CONTROL_FLOW = {
     ("tasker_ctl.engine.worker.handler_process", "_StartFailed"),
     ("tasker_ctl.engine.worker.composition_step", "_TakenOver"),
     ("tasker_ctl.engine.worker.planning_step", "_RoundFailed"),
+    ("tasker_ctl.documents.writes", "_Rehearsed"),
 }
 # what an errors module may import of the project at import time, besides tasker_ctl.errors:
 # the handler SDK's hierarchy also turns exceptions into step results
