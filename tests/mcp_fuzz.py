@@ -62,17 +62,28 @@ def _resolve(schema: Any, defs: dict[str, Any]) -> dict[str, Any]:
     return schema if isinstance(schema, dict) else {}
 
 
+def _rarely(common: st.SearchStrategy[Any], rare: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``common`` nine times in ten: most sets get past the schema and reach the tool."""
+    return st.integers(0, 9).flatmap(lambda roll: rare if roll == 0 else common)
+
+
 def value_for(
     schema: Any, defs: dict[str, Any], depth: int = 0, texts: tuple[str, ...] = ()
 ) -> st.SearchStrategy[Any]:
     """A value shaped like ``schema`` most of the time, anything hurtful otherwise."""
+    return _rarely(_shaped(schema, defs, depth, texts), _JUNK)
+
+
+def _shaped(
+    schema: Any, defs: dict[str, Any], depth: int, texts: tuple[str, ...]
+) -> st.SearchStrategy[Any]:
     schema = _resolve(schema, defs)
     if depth > 3:
         return _JUNK
-    options = [_JUNK]
+    options: list[st.SearchStrategy[Any]] = []
     for key in ("anyOf", "oneOf"):
         for option in schema.get(key, []):
-            options.append(value_for(option, defs, depth + 1, texts))
+            options.append(_shaped(option, defs, depth + 1, texts))
     if "enum" in schema:
         options.append(st.sampled_from(schema["enum"]))
     if "const" in schema:
@@ -81,20 +92,30 @@ def value_for(
     kinds = kind if isinstance(kind, list) else [kind]
     for each in kinds:
         if each == "string":
+            longest = int(schema.get("maxLength", 60))
             options.append(
-                st.one_of(st.sampled_from([*HURTFUL_TEXT, *texts]), st.text(max_size=30))
+                st.one_of(
+                    st.sampled_from([*HURTFUL_TEXT, *texts]),
+                    st.text(max_size=min(longest, 30)),
+                )
             )
         elif each in ("integer", "number"):
-            options.append(st.one_of(st.integers(-5, 200), st.sampled_from(HURTFUL_NUMBERS)))
+            low = int(schema.get("minimum", schema.get("exclusiveMinimum", -5)))
+            high = int(schema.get("maximum", schema.get("exclusiveMaximum", 200)))
+            options.append(
+                _rarely(st.integers(low, max(low, high)), st.sampled_from(HURTFUL_NUMBERS))
+            )
         elif each == "boolean":
             options.append(st.booleans())
+        elif each == "null":
+            options.append(st.none())
         elif each == "array":
             options.append(
                 st.lists(value_for(schema.get("items", {}), defs, depth + 1, texts), max_size=4)
             )
         elif each == "object":
             options.append(arguments_for_schema(schema, defs, depth + 1, texts))
-    return st.one_of(*options)
+    return st.one_of(*options) if options else _JUNK
 
 
 def arguments_for_schema(
@@ -117,7 +138,7 @@ def arguments_for_schema(
             **more,
         },
         st.fixed_dictionaries(fields),
-        st.one_of(st.just({}), extra),
+        _rarely(st.just({}), extra),
     )
 
 

@@ -59,7 +59,8 @@ class Signer:
 
     def _open(self, token: str) -> dict[str, Any] | None:
         """The payload of a token this signer made, else None."""
-        if len(token) > _LONGEST_TOKEN or token.count(".") != 1:
+        # what this signer makes is short ASCII; anything else is refused before comparing
+        if len(token) > _LONGEST_TOKEN or not token.isascii() or token.count(".") != 1:
             return None
         body, mac = token.split(".")
         expected = hmac.new(self.secret, body.encode(), hashlib.sha256).hexdigest()[:40]

@@ -176,6 +176,8 @@ def test_a_cursor_for_other_arguments_or_made_up_is_refused(tmp_path: Path, cloc
         {"text": "other", "count": 500, "cursor": cursor},
         {"text": "item", "count": 500, "cursor": cursor[:-4] + "0000"},
         {"text": "item", "count": 500, "cursor": "not a cursor"},
+        {"text": "item", "count": 500, "cursor": "abc." + "é" * 40},
+        {"text": "item", "count": 500, "cursor": 12},
     ):
         answer = caller.invoke(ECHO, arguments)
         assert answer.document["error"]["code"] == "CURSOR_INVALID"
@@ -210,6 +212,7 @@ def test_a_write_is_a_preview_then_a_confirm_with_its_token(tmp_path: Path, cloc
     [
         ("no token", "CONFIRMATION_INVALID"),
         ("forged", "CONFIRMATION_INVALID"),
+        ("not ascii", "CONFIRMATION_INVALID"),
         ("other arguments", "CONFIRMATION_INVALID"),
         ("other reason", "CONFIRMATION_INVALID"),
         ("used", "CONFIRMATION_STALE"),
@@ -231,6 +234,8 @@ def test_a_confirm_that_does_not_match_its_preview_changes_nothing(
         del confirm["token"]
     elif change == "forged":
         confirm["token"] = token.split(".")[0] + "." + "0" * 40
+    elif change == "not ascii":
+        confirm["token"] = token.split(".")[0] + ".é" + "0" * 39
     elif change == "other arguments":
         confirm["amount"] = 500
     elif change == "other reason":
