@@ -1,11 +1,11 @@
 """``tasker-ctl mcp serve`` as a client starts it: a real stdio subprocess and streamable HTTP
-on loopback, each in both protocol generations, against a database with tasks in it. A server
+on loopback, each in both protocol generations, against a database with tasks in it. Every
+read tool's case (and the agent tools') answers its command's ``--json`` document; a server
 started without ``--allow-write`` lists no write tool and changes nothing whatever is called."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import socket
@@ -17,19 +17,17 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner
 from mcp import Client, StdioServerParameters
 
-from tasker_ctl.cli import build_command
 from tasker_ctl.mcp.catalog import all_tools
 from tasker_ctl.mcp.spec import ToolTier
 from tests.integration.mcp.conftest import TasksDatabase
+from tests.integration.mcp.test_tools_read import NOW, command_json, database_parity_cases
 from tests.mcp_fuzz import database_snapshot
 
 pytestmark = pytest.mark.slow
 
 WRITE_TOOLS = [spec.name for spec in all_tools() if spec.tier is ToolTier.WRITE]
-HAS_TASK_LIST = any(spec.name == "task_list" for spec in all_tools())
 
 
 def _command() -> list[str]:
@@ -42,34 +40,45 @@ def _environment() -> dict[str, str]:
 
 
 def _serve_arguments(database: TasksDatabase, *more: str) -> list[str]:
+    # the engine clock fixed, as the commands compared with see it
     return [
         "mcp",
         "serve",
         "--project",
         str(database.workspace),
         "--database-url",
-        database.url,
+        database.at(NOW),
         *more,
     ]
 
 
-def _cli_json(database: TasksDatabase, *argv: str) -> Any:
-    printed = CliRunner().invoke(
-        build_command(), [*argv, "--database-url", database.url], catch_exceptions=False
-    )
-    return json.loads(printed.stdout)
+def _cases(database: TasksDatabase) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """Every read tool's cases, and the agent tools' on the blocked and the gated task."""
+    blocked, gated = database.blocked, database.gated
+    return [
+        *database_parity_cases(database),
+        ("task_explain", {"task": blocked}, ["task", "explain", blocked]),
+        ("task_explain", {"task": gated}, ["task", "explain", gated]),
+        (
+            "step_diagnose",
+            {"task": blocked, "step": database.failed_step},
+            ["task", "diagnose", blocked, database.failed_step],
+        ),
+    ]
 
 
 async def _session(client: Client, database: TasksDatabase) -> dict[str, Any]:
     async with client:
         names = {tool.name for tool in (await client.list_tools()).tools}
         refused = {name: await client.call_tool(name, {"reason": "x"}) for name in WRITE_TOOLS}
-        listed = await client.call_tool("task_list", {}) if "task_list" in names else None
+        answers = [
+            await client.call_tool(name, arguments) for name, arguments, _ in _cases(database)
+        ]
         return {
             "protocol": client.protocol_version,
             "names": names,
             "refused": refused,
-            "listed": listed,
+            "answers": answers,
         }
 
 
@@ -77,8 +86,12 @@ def _check(outcome: dict[str, Any], database: TasksDatabase) -> None:
     assert not set(WRITE_TOOLS) & outcome["names"]
     for name, result in outcome["refused"].items():
         assert result.is_error, name
-    if HAS_TASK_LIST:
-        assert outcome["listed"].structured_content == _cli_json(database, "task", "list", "--json")
+    url = database.at(NOW)
+    for (name, arguments, argv), result in zip(_cases(database), outcome["answers"], strict=True):
+        assert not result.is_error, (name, arguments, result.structured_content)
+        printed, _stderr = command_json(argv, url)
+        answer = result.structured_content
+        assert (answer["events"] if name == "events" else answer) == printed, (name, arguments)
 
 
 @pytest.mark.parametrize("mode", ["legacy", "auto"])
