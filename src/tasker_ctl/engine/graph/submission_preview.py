@@ -52,5 +52,3 @@ def preview_submission(
     return SubmissionPreview(
         steps, uuid.UUID(str(existing["task_uuid"])), str(existing["current_state"])
     )
-
-
