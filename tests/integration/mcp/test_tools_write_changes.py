@@ -1,4 +1,5 @@
-"""Confirmed writes: each tool's answer is the document its command prints with ``--json``,
+"""Confirmed writes, through the server as a client makes them (the SDK's client in process):
+each tool's answer is the document its command prints with ``--json``,
 the change is recorded as made by the server's client for the reason given, and a token is
 good once and only while its target stays as the preview saw it.
 
@@ -37,9 +38,18 @@ from tests.integration.mcp.test_tools_write import (
     error_code,
     make_caller,
 )
+from tests.mcp_sdk import SdkCaller
 from tests.postgres_plugin import Databases
 
 REASON = "the card processor is back"
+
+
+def through_the_server(url: str, root: Path) -> SdkCaller:
+    """The server's client, named so that its writes are recorded as ``ACTOR``'s (the gate
+    tests keep the call path: the refund gate's approver is no MCP client)."""
+    return SdkCaller(root, url, client=ACTOR.removeprefix("mcp:"))
+
+
 AGENT_TOOL = {spec.name: spec for spec in AGENT_TOOLS}
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d")
@@ -162,7 +172,7 @@ def test_a_step_repair_answers_its_commands_document_and_records_who_and_why(
     options: list[str],
 ) -> None:
     mine, twin = workshop.blocked(), workshop.blocked()
-    caller = make_caller(workshop.url, workshop.folder)
+    caller = through_the_server(workshop.url, workshop.folder)
     arguments = {"task": mine, "step": FAILED_STEP, "reason": REASON, **extra}
 
     answer = confirmed(caller, name, arguments)
@@ -178,7 +188,7 @@ def test_a_step_repair_answers_its_commands_document_and_records_who_and_why(
 
 def test_task_cancel_answers_its_commands_document(workshop: Workshop, cli: Any) -> None:
     mine, twin = workshop.blocked(), workshop.blocked()
-    caller = make_caller(workshop.url, workshop.folder)
+    caller = through_the_server(workshop.url, workshop.folder)
 
     answer = confirmed(caller, "task_cancel", {"task": mine, "reason": REASON})
     document = cli("task", "cancel", twin, "--reason", REASON, "--by", ACTOR)
@@ -222,7 +232,7 @@ def test_dlq_resolve_answers_its_commands_document(
     workshop = Workshop(with_database(postgres_url, name), tmp_path)
     try:
         mine, twin = workshop.dead_lettered(2)
-        caller = make_caller(workshop.url, workshop.folder)
+        caller = through_the_server(workshop.url, workshop.folder)
         arguments = {"entry": mine, "status": "manually_resolved", "reason": REASON}
 
         answer = confirmed(caller, "dlq_resolve", arguments)
@@ -249,7 +259,7 @@ def test_task_submit_answers_its_commands_document_and_a_key_makes_it_once(
     (workshop.folder / "approval.yaml").write_text(
         (EXAMPLES / "approval/approval.yaml").read_text(encoding="utf-8"), encoding="utf-8"
     )
-    caller = make_caller(workshop.url, workshop.folder)
+    caller = through_the_server(workshop.url, workshop.folder)
     context = {**BLOCKED_CONTEXT, "purpose": "submitted by a test"}
     arguments = {
         "template": "approval.yaml",
@@ -314,7 +324,7 @@ def test_a_token_is_good_once_and_only_while_the_target_stays_as_previewed(
     workshop: Workshop, cli: Any
 ) -> None:
     task = workshop.blocked()
-    caller = make_caller(workshop.url, workshop.folder)
+    caller = through_the_server(workshop.url, workshop.folder)
     arguments = {"task": task, "step": FAILED_STEP, "reason": REASON}
 
     # stale: another operator retried the step between the preview and the confirm
@@ -360,7 +370,7 @@ def test_a_preview_tells_telemetry_of_no_finished_task(workshop: Workshop) -> No
     from tasker_ctl.telemetry import install_telemetry, reset_telemetry
 
     task = workshop.blocked()
-    caller = make_caller(workshop.url, workshop.folder)
+    caller = through_the_server(workshop.url, workshop.folder)
     telemetry = FinishedTasks()
     install_telemetry(telemetry)
     try:
