@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations
 from tasker_ctl.engine.worker.handler_loading import load_handlers
 from tasker_ctl.engine.worker.handler_process import Isolation
+from tasker_ctl.engine.worker.loop import READY_CHANNEL
 from tasker_ctl.engine.worker.options import WorkerOptions, default_worker_id
 from tasker_ctl.engine.worker.pool import WorkerPool
 from tasker_ctl.errors import UsageError
@@ -49,6 +51,12 @@ from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.trust import TrustPolicy
 
 T = TypeVar("T")
+
+SETTLED_CHANNEL = "tasker_task_settled"
+# how often `run` reads the task's report while it moves: what a live view shows, and
+# without one only to see a task come to rest at a gate (the settling of a task is notified)
+REPORT_EVERY_SECONDS = 0.2
+QUIET_REPORT_EVERY_SECONDS = 1.0
 
 
 def run_template(
@@ -133,9 +141,11 @@ def run_template(
         finally:
             # on an error the daemon threads end after their attempt; nobody waits for them
             stop.set()
-        while pool.alive():  # running attempts finish, and are shown doing so
-            watching(lambda: _report_to(on_update, store, task_uuid, resumed))
-            watching(lambda: store.wait_for_notifications(0.25))
+        # idle workers wake at once (they wait for this channel) and see the stop
+        watching(lambda: store.notify(READY_CHANNEL))
+        while not pool.join(REPORT_EVERY_SECONDS):  # running attempts finish, shown doing so
+            if on_update is not None:
+                watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         if not report.resting:
             pool.raise_failure()
@@ -290,14 +300,28 @@ def _watch(
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     store = watching.store
-    watching(lambda: store.listen("tasker_task_settled", "tasker_steps_ready"))
+    # the task's report is read when it settles, and otherwise at a live view's pace (a gate
+    # reached is seen then): not on every step, which would read the whole task once per step
+    # in the workers' own process. A report of a big task takes a while: the pace slows so that
+    # reading reports never takes more than a fifth of the time.
+    watching(lambda: store.listen(SETTLED_CHANNEL))
+    pace = REPORT_EVERY_SECONDS if on_update is not None else QUIET_REPORT_EVERY_SECONDS
     while not stop.is_set():
+        began = time.monotonic()
         report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         if report.resting or not pool.alive():
             return
         if deadline is not None and time.monotonic() > deadline:
             return
-        watching(lambda: store.wait_for_notifications(0.25))
+        watching(partial(store.wait_for_notifications, _next_wait(pace, began, deadline)))
+
+
+def _next_wait(pace: float, began: float, deadline: float | None) -> float:
+    """Seconds until the next report: the pace, or four times what the last one took."""
+    wait = max(pace, 4 * (time.monotonic() - began))
+    if deadline is not None:
+        wait = max(0.0, min(wait, deadline - time.monotonic()))
+    return wait
 
 
 class _Watching:

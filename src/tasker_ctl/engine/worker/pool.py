@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -52,6 +53,13 @@ class WorkerPool:
 
     def alive(self) -> bool:
         return any(thread.is_alive() for thread in self.threads)
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for every worker to end; whether they all have."""
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not self.alive()
 
     @property
     def executed(self) -> int:

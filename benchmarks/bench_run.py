@@ -1,0 +1,189 @@
+"""``tasker-ctl run`` measured from outside, as a user runs it, beside the engine from inside.
+
+Usage: python benchmarks/bench_run.py [--chains 200,1000,2000] [--width 3000] [--workers 4]
+                                      [--pairs 3] [--database-url URL] [--command CMD]
+
+Every figure comes from the command in a subprocess (``tasker-ctl run ... --json``) against a
+fresh database of a server that is already running (the embedded one unless a URL is given):
+
+1. a one-step template, the whole command (start-up, validation, connecting, the run, the
+   exit): the fixed cost of a run (the median of three runs in each pair);
+2. a chain of N no-op steps, ``--workers 1``: per step, (the command's time - the one-step
+   command's time) / (N - 1), beside the engine's own per-step median for the same chain
+   (``bench_engine.per_step_overhead``, in this process) and a raw-SQL claim + complete on one
+   connection; for each N of ``--chains``, so that flatness with chain length shows;
+3. a 1 + W + 1 wide DAG with ``--workers`` threads, in steps per second, beside the raw-SQL
+   ceiling (``bench_engine.throughput``'s queue with as many processes).
+
+The command and its yardstick alternate, ``--pairs`` times; medians are printed. The machines
+here are shared and noisy: compare ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_engine import (
+    _queries,
+    _raw_process,
+    _timed,
+    chain_template,
+    per_step_overhead,
+    raw_step_latency,
+    wide_template,
+)
+
+HANDLERS = """\
+from tasker_ctl.sdk.step_handler.functional import step_handler
+
+
+@step_handler("bench.noop")
+def noop():
+    return {}
+"""
+
+
+COMMAND: list[str] = []
+
+
+def _command() -> list[str]:
+    if COMMAND:
+        return COMMAND
+    executable = shutil.which("tasker-ctl")
+    return [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
+
+
+def run_seconds(folder: Path, template: str, url: str, workers: int) -> float:
+    """The wall time of one ``tasker-ctl run`` of ``template`` (a new task each time)."""
+    start = time.perf_counter()
+    completed = subprocess.run(
+        [
+            *_command(),
+            "run",
+            template,
+            "--handlers",
+            "noop.py",
+            "--new",
+            "--json",
+            "--workers",
+            str(workers),
+            "--database-url",
+            url,
+        ],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if completed.returncode != 0:
+        raise SystemExit(f"tasker-ctl run {template} failed:\n{completed.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chains", default="200,1000,2000")
+    parser.add_argument("--width", type=int, default=3000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--database-url")
+    parser.add_argument(
+        "--command",
+        help="the command measured, split on spaces (default: tasker-ctl); e.g. "
+        "'env PYTHONPATH=OLD/src python -m tasker_ctl' for another version",
+    )
+    options = parser.parse_args()
+    if options.command:
+        COMMAND.extend(options.command.split())
+    chains = [int(part) for part in options.chains.split(",")]
+
+    import psycopg
+    import psycopg.sql
+
+    from tasker_ctl.db.settings import resolve_database_url, with_database
+    from tasker_ctl.engine.store.connection import connect
+    from tasker_ctl.engine.store.migrations import migrate
+
+    server = resolve_database_url(options.database_url).url
+    name = f"tasker_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    url = with_database(server, name)
+    folder = Path(tempfile.mkdtemp(prefix="bench_run_"))
+    (folder / "noop.py").write_text(HANDLERS, encoding="utf-8")
+    (folder / "one.yaml").write_text(json.dumps(chain_template(1)), encoding="utf-8")
+    for length in chains:
+        (folder / f"chain{length}.yaml").write_text(
+            json.dumps(chain_template(length)), encoding="utf-8"
+        )
+    (folder / "wide.yaml").write_text(json.dumps(wide_template(options.width)), encoding="utf-8")
+    one: list[float] = []
+    through: dict[int, list[float]] = {length: [] for length in chains}
+    inside: dict[int, list[float]] = {length: [] for length in chains}
+    raw_ms: list[float] = []
+    wide: list[tuple[float, float]] = []
+    try:
+        with connect(url) as store:
+            migrate(store)
+        run_seconds(folder, "one.yaml", url, 1)  # registers the handlers' template, warms up
+        for _ in range(options.pairs):
+            raw_ms.append(statistics.median(raw_step_latency(url, 300)) * 1000)
+            # the fixed cost each chain's figure is net of: the median of three runs
+            one.append(statistics.median(run_seconds(folder, "one.yaml", url, 1) for _ in "abc"))
+            for length in chains:
+                inside[length].append(statistics.median(per_step_overhead(url, length)) * 1000)
+                seconds = run_seconds(folder, f"chain{length}.yaml", url, 1)
+                through[length].append((seconds - one[-1]) / max(length - 1, 1) * 1000)
+            queries = _queries()
+            with psycopg.connect(url, autocommit=True) as connection:
+                connection.execute(queries["create_raw_queue"])
+                connection.execute(queries["fill_raw_queue"], {"count": options.width + 2})
+            ceiling = (options.width + 2) / _timed(_raw_process, (url,), options.workers)
+            steps = (options.width + 2) / run_seconds(folder, "wide.yaml", url, options.workers)
+            wide.append((steps, ceiling))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(
+                psycopg.sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    psycopg.sql.Identifier(name)
+                )
+            )
+    print(
+        f"medians of {options.pairs} alternated pairs; raw SQL claim + complete: "
+        f"{statistics.median(raw_ms):.2f} ms (this machine's speed)"
+    )
+    print(f"one-step template, the whole command: {statistics.median(one):.3f} s (goal <= 0.35 s)")
+    print("chain of N no-op steps, --workers 1, per step:")
+    smallest = chains[0]
+    for length in chains:
+        command = statistics.median(through[length])
+        engine = statistics.median(inside[length])
+        flat = command / statistics.median(through[smallest])
+        print(
+            f"  N = {length:5d}: run {command:6.2f} ms   engine {engine:6.2f} ms   "
+            f"run / engine {command / engine:4.1f}x   vs N = {smallest}: {flat:4.2f}x"
+        )
+    steps = statistics.median(s for s, _ in wide)
+    ceiling = statistics.median(c for _, c in wide)
+    ratio = statistics.median(s / c for s, c in wide)
+    print(
+        f"wide DAG 1 + {options.width} + 1, run --workers {options.workers}: {steps:.0f} "
+        f"steps/s; raw SQL ceiling ({options.workers} processes) {ceiling:.0f} steps/s; "
+        f"ratio {ratio * 100:.1f} % (goal >= 50 %)"
+    )
+
+
+if __name__ == "__main__":
+    main()
