@@ -12,8 +12,9 @@ fresh database of a server that is already running (the embedded one unless a UR
    command's time) / (N - 1), beside the engine's own per-step median for the same chain
    (``bench_engine.per_step_overhead``, in this process) and a raw-SQL claim + complete on one
    connection; for each N of ``--chains``, so that flatness with chain length shows;
-3. a 1 + W + 1 wide DAG with ``--workers`` threads, in steps per second, beside the raw-SQL
-   ceiling (``bench_engine.throughput``'s queue with as many processes).
+3. a 1 + W + 1 wide DAG with ``--workers`` threads (in ``--processes`` worker processes), in
+   steps per second over the whole command, beside the raw-SQL ceiling
+   (``bench_engine.throughput``'s queue with ``--workers`` processes).
 
 The command and its yardstick alternate, ``--pairs`` times; medians are printed. The machines
 here are shared and noisy: compare ratios within one run.
@@ -63,7 +64,7 @@ def _command() -> list[str]:
     return [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
 
 
-def run_seconds(folder: Path, template: str, url: str, workers: int) -> float:
+def run_seconds(folder: Path, template: str, url: str, workers: int, processes: int = 1) -> float:
     """The wall time of one ``tasker-ctl run`` of ``template`` (a new task each time)."""
     start = time.perf_counter()
     completed = subprocess.run(
@@ -77,6 +78,7 @@ def run_seconds(folder: Path, template: str, url: str, workers: int) -> float:
             "--json",
             "--workers",
             str(workers),
+            *(["--processes", str(processes)] if processes > 1 else []),
             "--database-url",
             url,
         ],
@@ -96,6 +98,7 @@ def main() -> None:
     parser.add_argument("--chains", default="200,1000,2000")
     parser.add_argument("--width", type=int, default=3000)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--processes", type=int, default=1, help="run --processes for the wide DAG")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--database-url")
     parser.add_argument(
@@ -150,7 +153,9 @@ def main() -> None:
                 connection.execute(queries["create_raw_queue"])
                 connection.execute(queries["fill_raw_queue"], {"count": options.width + 2})
             ceiling = (options.width + 2) / _timed(_raw_process, (url,), options.workers)
-            steps = (options.width + 2) / run_seconds(folder, "wide.yaml", url, options.workers)
+            steps = (options.width + 2) / run_seconds(
+                folder, "wide.yaml", url, options.workers, options.processes
+            )
             wide.append((steps, ceiling))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -118,6 +118,7 @@ missing from the tree, or drawn under another base or with another code than it 
         engine.DlqEntryAlreadyResolvedError         DLQ_ENTRY_ALREADY_RESOLVED (exit 1)
         engine.FragmentRejectedError                FRAGMENT_REJECTED (exit 1)
         engine.WorkerThreadDiedError                WORKER_THREAD_DIED (exit 3)
+        engine.WorkerProcessDiedError               WORKER_PROCESS_DIED (exit 3)
         grammar.GrammarError                        GRAMMAR_ERROR
           grammar.InvocationError                   INVOCATION_FAILED
           grammar.GatePending                       GATE_PENDING

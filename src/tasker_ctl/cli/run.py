@@ -72,6 +72,18 @@ def register(app: typer.Typer) -> None:
                 "--workers", "-w", min=1, metavar="N", help="Worker threads running steps."
             ),
         ] = 4,
+        processes: Annotated[
+            int,
+            typer.Option(
+                "--processes",
+                "-p",
+                min=1,
+                metavar="P",
+                help="Worker processes, each running --workers threads: for steps that "
+                "threads of one interpreter cannot keep up with (many quick steps, CPU-bound "
+                "handlers). Not with planning steps.",
+            ),
+        ] = 1,
         isolation: IsolationOption = IsolationMode.THREAD,
         environment: EnvironmentOption = None,
         database_url: CreatingDatabaseUrlOption = None,
@@ -135,6 +147,7 @@ def register(app: typer.Typer) -> None:
                 payload,
                 specs,
                 workers=workers,
+                processes=processes,
                 environment=environment,
                 database_url=database_url,
                 new=new,
@@ -166,6 +179,7 @@ def _run(
     *,
     workers: int,
     environment: str | None,
+    processes: int = 1,
     database_url: str | None,
     new: bool,
     parent_correlation_id: uuid.UUID | None,
@@ -205,11 +219,14 @@ def _run(
                 context=context,
                 handlers=handlers,
                 workers=workers,
+                processes=processes,
                 database_url=database_url,
                 environment=environment,
                 new_task=new,
                 parent_correlation_id=parent_correlation_id,
                 on_update=update,
+                # a live view's pace; with --json the report only has to see a gate's rest
+                report_every=1.0 if json_output else 0.2,
                 stop=stopper.stop,
                 timeout=timeout,
                 check_handlers=True,

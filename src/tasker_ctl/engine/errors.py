@@ -377,6 +377,14 @@ class WorkerThreadDiedError(TaskerError):
     exit_code = ExitCode.INTERNAL
 
 
+class WorkerProcessDiedError(TaskerError):
+    """A worker process of ``run --processes`` ended with a non-zero exit code; its own error
+    was printed by it."""
+
+    code = "WORKER_PROCESS_DIED"
+    exit_code = ExitCode.INTERNAL
+
+
 class ReconnectAbandoned(Exception):
     """The waiter gave up on reconnecting because it no longer needs the database (it was
     asked to stop and holds nothing to record); ``error`` is the lost connection's

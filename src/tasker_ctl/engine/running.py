@@ -44,13 +44,16 @@ from tasker_ctl.engine.worker.handler_process import Isolation
 from tasker_ctl.engine.worker.loop import READY_CHANNEL
 from tasker_ctl.engine.worker.options import WorkerOptions, default_worker_id
 from tasker_ctl.engine.worker.pool import WorkerPool
+from tasker_ctl.engine.worker.process_pool import ProcessPool
 from tasker_ctl.errors import UsageError
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tasker_ctl.telemetry import Telemetry, current_telemetry
-from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.model import StepType, TaskTemplate
 from tasker_ctl.trust import TrustPolicy
 
 T = TypeVar("T")
+# the worker threads of this process, or the worker processes of run --processes
+Pool = WorkerPool | ProcessPool
 
 SETTLED_CHANNEL = "tasker_task_settled"
 # how often `run` reads the task's report while it moves: what a live view shows, and
@@ -65,11 +68,13 @@ def run_template(
     context: Any,
     handlers: Iterable[str | ModuleType] = (),
     workers: int = 1,
+    processes: int = 1,
     database_url: str | None = None,
     environment: str | None = None,
     new_task: bool = False,
     parent_correlation_id: uuid.UUID | None = None,
     on_update: Callable[[TaskReport], None] | None = None,
+    report_every: float = REPORT_EVERY_SECONDS,
     stop: threading.Event | None = None,
     timeout: float | None = None,
     check_handlers: bool = False,
@@ -95,6 +100,10 @@ def run_template(
     overrides the planning steps' model (``replay:FILE`` plays a cassette);
     ``record_planner`` records their calls in a cassette. ``chain_limits`` are the limits of
     the delegation chain the task starts (``engine.graph.chains``), over the template's.
+    ``processes`` > 1 runs the ``workers`` threads in each of that many worker processes
+    (``engine.worker.process_pool``) instead of in this one. ``on_update`` is given the
+    task's report when it settles and every ``report_every`` seconds while it moves (less
+    often when a report of a big task takes long).
     """
     trust = trust if trust is not None else TrustPolicy.from_environment()
     template, digest = _load(template_path, context, environment)
@@ -102,6 +111,8 @@ def run_template(
     # handlers and the context are checked before the (possibly slow) database start
     handlers = list(handlers)
     registry = load_handlers(handlers)
+    if processes > 1:
+        _check_processes(template, handlers)
     if check_handlers:
         _check_handlers(template, registry)
     telemetry = current_telemetry()
@@ -133,17 +144,21 @@ def run_template(
             planner_record=record_planner,
             planner_base_dir=Path.cwd(),
         )
-        ids = [default_worker_id() for _ in range(count)]
-        pool = WorkerPool.start(url, registry, options, ids, stop)
+        pool: Pool
+        if processes > 1:
+            pool = ProcessPool.start(url, options, processes, count)
+        else:
+            ids = [default_worker_id() for _ in range(count)]
+            pool = WorkerPool.start(url, registry, options, ids, stop)
         watching = _Watching(store, pool, reconnect_limit)
         try:
-            _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
+            _watch(watching, task_uuid, resumed, on_update, report_every, stop, pool, timeout)
         finally:
             # on an error the daemon threads end after their attempt; nobody waits for them
             stop.set()
         # idle workers wake at once (they wait for this channel) and see the stop
         watching(lambda: store.notify(READY_CHANNEL))
-        while not pool.join(REPORT_EVERY_SECONDS):  # running attempts finish, shown doing so
+        while not pool.join(report_every):  # running attempts finish, shown doing so
             if on_update is not None:
                 watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
@@ -294,8 +309,9 @@ def _watch(
     task_uuid: uuid.UUID,
     resumed: bool,
     on_update: Callable[[TaskReport], None] | None,
+    report_every: float,
     stop: threading.Event,
-    pool: WorkerPool,
+    pool: Pool,
     timeout: float | None,
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
@@ -305,7 +321,7 @@ def _watch(
     # in the workers' own process. A report of a big task takes a while: the pace slows so that
     # reading reports never takes more than a fifth of the time.
     watching(lambda: store.listen(SETTLED_CHANNEL))
-    pace = REPORT_EVERY_SECONDS if on_update is not None else QUIET_REPORT_EVERY_SECONDS
+    pace = report_every if on_update is not None else max(report_every, QUIET_REPORT_EVERY_SECONDS)
     while not stop.is_set():
         began = time.monotonic()
         report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
@@ -329,7 +345,7 @@ class _Watching:
     after reconnecting when the database goes away, for as long as the workers wait for it
     (``reconnect_limit``)."""
 
-    def __init__(self, store: Store, pool: WorkerPool, reconnect_limit: float) -> None:
+    def __init__(self, store: Store, pool: Pool, reconnect_limit: float) -> None:
         self.store, self._pool = store, pool
         self._reconnection = Reconnection(reconnect_limit, who="tasker-ctl run")
 
@@ -496,6 +512,21 @@ def _finished(attempt: Attempt, outcome: Outcome) -> StepFinished:
         duration_ms=outcome.duration_ms,
         error=None if outcome.success else str(error.get("message") or "failed"),
     )
+
+
+def _check_processes(template: TaskTemplate, handlers: list[str | ModuleType]) -> None:
+    """What worker processes cannot do: share a planner (a replayed cassette answers in
+    order), or load handlers that exist only in this process (a script's own module)."""
+    if any(step.step_type == StepType.PLANNING for step in template.steps):
+        raise UsageError(
+            "--processes: a template with planning steps runs in one process",
+            hint="leave --processes out (its planners are shared by the worker threads)",
+        )
+    if len(handler_locations(handlers)) < len(handlers):
+        raise UsageError(
+            "--processes: a handler module of this script cannot be loaded by another process",
+            hint="pass handler files, folders or importable modules",
+        )
 
 
 def _check_planners(template: TaskTemplate, planner: str | None) -> None:

@@ -60,6 +60,14 @@ class PlannerCache:
         self._planners: dict[str, Any] = {}
         self._lock = threading.Lock()
 
+    # a worker process (run --processes) gets an empty cache of its own: planners and locks
+    # do not cross processes
+    def __getstate__(self) -> dict[str, Any]:
+        return {}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+
     def get_or_open(self, spec: str, open_planner: Callable[[], Any]) -> Any:
         with self._lock:
             planner = self._planners.get(spec)
