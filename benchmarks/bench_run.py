@@ -183,9 +183,12 @@ def main() -> None:
     steps = statistics.median(s for s, _ in wide)
     ceiling = statistics.median(c for _, c in wide)
     ratio = statistics.median(s / c for s, c in wide)
+    shape = f"--workers {options.workers}"
+    if options.processes > 1:
+        shape += f" --processes {options.processes}"
     print(
-        f"wide DAG 1 + {options.width} + 1, run --workers {options.workers}: {steps:.0f} "
-        f"steps/s; raw SQL ceiling ({options.workers} processes) {ceiling:.0f} steps/s; "
+        f"wide DAG 1 + {options.width} + 1, run {shape}: {steps:.0f} steps/s over the whole "
+        f"command; raw SQL ceiling ({options.workers} processes) {ceiling:.0f} steps/s; "
         f"ratio {ratio * 100:.1f} % (goal >= 50 %)"
     )
 
