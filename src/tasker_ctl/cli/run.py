@@ -202,8 +202,6 @@ def _run(
     seen: list[uuid.UUID] = []
 
     def update(report: TaskReport) -> None:
-        if not seen:
-            seen.append(report.task_uuid)
         if view is not None:
             view.update(report)
 
@@ -224,9 +222,9 @@ def _run(
                 environment=environment,
                 new_task=new,
                 parent_correlation_id=parent_correlation_id,
-                on_update=update,
-                # a live view's pace; with --json the report only has to see a gate's rest
-                report_every=1.0 if json_output else 0.2,
+                # with --json no live view: the task is only watched for its rest
+                on_update=update if view is not None else None,
+                on_task=seen.append,
                 stop=stopper.stop,
                 timeout=timeout,
                 check_handlers=True,

@@ -36,7 +36,7 @@ from tasker_ctl.engine.operator.staleness import StalenessSweeper, SweepReport
 from tasker_ctl.engine.store.connection import Store
 from tasker_ctl.engine.store.migrations import open_store
 from tasker_ctl.engine.store.reconnect import DEFAULT_RECONNECT_LIMIT, Reconnection
-from tasker_ctl.engine.views.task_report import TaskReport, task_report
+from tasker_ctl.engine.views.task_report import TaskReport, task_report, task_rests
 from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.handler_child import handler_locations
 from tasker_ctl.engine.worker.handler_loading import load_handlers
@@ -59,7 +59,7 @@ SETTLED_CHANNEL = "tasker_task_settled"
 # how often `run` reads the task's report while it moves: what a live view shows, and
 # without one only to see a task come to rest at a gate (the settling of a task is notified)
 REPORT_EVERY_SECONDS = 0.2
-QUIET_REPORT_EVERY_SECONDS = 1.0
+QUIET_REPORT_EVERY_SECONDS = 0.5
 
 
 def run_template(
@@ -74,7 +74,7 @@ def run_template(
     new_task: bool = False,
     parent_correlation_id: uuid.UUID | None = None,
     on_update: Callable[[TaskReport], None] | None = None,
-    report_every: float = REPORT_EVERY_SECONDS,
+    on_task: Callable[[uuid.UUID], None] | None = None,
     stop: threading.Event | None = None,
     timeout: float | None = None,
     check_handlers: bool = False,
@@ -101,9 +101,10 @@ def run_template(
     ``record_planner`` records their calls in a cassette. ``chain_limits`` are the limits of
     the delegation chain the task starts (``engine.graph.chains``), over the template's.
     ``processes`` > 1 runs the ``workers`` threads in each of that many worker processes
-    (``engine.worker.process_pool``) instead of in this one. ``on_update`` is given the
-    task's report when it settles and every ``report_every`` seconds while it moves (less
-    often when a report of a big task takes long).
+    (``engine.worker.process_pool``) instead of in this one. ``on_update`` (a live view) is
+    given the task's report when it settles and every ``REPORT_EVERY_SECONDS`` while it moves
+    (less often when a report of a big task takes long); without it the task is only watched
+    for its rest, one row at a time. ``on_task`` is told the task's UUID once it is known.
     """
     trust = trust if trust is not None else TrustPolicy.from_environment()
     template, digest = _load(template_path, context, environment)
@@ -152,13 +153,15 @@ def run_template(
             pool = WorkerPool.start(url, registry, options, ids, stop)
         watching = _Watching(store, pool, reconnect_limit)
         try:
-            _watch(watching, task_uuid, resumed, on_update, report_every, stop, pool, timeout)
+            if on_task is not None:
+                on_task(task_uuid)
+            _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
         finally:
             # on an error the daemon threads end after their attempt; nobody waits for them
             stop.set()
         # idle workers wake at once (they wait for this channel) and see the stop
         watching(lambda: store.notify(READY_CHANNEL))
-        while not pool.join(report_every):  # running attempts finish, shown doing so
+        while not pool.join(REPORT_EVERY_SECONDS):  # running attempts finish, shown doing so
             if on_update is not None:
                 watching(lambda: _report_to(on_update, store, task_uuid, resumed))
         report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
@@ -309,23 +312,26 @@ def _watch(
     task_uuid: uuid.UUID,
     resumed: bool,
     on_update: Callable[[TaskReport], None] | None,
-    report_every: float,
     stop: threading.Event,
     pool: Pool,
     timeout: float | None,
 ) -> None:
     deadline = None if timeout is None else time.monotonic() + timeout
     store = watching.store
-    # the task's report is read when it settles, and otherwise at a live view's pace (a gate
+    # the task is looked at when it settles, and otherwise at a live view's pace (a gate
     # reached is seen then): not on every step, which would read the whole task once per step
-    # in the workers' own process. A report of a big task takes a while: the pace slows so that
-    # reading reports never takes more than a fifth of the time.
+    # in the workers' own process. With a live view the whole report is read, and a report of
+    # a big task takes a while: the pace slows so that it never takes more than a fifth of the
+    # time. Without one, one row says whether the task rests.
     watching(lambda: store.listen(SETTLED_CHANNEL))
-    pace = report_every if on_update is not None else max(report_every, QUIET_REPORT_EVERY_SECONDS)
+    pace = REPORT_EVERY_SECONDS if on_update is not None else QUIET_REPORT_EVERY_SECONDS
     while not stop.is_set():
         began = time.monotonic()
-        report = watching(lambda: _report_to(on_update, store, task_uuid, resumed))
-        if report.resting or not pool.alive():
+        if on_update is None:
+            rests = watching(lambda: task_rests(store, task_uuid))
+        else:
+            rests = watching(lambda: _report_to(on_update, store, task_uuid, resumed)).resting
+        if rests or not pool.alive():
             return
         if deadline is not None and time.monotonic() > deadline:
             return

@@ -120,6 +120,15 @@ class TaskReport(BaseModel):
         return [step for step in self.steps if step.state == "error"]
 
 
+def task_rests(store: Store, task_uuid: uuid.UUID) -> bool:
+    """``task_report(...).resting`` in one row, without reading every step: what a command
+    waiting for the task to rest asks while it moves."""
+    row = store.fetch_one("task_rest", task_uuid=task_uuid)
+    if row is None:
+        raise task_not_found(task_uuid)
+    return row["current_state"] in RESTING_STATES or (row["gated"] and not row["moving"])
+
+
 def task_report(store: Store, task_uuid: uuid.UUID, *, resumed: bool = False) -> TaskReport:
     task = store.fetch_one("fetch_task", task_uuid=task_uuid)
     if task is None:

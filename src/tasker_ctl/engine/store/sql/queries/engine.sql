@@ -288,3 +288,21 @@ FROM slots WHERE slots.state = 'waiting' AND s.workflow_step_uuid = slots.worker
 -- name: record_checkpoint
 SELECT tasker.record_checkpoint(%(step_uuid)s, %(attempt)s, %(worker)s, %(checkpoint)s,
                                 %(lease_seconds)s) AS checkpoint;
+
+-- name: task_rest
+-- Whether a task rests, in one row (what TaskReport.resting decides from the whole report):
+-- its state; whether a step waits at a gate (waiting_for_retry with a pending gate); whether
+-- any step can still move (claimable, running, or waiting for a retry that is no gate).
+SELECT t.current_state,
+       coalesce(bool_or(s.current_state = 'waiting_for_retry'
+                        AND jsonb_typeof(s.checkpoint -> 'composition' -> 'pending_gate')
+                            = 'object'), false) AS gated,
+       coalesce(bool_or(s.current_state IN ('enqueued', 'in_progress',
+                                            'enqueued_for_orchestration',
+                                            'enqueued_as_error_for_orchestration')
+                        OR (s.current_state = 'waiting_for_retry'
+                            AND jsonb_typeof(s.checkpoint -> 'composition' -> 'pending_gate')
+                                IS DISTINCT FROM 'object')), false) AS moving
+FROM tasker.tasks t LEFT JOIN tasker.workflow_steps s USING (task_uuid)
+WHERE t.task_uuid = %(task_uuid)s
+GROUP BY t.current_state;
