@@ -1,7 +1,8 @@
 """``tasker-ctl run`` measured from outside, as a user runs it, beside the engine from inside.
 
 Usage: python benchmarks/bench_run.py [--chains 200,1000,2000] [--width 3000] [--workers 4]
-                                      [--pairs 3] [--database-url URL] [--command CMD]
+                                      [--pairs 3] [--processes P] [--database-url URL]
+                                      [--command CMD] [--dbos-python PYTHON]
 
 Every figure comes from the command in a subprocess (``tasker-ctl run ... --json``) against a
 fresh database of a server that is already running (the embedded one unless a URL is given):
@@ -14,7 +15,10 @@ fresh database of a server that is already running (the embedded one unless a UR
    connection; for each N of ``--chains``, so that flatness with chain length shows;
 3. a 1 + W + 1 wide DAG with ``--workers`` threads (in ``--processes`` worker processes), in
    steps per second over the whole command, beside the raw-SQL ceiling
-   (``bench_engine.throughput``'s queue with ``--workers`` processes).
+   (``bench_engine.throughput``'s queue with ``--workers`` processes);
+4. with ``--dbos-python``, DBOS's per-step median of 4-step workflows of no-op steps on the
+   same server (``dbos_steps.py``, in a Python that has DBOS: it is no dependency of ours),
+   the yardstick of the chain goal.
 
 The command and its yardstick alternate, ``--pairs`` times; medians are printed. The machines
 here are shared and noisy: compare ratios within one run.
@@ -93,6 +97,17 @@ def run_seconds(folder: Path, template: str, url: str, workers: int, processes: 
     return elapsed
 
 
+def dbos_step_ms(python: str, server: str) -> float:
+    """DBOS's per-step median on ``server`` (``dbos_steps.py`` under ``python``)."""
+    script = Path(__file__).resolve().parent / "dbos_steps.py"
+    completed = subprocess.run(
+        [python, str(script), server], capture_output=True, text=True, check=False
+    )
+    if completed.returncode != 0:
+        raise SystemExit(f"dbos_steps.py failed:\n{completed.stderr}")
+    return float(json.loads(completed.stdout.splitlines()[-1])["per_step_ms_p50"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chains", default="200,1000,2000")
@@ -101,6 +116,11 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1, help="run --processes for the wide DAG")
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--dbos-python",
+        help="a Python with DBOS installed: its per-step time (dbos_steps.py) alternates with "
+        "the chains, the yardstick of the chain goal",
+    )
     parser.add_argument(
         "--command",
         help="the command measured, split on spaces (default: tasker-ctl); e.g. "
@@ -135,6 +155,7 @@ def main() -> None:
     through: dict[int, list[float]] = {length: [] for length in chains}
     inside: dict[int, list[float]] = {length: [] for length in chains}
     raw_ms: list[float] = []
+    dbos_ms: list[float] = []
     wide: list[tuple[float, float]] = []
     try:
         with connect(url) as store:
@@ -144,6 +165,8 @@ def main() -> None:
             raw_ms.append(statistics.median(raw_step_latency(url, 300)) * 1000)
             # the fixed cost each chain's figure is net of: the median of three runs
             one.append(statistics.median(run_seconds(folder, "one.yaml", url, 1) for _ in "abc"))
+            if options.dbos_python:
+                dbos_ms.append(dbos_step_ms(options.dbos_python, server))
             for length in chains:
                 inside[length].append(statistics.median(per_step_overhead(url, length)) * 1000)
                 seconds = run_seconds(folder, f"chain{length}.yaml", url, 1)
@@ -179,6 +202,13 @@ def main() -> None:
         print(
             f"  N = {length:5d}: run {command:6.2f} ms   engine {engine:6.2f} ms   "
             f"run / engine {command / engine:4.1f}x   vs N = {smallest}: {flat:4.2f}x"
+        )
+    if dbos_ms:
+        dbos = statistics.median(dbos_ms)
+        print(
+            f"DBOS, 4-step workflows of no-op steps, per step (p50): {dbos:.2f} ms; run at "
+            f"N = {smallest}: {statistics.median(through[smallest]) / dbos:.2f}x DBOS "
+            "(goal <= 0.5x)"
         )
     steps = statistics.median(s for s, _ in wide)
     ceiling = statistics.median(c for _, c in wide)
