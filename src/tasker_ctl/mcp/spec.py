@@ -73,6 +73,13 @@ class ToolContext:
 
         return project_path(self.project_root, name)
 
+    def file(self, name: str) -> tuple[Path, str]:
+        """``name`` resolved inside the project, and as the command shows it when run from
+        the project's root (relative to it): what a document names the file by."""
+        path = self.path(name)
+        root = self.project_root.resolve()
+        return path, path.relative_to(root).as_posix() if path != root else "."
+
 
 @dataclass(frozen=True)
 class ToolSpec:

@@ -9,7 +9,6 @@ checks, the object's findings without line numbers.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -136,12 +135,6 @@ class FragmentArguments(_OneSource):
 # -- runs ------------------------------------------------------------------------------------
 
 
-def _shown(context: ToolContext, resolved: Path) -> str:
-    """A project file as the command shows it when run from the project root."""
-    root = context.project_root.resolve()
-    return resolved.relative_to(root).as_posix() if resolved != root else "."
-
-
 def _grammar_list(arguments: NoArguments, context: ToolContext) -> VocabularyDocument:
     from tasker_ctl.documents.grammar import grammar_list
 
@@ -169,8 +162,8 @@ def _vocabulary_document(arguments: DocumentArguments, context: ToolContext) -> 
 def _composition_source(arguments: CompositionArguments, context: ToolContext) -> dict[str, Any]:
     if arguments.path is None:
         return {"composition": arguments.composition, "step": arguments.step}
-    resolved = context.path(arguments.path)
-    return {"path": resolved, "shown": _shown(context, resolved), "step": arguments.step}
+    resolved, shown = context.file(arguments.path)
+    return {"path": resolved, "shown": shown, "step": arguments.step}
 
 
 def _composition_validate(
@@ -206,8 +199,7 @@ def _fragment_inputs(arguments: FragmentArguments, context: ToolContext) -> tupl
     from tasker_ctl.documents.fragments import fragment_data, fragment_frame, read_fragment
 
     if arguments.path is not None:
-        resolved = context.path(arguments.path)
-        document = read_fragment(resolved, _shown(context, resolved))
+        document = read_fragment(*context.file(arguments.path))
     else:
         assert arguments.fragment is not None
         document = fragment_data(arguments.fragment)

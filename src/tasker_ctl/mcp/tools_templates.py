@@ -20,7 +20,7 @@ from tasker_ctl.report.dag import DagView
 from tasker_ctl.report.validation_json import ValidationOutput
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    pass
 
 __all__ = ["TOOLS"]
 
@@ -36,13 +36,6 @@ def _path_field(what: str) -> Any:
 
 def _environment_field() -> Any:
     return Field(default=None, min_length=1, max_length=64, description="apply its overrides")
-
-
-def _file(context: ToolContext, name: str) -> tuple[Path, str]:
-    from tasker_ctl.documents.templates import shown_in
-
-    path = context.path(name)
-    return path, shown_in(context.project_root, path)
 
 
 class ValidateArguments(ToolArguments):
@@ -92,14 +85,14 @@ class TemplateFileArguments(ToolArguments):
 def _visualize(arguments: TemplateFileArguments, context: ToolContext) -> DagView:
     from tasker_ctl.documents.templates import visualize_document
 
-    path, shown = _file(context, arguments.path)
+    path, shown = context.file(arguments.path)
     return visualize_document(path, shown=shown, environment=arguments.environment)
 
 
 def _inspect(arguments: TemplateFileArguments, context: ToolContext) -> TemplateInspection:
     from tasker_ctl.documents.templates import inspect_document
 
-    path, shown = _file(context, arguments.path)
+    path, shown = context.file(arguments.path)
     return inspect_document(path, shown=shown, environment=arguments.environment)
 
 
@@ -122,7 +115,7 @@ class HandlersArguments(ToolArguments):
 def _handlers(arguments: HandlersArguments, context: ToolContext) -> HandlersDocument:
     from tasker_ctl.documents.templates import handlers_document
 
-    path, shown = _file(context, arguments.path)
+    path, shown = context.file(arguments.path)
     return handlers_document(path, shown=shown, base=context.project_root.resolve())
 
 
@@ -136,7 +129,7 @@ class SchemaInspectArguments(ToolArguments):
 def _schema_inspect(arguments: SchemaInspectArguments, context: ToolContext) -> SchemaInspection:
     from tasker_ctl.documents.schemas import schema_inspect_document
 
-    path, shown = _file(context, arguments.path)
+    path, shown = context.file(arguments.path)
     return schema_inspect_document(path, shown=shown, step=arguments.step)
 
 
@@ -149,7 +142,7 @@ class SchemaCompareArguments(ToolArguments):
 def _schema_compare(arguments: SchemaCompareArguments, context: ToolContext) -> SchemaComparison:
     from tasker_ctl.documents.schemas import schema_compare_document
 
-    path, shown = _file(context, arguments.path)
+    path, shown = context.file(arguments.path)
     return schema_compare_document(path, arguments.producer, arguments.consumer, shown=shown)
 
 
@@ -161,8 +154,8 @@ class SchemaDiffArguments(ToolArguments):
 def _schema_diff(arguments: SchemaDiffArguments, context: ToolContext) -> SchemaDiff:
     from tasker_ctl.documents.schema_diff import schema_diff_document
 
-    old, old_shown = _file(context, arguments.old)
-    new, new_shown = _file(context, arguments.new)
+    old, old_shown = context.file(arguments.old)
+    new, new_shown = context.file(arguments.new)
     return schema_diff_document(old, new, old_shown=old_shown, new_shown=new_shown)
 
 
