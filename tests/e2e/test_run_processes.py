@@ -78,6 +78,48 @@ def test_the_steps_run_in_worker_processes_and_the_task_completes(
     assert process.pid not in pids
 
 
+DYING = """\
+name: dying
+namespace_name: processes
+version: 1.0.0
+steps:
+  - name: die
+    handler: {callable: processes.die}
+"""
+DYING_HANDLERS = """\
+import os
+
+from tasker_ctl.sdk.step_handler.functional import step_handler
+
+
+@step_handler("processes.die")
+def die():
+    os._exit(7)  # the whole worker process ends, as a crash in a C extension would end it
+"""
+
+
+def test_a_worker_process_that_dies_ends_the_run_with_a_coded_error(
+    run_cli: RunCli, tmp_path: Path, fresh_database_url: str
+) -> None:
+    (tmp_path / "dying.yaml").write_text(DYING, encoding="utf-8")
+    (tmp_path / "die.py").write_text(DYING_HANDLERS, encoding="utf-8")
+    result = run_cli(
+        "run",
+        "dying.yaml",
+        "--handlers",
+        "die.py",
+        "--processes",
+        "2",
+        "--database-url",
+        fresh_database_url,
+        cwd=tmp_path,
+    )
+    assert_no_traceback(result)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "error[WORKER_PROCESS_DIED]" in result.stderr
+    assert "exit code(s) 7" in result.stderr
+
+
 def test_planning_steps_stay_in_one_process(run_cli: RunCli, tmp_path: Path) -> None:
     planning = EXAMPLES / "planning"
     result = run_cli(

@@ -157,8 +157,9 @@ def run_template(
                 on_task(task_uuid)
             _watch(watching, task_uuid, resumed, on_update, stop, pool, timeout)
         finally:
-            # on an error the daemon threads end after their attempt; nobody waits for them
+            # on an error the workers end after their attempt; nobody waits for them
             stop.set()
+            pool.stop()
         # idle workers wake at once (they wait for this channel) and see the stop
         watching(lambda: store.notify(READY_CHANNEL))
         while not pool.join(REPORT_EVERY_SECONDS):  # running attempts finish, shown doing so

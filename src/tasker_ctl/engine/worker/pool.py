@@ -54,6 +54,11 @@ class WorkerPool:
     def alive(self) -> bool:
         return any(thread.is_alive() for thread in self.threads)
 
+    def stop(self) -> None:
+        """Ask every worker to stop once its attempt is over."""
+        for worker in self.workers:
+            worker.stop.set()
+
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for every worker to end; whether they all have."""
         deadline = time.monotonic() + timeout
