@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -84,12 +84,7 @@ class Caller:
     def _invoke(self, spec: ToolSpec, raw: dict[str, Any], actor: str | None) -> Answer:
         context = self.context
         if actor is not None:
-            context = ToolContext(
-                project_root=context.project_root,
-                database_url=context.database_url,
-                actor=actor,
-                allow_write=context.allow_write,
-            )
+            context = replace(context, actor=actor)
         cursor = raw.pop(CURSOR_ARGUMENT, None) if spec.pages else None
         arguments = parse_arguments(spec, raw)
         if spec.tier is ToolTier.WRITE:
