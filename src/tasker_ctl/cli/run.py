@@ -48,7 +48,7 @@ from tasker_ctl.cli.stopping import EXIT_INTERRUPTED, GracefulStop
 from tasker_ctl.errors import ExitCode
 
 if TYPE_CHECKING:
-    from tasker_ctl.engine.views import TaskReport
+    from tasker_ctl.report.run_view import RunView
     from tasker_ctl.trust import TrustPolicy
 
 _EPILOG = (
@@ -195,19 +195,23 @@ def _run(
     chain_limits: dict[str, int | float | None] | None = None,
 ) -> int:
     from tasker_ctl.engine import run_template
-    from tasker_ctl.report.run_view import RunView, make_console, render_summary
 
-    console = make_console(sys.stderr if json_output else None)
-    view = None if json_output else RunView(console)
+    # with --json no live view: the task is only watched for its rest, and rich is not loaded
+    view: RunView | None = None
+    if not json_output:
+        from tasker_ctl.report.run_view import RunView, make_console
+
+        view = RunView(make_console())
     seen: list[uuid.UUID] = []
 
-    def update(report: TaskReport) -> None:
+    def warn(message: str) -> None:
         if view is not None:
-            view.update(report)
+            view.console.print(message, style="yellow", markup=False, highlight=False)
+        else:
+            typer.echo(message, err=True)
 
     def first_signal() -> None:
-        message = "stopping: waiting for running steps to finish (press Ctrl-C again to quit now)"
-        console.print(message, style="yellow", markup=False, highlight=False)
+        warn("stopping: waiting for running steps to finish (press Ctrl-C again to quit now)")
 
     stopper = GracefulStop(first_signal)
     with stopper, view or nullcontext():
@@ -222,8 +226,7 @@ def _run(
                 environment=environment,
                 new_task=new,
                 parent_correlation_id=parent_correlation_id,
-                # with --json no live view: the task is only watched for its rest
-                on_update=update if view is not None else None,
+                on_update=view.update if view is not None else None,
                 on_task=seen.append,
                 stop=stopper.stop,
                 timeout=timeout,
@@ -237,11 +240,9 @@ def _run(
                 chain_limits=chain_limits,
             )
         except KeyboardInterrupt:
-            console.print(
+            warn(
                 "quit: steps that were running are retried once their lease expires; "
-                f"resume with: {resume_command(seen[0] if seen else None)}",
-                style="yellow",
-                markup=False,
+                f"resume with: {resume_command(seen[0] if seen else None)}"
             )
             return EXIT_INTERRUPTED
     interrupted = stopper.signalled is not None and not report.resting
@@ -253,19 +254,20 @@ def _run(
         out = report_stream or sys.stdout
         out.write(render_json(report))
         out.flush()
-        from tasker_ctl.report.run_view import outcome_lines
+        from tasker_ctl.report.run_outcome import outcome_lines
 
         # with --json, standard error still says why the exit code is not 0
         for line in outcome_lines(
             report, interrupted=interrupted, timed_out=timed_out, resume=again
         ):
             typer.echo(line, err=True)
-    else:
-        elapsed = view.elapsed if view is not None else None
+    elif view is not None:
+        from tasker_ctl.report.run_view import render_summary
+
         render_summary(
             report,
-            console,
-            elapsed=elapsed,
+            view.console,
+            elapsed=view.elapsed,
             interrupted=interrupted,
             timed_out=timed_out,
             resume_command=again,

@@ -10,19 +10,16 @@ template's resources let its compositions reach).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.grammar import reach_rules  # noqa: F401  (registers what resources reach)
-from tasker_ctl.grammar.validation import (
-    MUTATION_POLICIES,
-    CompositionFinding,
-    StepContract,
-    validate_composition,
-)
 from tasker_ctl.template.context import RuleContext, StepView
 from tasker_ctl.template.issue import Issue
 from tasker_ctl.template.rules import rule
 from tasker_ctl.template.source import JsonPath
+
+if TYPE_CHECKING:
+    from tasker_ctl.grammar.validation import CompositionFinding, StepContract
 
 # reported by the template's own shape checks (UNKNOWN_KEY, WRONG_TYPE, ...) at the same place
 SHADOWED = frozenset({"COMPOSITION_PARSE_ERROR"})
@@ -64,6 +61,8 @@ CODES = (
 
 def step_contract(context: RuleContext, step: StepView) -> StepContract:
     """What the template promises the composition of ``step``."""
+    from tasker_ctl.grammar.validation import StepContract
+
     # ``.deps`` holds the declared dependencies only (not every ancestor), as the engine
     # builds it
     names = list(dict.fromkeys(step.dependency_names))
@@ -83,13 +82,16 @@ def step_contract(context: RuleContext, step: StepView) -> StepContract:
 
 @rule(*CODES)
 def composition_contracts(context: RuleContext) -> Iterator[Issue]:
+    composed = [step for step in context.steps if isinstance(step.data.get("composition"), dict)]
+    if not composed:
+        return  # the validator and its capabilities are imported only for a composition
+    from tasker_ctl.grammar.validation import MUTATION_POLICIES, validate_composition
+
     policy = context.extras.get(POLICY_KEY, "checkpointed")
     if policy not in MUTATION_POLICIES:
         policy = "checkpointed"
-    for step in context.steps:
-        composition = step.data.get("composition")
-        if not isinstance(composition, dict):
-            continue
+    for step in composed:
+        composition = step.data["composition"]
         report = validate_composition(composition, step=step_contract(context, step), policy=policy)
         for item in report.findings:
             if item.code not in SHADOWED:

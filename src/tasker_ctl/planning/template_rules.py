@@ -22,12 +22,15 @@ MAX_EXAMPLE_FINDINGS = 10
 
 @rule("PLANNING_PATTERN_UNKNOWN")
 def planning_patterns(context: RuleContext) -> Iterator[Issue]:
+    planners = [step for step in context.steps if step.type == "planning"]
+    if not planners:
+        return  # the grammar's catalog is imported only for a planning step
     from tasker_ctl.grammar.patterns import PATTERNS
 
     known = sorted(PATTERNS)
-    for step in context.steps:
+    for step in planners:
         block = step.mapping("planning")
-        if step.type != "planning" or block is None:
+        if block is None:
             continue
         patterns = block.get("allowed_patterns")
         for index, name in enumerate(patterns if isinstance(patterns, list) else []):
@@ -48,13 +51,21 @@ def planning_examples(context: RuleContext) -> Iterator[Issue]:
     template = context.template
     if template is None:
         return  # the template's own errors come first
+    with_examples = [
+        (step, definition)
+        for step in context.steps
+        if step.name is not None
+        and (definition := template.step(step.name)) is not None
+        and definition.planning is not None
+        and definition.planning.examples
+    ]
+    if not with_examples:
+        return  # the fragment validator is imported only for examples to check
     from tasker_ctl.planning.frame import FragmentFrame
     from tasker_ctl.planning.validator import check_fragment
 
-    for step in context.steps:
-        definition = template.step(step.name) if step.name is not None else None
-        if definition is None or definition.planning is None or not definition.planning.examples:
-            continue
+    for step, definition in with_examples:
+        assert definition.planning is not None  # narrowed above
         try:
             frame = FragmentFrame(template, definition.name)
         except TaskerError:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.engine.graph.growth import StepOrigin
 from tasker_ctl.engine.graph.planning_ledger import write_entries
 from tasker_ctl.engine.graph.submission import QueryRunner, insert_steps
 from tasker_ctl.engine.rules.decisions import NewStep
 from tasker_ctl.engine.store.connection import Json
-from tasker_ctl.planning.plan import PlannedFill, definition_json
+
+if TYPE_CHECKING:
+    from tasker_ctl.planning.plan import PlannedFill
 
 
 def materialize_fill(
@@ -26,6 +28,9 @@ def materialize_fill(
     """Create ``fill``'s steps and edges below ``origin`` (the planning step, in progress in
     the caller's transaction), and commit its steps and phase in the ledger; the new steps'
     uuids by name."""
+    # the planning package's models load only when a plan is materialized
+    from tasker_ctl.planning.plan import definition_json
+
     existing = {
         row["name"]: row for row in store.fetch_all("task_step_states", task_uuid=origin.task_uuid)
     }

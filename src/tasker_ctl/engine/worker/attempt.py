@@ -7,7 +7,7 @@ import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tasker_ctl.engine.rules.batches import BatchOutcome, BatchPlanner
 from tasker_ctl.engine.rules.decisions import DecisionSegments
@@ -15,9 +15,11 @@ from tasker_ctl.engine.rules.retry import RetryPolicy
 from tasker_ctl.engine.worker.ancestors import AncestorResults
 from tasker_ctl.engine.worker.claimed_step import ClaimedStep, ClaimedTask
 from tasker_ctl.engine.worker.composition_step import GateWait, GrammarPlan
-from tasker_ctl.planning.plan import PlannedFill
 from tasker_ctl.sdk.contracts import SchemaCheck, compile_schema
 from tasker_ctl.template.model import ResourceDefinition, StepDefinition, StepType, TaskTemplate
+
+if TYPE_CHECKING:
+    from tasker_ctl.planning.plan import PlannedFill  # only a planning step's success has one
 
 
 @dataclass(frozen=True)
