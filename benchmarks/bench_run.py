@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -62,10 +63,21 @@ COMMAND: list[str] = []
 
 
 def _command() -> list[str]:
+    """The command measured: the console script installed beside this Python (not a shim a
+    version manager puts first on PATH, which adds its own start-up), else the module."""
     if COMMAND:
         return COMMAND
+    script = Path(sys.executable).parent / "tasker-ctl"
+    if script.is_file():
+        return [str(script)]
     executable = shutil.which("tasker-ctl")
     return [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
+
+
+def _environment() -> dict[str, str]:
+    """The command's environment: this one, with bytecode caching on as on a user's machine
+    (a sandbox's PYTHONDONTWRITEBYTECODE would make every run compile every module again)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
 def run_seconds(folder: Path, template: str, url: str, workers: int, processes: int = 1) -> float:
@@ -87,6 +99,7 @@ def run_seconds(folder: Path, template: str, url: str, workers: int, processes: 
             url,
         ],
         cwd=folder,
+        env=_environment(),
         capture_output=True,
         text=True,
         check=False,
