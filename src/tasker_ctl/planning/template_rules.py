@@ -54,7 +54,9 @@ def planning_examples(context: RuleContext) -> Iterator[Issue]:
     with_examples = [
         (step, definition)
         for step in context.steps
+        # the planning block first: looking a step up by name scans the template's steps
         if step.name is not None
+        and step.mapping("planning") is not None
         and (definition := template.step(step.name)) is not None
         and definition.planning is not None
         and definition.planning.examples
