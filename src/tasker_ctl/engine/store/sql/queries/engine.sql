@@ -118,17 +118,22 @@ SELECT name, workflow_step_uuid FROM step;
 -- Edges given as three parallel arrays: parents, children and edge names. Each new edge
 -- from a parent that has not completed adds one to its child's pending_parents; a child
 -- given 32 or more edges at once has them counted in 16 new shards (step_parent_counts),
--- and pending_parents counts the shards with parents left.
+-- and pending_parents counts the shards with parents left. Runs of eight parents, in the
+-- order given, take the shards in turn: that is the order their steps were created and,
+-- as they become ready together, the order workers claim them, so a worker's batch of
+-- parents counts down two or three shards and the batches other workers finish at the same
+-- time count down others (spread one by one, every batch would wait for every other's shard
+-- rows; in one run per shard, all workers would wait for the same row).
 WITH given AS (
     SELECT g.from_step_uuid, g.to_step_uuid, g.name,
-           row_number() OVER (PARTITION BY g.to_step_uuid ORDER BY g.from_step_uuid) AS ordinal,
+           row_number() OVER (PARTITION BY g.to_step_uuid ORDER BY g.position) AS ordinal,
            count(*) OVER (PARTITION BY g.to_step_uuid) AS fan_in
     FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[], %(names)s::varchar[])
-         AS g (from_step_uuid, to_step_uuid, name)
+         WITH ORDINALITY AS g (from_step_uuid, to_step_uuid, name, position)
 ), inserted AS (
     INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name, counter_shard)
     SELECT g.from_step_uuid, g.to_step_uuid, g.name,
-           CASE WHEN g.fan_in >= 32 THEN (g.ordinal %% 16 + coalesce(
+           CASE WHEN g.fan_in >= 32 THEN ((g.ordinal - 1) / 8 %% 16 + coalesce(
                (SELECT max(c.shard) + 1 FROM tasker.step_parent_counts c
                 WHERE c.workflow_step_uuid = g.to_step_uuid), 0))::smallint END
     FROM given g
