@@ -175,7 +175,10 @@ SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
 -- the task (as JSON, the shape the dispatch payload wants), the template's revision and the
 -- stored results of its completed parents (other ancestors' results are read when a handler
 -- asks for them: see ancestor_results), and the task's trace context, the parent of the
--- attempt's span. No row when nothing was claimable.
+-- attempt's span. No row when nothing was claimable. Each claimed step's task is read by its
+-- key (a LATERAL lookup the planner cannot turn into a join): for the thousand rows it
+-- guesses a function returns, it would otherwise hash every task ever run, a cost that grew
+-- with the database's history.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim(
         %(step_uuid)s::uuid, %(attempt)s::integer, %(results)s::jsonb, %(metadata)s::jsonb,
@@ -183,23 +186,29 @@ WITH claimed AS MATERIALIZED (
         %(limit)s::integer)
 )
 SELECT c.*,
-       tasker.dispatch_task(t, nt) AS task,
-       t.named_task_uuid,
-       t.trace_id,
-       t.span_id,
-       nt.revision AS template_revision,
+       d.task,
+       d.named_task_uuid,
+       d.trace_id,
+       d.span_id,
+       d.template_revision,
        pr.results AS parent_results,
        pr.has_more_ancestors
 FROM claimed c
-JOIN tasker.tasks t ON t.task_uuid = c.task_uuid
-JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+CROSS JOIN LATERAL (
+    SELECT tasker.dispatch_task(t, nt) AS task, t.named_task_uuid, t.trace_id, t.span_id,
+           nt.revision AS template_revision
+    FROM tasker.tasks t
+    JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+    WHERE t.task_uuid = c.task_uuid
+    LIMIT 1
+) d
 CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
 
 -- name: claim_attempts
 -- claim_attempt for several successes: record the worker's successes (steps, attempts, results,
 -- metadata: arrays in the same order, empty when there are none) and claim up to %(limit)s
 -- steps, with what each one's handler needs. A refused success (its attempt was taken over)
--- comes back as a row with only refused_step set.
+-- comes back as a row with only refused_step set. Tasks are read by key, as in claim_attempt.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim_many(
         %(steps)s::uuid[], %(attempts)s::integer[], %(results)s::jsonb[],
@@ -208,16 +217,22 @@ WITH claimed AS MATERIALIZED (
 )
 SELECT (c.step).*,
        c.refused_step,
-       tasker.dispatch_task(t, nt) AS task,
-       t.named_task_uuid,
-       t.trace_id,
-       t.span_id,
-       nt.revision AS template_revision,
+       d.task,
+       d.named_task_uuid,
+       d.trace_id,
+       d.span_id,
+       d.template_revision,
        pr.results AS parent_results,
        pr.has_more_ancestors
 FROM claimed c
-LEFT JOIN tasker.tasks t ON t.task_uuid = (c.step).task_uuid
-LEFT JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+LEFT JOIN LATERAL (
+    SELECT tasker.dispatch_task(t, nt) AS task, t.named_task_uuid, t.trace_id, t.span_id,
+           nt.revision AS template_revision
+    FROM tasker.tasks t
+    JOIN tasker.named_tasks nt ON nt.named_task_uuid = t.named_task_uuid
+    WHERE t.task_uuid = (c.step).task_uuid
+    LIMIT 1
+) d ON true
 LEFT JOIN LATERAL tasker.parent_results((c.step).workflow_step_uuid) pr
     ON (c.step).workflow_step_uuid IS NOT NULL;
 
