@@ -276,8 +276,6 @@ def render_summary(
             console.print(Text(f"  {resume_command}", style="bold"), soft_wrap=True)
 
 
-
-
 def submitted_lines(report: TaskReport) -> list[str]:
     """What ``task submit`` says: the task created, or the identical one found instead."""
     if report.resumed:
