@@ -12,7 +12,7 @@
 -- Sections, in the order a reader needs them (and PostgreSQL creates them: a LANGUAGE sql
 -- function must find what it names when it is created):
 --
---   clock                    tasker.now(), the time every function reads
+--   clock                    tasker.now(), the time every function reads; uuid_v7(), keys
 --   state rules              task and step states, the transitions allowed between them
 --   templates                namespaces, registered templates, step names
 --   tasks and steps          tasks, workflow steps, edges, parent counters, batch slots
@@ -49,6 +49,36 @@ CREATE FUNCTION tasker.now() RETURNS timestamptz
 LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(current_setting('tasker.fake_now', true), '')::timestamptz,
                     clock_timestamp())
+$$;
+
+-- Keys: new rows take time-ordered uuids (version 7: the first 48 bits are the creation time
+-- in milliseconds), so that each index grows at its right edge, where its pages are in
+-- memory, however much history the database holds; random keys would land on random pages.
+-- Nothing reads order or time from a uuid. Tasks keep random uuids (see tasks). tasker.uuid_v7() is PostgreSQL's own uuidv7()
+-- from version 18 on, else the same layout built from gen_random_uuid().
+CREATE FUNCTION tasker.uuid_v7_portable() RETURNS uuid
+LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    -- the time in the first six bytes, then the version bits 0111 (random uuids carry 0100)
+    SELECT encode(
+        set_bit(set_bit(
+            overlay(uuid_send(gen_random_uuid())
+                    PLACING substring(int8send(floor(extract(epoch FROM clock_timestamp())
+                                                     * 1000)::bigint) FROM 3)
+                    FROM 1 FOR 6),
+            52, 1), 53, 1),
+        'hex')::uuid
+$$;
+
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::integer >= 180000 THEN
+        CREATE FUNCTION tasker.uuid_v7() RETURNS uuid
+        LANGUAGE sql VOLATILE PARALLEL SAFE AS 'SELECT uuidv7()';
+    ELSE
+        CREATE FUNCTION tasker.uuid_v7() RETURNS uuid
+        LANGUAGE sql VOLATILE PARALLEL SAFE AS 'SELECT tasker.uuid_v7_portable()';
+    END IF;
+END
 $$;
 
 -- ---------------------------------------------------------------------------------------
@@ -155,7 +185,7 @@ ON CONFLICT DO NOTHING;
 -- ---------------------------------------------------------------------------------------
 
 CREATE TABLE tasker.task_namespaces (
-    task_namespace_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_namespace_uuid uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     name                varchar(64) NOT NULL UNIQUE,
     description         text,
     created_at          timestamptz NOT NULL DEFAULT tasker.now(),
@@ -163,7 +193,7 @@ CREATE TABLE tasker.task_namespaces (
 );
 
 CREATE TABLE tasker.named_tasks (
-    named_task_uuid     uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    named_task_uuid     uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_namespace_uuid uuid NOT NULL REFERENCES tasker.task_namespaces,
     name                varchar(128) NOT NULL,
     version             varchar(64) NOT NULL,
@@ -179,7 +209,7 @@ CREATE TABLE tasker.named_tasks (
 );
 
 CREATE TABLE tasker.named_steps (
-    named_step_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    named_step_uuid uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     name            varchar(255) NOT NULL UNIQUE,
     description     text,
     created_at      timestamptz NOT NULL DEFAULT tasker.now()
@@ -190,6 +220,7 @@ CREATE TABLE tasker.named_steps (
 -- ---------------------------------------------------------------------------------------
 
 CREATE TABLE tasker.tasks (
+    -- random, not time-ordered: people name a task by the first characters of its uuid
     task_uuid             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     named_task_uuid       uuid NOT NULL REFERENCES tasker.named_tasks,
     namespace_name        varchar(64) NOT NULL,
@@ -235,7 +266,7 @@ CREATE INDEX tasks_trace_idx ON tasker.tasks (trace_id) WHERE trace_id IS NOT NU
 CREATE INDEX tasks_created_idx ON tasker.tasks (created_at);
 
 CREATE TABLE tasker.workflow_steps (
-    workflow_step_uuid      uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    workflow_step_uuid      uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_uuid               uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
     named_step_uuid         uuid NOT NULL REFERENCES tasker.named_steps,
     name                    varchar(255) NOT NULL,
@@ -308,7 +339,7 @@ CREATE INDEX workflow_steps_unprocessed_idx ON tasker.workflow_steps (task_uuid)
     WHERE NOT processed;
 
 CREATE TABLE tasker.workflow_step_edges (
-    workflow_step_edge_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    workflow_step_edge_uuid uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     from_step_uuid          uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     to_step_uuid            uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     name                    varchar(64) NOT NULL DEFAULT 'provides',
@@ -362,7 +393,7 @@ CREATE INDEX batch_worker_slots_waiting_idx ON tasker.batch_worker_slots (batch_
 -- one set-based statement into one per step; tests/integration/test_schema_canonical.py
 -- checks that every copy demotes, checks and numbers as record_step_transition does.
 CREATE TABLE tasker.task_transitions (
-    task_transition_uuid uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    task_transition_uuid uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_uuid            uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
     from_state           varchar(32) REFERENCES tasker.task_states,
     to_state             varchar(32) NOT NULL REFERENCES tasker.task_states,
@@ -383,7 +414,7 @@ CREATE UNIQUE INDEX task_transitions_most_recent_key ON tasker.task_transitions 
 -- has no foreign key (its check would lock the step row once more per transition); the
 -- trigger below deletes a deleted step's transitions, as ON DELETE CASCADE would.
 CREATE TABLE tasker.workflow_step_transitions (
-    workflow_step_transition_uuid uuid NOT NULL DEFAULT gen_random_uuid(),
+    workflow_step_transition_uuid uuid NOT NULL DEFAULT tasker.uuid_v7(),
     workflow_step_uuid            uuid NOT NULL,
     task_uuid                     uuid NOT NULL,
     -- states are checked by the rules trigger (every rule names known states), which spares
@@ -478,7 +509,7 @@ CREATE INDEX task_transitions_created_brin
 -- ---------------------------------------------------------------------------------------
 
 CREATE TABLE tasker.tasks_dlq (
-    dlq_entry_uuid       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    dlq_entry_uuid       uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_uuid            uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
     workflow_step_uuid   uuid REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     original_state       varchar(50) NOT NULL,
@@ -502,7 +533,7 @@ CREATE UNIQUE INDEX tasks_dlq_pending_key ON tasker.tasks_dlq (task_uuid)
 CREATE INDEX tasks_dlq_status_time_idx ON tasker.tasks_dlq (resolution_status, dlq_timestamp DESC);
 
 CREATE TABLE tasker.task_budget_entries (
-    budget_entry_uuid  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    budget_entry_uuid  uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_uuid          uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
     workflow_step_uuid uuid REFERENCES tasker.workflow_steps ON DELETE CASCADE,
     resource           varchar(32) NOT NULL CHECK (resource IN (
@@ -522,7 +553,7 @@ CREATE INDEX task_budget_entries_attempt_idx ON tasker.task_budget_entries (plan
 -- `stats` counts (fragment validation failure rate). One row per attempt; a rejected
 -- fragment keeps its findings, so a re-plan can be compared with what it replaced.
 CREATE TABLE tasker.planning_attempts (
-    planning_attempt_uuid  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    planning_attempt_uuid  uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     task_uuid              uuid NOT NULL REFERENCES tasker.tasks ON DELETE CASCADE,
     -- the planning step that made the call
     workflow_step_uuid     uuid NOT NULL REFERENCES tasker.workflow_steps ON DELETE CASCADE,
@@ -577,7 +608,7 @@ ALTER TABLE tasker.task_budget_entries
 -- records the outcome they describe, keyed by step, attempt and declaration.
 
 CREATE TABLE tasker.grammar_outbox (
-    event_uuid          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    event_uuid          uuid PRIMARY KEY DEFAULT tasker.uuid_v7(),
     idempotency_key     varchar(128) NOT NULL UNIQUE,
     resource            varchar(128) NOT NULL,
     event_name          varchar(255) NOT NULL,
