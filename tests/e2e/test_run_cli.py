@@ -370,8 +370,11 @@ def test_an_invalid_template_lists_its_findings_and_exits_1(
 
 
 def test_running_twice_resumes_the_same_task(
-    invoke_cli: RunCli, env: dict[str, str], fresh_database_url: str
+    invoke_cli: RunCli, env: dict[str, str], fresh_database_url: str, tmp_path: Path
 ) -> None:
+    home = tmp_path / "home"  # a state folder: templates validated once are kept there
+    home.mkdir()
+    env = {**env, "TASKER_HOME": str(home)}
     first = json.loads(run(invoke_cli, env, "run", *LINEAR, "--json").stdout)
     again = run(invoke_cli, env, "run", *LINEAR)
     assert again.returncode == 0
@@ -383,6 +386,8 @@ def test_running_twice_resumes_the_same_task(
     assert fresh["task"]["uuid"] != first["task"]["uuid"]
     assert fresh["task"]["resumed"] is False
     assert task_count(fresh_database_url) == 2
+    # one template, one entry, written by the first run and read by the others
+    assert len(list((home / "cache" / "templates").glob("*.json"))) == 1
 
 
 def test_timeout_leaves_a_new_task_resumable_by_uuid(

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TypeVar
 
+from tasker_ctl.db.home import locate_home
 from tasker_ctl.db.settings import DatabaseTarget, resolve_database_url
 from tasker_ctl.engine.errors import (
     DuplicateTaskError,
@@ -56,6 +57,8 @@ T = TypeVar("T")
 Pool = WorkerPool | ProcessPool
 
 SETTLED_CHANNEL = "tasker_task_settled"
+# templates validated before, under the state folder (template/validated_cache.py)
+TEMPLATE_CACHE = Path("cache", "templates")
 # how often `run` reads the task's report while it moves: what a live view shows, and
 # without one only to see a task come to rest at a gate (the settling of a task is notified)
 REPORT_EVERY_SECONDS = 0.2
@@ -219,9 +222,9 @@ def _load(
     template_path: str | Path, context: Any, environment: str | None
 ) -> tuple[TaskTemplate, str]:
     from tasker_ctl.sdk.contracts import violations
-    from tasker_ctl.template.validator import load_checked
+    from tasker_ctl.template.validated_cache import load_valid
 
-    loaded = load_checked(template_path, environment=environment)
+    loaded = load_valid(template_path, environment=environment, cache_dir=_template_cache())
     template = loaded.template
     problems = violations(context, template.input_schema)
     if problems:
@@ -233,6 +236,13 @@ def _load(
             hint="fix the context (see input_schema in the template)",
         )
     return template, loaded.content_hash
+
+
+def _template_cache() -> Path | None:
+    """Where templates validated before are kept: the state folder's ``cache/templates``,
+    once the state folder exists (a run never creates it for a cache alone)."""
+    home = locate_home().path
+    return home / TEMPLATE_CACHE if home.is_dir() else None
 
 
 def _check_handlers(template: TaskTemplate, registry: HandlerRegistry) -> None:

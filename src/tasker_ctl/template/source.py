@@ -120,15 +120,19 @@ class SourceDocument:
 def read_document(path: Path, display_path: str | None = None) -> SourceDocument:
     """Read and parse one file. Raises ``FileReadError`` only when the file cannot be read."""
     shown = display_path if display_path is not None else str(path)
+    return parse_document(read_bytes(path, shown), path=path, display_path=shown)
+
+
+def read_bytes(path: Path, display_path: str) -> bytes:
+    """A template file's bytes, at most one more than ``MAX_TEMPLATE_BYTES`` (which tells a
+    file at the limit from a longer one without reading the rest of a huge file, or of
+    /dev/zero). Raises ``FileReadError`` when the file cannot be read."""
     try:
         with path.open("rb") as file:
-            # one byte more than the limit tells a file at the limit from a longer one, without
-            # reading the rest of a huge file (or of /dev/zero)
-            raw = file.read(MAX_TEMPLATE_BYTES + 1)
+            return file.read(MAX_TEMPLATE_BYTES + 1)
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
-        raise FileReadError(f"cannot read '{shown}': {reason}") from exc
-    return parse_document(raw, path=path, display_path=shown)
+        raise FileReadError(f"cannot read '{display_path}': {reason}") from exc
 
 
 def parse_document(raw: bytes | str, *, path: Path, display_path: str) -> SourceDocument:

@@ -179,7 +179,13 @@ def load_checked(path: str | Path, *, environment: str | None = None) -> LoadedT
     not be read, and ``UnknownEnvironmentError`` that ``environment`` is not among the ones
     the template declares. The content hash is of the file as written, before environment overrides.
     """
-    document = read_document(Path(path), str(path))
+    return loaded_document(read_document(Path(path), str(path)), path, environment=environment)
+
+
+def loaded_document(
+    document: SourceDocument, path: str | Path, *, environment: str | None = None
+) -> LoadedTemplate:
+    """``load_checked`` for a document already read (from the bytes a caller holds)."""
     report, template = check_document(document, environment=environment)
     if template is None or report.count(Severity.ERROR):
         errors = [finding for finding in report.findings if finding.severity is Severity.ERROR]
