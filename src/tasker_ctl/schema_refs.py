@@ -16,7 +16,9 @@ This module depends on nothing of ours but ``errors``, so the template package m
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import threading
 import warnings
 from collections.abc import Iterator, Mapping
@@ -93,6 +95,14 @@ def unregister_schema(uri: str) -> bool:
 def registrations_generation() -> int:
     """A number that changes whenever the registered schemas do (a cache key)."""
     return _generation[0]
+
+
+def registrations_digest() -> str:
+    """A digest of the registered schemas' URIs and content: what a check that resolved a
+    ``$ref`` against them depended on (a cache of validated templates keys on it)."""
+    with _lock:
+        text = json.dumps(_registered, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def registered_schema_uris() -> tuple[str, ...]:

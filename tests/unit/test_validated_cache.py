@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tasker_ctl.errors import TemplateLoadError
+from tasker_ctl.schema_refs import register_schema, unregister_schema
 from tasker_ctl.template import validated_cache
 from tasker_ctl.template.diagnostics import Severity
 from tasker_ctl.template.environment import declared_environments
@@ -128,6 +129,19 @@ def test_other_checking_code_is_another_key(
     load_valid(template, cache_dir=cache)
     monkeypatch.setattr(validated_cache, "code_fingerprint", lambda: "an edited rule")
     load_valid(template, cache_dir=cache)
+    assert len(list(cache.glob("*.json"))) == 2
+
+
+def test_other_registered_schemas_are_another_key(tmp_path: Path) -> None:
+    template = _write(tmp_path / "t.yaml", VALID)
+    cache = tmp_path / "cache"
+    load_valid(template, cache_dir=cache)
+    uri = "https://schemas.example/cache-key.json"
+    register_schema(uri, {"type": "object"})
+    try:
+        load_valid(template, cache_dir=cache)
+    finally:
+        unregister_schema(uri)
     assert len(list(cache.glob("*.json"))) == 2
 
 

@@ -3,10 +3,11 @@
 ``load_valid`` answers what ``validator.load_checked`` answers for a template without errors
 (the model, resolved for the environment, and the content hash), from a folder of JSON
 entries when it has validated the same bytes before. An entry's key is made of everything
-the answer depends on: the file's bytes, the environment, this tasker-ctl's version, and a
+the answer depends on: the file's bytes, the environment, this tasker-ctl's version, a
 fingerprint of the code that checks templates (the size and modification time of every module
 of the template, grammar and planning packages, and the rule plugins installed, with their
-distributions' versions). Editing a rule, installing a plugin or upgrading is a new key.
+distributions' versions), and the schemas registered in this process for ``$ref`` to reach.
+Editing a rule, installing a plugin, upgrading or registering another schema is a new key.
 
 Only templates without errors are stored, so a template with errors is read and checked on
 every run and its findings are reported as before. An entry that cannot be read or does not
@@ -27,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 import tasker_ctl
+from tasker_ctl.schema_refs import registrations_digest
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.template.source import parse_document, read_bytes
 from tasker_ctl.template.validator import loaded_document
@@ -76,6 +78,7 @@ def _key(raw: bytes, environment: str | None) -> str:
         str(ENTRY_FORMAT).encode(),
         tasker_ctl.__version__.encode(),
         code_fingerprint().encode(),
+        registrations_digest().encode(),
         (environment or "").encode("utf-8", "surrogatepass"),
         raw,
     ):
