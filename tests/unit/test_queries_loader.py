@@ -38,7 +38,7 @@ QUERY_METHODS = frozenset(
     }
 )
 _QUERY_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sb]")  # text or binary
 
 
 @dataclass(frozen=True)

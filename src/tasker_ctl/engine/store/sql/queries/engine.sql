@@ -209,10 +209,12 @@ CROSS JOIN LATERAL tasker.parent_results(c.workflow_step_uuid) pr;
 -- metadata: arrays in the same order, empty when there are none) and claim up to %(limit)s
 -- steps, with what each one's handler needs. A refused success (its attempt was taken over)
 -- comes back as a row with only refused_step set. Tasks are read by key, as in claim_attempt.
+-- The arrays are sent in binary (the b placeholders): as text, every result would be escaped
+-- into an array literal element by element, a sixth of a worker's time on a wide DAG.
 WITH claimed AS MATERIALIZED (
     SELECT * FROM tasker.complete_and_claim_many(
-        %(steps)s::uuid[], %(attempts)s::integer[], %(results)s::jsonb[],
-        %(metadata)s::jsonb[], %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
+        %(steps)b::uuid[], %(attempts)b::integer[], %(results)b::jsonb[],
+        %(metadata)b::jsonb[], %(worker)s, %(namespaces)s::varchar[], %(lease_seconds)s,
         %(task_uuid)s::uuid, %(limit)s)
 )
 SELECT (c.step).*,
