@@ -23,7 +23,7 @@ RETURNING named_task_uuid;
 -- step names wait for each other instead of deadlocking. A name committed by another
 -- transaction after this statement began is missing from the answer: ask again for it.
 WITH wanted AS (
-    SELECT DISTINCT unnest(%(names)s::varchar[]) AS name
+    SELECT DISTINCT unnest(%(names)b::varchar[]) AS name
 ), inserted AS (
     INSERT INTO tasker.named_steps (name)
     SELECT name FROM wanted ORDER BY name
@@ -115,6 +115,8 @@ WITH step AS (
 SELECT name, workflow_step_uuid FROM step;
 
 -- name: insert_step_edges
+-- (Arrays of many elements go in binary, the b placeholders: as text, each element would be
+-- escaped into an array literal one by one.)
 -- Edges given as three parallel arrays: parents, children and edge names. Each new edge
 -- from a parent that has not completed adds one to its child's pending_parents; a child
 -- given 32 or more edges at once has them counted in 16 new shards (step_parent_counts),
@@ -128,7 +130,7 @@ WITH given AS (
     SELECT g.from_step_uuid, g.to_step_uuid, g.name,
            row_number() OVER (PARTITION BY g.to_step_uuid ORDER BY g.position) AS ordinal,
            count(*) OVER (PARTITION BY g.to_step_uuid) AS fan_in
-    FROM unnest(%(from_step_uuids)s::uuid[], %(to_step_uuids)s::uuid[], %(names)s::varchar[])
+    FROM unnest(%(from_step_uuids)b::uuid[], %(to_step_uuids)b::uuid[], %(names)b::varchar[])
          WITH ORDINALITY AS g (from_step_uuid, to_step_uuid, name, position)
 ), inserted AS (
     INSERT INTO tasker.workflow_step_edges (from_step_uuid, to_step_uuid, name, counter_shard)
@@ -163,7 +165,7 @@ FROM counts c WHERE s.workflow_step_uuid = c.to_step_uuid;
 
 -- name: enqueue_steps
 -- Make pending steps claimable now.
-SELECT tasker.enqueue_steps(%(step_uuids)s::uuid[]);
+SELECT tasker.enqueue_steps(%(step_uuids)b::uuid[]);
 
 -- name: notify_steps_ready
 SELECT pg_notify('tasker_steps_ready', %(namespace_name)s);
@@ -301,7 +303,7 @@ WITH slots AS (
     INSERT INTO tasker.batch_worker_slots (worker_step_uuid, batch_step_uuid, ordinal, state)
     SELECT w.worker_step_uuid, %(batch_step_uuid)s, w.ordinal,
            CASE WHEN w.ordinal <= %(parallelism)s THEN 'running' ELSE 'waiting' END
-    FROM unnest(%(worker_step_uuids)s::uuid[]) WITH ORDINALITY AS w (worker_step_uuid, ordinal)
+    FROM unnest(%(worker_step_uuids)b::uuid[]) WITH ORDINALITY AS w (worker_step_uuid, ordinal)
     RETURNING worker_step_uuid, state
 )
 UPDATE tasker.workflow_steps s SET pending_parents = s.pending_parents + 1
