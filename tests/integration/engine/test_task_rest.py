@@ -7,14 +7,17 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from tasker_ctl.engine import run_template, submit_template
+from tasker_ctl.engine import submit_template
 from tasker_ctl.engine.operator import Actor, decide_gate
 from tasker_ctl.engine.store import Store
 from tasker_ctl.engine.views.task_report import task_report, task_rests
-from tests.integration.engine.test_gates import HANDLERS as GATE_HANDLERS
-from tests.integration.engine.test_gates import TEMPLATE as GATE_TEMPLATE
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+from tests.integration.resting_tasks import (
+    EXAMPLES,
+    GATE_STEP,
+    blocked_approval,
+    finished_linear,
+    gated_refund,
+)
 
 
 def _agree(store: Store, task: uuid.UUID) -> bool:
@@ -30,36 +33,13 @@ def test_one_row_says_what_the_whole_report_says(
         EXAMPLES / "linear/linear.yaml", context={"even_number": 2}, database_url=database_url
     )
     assert not _agree(store, submitted.task_uuid)
-    finished = run_template(
-        EXAMPLES / "linear/linear.yaml",
-        context={"even_number": 4},
-        handlers=[str(EXAMPLES / "linear/linear_handlers.py")],
-        database_url=database_url,
-        timeout=60,
-    )
+    finished = finished_linear(database_url, even_number=4)
     assert _agree(store, finished.task_uuid)
-    blocked = run_template(
-        EXAMPLES / "approval/approval.yaml",
-        context={"amount": 250000, "employee_id": "e-7", "purpose": "a yacht"},
-        handlers=[str(EXAMPLES / "approval/approval_handlers.py")],
-        database_url=database_url,
-        timeout=60,
-    )
+    blocked = blocked_approval(database_url)
     assert blocked.status == "blocked_by_failures"
     assert _agree(store, blocked.task_uuid)
-    (tmp_path / "refund.yaml").write_text(GATE_TEMPLATE, encoding="utf-8")
-    handlers = tmp_path / f"rest_handlers_{uuid.uuid4().hex[:8]}.py"
-    handlers.write_text(GATE_HANDLERS, encoding="utf-8")
-    gated = run_template(
-        tmp_path / "refund.yaml",
-        context={},
-        handlers=[str(handlers)],
-        database_url=database_url,
-        timeout=60,
-    )
+    gated = gated_refund(database_url, tmp_path)
     assert gated.waiting_for_approval
     assert _agree(store, gated.task_uuid)
-    decide_gate(
-        store, gated.task_uuid, "approve_refund", approve=True, actor=Actor.of("ok", "ops-lead")
-    )
+    decide_gate(store, gated.task_uuid, GATE_STEP, approve=True, actor=Actor.of("ok", "ops-lead"))
     assert not _agree(store, gated.task_uuid)

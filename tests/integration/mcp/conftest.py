@@ -20,7 +20,6 @@ this database (a module that writes makes its own).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,11 +29,15 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import pytest
 
 from tasker_ctl.db.settings import with_database
-from tests.integration.engine.test_gates import HANDLERS as GATE_HANDLERS
-from tests.integration.engine.test_gates import TEMPLATE as GATE_TEMPLATE
+from tests.integration.resting_tasks import (
+    EXAMPLES,
+    FAILED_STEP,
+    GATE_STEP,
+    blocked_approval,
+    finished_linear,
+    gated_refund,
+)
 from tests.postgres_plugin import Databases
-
-EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 
 @dataclass(frozen=True)
@@ -96,13 +99,7 @@ def _fill(url: str, workspace: Path) -> TasksDatabase:
     with connect(url) as store:
         (entry,) = list_dlq_entries(store)
 
-    finished = run_template(
-        EXAMPLES / "linear/linear.yaml",
-        context={"even_number": 6},
-        handlers=[str(EXAMPLES / "linear/linear_handlers.py")],
-        database_url=url,
-        timeout=60,
-    )
+    finished = finished_linear(url, even_number=6)
     planned = run_template(
         EXAMPLES / "planning/incident.yaml",
         context={"incident_id": "INC-4211", "service": "checkout"},
@@ -111,23 +108,8 @@ def _fill(url: str, workspace: Path) -> TasksDatabase:
         planner=f"replay:{EXAMPLES / 'planning/incident.cassette.yaml'}",
         timeout=60,
     )
-    blocked = run_template(
-        EXAMPLES / "approval/approval.yaml",
-        context={"amount": 250000, "employee_id": "e-7", "purpose": "a yacht"},
-        handlers=[str(EXAMPLES / "approval/approval_handlers.py")],
-        database_url=url,
-        timeout=60,
-    )
-    (workspace / "refund.yaml").write_text(GATE_TEMPLATE, encoding="utf-8")
-    handlers = workspace / f"refund_handlers_{uuid.uuid4().hex[:8]}.py"
-    handlers.write_text(GATE_HANDLERS, encoding="utf-8")
-    gated = run_template(
-        workspace / "refund.yaml",
-        context={},
-        handlers=[str(handlers)],
-        database_url=url,
-        timeout=60,
-    )
+    blocked = blocked_approval(url)
+    gated = gated_refund(url, workspace)
     states = (finished.status, planned.status, blocked.status)
     assert states == ("complete", "complete", "blocked_by_failures"), states
     assert gated.waiting_for_approval, gated.status
@@ -137,9 +119,9 @@ def _fill(url: str, workspace: Path) -> TasksDatabase:
         finished=str(finished.task_uuid),
         planned=str(planned.task_uuid),
         blocked=str(blocked.task_uuid),
-        failed_step="validate_request",
+        failed_step=FAILED_STEP,
         gated=str(gated.task_uuid),
-        gate_step="approve_refund",
+        gate_step=GATE_STEP,
         dead_lettered=str(stuck.task_uuid),
         dlq_entry=str(entry.dlq_entry_uuid),
     )

@@ -11,7 +11,6 @@ The command runs in this process (``build_command`` under typer's runner) with
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tasker_ctl.mcp.calls import CURSOR_ARGUMENT, Answer, Caller
 from tasker_ctl.mcp.spec import ToolContext, ToolSpec, ToolTier
 from tasker_ctl.mcp.tools_read import TOOLS
 from tests.integration.mcp.conftest import TasksDatabase
+from tests.integration.resting_tasks import run_written
 
 # every tool of this area needs a database: no offline case for the transports' parity runs
 PARITY_CASES: list[tuple[str, dict[str, Any], list[str]]] = []
@@ -491,18 +491,7 @@ def flaky(context):
 def test_each_attempt_keeps_its_own_error(database_url: str, tmp_path: Path) -> None:
     """The step stores only its last result; each failure's transition notes its error, so
     the audit gives every attempt its own."""
-    from tasker_ctl.engine import run_template
-
-    (tmp_path / "flaky.yaml").write_text(FLAKY_TEMPLATE, encoding="utf-8")
-    handlers = tmp_path / f"flaky_handlers_{uuid.uuid4().hex[:8]}.py"
-    handlers.write_text(FLAKY_HANDLERS, encoding="utf-8")
-    report = run_template(
-        tmp_path / "flaky.yaml",
-        context={},
-        handlers=[str(handlers)],
-        database_url=database_url,
-        timeout=60,
-    )
+    report = run_written(database_url, tmp_path, "flaky", FLAKY_TEMPLATE, FLAKY_HANDLERS)
     assert report.status == "blocked_by_failures"
     caller = Caller(ToolContext(project_root=tmp_path, database_url=database_url))
     arguments = {"task": str(report.task_uuid), "step": "call"}
