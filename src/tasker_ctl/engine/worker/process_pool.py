@@ -16,7 +16,6 @@ import os
 import signal
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 from tasker_ctl.engine.errors import WorkerProcessDiedError
@@ -70,9 +69,10 @@ class ProcessPool:
         stop = context.RawValue("b", 0)
         started = []
         for _ in range(processes):
-            # each its own copy (its planners are opened in it: the cache does not pickle)
+            # the options reach each process as a copy (forked memory, or pickled where it is
+            # spawned: its planner cache then arrives empty)
             process = context.Process(
-                target=_serve, args=(url, replace(options), threads, stop), daemon=True
+                target=_serve, args=(url, options, threads, stop), daemon=True
             )
             process.start()
             started.append(process)
