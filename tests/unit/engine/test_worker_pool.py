@@ -1,8 +1,11 @@
-"""The worker threads of run and serve: an exception that ends one is never lost."""
+"""The workers of run and serve: an exception that ends a worker thread is never lost, and
+what worker processes could not load is refused up front."""
 
 from __future__ import annotations
 
 import threading
+import types
+from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -44,3 +47,30 @@ def test_an_exception_is_raised_as_it_was() -> None:
     pool = _pool(LookupError("gone"))
     with pytest.raises(LookupError, match="gone"):
         pool.raise_failure()
+
+
+def test_a_handler_module_of_the_calling_script_is_refused_for_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A module built in the caller's process has no file or importable name a worker process
+    could load it by: ``processes`` > 1 is refused before any database is asked for."""
+    from tasker_ctl.engine import run_template
+    from tasker_ctl.errors import UsageError
+
+    monkeypatch.setenv("TASKER_HOME", str(tmp_path / "no-state-folder"))
+    template = tmp_path / "t.yaml"
+    template.write_text(
+        "name: t\nnamespace_name: processes\nversion: 1.0.0\n"
+        "steps:\n  - name: only\n    handler: {callable: script.only}\n",
+        encoding="utf-8",
+    )
+    script = types.ModuleType("the_callers_own_handlers")
+    with pytest.raises(UsageError, match="cannot be loaded by another process") as raised:
+        run_template(
+            template,
+            context={},
+            handlers=[script],
+            processes=2,
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+        )
+    assert raised.value.code == "USAGE_ERROR"
