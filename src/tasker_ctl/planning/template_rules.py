@@ -51,29 +51,26 @@ def planning_examples(context: RuleContext) -> Iterator[Issue]:
     template = context.template
     if template is None:
         return  # the template's own errors come first
-    with_examples = [
-        (step, definition)
-        for step in context.steps
+    with_examples = []  # (the step's view, its name, its examples)
+    for step in context.steps:
         # the planning block first: looking a step up by name scans the template's steps
-        if step.name is not None
-        and step.mapping("planning") is not None
-        and (definition := template.step(step.name)) is not None
-        and definition.planning is not None
-        and definition.planning.examples
-    ]
+        if step.name is None or step.mapping("planning") is None:
+            continue
+        definition = template.step(step.name)
+        if definition is not None and definition.planning and definition.planning.examples:
+            with_examples.append((step, definition.name, definition.planning.examples))
     if not with_examples:
         return  # the fragment validator is imported only for examples to check
     from tasker_ctl.planning.frame import FragmentFrame
     from tasker_ctl.planning.validator import check_fragment
 
-    for step, definition in with_examples:
-        assert definition.planning is not None  # narrowed above
+    for step, name, examples in with_examples:
         try:
-            frame = FragmentFrame(template, definition.name)
+            frame = FragmentFrame(template, name)
         except TaskerError:
             continue  # not a planning step: PLANNING_BLOCK_MISPLACED says so
         base = (*step.path, "planning", "examples")
-        for index, example in enumerate(definition.planning.examples):
+        for index, example in enumerate(examples):
             check = check_fragment(example, frame, source=f"example {index}")
             for finding in check.errors[:MAX_EXAMPLE_FINDINGS]:
                 yield Issue(
