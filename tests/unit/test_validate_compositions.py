@@ -15,7 +15,7 @@ from tasker_ctl.grammar.errors import CompositionFileError
 from tasker_ctl.grammar.files import load_composition_file, validate_composition_file
 from tasker_ctl.template import validate_text
 from tasker_ctl.template.diagnostics import Severity
-from tasker_ctl.template.rules import load_plugins
+from tasker_ctl.template.rules import load_plugins, plugin_entry_points
 from tests.conftest import PROJECT_ROOT
 
 TEMPLATE = """\
@@ -130,8 +130,10 @@ def broken_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(metadata, "entry_points", entry_points)
     load_plugins.cache_clear()
+    plugin_entry_points.cache_clear()
     yield
     load_plugins.cache_clear()
+    plugin_entry_points.cache_clear()
 
 
 @pytest.mark.usefixtures("broken_plugin")

@@ -30,6 +30,7 @@ from pathlib import Path
 import tasker_ctl
 from tasker_ctl.schema_refs import registrations_digest
 from tasker_ctl.template.model import TaskTemplate
+from tasker_ctl.template.rules import plugin_entry_points
 from tasker_ctl.template.source import parse_document, read_bytes
 from tasker_ctl.template.validator import loaded_document
 
@@ -37,9 +38,9 @@ MAX_ENTRIES = 200
 """Entries kept: writing one more removes the oldest."""
 
 ENTRY_FORMAT = 1
+"""Part of every key: a change to what an entry holds makes every older entry a miss."""
 # the packages whose code decides what a template's check answers
 _CHECKING_PACKAGES = ("template", "grammar", "planning")
-_RULE_PLUGINS = "tasker_ctl.rules"
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,6 @@ def _key(raw: bytes, environment: str | None) -> str:
 def code_fingerprint() -> str:
     """What the checking code is, once per process: its modules' sizes and modification
     times, and the rule plugins installed with their distributions' versions."""
-    from importlib import metadata
-
     root = Path(tasker_ctl.__file__).parent
     parts = []
     for package in _CHECKING_PACKAGES:
@@ -100,7 +99,7 @@ def code_fingerprint() -> str:
             stat = module.stat()
             parts.append(f"{module.relative_to(root)}:{stat.st_size}:{stat.st_mtime_ns}")
     with contextlib.suppress(Exception):  # a broken installation's metadata: no plugins known
-        for entry in sorted(metadata.entry_points(group=_RULE_PLUGINS), key=lambda e: e.name):
+        for entry in plugin_entry_points():
             dist = entry.dist
             version = f"{dist.name}=={dist.version}" if dist is not None else "?"
             parts.append(f"plugin:{entry.name}={entry.value}@{version}")
@@ -125,7 +124,6 @@ def _write(entry: Path, valid: ValidTemplate) -> None:
     keep the newest ``MAX_ENTRIES``. A folder that cannot be written is no error: the next
     run checks the template again."""
     document = {
-        "format": ENTRY_FORMAT,
         "template": valid.template.model_dump(mode="json", by_alias=True, exclude_unset=True),
         "content_hash": valid.content_hash,
     }

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from tasker_ctl.template.context import RuleContext
 from tasker_ctl.template.issue import Issue
@@ -70,13 +71,21 @@ def _load_rule_modules() -> None:
 
 
 @cache
-def load_plugins() -> tuple[Issue, ...]:
-    """Import the rule modules of the ``tasker_ctl.rules`` entry points, once; the failures,
-    as findings (call ``load_plugins.cache_clear()`` to load again)."""
+def plugin_entry_points() -> tuple[Any, ...]:
+    """The ``tasker_ctl.rules`` entry points, by name, read from the installation once (a
+    broken installation's metadata raises, every time)."""
     from importlib import metadata
 
+    return tuple(sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name))
+
+
+@cache
+def load_plugins() -> tuple[Issue, ...]:
+    """Import the rule modules of the ``tasker_ctl.rules`` entry points, once; the failures,
+    as findings (call ``load_plugins.cache_clear()`` and ``plugin_entry_points.cache_clear()``
+    to look and load again)."""
     try:
-        found = sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name)
+        found = plugin_entry_points()
     except Exception as exc:  # a broken installation's metadata
         return (_plugin_failure("(entry points)", ENTRY_POINT_GROUP, exc),)
     failures = []
