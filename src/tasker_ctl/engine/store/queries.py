@@ -1,8 +1,9 @@
 """Named SQL queries, read once from the ``.sql`` files of ``tasker_ctl/engine/store/sql/queries/``.
 
 Each query is a block that starts with a ``-- name: verb_object`` line, then optional ``--``
-description lines, then the SQL with ``%(param)s`` placeholders (``%(param)b`` sends a value in
-binary; a literal ``%`` is ``%%``)::
+description lines, then the SQL with ``%(param)s`` placeholders (a literal ``%`` is ``%%``);
+``%(param)b`` sends a value in binary, which the queries do for arrays of many elements
+(psycopg writes an array as text by escaping each element in turn)::
 
     -- name: fetch_server_version
     -- The server's version string.

@@ -54,8 +54,9 @@ $$;
 -- Keys: new rows take time-ordered uuids (version 7: the first 48 bits are the creation time
 -- in milliseconds), so that each index grows at its right edge, where its pages are in
 -- memory, however much history the database holds; random keys would land on random pages.
--- Nothing reads order or time from a uuid. Tasks keep random uuids (see tasks). tasker.uuid_v7() is PostgreSQL's own uuidv7()
--- from version 18 on, else the same layout built from gen_random_uuid().
+-- Nothing reads order or time from a uuid. Tasks keep random uuids (see tasks).
+-- tasker.uuid_v7() is PostgreSQL's own uuidv7() from version 18 on, else the same layout
+-- built from gen_random_uuid().
 CREATE FUNCTION tasker.uuid_v7_portable() RETURNS uuid
 LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
     -- the time in the first six bytes, then the version bits 0111 (random uuids carry 0100)
