@@ -21,7 +21,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from tasker_ctl.report.run_outcome import RUN_AGAIN, approval_lines, outcome_lines
+from tasker_ctl.report.run_outcome import RUN_AGAIN, approval_lines
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -31,11 +31,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MANY_STEPS",
     "RunView",
-    "approval_lines",
     "failure_hint",
     "format_duration",
     "make_console",
-    "outcome_lines",
     "planned_note",
     "render_summary",
     "steps_table",
