@@ -16,7 +16,7 @@ import pytest
 
 from tasker_ctl.errors import TemplateLoadError
 from tasker_ctl.schema_refs import register_schema, unregister_schema
-from tasker_ctl.template import validated_cache
+from tasker_ctl.template import source, validated_cache
 from tasker_ctl.template.diagnostics import Severity
 from tasker_ctl.template.environment import declared_environments
 from tasker_ctl.template.source import read_document
@@ -47,7 +47,8 @@ def _no_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> object:
         raise AssertionError("the template was parsed again")
 
-    monkeypatch.setattr(validated_cache, "parse_document", refuse)
+    # the cache imports the reader on a miss only: patched where it is looked up then
+    monkeypatch.setattr(source, "parse_document", refuse)
 
 
 def _same(cached: ValidTemplate, fresh_path: Path, environment: str | None = None) -> None:
@@ -69,6 +70,7 @@ def test_a_second_load_comes_from_the_entry(
     _no_parsing(monkeypatch)
     second = load_valid(template, cache_dir=cache)
     assert second == first
+    monkeypatch.undo()  # the fresh check to compare with parses, of course
     _same(second, template)
 
 

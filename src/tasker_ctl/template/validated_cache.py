@@ -31,8 +31,7 @@ import tasker_ctl
 from tasker_ctl.schema_refs import registrations_digest
 from tasker_ctl.template.model import TaskTemplate
 from tasker_ctl.template.rules import plugin_entry_points
-from tasker_ctl.template.source import parse_document, read_bytes
-from tasker_ctl.template.validator import loaded_document
+from tasker_ctl.template.source import read_bytes
 
 MAX_ENTRIES = 200
 """Entries kept: writing one more removes the oldest."""
@@ -64,6 +63,10 @@ def load_valid(
         found = _read(entry)
         if found is not None:
             return found
+    # the reader and the validator, only for a template not checked before
+    from tasker_ctl.template.source import parse_document
+    from tasker_ctl.template.validator import loaded_document
+
     loaded = loaded_document(
         parse_document(raw, path=Path(path), display_path=shown), path, environment=environment
     )
