@@ -128,7 +128,13 @@ def _run_following(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[
         process.wait(timeout=3)
     except subprocess.TimeoutExpired:
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        try:
+            _, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            # killed and reaped here, its pipes closed: what it printed says where it hung
+            process.kill()
+            _, stderr = process.communicate()
+            return False, f"still running 30 s after SIGINT; it printed:\n{stderr}"
         return "Traceback" not in stderr, stderr
     _, stderr = process.communicate()
     return False, f"ended by itself with {process.returncode}: {stderr}"
