@@ -27,6 +27,7 @@ import pytest
 from tasker_ctl.codegen import generate_scaffold, write_scaffold
 from tasker_ctl.db.server_access import running_as_root
 from tasker_ctl.testing.server import DATABASE_PREFIX, HOME_PREFIX
+from tests.e2e.interrupting import interruptible
 
 pytestmark = pytest.mark.slow
 
@@ -152,6 +153,9 @@ def test_a_broken_handler_fails_on_every_run_and_no_server_is_left(
     assert not (project / "orders" / ".tasker").exists()
 
 
+WAIT_TEST = ["orders/test_wait.py"]
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="processes are read from /proc")
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_ending_the_run_stops_the_server(project: Path, scratch: Path, stop: int) -> None:
@@ -165,16 +169,9 @@ def test_ending_the_run_stops_the_server(project: Path, scratch: Path, stop: int
         encoding="utf-8",
     )
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-s",
-            "-p",
-            "no:cacheprovider",
-            "orders/test_wait.py",
-        ],
+        interruptible(
+            [sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", *WAIT_TEST]
+        ),
         cwd=project,
         env=_environment(scratch),
         stdin=subprocess.PIPE,

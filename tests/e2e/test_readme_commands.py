@@ -18,6 +18,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.e2e.interrupting import interruptible
+
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 _FENCE = re.compile(r"^```(\w*)\s*$")
@@ -122,7 +124,12 @@ def _resolve(argv: tuple[str, ...]) -> list[str]:
 
 def _run_following(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[bool, str]:
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        interruptible(command),
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         process.wait(timeout=3)
