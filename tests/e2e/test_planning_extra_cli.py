@@ -8,12 +8,13 @@ modules it loaded are exactly those the command needed.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.entry_point import blocking, clean_environment, run_entry_point
 
 EXTRA_MODULES = ("pydantic_ai", "openai", "anthropic", "genai_prices")
 
@@ -33,45 +34,15 @@ steps:
           config: {output: {type: object}, filter: "{greeting: \\"hello\\"}"}
 """
 
-# runs the command line as `tasker-ctl ARGS` does, then prints the extra's modules it loaded
-RUN_AND_LIST = """\
-import json, sys
-from tasker_ctl.cli import main
-sys.argv = ["tasker-ctl", *sys.argv[1:]]
-try:
-    main()
-except SystemExit as stop:
-    code = stop.code
-else:
-    code = 0
-loaded = sorted({name.split(".")[0] for name in sys.modules} & set(json.loads(WANTED)))
-print("EXTRA-MODULES " + json.dumps({"code": code, "loaded": loaded}))
-""".replace("WANTED", repr(json.dumps(EXTRA_MODULES)))
-
-# an import blocker: the extra's packages cannot be imported, as when it is not installed
-BLOCK_EXTRA = """\
-import sys
-BLOCKED = {"pydantic_ai", "openai", "anthropic", "genai_prices", "httpx2"}
-class Blocker:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"No module named {name!r}", name=name)
-        return None
-sys.meta_path.insert(0, Blocker())
-"""
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "PYTEST_"))}
-    env["NO_COLOR"] = "1"
-    return env
+# the extra's packages cannot be imported, as when it is not installed
+BLOCK_EXTRA = "import sys\n" + blocking(*EXTRA_MODULES, "httpx2")
 
 
 def _run(script: str, *args: str, cwd: Path) -> tuple[dict[str, object], str]:
     result = subprocess.run(
         [sys.executable, "-c", script, *args],
         cwd=cwd,
-        env=_environment(),
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=180,
@@ -84,14 +55,13 @@ def _run(script: str, *args: str, cwd: Path) -> tuple[dict[str, object], str]:
 
 def test_validate_imports_nothing_of_the_planning_extra(tmp_path: Path) -> None:
     (tmp_path / "greet.yaml").write_text(TEMPLATE, encoding="utf-8")
-    found, output = _run(RUN_AND_LIST, "validate", "greet.yaml", cwd=tmp_path)
-    assert found == {"code": 0, "loaded": []}, output
+    ran = run_entry_point("validate", "greet.yaml", cwd=tmp_path)
+    assert (ran.code, ran.loaded(EXTRA_MODULES)) == (0, []), ran.output
 
 
 def test_fragment_validate_imports_nothing_of_the_planning_extra(tmp_path: Path) -> None:
     examples = Path(__file__).resolve().parents[2] / "examples" / "planning"
-    found, output = _run(
-        RUN_AND_LIST,
+    ran = run_entry_point(
         "fragment",
         "validate",
         str(examples / "fragment.yaml"),
@@ -101,7 +71,7 @@ def test_fragment_validate_imports_nothing_of_the_planning_extra(tmp_path: Path)
         "plan_investigation",
         cwd=tmp_path,
     )
-    assert found == {"code": 0, "loaded": []}, output
+    assert (ran.code, ran.loaded(EXTRA_MODULES)) == (0, []), ran.output
 
 
 @pytest.mark.slow
@@ -109,10 +79,8 @@ def test_run_without_planning_steps_imports_nothing_of_the_planning_extra(
     tmp_path: Path, fresh_database_url: str
 ) -> None:
     (tmp_path / "greet.yaml").write_text(TEMPLATE, encoding="utf-8")
-    found, output = _run(
-        RUN_AND_LIST, "run", "greet.yaml", "--database-url", fresh_database_url, cwd=tmp_path
-    )
-    assert found == {"code": 0, "loaded": []}, output
+    ran = run_entry_point("run", "greet.yaml", "--database-url", fresh_database_url, cwd=tmp_path)
+    assert (ran.code, ran.loaded(EXTRA_MODULES)) == (0, []), ran.output
 
 
 def test_a_model_planner_without_the_extra_names_the_install_command(tmp_path: Path) -> None:

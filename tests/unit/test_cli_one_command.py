@@ -8,9 +8,7 @@ else (no words, the root's options, a mistyped name) gets the whole app.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from typer.testing import CliRunner
 
 from tasker_ctl.cli import TOP_LEVEL_COMMANDS, build_app, build_command, command_named
 from tasker_ctl.cli.help_text import polish, walk
+from tests.entry_point import run_entry_point
 
 
 def _shape(command: Command) -> list[Any]:
@@ -104,43 +103,14 @@ def test_the_command_named_is_the_first_word_when_it_is_one(
     assert command_named(words) == named
 
 
-MAIN = """
-import json, sys
-from tasker_ctl.cli import main
-
-sys.argv = ["tasker-ctl", *json.loads(sys.argv[1])]
-try:
-    main()
-except SystemExit as end:
-    code = end.code
-loaded = sorted(name for name in sys.modules if name.startswith("tasker_ctl.cli."))
-print(json.dumps({"code": code, "loaded": loaded}))
-"""
+def test_the_entry_point_loads_only_the_named_commands_module(tmp_path: Path) -> None:
+    ran = run_entry_point("stats", "--help", cwd=tmp_path)
+    assert ran.code == 0, ran.output
+    assert "tasker_ctl.cli.stats" in ran.modules
+    assert not {"tasker_ctl.cli.run", "tasker_ctl.cli.mcp", "tasker_ctl.cli.task"} & ran.modules
 
 
-def _main(words: list[str]) -> dict[str, Any]:
-    finished = subprocess.run(
-        [sys.executable, "-c", MAIN, json.dumps(words)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    result: dict[str, Any] = json.loads(finished.stdout.splitlines()[-1])
-    return result
-
-
-def test_the_entry_point_loads_only_the_named_commands_module() -> None:
-    ran = _main(["stats", "--help"])
-    assert ran["code"] == 0
-    assert "tasker_ctl.cli.stats" in ran["loaded"]
-    assert not {"tasker_ctl.cli.run", "tasker_ctl.cli.mcp", "tasker_ctl.cli.task"} & set(
-        ran["loaded"]
-    )
-
-
-def test_the_entry_point_builds_the_whole_app_for_anything_else() -> None:
-    mistyped = _main(["stast"])
-    assert mistyped["code"] == 2
-    assert {"tasker_ctl.cli.stats", "tasker_ctl.cli.run", "tasker_ctl.cli.mcp"} <= set(
-        mistyped["loaded"]
-    )
+def test_the_entry_point_builds_the_whole_app_for_anything_else(tmp_path: Path) -> None:
+    mistyped = run_entry_point("stast", cwd=tmp_path)
+    assert mistyped.code == 2, mistyped.output
+    assert {"tasker_ctl.cli.stats", "tasker_ctl.cli.run", "tasker_ctl.cli.mcp"} <= mistyped.modules

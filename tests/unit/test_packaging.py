@@ -4,9 +4,6 @@ project's own (a current hypothesis, say), and no extra it does not use itself."
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.conftest import PROJECT_ROOT
+from tests.entry_point import run_entry_point
 
 PYPROJECT = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 SOURCE = PROJECT_ROOT / "src" / "tasker_ctl"
@@ -109,47 +107,16 @@ steps:
     handler: {callable: tests.only}
     result_schema: {type: object, required: [n], properties: {n: {type: integer}}}
 """
-GENERATE = """
-import json
-import sys
-
-import tasker_ctl.codegen  # noqa: F401
-from tasker_ctl.cli import main
-
-watched = set(json.loads(sys.argv[3]))
-sys.argv = ["tasker-ctl", "generate", "scaffold", sys.argv[1], "-o", sys.argv[2]]
-try:
-    main()
-except SystemExit as end:
-    code = end.code
-else:
-    code = 0
-loaded = sorted({name.split(".")[0] for name in sys.modules} & watched)
-print(json.dumps({"code": code, "loaded": loaded}))
-"""
 
 
 @pytest.mark.slow
 def test_generate_imports_no_test_library(tmp_path: Path) -> None:
     template = tmp_path / "hard.yaml"
     template.write_text(HARD_TEMPLATE, encoding="utf-8")
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            GENERATE,
-            str(template),
-            str(tmp_path / "pkg"),
-            json.dumps(sorted(UNIMPORTED)),
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    outcome = json.loads(result.stdout.strip().splitlines()[-1])
-    assert outcome == {"code": 0, "loaded": []}, result.stderr
+    ran = run_entry_point(
+        "generate", "scaffold", str(template), "-o", str(tmp_path / "pkg"),
+        cwd=tmp_path, prelude="import tasker_ctl.codegen", timeout=300,
+    )  # fmt: skip
+    assert (ran.code, ran.loaded(UNIMPORTED)) == (0, []), ran.output
     generated = "".join(path.read_text(encoding="utf-8") for path in (tmp_path / "pkg").iterdir())
     assert '"code": "b"' in generated  # the example input past the negative lookahead
