@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tasker_ctl.preload.control import stop_preloaders
 
 # the socket guard: no test reaches the network (loopback only); the loopback OpenAI-protocol
 # server's fixture (openai_server)
@@ -78,6 +80,26 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("TASKER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("NO_COLOR", "1")
+    # commands a test starts run in their own process (tests/environment.py)
+    monkeypatch.setenv("TASKER_PRELOAD", "off")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _preloaders_contained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A preloader that a command started by a test starts anyway lives in this run's own
+    runtime folder, and is stopped when the run ends."""
+    runtime = tmp_path_factory.mktemp("runtime")
+    runtime.chmod(0o700)
+    previous = os.environ.get("XDG_RUNTIME_DIR")
+    os.environ["XDG_RUNTIME_DIR"] = str(runtime)
+    try:
+        yield
+    finally:
+        stop_preloaders(runtime / "tasker-ctl")
+        if previous is None:
+            os.environ.pop("XDG_RUNTIME_DIR", None)
+        else:
+            os.environ["XDG_RUNTIME_DIR"] = previous
 
 
 @pytest.fixture

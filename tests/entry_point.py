@@ -10,12 +10,13 @@ this one without the ``TASKER_*`` and ``PYTEST_*`` variables of the test run, co
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.environment import command_environment
 
 _MARKER = "ENTRY-POINT-RUN "
 _SCRIPT = """\
@@ -61,7 +62,7 @@ def blocking(*packages: str) -> str:
 def clean_environment() -> dict[str, str]:
     """This environment without the test run's ``TASKER_*`` and ``PYTEST_*`` variables, colours
     off: what a command started by a test sees."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "PYTEST_"))}
+    environment = command_environment(("TASKER_", "PYTEST_"))
     environment["NO_COLOR"] = "1"
     return environment
 

@@ -8,10 +8,11 @@ paths, environment problems. The CLI maps every ``TaskerError`` to a message and
 Every exception class tasker-ctl defines lives in this module or in its package's own
 ``errors`` module, and is drawn below under its base, with its code. A name without a prefix
 is defined here; ``engine.X`` is ``tasker_ctl.engine.errors.X``, and ``grammar.``,
-``codegen.``, ``planning.``, ``mcp.``, ``telemetry.`` and ``sdk.`` likewise. "per raise": each
-raise gives the code (or exit code), the one shown is the default; "its parent's code": the
-class shares its base's code on purpose. The classes without a code (``-``) never reach a user
-as such: each becomes a finding, a step's failure, a retry or an error with a code.
+``codegen.``, ``planning.``, ``mcp.``, ``telemetry.``, ``preload.`` and ``sdk.`` likewise.
+"per raise": each raise gives the code (or exit code), the one shown is the default; "its
+parent's code": the class shares its base's code on purpose. The classes without a code
+(``-``) never reach a user as such: each becomes a finding, a step's failure, a retry or an
+error with a code.
 ``sdk.TaskerError`` is a hierarchy of its own, the exceptions a handler raises (``retryable``
 or ``permanent``). Only a private exception raised and caught inside one module (a leading
 underscore) stays beside its use. ``tests/unit/test_error_tree.py`` fails when a class is
@@ -143,6 +144,7 @@ missing from the tree, or drawn under another base or with another code than it 
       grammar.WorkerStopped                         -
       grammar.BodyTooLarge                          -
       grammar.BodyUndecodable                       -
+      preload.WireError                             -
       sdk.TaskerError                               - (retryable)
         sdk.RetryableError                          - (retryable)
           sdk.TimeoutError                          - (retryable)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.environment import command_environment
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -29,7 +30,7 @@ def run_cli(tmp_path: Path) -> RunCli:
         input: str | None = None,
         env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+        environment = command_environment()
         environment["NO_COLOR"] = "1"
         environment["COLUMNS"] = "120"
         environment.update(env or {})

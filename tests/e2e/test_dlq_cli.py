@@ -8,7 +8,6 @@ ahead: ``PGOPTIONS`` gives every connection of the process ``tasker.fake_now``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -23,6 +22,7 @@ import psycopg
 import pytest
 
 from tests.e2e.conftest import RunCli, assert_no_traceback
+from tests.environment import command_environment
 
 pytestmark = pytest.mark.slow
 
@@ -248,7 +248,7 @@ class Background:
     def __init__(self, env: dict[str, str], *args: str) -> None:
         executable = shutil.which("tasker-ctl")
         command = [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+        environment = command_environment()
         environment |= {"NO_COLOR": "1", "COLUMNS": "200", "PYTHONUNBUFFERED": "1", **env}
         self.process = subprocess.Popen(
             [*command, *args],

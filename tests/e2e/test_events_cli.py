@@ -4,7 +4,6 @@ database, the linear example as the workflow."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.conftest import RunCli, assert_no_traceback
+from tests.environment import command_environment
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_events_usage_errors(run_cli: RunCli, env: dict[str, str]) -> None:
 def _spawn(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     executable = shutil.which("tasker-ctl")
     command = [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment |= {"NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **env}
     return subprocess.Popen(
         [*command, *args],

@@ -7,7 +7,6 @@ environment is shared by the tests of one session.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from tasker_ctl.codegen import generate_scaffold, write_scaffold
 from tests.conftest import PROJECT_ROOT
+from tests.environment import command_environment
 
 GOOD_TEMPLATE = """\
 name: order_intake
@@ -80,7 +80,7 @@ def _user_repository(
 
 
 def _run_hooks(repository: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment.update(PRE_COMMIT_HOME=str(home), NO_COLOR="1", PRE_COMMIT_COLOR="never")
     return subprocess.run(
         ["pre-commit", "run", "--all-files"],

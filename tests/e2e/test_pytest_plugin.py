@@ -11,7 +11,6 @@ databases of its own on that server and drops them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from tasker_ctl.codegen import generate_scaffold, write_scaffold
 from tasker_ctl.db.server_access import running_as_root
 from tasker_ctl.testing.server import DATABASE_PREFIX, HOME_PREFIX
 from tests.e2e.interrupting import interruptible
+from tests.environment import command_environment
 
 pytestmark = pytest.mark.slow
 
@@ -87,7 +87,7 @@ def _break_ship(project: Path) -> None:
 
 
 def _environment(scratch: Path, **extra: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment.update(TMPDIR=str(scratch), NO_COLOR="1", **extra)
     return environment
 

@@ -8,7 +8,6 @@ behind (``latest`` is the task the previous ``run`` created) is checked as the R
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.e2e.interrupting import interruptible
+from tests.environment import command_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -150,7 +150,7 @@ def _run_following(command: list[str], cwd: Path, env: dict[str, str]) -> tuple[
 def test_the_readme_commands_run_in_order(tmp_path: Path, fresh_database_url: str) -> None:
     workspace = _workspace(tmp_path)
     # neither this run's TASKER_* settings nor its PYTEST_* ones (an xdist worker's)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "PYTEST_"))}
+    env = command_environment(("TASKER_", "PYTEST_"))
     env.update(
         TASKER_DATABASE_URL=fresh_database_url,
         NO_COLOR="1",

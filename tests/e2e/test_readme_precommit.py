@@ -6,7 +6,6 @@ works as written, with no release tag to point at.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.test_precommit_hook import BAD_TEMPLATE, GOOD_TEMPLATE, _git
+from tests.environment import command_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +28,7 @@ def _readme_config() -> str:
 
 
 def _pre_commit(repository: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    env = command_environment()
     env.update(PRE_COMMIT_HOME=str(home), NO_COLOR="1")
     return subprocess.run(
         ["pre-commit", "run", "--all-files"],

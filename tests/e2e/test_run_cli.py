@@ -7,7 +7,6 @@ The commands run as subprocesses from the project root (so the README's paths wo
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import shlex
@@ -25,6 +24,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 from tests.e2e.conftest import RunCli, assert_no_traceback
+from tests.environment import command_environment
 
 pytestmark = pytest.mark.slow
 
@@ -133,7 +133,7 @@ class Spawned:
     def __init__(self, env: dict[str, str], args: tuple[str, ...], cwd: Path) -> None:
         executable = shutil.which("tasker-ctl")
         command = [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
-        environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+        environment = command_environment()
         environment |= {"NO_COLOR": "1", "COLUMNS": "120", "PYTHONUNBUFFERED": "1", **env}
         self.process = subprocess.Popen(
             [*command, *args],

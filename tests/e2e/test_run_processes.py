@@ -4,13 +4,13 @@ command's; the task completes as with threads; what processes cannot do is refus
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from tests.e2e.conftest import RunCli, assert_no_traceback
+from tests.environment import command_environment
 
 WIDE = "\n".join(
     [
@@ -55,7 +55,7 @@ def test_the_steps_run_in_worker_processes_and_the_task_completes(
 ) -> None:
     (tmp_path / "wide.yaml").write_text(WIDE + "\n", encoding="utf-8")
     (tmp_path / "where.py").write_text(HANDLERS, encoding="utf-8")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment["TASKER_DATABASE_URL"] = fresh_database_url
     command = [*_command(), "run", "wide.yaml", "--handlers", "where.py"]
     process = subprocess.Popen(

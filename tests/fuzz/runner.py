@@ -108,6 +108,7 @@ def child_environment(directory: Path, *, debug: bool) -> dict[str, str]:
         NO_COLOR="1",
         TERM="dumb",
         PYTHONDONTWRITEBYTECODE="1",
+        TASKER_PRELOAD="off",
     )
     if debug:
         environment["TASKER_DEBUG"] = "1"

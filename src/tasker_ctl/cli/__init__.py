@@ -1,28 +1,20 @@
-"""The ``tasker-ctl`` command: a thin Typer layer over the library.
+"""The ``tasker-ctl`` command: its entry point and the table of its top-level commands.
 
-Commands parse options, call one library function and hand the result to a renderer. Every
-``TaskerError`` is turned into a coded message on stderr and its exit code; no traceback
-reaches the user unless ``TASKER_DEBUG=1`` is set, which prints the traceback of a coded
-error (and of what caused it) before its message, and lets an unexpected one through.
+The app itself (Typer, every command's parameters) is in ``tasker_ctl.cli.app``; this module
+stays light, so that a command handed to a preloader (``tasker_ctl.preload``) never loads it.
 """
 
 from __future__ import annotations
 
-import errno
 import gc
-import importlib
-import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING
 
-import typer
-from typer.core import TyperGroup
-
-from tasker_ctl import __version__
-from tasker_ctl.errors import ExitCode, TaskerError
+from tasker_ctl.lazy_exports import lazy_exports
+from tasker_ctl.preload import PRELOADED_COMMANDS
 
 if TYPE_CHECKING:
-    from typer._click.core import Command, Context
+    from tasker_ctl.cli.app import build_app, build_command, report_error
 
 __all__ = [
     "TOP_LEVEL_COMMANDS",
@@ -32,75 +24,6 @@ __all__ = [
     "main",
     "report_error",
 ]
-
-
-class _CodedErrors(TyperGroup):
-    """The root group: a ``TaskerError`` out of any command becomes its coded message on
-    stderr and its exit code, anything else unexpected ``INTERNAL_ERROR`` (exit 3). Done
-    here, inside the command, so that the app behaves the same from the console script and
-    from a test's ``CliRunner``."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        from tasker_ctl.cli.help_text import polish
-
-        # the whole tree is built by now, with the completion options Typer adds to the root
-        polish(self)
-        return super().main(*args, **kwargs)
-
-    def invoke(self, ctx: Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (typer.TyperException, typer.Exit, typer.Abort, EOFError):
-            raise  # Typer's own: usage errors, typer.Exit, Ctrl-C and end of input
-        except TaskerError as error:
-            _show_refused_template(error)
-            report_error(error)
-            ctx.exit(int(error.exit_code))
-        except OSError as error:
-            if error.errno == errno.EPIPE:
-                raise  # the reader went away: click exits 1 quietly
-            _report_internal(error)
-            ctx.exit(int(ExitCode.INTERNAL))
-        except Exception as error:
-            _report_internal(error)
-            ctx.exit(int(ExitCode.INTERNAL))
-
-
-def _show_refused_template(error: TaskerError) -> None:
-    """A template refused for its errors (``TEMPLATE_INVALID``, which carries the report):
-    its errors first, as ``tasker-ctl validate --quiet`` prints them, in every command."""
-    from tasker_ctl.errors import TemplateLoadError
-
-    report = getattr(error, "report", None)
-    if isinstance(error, TemplateLoadError) and report is not None:
-        from tasker_ctl.cli.findings import print_failing_findings
-
-        print_failing_findings(report)
-
-
-def _report_internal(error: Exception) -> None:
-    if os.environ.get("TASKER_DEBUG"):
-        raise error
-    typer.echo(f"error[INTERNAL_ERROR]: {error.__class__.__name__}: {error}", err=True)
-    typer.echo("  hint: rerun with TASKER_DEBUG=1 for a traceback and report the bug", err=True)
-
-
-def _show_version(value: bool) -> None:
-    if value:
-        typer.echo(f"tasker-ctl {__version__}")
-        raise typer.Exit()
-
-
-def root(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
-        ),
-    ] = False,
-) -> None:
-    """Validate, generate and run Tasker-style workflow templates."""
-
 
 # The top-level commands, in the order they are registered, and the CLI module that
 # adds each. A command line that names one builds that one alone: building every command's
@@ -126,47 +49,8 @@ TOP_LEVEL_COMMANDS: dict[str, str] = {
     "fragment": "fragment",
     "planner": "planner",
     "mcp": "mcp",
+    "preload": "preload",
 }
-
-
-def build_app(only: str | None = None) -> typer.Typer:
-    """A new ``tasker-ctl`` app (each call a fresh one, so that tests can drive it in-process
-    with ``typer.testing.CliRunner``): every command registered, or with ``only`` (a key of
-    ``TOP_LEVEL_COMMANDS``) that one alone, which parses and runs exactly as in the whole app.
-
-    Its commands' help is finished when the app runs (``cli.help_text.polish``):
-    ``build_command`` gives the finished tree without running it."""
-    from tasker_ctl.cli.help_text import HELP_OPTION_NAMES
-
-    app = typer.Typer(
-        name="tasker-ctl",
-        help="Validate, generate and run Tasker-style workflow templates.",
-        cls=_CodedErrors,
-        no_args_is_help=True,
-        pretty_exceptions_enable=False,
-        add_completion=True,
-        rich_markup_mode="rich",
-        context_settings={"help_option_names": HELP_OPTION_NAMES},
-    )
-    app.callback()(root)
-    for name in TOP_LEVEL_COMMANDS if only is None else [only]:
-        _register(app, name)
-    return app
-
-
-def _register(app: typer.Typer, name: str) -> None:
-    module = importlib.import_module(f"tasker_ctl.cli.{TOP_LEVEL_COMMANDS[name]}")
-    if name != "task":
-        module.register(app)
-        return
-    from tasker_ctl.cli import task_audit, task_explain, task_gates
-
-    # the task group gathers the commands of four modules, in the order its help lists them
-    task_app = module.group(app)
-    task_gates.register(task_app)
-    module.register(task_app)
-    task_audit.register(task_app)
-    task_explain.register(task_app)
 
 
 def command_named(arguments: list[str]) -> str | None:
@@ -178,45 +62,37 @@ def command_named(arguments: list[str]) -> str | None:
     return arguments[0]
 
 
-def build_command() -> Command:
-    """The app's click command tree, its help finished as when it runs (for the CLI reference
-    and the tests that walk every command)."""
-    import typer.main
-
-    from tasker_ctl.cli.help_text import polish
-
-    command = typer.main.get_command(build_app())
-    polish(command)
-    return command
-
-
-def report_error(error: TaskerError) -> None:
-    """Print a coded error to stderr (shared by every command); with ``TASKER_DEBUG`` set, its
-    traceback first, with whatever caused it (a handler module's failed import, say)."""
-    if os.environ.get("TASKER_DEBUG"):
-        import traceback
-
-        # a header of its own, so that a reader (or a crash detector) tells the trace of a
-        # coded error apart from an exception nothing handled
-        typer.echo(f"debug: where error[{error.code}] was raised (TASKER_DEBUG=1):", err=True)
-        typer.echo("".join(traceback.format_exception(error)).rstrip(), err=True)
-    message = f"error[{error.code}]: {error.message}"
-    if error.hint:
-        message += f"\n  hint: {error.hint}"
-    typer.echo(message, err=True)
-
-
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: a command of ``PRELOADED_COMMANDS`` goes to this
+    environment's preloader when one takes it (``tasker_ctl.preload``), else it runs here."""
     # A command's start-up makes tens of thousands of objects that live until it exits (the
     # modules, Pydantic's validators); with the default thresholds the collector went through
     # them again and again as they aged. Collecting young objects every 10,000 allocations
     # rather than 700 leaves it a few passes (a one-step run: 0.06 s less), and a long-running
     # command still collects its garbage.
     gc.set_threshold(10_000, 10, 10)
+    arguments = sys.argv[1:]
+    handover = None
+    if command_named(arguments) in PRELOADED_COMMANDS:
+        from tasker_ctl.preload.client import hand_over
+
+        handover = hand_over(sys.argv)
+        if handover.code is not None:
+            raise SystemExit(handover.code)
     try:
+        from tasker_ctl.cli.app import run_command
+
         # standalone mode lets Typer report usage errors itself (exit code 2)
-        build_app(command_named(sys.argv[1:]))(prog_name="tasker-ctl")
+        run_command(arguments)
     finally:
+        if handover is not None and handover.start is not None:
+            from tasker_ctl.preload.client import start_preloader
+
+            start_preloader(handover)
         # what is left is freed as the interpreter ends; frozen, its last collection skips it
         gc.freeze()
+
+
+__getattr__ = lazy_exports(
+    __name__, {"build_app": "app", "build_command": "app", "report_error": "app"}
+)

@@ -244,6 +244,12 @@ EXAMPLES: dict[str, tuple[Example, ...]] = {
             "HTTP on 127.0.0.1:8765/mcp, writes too (each previewed, then confirmed)",
         ),
     ),
+    "preload": (Example("tasker-ctl preload status", "is preloading on here, and what runs"),),
+    "preload status": (
+        Example("tasker-ctl preload status", "whether commands start warm here"),
+        Example("tasker-ctl preload status --json", "the same, as JSON"),
+    ),
+    "preload stop": (Example("tasker-ctl preload stop", "stop every preloader of yours"),),
     "planner": (
         Example(
             "tasker-ctl planner eval evals/planner/suite.yaml --model replay:cassette.yaml",
@@ -290,4 +296,6 @@ EXIT_CODES: dict[str, str] = {
     "inspect schema": "Exit codes: 0 printed; 2 an unknown view.",
     "report provenance": "Exit codes: 0 shown; 2 an unknown task, bad usage or no database.",
     "report budget": "Exit codes: 0 shown; 2 an unknown task, bad usage or no database.",
+    "preload status": "Exit codes: 0 shown (also when preloading is off); 2 bad usage.",
+    "preload stop": "Exit codes: 0 stopped (even none); 2 bad usage.",
 }

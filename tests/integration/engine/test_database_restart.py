@@ -11,7 +11,6 @@ polling the database in between so that each restart hits running work.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -34,6 +33,7 @@ from tasker_ctl.db.settings import with_database
 from tasker_ctl.engine.running import submit_template
 from tasker_ctl.engine.store.connection import connect
 from tasker_ctl.engine.store.migrations import migrate
+from tests.environment import command_environment
 from tests.integration.conftest import create_database, unique_name
 from tests.integration.engine.handlers import restart
 
@@ -92,7 +92,7 @@ def _command() -> list[str]:
 
 
 def _environment(**extra: str) -> dict[str, str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment.update(NO_COLOR="1", COLUMNS="120", **extra)
     return environment
 

@@ -31,6 +31,7 @@ from tasker_ctl.engine.worker.attempt import Attempt, Outcome
 from tasker_ctl.engine.worker.loop import Worker, WorkerOptions
 from tasker_ctl.sdk.registry import HandlerRegistry
 from tests.conftest import PROJECT_ROOT
+from tests.environment import command_environment
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers import isolation
 
@@ -343,7 +344,7 @@ def command() -> list[str]:
 
 @contextmanager
 def worker_command(url: str, log: Path, *extra: str) -> Iterator[subprocess.Popen[bytes]]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     with log.open("wb") as output:
         process = subprocess.Popen(
             [
@@ -440,7 +441,7 @@ def test_tasker_ctl_run_with_process_isolation(engine: Engine, tmp_path: Path) -
         "    dependencies: [fine]\n    retry: {max_attempts: 2, backoff: none}\n",
         encoding="utf-8",
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     result = subprocess.run(
         [
             *command(),
@@ -494,7 +495,7 @@ def test_spans_a_handler_starts_in_its_process_join_the_attempt(
         "steps:\n  - name: traced\n    handler: {callable: isolation.traced}\n",
         encoding="utf-8",
     )
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TASKER_", "OTEL_"))}
+    environment = command_environment(("TASKER_", "OTEL_"))
     result = subprocess.run(
         [
             *command(),

@@ -11,7 +11,6 @@ fan-out of 100 healthy steps and two poisoned ones.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.environment import command_environment
 from tests.integration.engine.conftest import Engine, make_template, step
 from tests.integration.engine.handlers import Recorder, poison
 
@@ -284,7 +284,7 @@ def test_a_poisoned_step_among_a_hundred_leaves_every_worker_process_alive(
     template, handlers, log = tmp_path / "poisoned.yaml", tmp_path / "handlers.py", tmp_path / "ran"
     template.write_text(poisoned_template(), encoding="utf-8")
     handlers.write_text(HANDLERS, encoding="utf-8")
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TASKER_")}
+    environment = command_environment()
     environment |= {
         "NO_COLOR": "1",
         "POISON_LOG": str(log),

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp_types import Implementation
 from ruamel.yaml import YAML
+
+from tests.environment import command_environment
 
 pytestmark = pytest.mark.slow
 
@@ -66,6 +67,7 @@ APPROVAL_STEP = {
 }
 HANDLERS = """\
 from tasker_ctl.sdk.step_handler.functional import depends_on, step_handler
+from tests.environment import command_environment
 
 
 @step_handler("shop.quote")
@@ -86,7 +88,7 @@ def _command() -> list[str]:
 
 
 def _environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("TASKER_")}
+    return command_environment()
 
 
 class Agent:

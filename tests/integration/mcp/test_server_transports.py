@@ -6,7 +6,6 @@ started without ``--allow-write`` lists no write tool and changes nothing whatev
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from mcp import Client, StdioServerParameters
 
 from tasker_ctl.mcp.catalog import all_tools
 from tasker_ctl.mcp.spec import ToolTier
+from tests.environment import command_environment
 from tests.integration.mcp.conftest import TasksDatabase
 from tests.integration.mcp.test_tools_read import NOW, command_json, database_parity_cases
 from tests.mcp_fuzz import database_snapshot
@@ -36,7 +36,7 @@ def _command() -> list[str]:
 
 
 def _environment() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("TASKER_")}
+    return command_environment()
 
 
 def _serve_arguments(database: TasksDatabase, *more: str) -> list[str]:

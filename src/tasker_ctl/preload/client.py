@@ -1,0 +1,235 @@
+"""The console script's side: hand a command line to this environment's preloader, or start one.
+
+``hand_over`` connects to the preloader of this user and Python environment, sends the command
+line, the working folder, the environment and the umask with the standard streams attached,
+forwards the signals this process gets to the child that runs the command, and answers its
+exit code. When there is no preloader, or it declines, the command runs in this process and
+``start_preloader`` starts one in the background for the next command.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from tasker_ctl.preload.place import Place, find_place, idle_seconds
+from tasker_ctl.preload.wire import Request
+
+# forwarded to the child as they come; SIGTSTP (Ctrl-Z) stops the child and this process
+_FORWARDED = (
+    signal.SIGINT,
+    signal.SIGTERM,
+    signal.SIGHUP,
+    signal.SIGQUIT,
+    signal.SIGUSR1,
+    signal.SIGUSR2,
+    signal.SIGWINCH,
+    signal.SIGCONT,
+)
+_HANDLED = (*_FORWARDED, signal.SIGTSTP)
+# the preloader's first code: the console script's sys.path before anything is imported (a
+# line each: a path with a line break in it never gets a preloader)
+_BOOT = (
+    "import sys; sys.path[:] = sys.argv[1].split('\\n'); "
+    "from tasker_ctl.preload.server import main; main(sys.argv[2:])"
+)
+
+
+@dataclass
+class Handover:
+    """What became of a command line offered to a preloader: its exit code when one ran it;
+    else, in ``start``, where a preloader should be started once it ran here."""
+
+    code: int | None = None
+    start: Place | None = None
+    # sys.path as the command started: running it may add to it (a handler's folder)
+    path: list[str] = field(default_factory=lambda: list(sys.path))
+
+
+def hand_over(argv: list[str]) -> Handover:
+    """Run ``argv`` (``sys.argv``) in this environment's preloader, if it has one that takes
+    it; ``Handover.code`` is then the command's exit code."""
+    place = find_place(os.environ, create=True)
+    if place is None or not _standard_streams_open():
+        return Handover()
+    try:
+        request = Request(
+            argv=list(argv),
+            cwd=os.getcwd(),
+            env=dict(os.environ),
+            umask=_umask(),
+            ignored=[n for n in _HANDLED if signal.getsignal(n) == signal.SIG_IGN],
+        )
+    except OSError:  # the working folder is gone: the command says so itself
+        return Handover()
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(str(place.socket))
+    except (FileNotFoundError, ConnectionRefusedError):
+        connection.close()
+        return Handover(start=place)
+    except OSError:
+        connection.close()
+        return Handover()
+    with connection, _Forwarding() as forwarding:
+        try:
+            payload = request.encode()
+            sent = socket.send_fds(connection, [payload[:65536]], [0, 1, 2])
+            connection.sendall(payload[sent:])
+            replies = connection.makefile("rb")
+            word, value = _reply(replies)
+        except OSError:
+            return Handover(start=place)
+        if word != "started":
+            # declined, or the preloader went away before anything ran
+            return Handover(start=place)
+        forwarding.child = value
+        word, value = _reply(replies)
+        if word == "exit":
+            return Handover(code=value)
+        if word == "signal":
+            _die_by(value)
+        print(
+            "error[PRELOAD_LOST]: the preloader running this command stopped before it "
+            f"ended (process {forwarding.child}); its outcome is unknown\n"
+            "  hint: see `tasker-ctl task list`; TASKER_PRELOAD=off runs commands in their "
+            "own process",
+            file=sys.stderr,
+        )
+        return Handover(code=3)
+
+
+def start_preloader(handover: Handover) -> None:
+    """Start the preloader ``handover.start`` names in the background, unless one is running
+    or starting; any failure only means that the next command runs in its own process too."""
+    import fcntl
+    import subprocess
+
+    place = handover.start
+    if place is None or any("\n" in entry for entry in handover.path):
+        return
+    try:
+        lock = os.open(place.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        log = os.open(place.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError:
+        os.close(lock)
+        return  # held: a preloader runs or starts
+    os.close(lock)
+    arguments = [
+        sys.executable,
+        *subprocess._args_from_interpreter_flags(),  # type: ignore[attr-defined]
+        "-c",
+        _BOOT,
+        "\n".join(handover.path),
+        str(place.folder),
+        place.key,
+        str(idle_seconds(os.environ)),
+    ]
+    try:
+        subprocess.Popen(
+            arguments,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError:
+        pass
+    finally:
+        os.close(log)
+
+
+@dataclass
+class _Forwarding:
+    """Signals to this process go to the child once its process id is known (those before,
+    then); the previous handlers come back at the end."""
+
+    child: int | None = None
+    pending: list[int] = field(default_factory=list)
+    previous: dict[int, Any] = field(default_factory=dict)
+
+    def __enter__(self) -> _Forwarding:
+        for number in _HANDLED:
+            # one this process ignores stays ignored, here and in the child
+            if signal.getsignal(number) != signal.SIG_IGN:
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if name == "child" and value is not None:
+            for number in self.pending:
+                self._send(number)
+            self.pending.clear()
+
+    def _handle(self, number: int, _frame: FrameType | None) -> None:
+        if self.child is None:
+            self.pending.append(number)
+        else:
+            self._send(number)
+
+    def _send(self, number: int) -> None:
+        assert self.child is not None
+        try:
+            if number == signal.SIGTSTP:
+                # the child is in the preloader's orphaned process group, where SIGTSTP is
+                # discarded: it is stopped outright, and so is this process, as Ctrl-Z does
+                os.kill(self.child, signal.SIGSTOP)
+                os.kill(os.getpid(), signal.SIGSTOP)
+            else:
+                os.kill(self.child, number)
+        except ProcessLookupError:
+            pass
+
+
+def _reply(replies: Any) -> tuple[str, int]:
+    """The next reply line as (word, number); ("", 0) at the end or for a line not understood
+    (a reason's text is not a number: ``declined`` gives 0)."""
+    line = replies.readline(4096).decode("utf-8", "replace").strip()
+    word, _, value = line.partition(" ")
+    try:
+        return word, int(value)
+    except ValueError:
+        return word, 0
+
+
+def _die_by(number: int) -> None:
+    """End as the child ended: killed by the same signal (a shell then sees the same)."""
+    sys.stdout.flush()
+    try:
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    except (OSError, ValueError):
+        pass
+    raise SystemExit(128 + number)
+
+
+def _standard_streams_open() -> bool:
+    try:
+        for descriptor in (0, 1, 2):
+            os.fstat(descriptor)
+    except OSError:
+        return False
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask

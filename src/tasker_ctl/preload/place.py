@@ -1,0 +1,139 @@
+"""Where a preloader listens, and whether a command may use one here.
+
+A preloader belongs to one user and one Python environment. Its socket lives in a folder only
+that user can enter (``$XDG_RUNTIME_DIR/tasker-ctl``, else ``$TMPDIR`` or ``/tmp``, as
+``tasker-ctl-<uid>``), checked before every use: a real folder, not a link, owned by the user,
+closed to everyone else; anything else, and commands run in their own process. The socket's
+name is a digest of what decides how Python imports and runs tasker-ctl (the interpreter, its
+version and flags, ``sys.path``, the ``PYTHON*`` and locale variables), so that a command is
+only ever handed to a preloader that would have loaded the very modules it would load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+SWITCH_VARIABLE = "TASKER_PRELOAD"
+"""``off`` (or ``0``, ``false``, ``no``): every command runs in its own process."""
+IDLE_VARIABLE = "TASKER_PRELOAD_IDLE"
+"""Seconds a preloader waits for a command before it stops."""
+DEFAULT_IDLE_SECONDS = 600.0
+_OFF_WORDS = frozenset({"0", "off", "false", "no"})
+# a Unix socket's path has 108 bytes on Linux, the terminating zero included
+_SOCKET_PATH_LIMIT = 100
+# what Python reads from the environment as it starts, or as it imports: the locale decides
+# the standard streams' encoding, PYTHON* the path, the flags, the hash seed
+_STARTUP_VARIABLE_PREFIXES = ("PYTHON", "LC_")
+_STARTUP_VARIABLES = frozenset({"LANG"})
+
+
+@dataclass(frozen=True)
+class Place:
+    """A preloader's files: its socket, its lock (which holds its process id) and its log."""
+
+    folder: Path
+    key: str
+
+    @property
+    def socket(self) -> Path:
+        return self.folder / f"{self.key}.sock"
+
+    @property
+    def lock(self) -> Path:
+        return self.folder / f"{self.key}.lock"
+
+    @property
+    def log(self) -> Path:
+        return self.folder / f"{self.key}.log"
+
+
+def switched_off(environ: dict[str, str] | os._Environ[str]) -> bool:
+    return environ.get(SWITCH_VARIABLE, "").strip().lower() in _OFF_WORDS
+
+
+def supported() -> bool:
+    """Linux only: the socket's peer credentials (``SO_PEERCRED``) prove who connected."""
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(socket, "SO_PEERCRED")
+        and hasattr(socket, "send_fds")
+        and hasattr(os, "fork")
+    )
+
+
+def idle_seconds(environ: dict[str, str] | os._Environ[str]) -> float:
+    """``TASKER_PRELOAD_IDLE`` as seconds (at least 1); unset or not a number, the default."""
+    try:
+        seconds = float(environ.get(IDLE_VARIABLE, ""))
+    except ValueError:
+        return DEFAULT_IDLE_SECONDS
+    return max(seconds, 1.0) if seconds == seconds else DEFAULT_IDLE_SECONDS
+
+
+def folder_for(environ: dict[str, str] | os._Environ[str]) -> Path:
+    runtime = environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(runtime):
+        return Path(runtime) / "tasker-ctl"
+    temporary = environ.get("TMPDIR", "")
+    base = temporary if os.path.isabs(temporary) else "/tmp"
+    return Path(base) / f"tasker-ctl-{os.getuid()}"
+
+
+def private_folder(folder: Path, *, create: bool) -> bool:
+    """Whether ``folder`` is fit to hold a preloader's socket (created, mode 0700, when
+    ``create`` and it is missing): a folder, not a link, the user's own, closed to others."""
+    if create:
+        try:
+            folder.mkdir(mode=0o700, parents=False)
+        except FileExistsError:
+            pass
+        except OSError:
+            return False
+    try:
+        status = os.lstat(folder)
+    except OSError:
+        return False
+    return (
+        stat.S_ISDIR(status.st_mode)
+        and status.st_uid == os.getuid()
+        and stat.S_IMODE(status.st_mode) & 0o077 == 0
+    )
+
+
+def environment_key(environ: dict[str, str] | os._Environ[str]) -> str:
+    """A digest of what decides which modules this Python loads and how it runs them."""
+    startup = sorted(
+        (name, value)
+        for name, value in environ.items()
+        if name.startswith(_STARTUP_VARIABLE_PREFIXES) or name in _STARTUP_VARIABLES
+    )
+    parts = [
+        sys.executable,
+        sys.version,
+        repr(sys.path),
+        repr(tuple(sys.flags)),
+        repr(sys.warnoptions),
+        repr(sorted(sys._xoptions.items())),
+        repr(startup),
+        str(os.getuid()),
+    ]
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+def find_place(environ: dict[str, str] | os._Environ[str], *, create: bool = False) -> Place | None:
+    """Where this environment's preloader listens, or ``None`` when commands must run in their
+    own process here (switched off, not Linux, no private folder, too long a path)."""
+    if switched_off(environ) or not supported():
+        return None
+    place = Place(folder_for(environ), environment_key(environ))
+    if len(os.fsencode(place.socket)) > _SOCKET_PATH_LIMIT:
+        return None
+    if not private_folder(place.folder, create=create):
+        return None
+    return place

@@ -1,0 +1,170 @@
+"""The preloader's parts without a preloader: the request on the wire, and where a preloader may
+listen. Whatever arrives on the socket is refused with ``WireError`` (the descriptors that
+came with it closed), never anything else."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tasker_ctl.preload.errors import WireError
+from tasker_ctl.preload.place import (
+    DEFAULT_IDLE_SECONDS,
+    environment_key,
+    find_place,
+    idle_seconds,
+    private_folder,
+)
+from tasker_ctl.preload.wire import MAX_REQUEST_BYTES, Request, receive_request
+
+text = st.text(
+    st.characters(codec="utf-8") | st.characters(min_codepoint=0xDC80, max_codepoint=0xDCFF)
+)
+
+
+def _received(payload: bytes, descriptors: list[int] | None = None) -> tuple[Request, list[int]]:
+    left, right = socket.socketpair()
+
+    def send() -> None:
+        # a refused request is not read to its end: the rest meets a closed socket
+        with contextlib.suppress(OSError):
+            sent = socket.send_fds(left, [payload[:65536]], descriptors or [])
+            left.sendall(payload[sent:])
+            left.shutdown(socket.SHUT_WR)
+
+    # from a thread: a payload larger than the socket's buffer waits for the reader
+    sender = threading.Thread(target=send)
+    with left, right:
+        sender.start()
+        try:
+            return receive_request(right)
+        finally:
+            right.close()
+            sender.join()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    argv=st.lists(text, min_size=1, max_size=4),
+    env=st.dictionaries(text, text, max_size=4),
+    cwd=text,
+)
+def test_a_request_arrives_as_sent_with_its_descriptors(
+    argv: list[str], env: dict[str, str], cwd: str
+) -> None:
+    sent = Request(argv=argv, cwd=cwd, env=env, umask=0o022, ignored=[1])
+    read, write = os.pipe()
+    try:
+        received, descriptors = _received(sent.encode(), [read, write])
+        assert received == sent
+        assert len(descriptors) == 2
+        os.write(descriptors[1], b"x")  # the very pipe, under new numbers
+        assert os.read(read, 1) == b"x"
+        for descriptor in descriptors:
+            os.close(descriptor)
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+def test_a_large_request_arrives_whole() -> None:
+    sent = Request(argv=["tasker-ctl"], cwd="/", env={"BIG": "x" * 300_000}, umask=0, ignored=[])
+    assert _received(sent.encode())[0] == sent
+
+
+def _framed(body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + body
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=300)
+    | st.binary(max_size=300).map(_framed)
+    | st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner),
+        max_leaves=8,
+    ).map(lambda value: _framed(json.dumps(value).encode()))
+)
+def test_anything_else_on_the_wire_is_refused_as_such(payload: bytes) -> None:
+    read, write = os.pipe()
+    os.close(write)
+    try:
+        with pytest.raises(WireError):
+            _received(payload, [read])
+    finally:
+        os.close(read)
+
+
+def test_a_request_too_large_or_cut_short_is_refused() -> None:
+    with pytest.raises(WireError, match="more than"):
+        _received(struct.pack(">I", MAX_REQUEST_BYTES + 1))
+    with pytest.raises(WireError, match="cut short"):
+        _received(struct.pack(">I", 100) + b"{}")
+    fields = {"argv": [], "cwd": "/", "env": {}, "umask": 0, "ignored": []}
+    with pytest.raises(WireError, match="argv"):
+        _received(_framed(json.dumps(fields).encode()))
+
+
+def test_the_key_follows_what_decides_the_imports(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = {"HOME": "/root", "LANG": "C.UTF-8"}
+    key = environment_key(base)
+    assert environment_key({**base, "HOME": "/elsewhere", "TASKER_HOME": "/x"}) == key
+    assert environment_key({**base, "PYTHONPATH": "/site"}) != key
+    assert environment_key({**base, "LANG": "de_DE.UTF-8"}) != key
+    monkeypatch.setattr(sys, "path", [*sys.path, "/another"])
+    assert environment_key(base) != key
+
+
+def test_only_a_private_folder_of_ones_own_holds_a_socket(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    assert private_folder(private, create=True)
+    assert private.stat().st_mode & 0o777 == 0o700
+    open_to_others = tmp_path / "open"
+    open_to_others.mkdir(mode=0o755)
+    open_to_others.chmod(0o755)
+    assert not private_folder(open_to_others, create=True)
+    link = tmp_path / "link"
+    link.symlink_to(private)
+    assert not private_folder(link, create=True)
+    a_file = tmp_path / "file"
+    a_file.write_text("", encoding="utf-8")
+    assert not private_folder(a_file, create=True)
+
+
+def test_where_a_preloader_may_listen(tmp_path: Path) -> None:
+    short = {"XDG_RUNTIME_DIR": str(tmp_path)}
+    if len(str(tmp_path)) < 60:
+        place = find_place(short, create=True)
+        assert place is not None
+        assert place.socket.parent == tmp_path / "tasker-ctl"
+    assert find_place({**short, "TASKER_PRELOAD": "off"}, create=True) is None
+    assert find_place({**short, "TASKER_PRELOAD": " No "}, create=True) is None
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    assert find_place({"XDG_RUNTIME_DIR": str(deep)}, create=True) is None  # path too long
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("30", 30.0),
+        ("0", 1.0),
+        ("-5", 1.0),
+        ("nan", DEFAULT_IDLE_SECONDS),
+        ("", DEFAULT_IDLE_SECONDS),
+        ("soon", DEFAULT_IDLE_SECONDS),
+    ],
+)
+def test_idle_seconds(value: str, seconds: float) -> None:
+    assert idle_seconds({"TASKER_PRELOAD_IDLE": value}) == seconds
