@@ -62,7 +62,7 @@ from bench_engine import (
     per_step_overhead,
     wide_template,
 )
-from bench_run import HANDLERS, _command, run_seconds
+from bench_run import HANDLERS, _command, own_preloader, run_seconds, warm_up
 from history_fill import fill_history, scalar
 
 from tasker_ctl.db.settings import resolve_database_url, with_database
@@ -144,7 +144,7 @@ def chains_axis(server: str, sizes: list[int], pairs: int) -> None:
     runs: dict[int, list[float]] = {n: [] for n in sizes}
     engine: dict[int, list[float]] = {n: [] for n in sizes}
     with fresh_database(server) as url, workspace(templates) as folder:
-        run_seconds(folder, "one.yaml", url, 1)  # registers the template, warms up
+        warm_up(folder, "one.yaml", url, 1)  # registers the template, starts the preloader
         for round_ in range(pairs):
             for n, (through, inside) in chain_round(folder, url, alternated(sizes, round_)).items():
                 runs[n].append(through)
@@ -163,7 +163,7 @@ def widths_axis(server: str, sizes: list[int], pairs: int) -> None:
     templates = {"one": chain_template(1)} | {f"wide{w}": wide_template(w) for w in sizes}
     runs: dict[int, list[float]] = {w: [] for w in sizes}
     with fresh_database(server) as url, workspace(templates) as folder:
-        run_seconds(folder, "one.yaml", url, 4)
+        warm_up(folder, "one.yaml", url, 4)
         for round_ in range(pairs):
             one = statistics.median(run_seconds(folder, "one.yaml", url, 4) for _ in range(3))
             for w in alternated(sizes, round_):
@@ -181,7 +181,7 @@ def history_axis(server: str, steps: int, pairs: int) -> None:
     templates = {"one": chain_template(1), f"chain{HISTORY_CHAIN}": chain_template(HISTORY_CHAIN)}
     figures: dict[str, list[tuple[float, float]]] = {"before": [], "after": []}
     with fresh_database(server) as url, workspace(templates) as folder:
-        run_seconds(folder, "one.yaml", url, 1)
+        warm_up(folder, "one.yaml", url, 1)
         for moment in ("before", "after"):
             if moment == "after":
                 fill_history(url, steps)
@@ -310,4 +310,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with own_preloader():
+        main()

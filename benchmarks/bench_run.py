@@ -7,12 +7,15 @@ Usage: python benchmarks/bench_run.py [--chains 200,400,1000,2000] [--width 3000
 Every figure comes from the command in a subprocess (``tasker-ctl run ... --json``) against a
 fresh database of a server that is already running (the embedded one unless a URL is given),
 in a folder with a state folder (``.tasker``), where ``run`` keeps the templates it validated:
-the warm-up run of each template checks it, the measured runs read it back, as reruns do:
+the warm-up run of each template checks it, the measured runs read it back, as reruns do.
+The commands go to a preloader of the benchmark's own (docs/preloading.md; the first warm-up
+run starts it, in a runtime folder of the benchmark's, stopped at the end), as a user's do:
 
 1. a one-step template, the whole command (start-up, validation, connecting, the run, the
-   exit): the fixed cost of a run (the median of three runs in each pair), beside the floor of
-   its dependencies: this Python importing Typer, Pydantic and psycopg, running one query on
-   the database and exiting (``FLOOR``, the median of three runs in each pair);
+   exit): the fixed cost of a run (the median of three runs in each pair), handed to the
+   preloader and in its own process (``TASKER_PRELOAD=off``), beside the floor of its
+   dependencies: this Python importing Typer, Pydantic and psycopg, running one query on the
+   database and exiting (``FLOOR``, the median of three runs in each pair);
 2. a chain of N no-op steps, ``--workers 1``: per step, (the command's time - the one-step
    command's time) / (N - 1), beside the engine's own per-step median for the same chain
    (``bench_engine.per_step_overhead``, in this process) and a raw-SQL claim + complete on one
@@ -40,6 +43,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -88,14 +93,70 @@ def _command() -> list[str]:
     return [executable] if executable else [sys.executable, "-m", "tasker_ctl"]
 
 
-def _environment() -> dict[str, str]:
+# the runtime folder of the benchmark's own preloader (a short path: a socket's has 108 bytes)
+RUNTIME: list[str] = []
+
+
+def _environment(preload: bool = True) -> dict[str, str]:
     """The command's environment: this one, with bytecode caching on as on a user's machine
-    (a sandbox's PYTHONDONTWRITEBYTECODE would make every run compile every module again)."""
-    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    (a sandbox's PYTHONDONTWRITEBYTECODE would make every run compile every module again), and
+    the benchmark's own preloader, or none (``preload=False``: the command in its own
+    process)."""
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environment.pop("TASKER_PRELOAD", None)
+    if RUNTIME:
+        environment["XDG_RUNTIME_DIR"] = RUNTIME[0]
+    if not preload:
+        environment["TASKER_PRELOAD"] = "off"
+    return environment
 
 
-def run_seconds(folder: Path, template: str, url: str, workers: int, processes: int = 1) -> float:
-    """The wall time of one ``tasker-ctl run`` of ``template`` (a new task each time)."""
+@contextmanager
+def own_preloader() -> Iterator[None]:
+    """The commands measured inside go to a preloader of the benchmark's own (in a runtime
+    folder of its own), stopped at the end."""
+    from tasker_ctl.preload.control import stop_preloaders
+
+    RUNTIME.append(tempfile.mkdtemp(prefix="tp"))
+    try:
+        yield
+    finally:
+        stop_preloaders(Path(RUNTIME[0]) / "tasker-ctl")
+        shutil.rmtree(RUNTIME.pop(), ignore_errors=True)
+
+
+def warm_up(folder: Path, template: str, url: str, workers: int) -> None:
+    """Run ``template`` once (registered, validated and kept) and wait for the preloader."""
+    run_seconds(folder, template, url, workers)
+    wait_for_preloader()
+
+
+def wait_for_preloader() -> None:
+    """Until the preloader the first run started listens (the measured runs go to it)."""
+    from tasker_ctl.preload.control import running_preloaders
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        found = running_preloaders(Path(RUNTIME[0]) / "tasker-ctl")
+        if found and found[0].place.socket.exists():
+            return
+        time.sleep(0.05)
+    raise SystemExit(
+        "no preloader listens: is preloading possible here (tasker-ctl preload status)?"
+    )
+
+
+def run_seconds(
+    folder: Path,
+    template: str,
+    url: str,
+    workers: int,
+    processes: int = 1,
+    *,
+    preload: bool = True,
+) -> float:
+    """The wall time of one ``tasker-ctl run`` of ``template`` (a new task each time), handed
+    to the benchmark's preloader, or in its own process (``preload=False``)."""
     start = time.perf_counter()
     completed = subprocess.run(
         [
@@ -113,7 +174,7 @@ def run_seconds(folder: Path, template: str, url: str, workers: int, processes: 
             url,
         ],
         cwd=folder,
-        env=_environment(),
+        env=_environment(preload),
         capture_output=True,
         text=True,
         check=False,
@@ -191,6 +252,7 @@ def main() -> None:
         )
     (folder / "wide.yaml").write_text(json.dumps(wide_template(options.width)), encoding="utf-8")
     one: list[float] = []
+    one_cold: list[float] = []
     floor: list[float] = []
     through: dict[int, list[float]] = {length: [] for length in chains}
     inside: dict[int, list[float]] = {length: [] for length in chains}
@@ -203,10 +265,16 @@ def main() -> None:
         # each template once: registered, validated and kept, before anything is measured
         for template in ["one.yaml", *(f"chain{length}.yaml" for length in chains), "wide.yaml"]:
             run_seconds(folder, template, url, options.workers)
+        wait_for_preloader()
         for _ in range(options.pairs):
             raw_ms.append(statistics.median(raw_step_latency(url, 300)) * 1000)
             # the fixed cost each chain's figure is net of: the median of three runs
             one.append(statistics.median(run_seconds(folder, "one.yaml", url, 1) for _ in "abc"))
+            one_cold.append(
+                statistics.median(
+                    run_seconds(folder, "one.yaml", url, 1, preload=False) for _ in "abc"
+                )
+            )
             floor.append(statistics.median(floor_seconds(url) for _ in "abc"))
             if options.dbos_python:
                 dbos_ms.append(dbos_step_ms(options.dbos_python, server))
@@ -236,9 +304,10 @@ def main() -> None:
         f"{statistics.median(raw_ms):.2f} ms (this machine's speed)"
     )
     print(
-        f"one-step template, the whole command: {statistics.median(one):.3f} s (goal <= 0.35 s); "
-        f"the floor of its dependencies (Python, Typer, Pydantic, psycopg, one query): "
-        f"{statistics.median(floor):.3f} s"
+        f"one-step template, the whole command: {statistics.median(one):.3f} s handed to the "
+        f"preloader (goal <= 0.35 s), {statistics.median(one_cold):.3f} s in its own process "
+        f"(TASKER_PRELOAD=off); the floor of its dependencies in a process of their own "
+        f"(Python, Typer, Pydantic, psycopg, one query): {statistics.median(floor):.3f} s"
     )
     print("chain of N no-op steps, --workers 1, per step:")
     smallest = chains[0]
@@ -273,4 +342,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    with own_preloader():
+        main()

@@ -5,6 +5,7 @@ came with it closed), never anything else."""
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import socket
@@ -17,6 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tasker_ctl.cli import TOP_LEVEL_COMMANDS
+from tasker_ctl.preload import PRELOADED_COMMANDS
 from tasker_ctl.preload.errors import WireError
 from tasker_ctl.preload.place import (
     DEFAULT_IDLE_SECONDS,
@@ -25,6 +28,7 @@ from tasker_ctl.preload.place import (
     idle_seconds,
     private_folder,
 )
+from tasker_ctl.preload.server import PRELOADED_MODULES
 from tasker_ctl.preload.wire import MAX_REQUEST_BYTES, Request, receive_request
 
 text = st.text(
@@ -168,3 +172,10 @@ def test_where_a_preloader_may_listen(tmp_path: Path) -> None:
 )
 def test_idle_seconds(value: str, seconds: float) -> None:
     assert idle_seconds({"TASKER_PRELOAD_IDLE": value}) == seconds
+
+
+def test_what_a_preloader_loads_and_serves_exists() -> None:
+    # a misspelt name would be skipped in silence (an optional part may be missing)
+    assert [name for name in PRELOADED_MODULES if importlib.util.find_spec(name) is None] == []
+    assert set(TOP_LEVEL_COMMANDS) >= PRELOADED_COMMANDS
+    assert "preload" not in PRELOADED_COMMANDS  # stopping them must not go through one
