@@ -67,7 +67,6 @@ APPROVAL_STEP = {
 }
 HANDLERS = """\
 from tasker_ctl.sdk.step_handler.functional import depends_on, step_handler
-from tests.environment import command_environment
 
 
 @step_handler("shop.quote")
