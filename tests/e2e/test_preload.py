@@ -57,7 +57,14 @@ def who(fail, sleep):
         time.sleep(sleep)
     return {"pid": os.getpid(), "ppid": os.getppid()}
 """
+
+
 # what differs between two runs of the same task: its uuid and the times
+def _same(text: str) -> str:
+    """``text`` without what varies: the uuid, the times, and the columns' widths they set."""
+    return re.sub(r"[ ─]+", " ", _VARYING.sub("~", text))
+
+
 _VARYING = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+(\.\d+)? ?m?s\b"
 )
@@ -160,8 +167,8 @@ def test_a_run_is_handed_to_the_preloader_the_first_run_started(commands: Comman
     warm, _ = commands.run(*RUN)
     cold, _ = commands.run(*RUN, TASKER_PRELOAD="off")
     assert (warm.returncode, cold.returncode) == (0, 0)
-    assert _VARYING.sub("~", warm.stdout) == _VARYING.sub("~", cold.stdout)
-    assert _VARYING.sub("~", warm.stderr) == _VARYING.sub("~", cold.stderr)
+    assert _same(warm.stdout) == _same(cold.stdout)
+    assert _same(warm.stderr) == _same(cold.stderr)
 
     status, _ = commands.run("preload", "status", "--json")
     document = json.loads(status.stdout)
@@ -193,8 +200,8 @@ def test_exit_codes_and_messages_are_the_commands_own(
     warm, _ = commands.run(*words)
     cold, _ = commands.run(*words, TASKER_PRELOAD="off")
     assert warm.returncode == cold.returncode == code
-    assert _VARYING.sub("~", warm.stdout) == _VARYING.sub("~", cold.stdout)
-    assert _VARYING.sub("~", warm.stderr) == _VARYING.sub("~", cold.stderr)
+    assert _same(warm.stdout) == _same(cold.stdout)
+    assert _same(warm.stderr) == _same(cold.stderr)
 
 
 def test_ctrl_c_stops_a_handed_over_run_as_it_stops_one_in_its_own_process(
@@ -256,3 +263,26 @@ def test_switched_off_every_command_runs_in_its_own_process(commands: Commands) 
     # the folder a preloader would listen in is not even made
     assert not commands.preloaders.exists()
     assert os.environ.get("TASKER_PRELOAD") == "off"  # and the test run's own commands too
+
+
+def test_a_command_runs_on_when_its_preloader_stops(commands: Commands) -> None:
+    commands.run("validate", "who.yaml")
+    old = commands.one_preloader()
+    started = commands.folder / "started"
+    process = commands.start(*RUN, "--json", "--context", '{"sleep": 1.5}')
+    deadline = time.monotonic() + 60
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stopped, _ = commands.run("preload", "stop")
+    assert stopped.stdout == "stopped 1 preloader\n"
+    # the child running the command does not hold the preloader's place: the preloader is
+    # gone at once (not when the command ends), and a new one may start
+    assert process.poll() is None
+    assert running_preloaders(commands.preloaders) == []
+    commands.run("validate", "who.yaml")
+    assert commands.one_preloader().pid != old.pid
+    output, errors = process.communicate(timeout=60)
+    assert process.returncode == 0, errors
+    # run by the old preloader's child (the parent of the handler, or init once it stopped)
+    ran_in = _ran_in(subprocess.CompletedProcess([], 0, output))
+    assert process.pid not in {pid for pid, _ in ran_in}

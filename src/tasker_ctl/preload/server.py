@@ -43,6 +43,7 @@ PRELOADED_MODULES = (
     "tasker_ctl.engine.views",
     "tasker_ctl.report.run_json",
     "tasker_ctl.report.run_outcome",
+    "tasker_ctl.report.run_view",
     "tasker_ctl.sdk.step_handler.functional",
     "tasker_ctl.template.validated_cache",
     "tasker_ctl.template.validator",
@@ -64,7 +65,7 @@ def main(arguments: list[str]) -> None:
     stamps = _module_stamps()
     listener, inode = _listen(place)
     try:
-        _serve(listener, stamps, float(idle))
+        _serve(listener, stamps, float(idle), lock)
     finally:
         _unlink_if_ours(place.socket, inode)
         listener.close()
@@ -126,7 +127,9 @@ def _listen(place: Place) -> tuple[socket.socket, int]:
     return listener, os.stat(place.socket).st_ino
 
 
-def _serve(listener: socket.socket, stamps: dict[str, tuple[int, int]], idle: float) -> None:
+def _serve(
+    listener: socket.socket, stamps: dict[str, tuple[int, int]], idle: float, lock: int
+) -> None:
     children: dict[int, socket.socket] = {}
     stopping: list[bool] = []
     wake_read, wake_write = os.pipe()
@@ -153,7 +156,7 @@ def _serve(listener: socket.socket, stamps: dict[str, tuple[int, int]], idle: fl
         _reap(children)
         if listener.fileno() in ready:
             last = time.monotonic()
-            if not _accept(listener, stamps, children, (wake_read, wake_write)):
+            if not _accept(listener, stamps, children, (wake_read, wake_write, lock)):
                 return
 
 
@@ -161,9 +164,11 @@ def _accept(
     listener: socket.socket,
     stamps: dict[str, tuple[int, int]],
     children: dict[int, socket.socket],
-    wake: tuple[int, int],
+    own: tuple[int, ...],
 ) -> bool:
-    """Serve one connection; ``False`` when this preloader must stop (its code changed)."""
+    """Serve one connection; ``False`` when this preloader must stop (its code changed).
+    ``own``: the descriptors a child must not keep (the wake-up pipe; the lock, which a child
+    still holding it would pass off as this preloader once it stopped)."""
     try:
         connection, _ = listener.accept()
     except OSError:
@@ -187,7 +192,7 @@ def _accept(
             from tasker_ctl.preload.child import run_in_child
 
             listener.close()
-            for descriptor in wake:
+            for descriptor in own:
                 os.close(descriptor)
             for other in children.values():
                 other.close()
