@@ -138,7 +138,7 @@ def wait_for_preloader() -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         found = running_preloaders(Path(RUNTIME[0]) / "tasker-ctl")
-        if found and found[0].place.socket.exists():
+        if found and os.path.exists(found[0].place.socket):
             return
         time.sleep(0.05)
     raise SystemExit(

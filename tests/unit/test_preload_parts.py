@@ -132,18 +132,18 @@ def test_the_key_follows_what_decides_the_imports(monkeypatch: pytest.MonkeyPatc
 
 def test_only_a_private_folder_of_ones_own_holds_a_socket(tmp_path: Path) -> None:
     private = tmp_path / "private"
-    assert private_folder(private, create=True)
+    assert private_folder(str(private), create=True)
     assert private.stat().st_mode & 0o777 == 0o700
     open_to_others = tmp_path / "open"
     open_to_others.mkdir(mode=0o755)
     open_to_others.chmod(0o755)
-    assert not private_folder(open_to_others, create=True)
+    assert not private_folder(str(open_to_others), create=True)
     link = tmp_path / "link"
     link.symlink_to(private)
-    assert not private_folder(link, create=True)
+    assert not private_folder(str(link), create=True)
     a_file = tmp_path / "file"
     a_file.write_text("", encoding="utf-8")
-    assert not private_folder(a_file, create=True)
+    assert not private_folder(str(a_file), create=True)
 
 
 def test_where_a_preloader_may_listen(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def test_where_a_preloader_may_listen(tmp_path: Path) -> None:
     if len(str(tmp_path)) < 60:
         place = find_place(short, create=True)
         assert place is not None
-        assert place.socket.parent == tmp_path / "tasker-ctl"
+        assert Path(place.socket).parent == tmp_path / "tasker-ctl"
     assert find_place({**short, "TASKER_PRELOAD": "off"}, create=True) is None
     assert find_place({**short, "TASKER_PRELOAD": " No "}, create=True) is None
     deep = tmp_path / ("d" * 90)

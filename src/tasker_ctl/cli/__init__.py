@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import gc
 import sys
-from typing import TYPE_CHECKING
 
 from tasker_ctl.lazy_exports import lazy_exports
 from tasker_ctl.preload import PRELOADED_COMMANDS
 
+# no typing at run time: handing a command over imports only what it needs (preload/place.py)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from tasker_ctl.cli.app import build_app, build_command, report_error
 

@@ -13,12 +13,15 @@ import os
 import signal
 import socket
 import sys
-from dataclasses import dataclass, field
-from types import FrameType
-from typing import Any
 
 from tasker_ctl.preload.place import Place, find_place, idle_seconds
 from tasker_ctl.preload.wire import Request
+
+# imports kept to what handing over needs (place.py says why)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, BinaryIO
 
 # forwarded to the child as they come; SIGTSTP (Ctrl-Z) stops the child and this process
 _FORWARDED = (
@@ -40,15 +43,17 @@ _BOOT = (
 )
 
 
-@dataclass
 class Handover:
     """What became of a command line offered to a preloader: its exit code when one ran it;
-    else, in ``start``, where a preloader should be started once it ran here."""
+    else, in ``start``, where a preloader should be started once it ran here. ``path`` is
+    ``sys.path`` as the command started: running it may add to it (a handler's folder)."""
 
-    code: int | None = None
-    start: Place | None = None
-    # sys.path as the command started: running it may add to it (a handler's folder)
-    path: list[str] = field(default_factory=lambda: list(sys.path))
+    __slots__ = ("code", "path", "start")
+
+    def __init__(self, code: int | None = None, start: Place | None = None) -> None:
+        self.code = code
+        self.start = start
+        self.path = list(sys.path)
 
 
 def hand_over(argv: list[str]) -> Handover:
@@ -151,14 +156,25 @@ def start_preloader(handover: Handover) -> None:
         os.close(log)
 
 
-@dataclass
 class _Forwarding:
     """Signals to this process go to the child once its process id is known (those before,
     then); the previous handlers come back at the end."""
 
-    child: int | None = None
-    pending: list[int] = field(default_factory=list)
-    previous: dict[int, Any] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self._child: int | None = None
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    @property
+    def child(self) -> int | None:
+        return self._child
+
+    @child.setter
+    def child(self, pid: int) -> None:
+        self._child = pid
+        for number in self.pending:
+            self._send(number)
+        self.pending.clear()
 
     def __enter__(self) -> _Forwarding:
         for number in _HANDLED:
@@ -170,13 +186,6 @@ class _Forwarding:
     def __exit__(self, *_: object) -> None:
         for number, handler in self.previous.items():
             signal.signal(number, handler)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name == "child" and value is not None:
-            for number in self.pending:
-                self._send(number)
-            self.pending.clear()
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         if self.child is None:
@@ -198,7 +207,7 @@ class _Forwarding:
             pass
 
 
-def _reply(replies: Any) -> tuple[str, int]:
+def _reply(replies: BinaryIO) -> tuple[str, int]:
     """The next reply line as (word, number); ("", 0) at the end or for a line not understood
     (a reason's text is not a number: ``declined`` gives 0)."""
     line = replies.readline(4096).decode("utf-8", "replace").strip()

@@ -11,8 +11,8 @@ import fcntl
 import os
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from tasker_ctl.preload.place import Place, find_place, folder_for, private_folder
 
@@ -38,29 +38,32 @@ class Preloader:
         }
 
 
-def preloader_folder(environ: dict[str, str] | os._Environ[str]) -> Path:
+def preloader_folder(environ: Mapping[str, str]) -> str:
     """The folder this user's preloaders live in, here (``place.folder_for``)."""
     return folder_for(environ)
 
 
 def running_preloaders(
-    folder: Path, environ: dict[str, str] | os._Environ[str] | None = None
+    folder: str | os.PathLike[str], environ: Mapping[str, str] | None = None
 ) -> list[Preloader]:
     """The preloaders running in ``folder``, by key; ``environ`` tells which one this
     environment's commands go to."""
+    folder = os.fspath(folder)
     if not private_folder(folder, create=False):
         return []
     mine = find_place(environ) if environ is not None else None
     found = []
-    for lock in sorted(folder.glob("*.lock")):
-        pid = _holder(lock)
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".lock"):
+            continue
+        pid = _holder(os.path.join(folder, name))
         if pid is not None:
-            place = Place(folder, lock.stem)
+            place = Place(folder, name.removesuffix(".lock"))
             found.append(Preloader(place, pid, mine is not None and mine.key == place.key))
     return found
 
 
-def stop_preloaders(folder: Path) -> list[int]:
+def stop_preloaders(folder: str | os.PathLike[str]) -> list[int]:
     """Stop every preloader in ``folder`` (SIGTERM, SIGKILL after ``STOP_SECONDS``); the
     process ids stopped. Commands they are running run on."""
     stopped = []
@@ -77,7 +80,7 @@ def stop_preloaders(folder: Path) -> list[int]:
     return stopped
 
 
-def _holder(lock: Path) -> int | None:
+def _holder(lock: str) -> int | None:
     """The process id in ``lock`` while a preloader holds it; ``None`` when nobody does."""
     try:
         descriptor = os.open(lock, os.O_RDONLY)

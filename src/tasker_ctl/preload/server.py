@@ -25,7 +25,6 @@ import socket
 import struct
 import sys
 import time
-from pathlib import Path
 
 from tasker_ctl.preload.errors import WireError
 from tasker_ctl.preload.place import Place
@@ -57,7 +56,7 @@ _PEER_CREDENTIALS = struct.Struct("3i")  # pid, uid, gid
 def main(arguments: list[str]) -> None:
     """``arguments``: the place's folder and key, and the idle seconds."""
     folder, key, idle = arguments
-    place = Place(Path(folder), key)
+    place = Place(folder, key)
     lock = _take_lock(place)
     if lock is None:
         return  # another preloader has this place
@@ -238,7 +237,7 @@ def _reap(children: dict[int, socket.socket]) -> None:
         connection.close()
 
 
-def _unlink_if_ours(path: Path, inode: int) -> None:
+def _unlink_if_ours(path: str, inode: int) -> None:
     with contextlib.suppress(OSError):
         if os.stat(path).st_ino == inode:
             os.unlink(path)

@@ -9,12 +9,10 @@ before anything ran, when the command must run in the console script's own proce
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
 import struct
-from dataclasses import dataclass
 
 from tasker_ctl.preload.errors import WireError
 
@@ -23,14 +21,31 @@ MAX_REQUEST_BYTES = 4 * 1024 * 1024
 _LENGTH = struct.Struct(">I")
 
 
-@dataclass(frozen=True)
 class Request:
-    argv: list[str]
-    cwd: str
-    env: dict[str, str]
-    umask: int
-    # signals the console script ignores (started by nohup, say): the child ignores them too
-    ignored: list[int]
+    """A command line to run, and where and how: the folder, the environment, the umask and
+    the signals the console script ignores (started by nohup, say: the child ignores them
+    too)."""
+
+    __slots__ = ("argv", "cwd", "env", "ignored", "umask")
+
+    def __init__(
+        self, *, argv: list[str], cwd: str, env: dict[str, str], umask: int, ignored: list[int]
+    ) -> None:
+        self.argv = argv
+        self.cwd = cwd
+        self.env = env
+        self.umask = umask
+        self.ignored = ignored
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Request) and all(
+            getattr(self, name) == getattr(other, name) for name in self.__slots__
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Request(argv={self.argv!r}, cwd={self.cwd!r})"
 
     def encode(self) -> bytes:
         fields = {
@@ -104,5 +119,7 @@ def reply(connection: socket.socket, word: str, value: object) -> bool:
 
 
 def _close(descriptor: int) -> None:
-    with contextlib.suppress(OSError):
+    try:
         os.close(descriptor)
+    except OSError:
+        return
