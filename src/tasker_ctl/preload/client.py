@@ -24,17 +24,12 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
 # forwarded to the child as they come; SIGTSTP (Ctrl-Z) stops the child and this process
-_FORWARDED = (
-    signal.SIGINT,
-    signal.SIGTERM,
-    signal.SIGHUP,
-    signal.SIGQUIT,
-    signal.SIGUSR1,
-    signal.SIGUSR2,
-    signal.SIGWINCH,
-    signal.SIGCONT,
+# (by name: a platform without one has no preloader, but imports this module all the same)
+_FORWARDED_NAMES = ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGWINCH")
+_FORWARDED: tuple[int, ...] = tuple(
+    getattr(signal, name) for name in (*_FORWARDED_NAMES, "SIGCONT") if hasattr(signal, name)
 )
-_HANDLED = (*_FORWARDED, signal.SIGTSTP)
+_HANDLED = (*_FORWARDED, *((signal.SIGTSTP,) if hasattr(signal, "SIGTSTP") else ()))
 # the preloader's first code: the console script's sys.path before anything is imported (a
 # line each: a path with a line break in it never gets a preloader)
 _BOOT = (
