@@ -179,3 +179,20 @@ def test_what_a_preloader_loads_and_serves_exists() -> None:
     assert [name for name in PRELOADED_MODULES if importlib.util.find_spec(name) is None] == []
     assert set(TOP_LEVEL_COMMANDS) >= PRELOADED_COMMANDS
     assert "preload" not in PRELOADED_COMMANDS  # stopping them must not go through one
+
+
+def test_a_package_installed_makes_a_preloader_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tasker_ctl.preload import server
+
+    site_packages = tmp_path / "site-packages"
+    site_packages.mkdir()
+    monkeypatch.setattr(server.site, "getsitepackages", lambda: [str(site_packages)])
+    stamps = server._module_stamps()
+    assert server._changed(stamps) is None
+    (site_packages / "new_package").mkdir()
+    # as an installation some time later leaves it (a clock tick can be coarser than a test)
+    later = site_packages.stat().st_mtime_ns + 10**9
+    os.utime(site_packages, ns=(later, later))
+    assert server._changed(stamps) == str(site_packages)

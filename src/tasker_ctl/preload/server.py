@@ -21,6 +21,7 @@ import importlib
 import os
 import select
 import signal
+import site
 import socket
 import struct
 import sys
@@ -93,10 +94,15 @@ def _preload() -> None:
 
 
 def _module_stamps() -> dict[str, tuple[int, int]]:
+    """Every loaded module's file, and the site-packages folders (a package installed or
+    removed there changes them: what was read of the installed distributions at import, such
+    as Pydantic's plugins, may then be stale). Not every folder of ``sys.path``: with
+    ``python -m`` the working folder is one, and it changes all the time."""
+    paths = [getattr(module, "__file__", None) for module in list(sys.modules.values())]
+    sites = [*site.getsitepackages(), site.getusersitepackages()]
     stamps = {}
-    for module in list(sys.modules.values()):
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str):
+    for path in [*paths, *sites]:
+        if isinstance(path, str) and path:
             with contextlib.suppress(OSError):
                 status = os.stat(path)
                 stamps[path] = (status.st_mtime_ns, status.st_size)
