@@ -85,14 +85,14 @@ def hand_over(argv: list[str]) -> Handover:
             word, value = _reply(replies)
         except OSError:
             return Handover(start=place)
-        if word != "started":
+        if word != "started" or value <= 0:
             # declined, or the preloader went away before anything ran
             return Handover(start=place)
         forwarding.child = value
         word, value = _reply(replies)
         if word == "exit":
             return Handover(code=value)
-        if word == "signal":
+        if word == "signal" and 0 < value < signal.NSIG:
             _die_by(value)
         print(
             "error[PRELOAD_LOST]: the preloader running this command stopped before it "
@@ -181,6 +181,10 @@ class _Forwarding:
     def __exit__(self, *_: object) -> None:
         for number, handler in self.previous.items():
             signal.signal(number, handler)
+        # signals that came before any child took the command (which now runs here) are
+        # this process's again
+        for number in self.pending:
+            os.kill(os.getpid(), number)
 
     def _handle(self, number: int, _frame: FrameType | None) -> None:
         if self.child is None:

@@ -158,7 +158,8 @@ def _serve(
         if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 os.read(wake_read, 512)
-        _reap(children)
+        if _reap(children):
+            last = time.monotonic()  # idle from the end of the last command, not its start
         if listener.fileno() in ready:
             last = time.monotonic()
             if not _accept(listener, stamps, children, (wake_read, wake_write, lock)):
@@ -224,23 +225,27 @@ def _same_user(connection: socket.socket) -> bool:
     return bool(uid == os.getuid())
 
 
-def _reap(children: dict[int, socket.socket]) -> None:
+def _reap(children: dict[int, socket.socket]) -> int:
+    """Reap the children that ended; how many."""
+    reaped = 0
     while children:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            break
         if pid == 0:
-            return
+            break
         connection = children.pop(pid, None)
         if connection is None:
             continue
+        reaped += 1
         # a child that ended normally has said its exit code itself; this is for the others
         if os.WIFSIGNALED(status):
             reply(connection, "signal", os.WTERMSIG(status))
         else:
             reply(connection, "exit", os.waitstatus_to_exitcode(status))
         connection.close()
+    return reaped
 
 
 def _unlink_if_ours(path: str, inode: int) -> None:
