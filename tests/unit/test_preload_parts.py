@@ -8,6 +8,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import site
 import socket
 import struct
 import sys
@@ -188,7 +189,7 @@ def test_a_package_installed_makes_a_preloader_stale(
 
     site_packages = tmp_path / "site-packages"
     site_packages.mkdir()
-    monkeypatch.setattr(server.site, "getsitepackages", lambda: [str(site_packages)])
+    monkeypatch.setattr(site, "getsitepackages", lambda: [str(site_packages)])
     stamps = server._module_stamps()
     assert server._changed(stamps) is None
     (site_packages / "new_package").mkdir()
@@ -196,3 +197,18 @@ def test_a_package_installed_makes_a_preloader_stale(
     later = site_packages.stat().st_mtime_ns + 10**9
     os.utime(site_packages, ns=(later, later))
     assert server._changed(stamps) == str(site_packages)
+
+
+def test_a_watched_process_keeps_its_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasker_ctl.preload import client
+
+    monkeypatch.delitem(sys.modules, "coverage", raising=False)
+    previous = sys.gettrace()
+    sys.settrace(None)
+    try:
+        assert not client.observed()
+        sys.settrace(lambda *_: None)
+        assert client.observed()
+        assert client.hand_over(["tasker-ctl", "run", "x.yaml"]).start is None
+    finally:
+        sys.settrace(previous)

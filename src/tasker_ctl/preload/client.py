@@ -54,6 +54,8 @@ class Handover:
 def hand_over(argv: list[str]) -> Handover:
     """Run ``argv`` (``sys.argv``) in this environment's preloader, if it has one that takes
     it; ``Handover.code`` is then the command's exit code."""
+    if observed():
+        return Handover()
     place = find_place(os.environ, create=True)
     if place is None or not _standard_streams_open():
         return Handover()
@@ -102,6 +104,12 @@ def hand_over(argv: list[str]) -> Handover:
             file=sys.stderr,
         )
         return Handover(code=3)
+
+
+def observed() -> bool:
+    """Whether this process is watched (a debugger, a profiler, coverage): the command then
+    runs here, where what watches it can see it."""
+    return sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules
 
 
 def start_preloader(handover: Handover) -> None:
