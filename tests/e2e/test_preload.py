@@ -15,7 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ import pytest
 
 from tasker_ctl.preload.control import Preloader, running_preloaders, stop_preloaders
 from tests.e2e.conftest import assert_no_traceback
-from tests.environment import command_environment
+from tests.environment import command_environment, console_script
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +52,10 @@ def who(fail, sleep):
     if fail:
         raise PermanentError("refused on purpose")
     if sleep:
-        open("started", "w").close()
+        # the process running the handler, said once it runs
+        with open("started.tmp", "w") as said:
+            said.write(str(os.getpid()))
+        os.replace("started.tmp", "started")
         time.sleep(sleep)
     return {"pid": os.getpid(), "ppid": os.getppid()}
 """
@@ -65,18 +67,22 @@ def _same(text: str) -> str:
     return re.sub(r"[ ─]+", " ", _VARYING.sub("~", text))
 
 
+def _stable(document: object) -> object:
+    """A run's JSON report without what varies from one run to the next."""
+    if isinstance(document, dict):
+        return {k: _stable(v) for k, v in document.items() if k not in _VARYING_KEYS}
+    if isinstance(document, list):
+        return [_stable(item) for item in document]
+    return document
+
+
+_VARYING_KEYS = frozenset(
+    {"uuid", "correlation_id", "requested_at", "completed_at", "started_at", "finished_at"}
+    | {"duration_ms", "traceback", "backtrace"}
+)
 _VARYING = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+(\.\d+)? ?m?s\b"
 )
-
-
-def _console_script() -> str:
-    """The console script itself, whose process is the command's (a version manager's shim
-    on PATH would start it as a process of its own)."""
-    script = Path(sys.executable).parent / "tasker-ctl"
-    found = str(script) if script.exists() else shutil.which("tasker-ctl")
-    assert found, "tasker-ctl is not installed next to this Python (pip install -e .)"
-    return found
 
 
 @dataclass
@@ -91,7 +97,7 @@ class Commands:
 
     def start(self, *words: str, **variables: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [_console_script(), *words],
+            [console_script(), *words],
             cwd=self.folder,
             env={**self.environment, **variables},
             stdout=subprocess.PIPE,
@@ -106,6 +112,17 @@ class Commands:
         completed = subprocess.CompletedProcess(process.args, process.returncode, output, errors)
         assert_no_traceback(completed)
         return completed, process.pid
+
+    def start_sleeping(self, *words: str, **variables: str) -> tuple[subprocess.Popen[str], int]:
+        """A run whose first step sleeps 1.5 s, once that step runs, and the process id of
+        the process running it."""
+        started = self.folder / "started"
+        started.unlink(missing_ok=True)
+        process = self.start(*RUN, *words, "--context", '{"sleep": 1.5}', **variables)
+        deadline = time.monotonic() + 60
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return process, int(started.read_text(encoding="utf-8"))
 
     def one_preloader(self, timeout: float = 60) -> Preloader:
         """The preloader of this test's folder, once it listens."""
@@ -185,7 +202,8 @@ def test_a_run_is_handed_to_the_preloader_the_first_run_started(commands: Comman
 @pytest.mark.parametrize(
     ("words", "code"),
     [
-        ((*RUN, "--context", '{"fail": true}'), 1),  # a failed task
+        # a failed task, as JSON: the live view's lines depend on what it saw when
+        ((*RUN, "--json", "--context", '{"fail": true}'), 1),
         (("run", "who.yaml", "--workers", "0"), 2),  # bad usage, reported by Typer
         (("run", "missing.yaml", "--handlers", "who.py"), 2),  # a coded error
         (("validate", "who.py"), 1),  # findings
@@ -200,7 +218,10 @@ def test_exit_codes_and_messages_are_the_commands_own(
     warm, _ = commands.run(*words)
     cold, _ = commands.run(*words, TASKER_PRELOAD="off")
     assert warm.returncode == cold.returncode == code
-    assert _same(warm.stdout) == _same(cold.stdout)
+    if "--json" in words:
+        assert _stable(json.loads(warm.stdout)) == _stable(json.loads(cold.stdout))
+    else:
+        assert _same(warm.stdout) == _same(cold.stdout)
     assert _same(warm.stderr) == _same(cold.stderr)
 
 
@@ -211,13 +232,8 @@ def test_ctrl_c_stops_a_handed_over_run_as_it_stops_one_in_its_own_process(
     commands.one_preloader()
     outcomes = []
     for variables in ({}, {"TASKER_PRELOAD": "off"}):
-        started = commands.folder / "started"
-        started.unlink(missing_ok=True)
-        process = commands.start(*RUN, "--context", '{"sleep": 1.5}', **variables)
         # interrupted once the first step runs (its handler sleeps): the run waits for it
-        deadline = time.monotonic() + 60
-        while not started.exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        process, _ = commands.start_sleeping(**variables)
         process.send_signal(signal.SIGINT)
         output, errors = process.communicate(timeout=60)
         said = output + errors
@@ -268,11 +284,7 @@ def test_switched_off_every_command_runs_in_its_own_process(commands: Commands) 
 def test_a_command_runs_on_when_its_preloader_stops(commands: Commands) -> None:
     commands.run("validate", "who.yaml")
     old = commands.one_preloader()
-    started = commands.folder / "started"
-    process = commands.start(*RUN, "--json", "--context", '{"sleep": 1.5}')
-    deadline = time.monotonic() + 60
-    while not started.exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process, _ = commands.start_sleeping("--json")
     stopped, _ = commands.run("preload", "stop")
     assert stopped.stdout == "stopped 1 preloader\n"
     # the child running the command does not hold the preloader's place: the preloader is
@@ -286,3 +298,58 @@ def test_a_command_runs_on_when_its_preloader_stops(commands: Commands) -> None:
     # run by the old preloader's child (the parent of the handler, or init once it stopped)
     ran_in = _ran_in(subprocess.CompletedProcess([], 0, output))
     assert process.pid not in {pid for pid, _ in ran_in}
+
+
+def test_a_child_killed_ends_the_command_as_it_would_end_its_own_process(
+    commands: Commands,
+) -> None:
+    commands.run("validate", "who.yaml")
+    commands.one_preloader()
+    process, child = commands.start_sleeping()
+    assert child != process.pid  # handed over
+    os.kill(child, signal.SIGKILL)
+    process.communicate(timeout=60)
+    assert process.returncode == -signal.SIGKILL  # as the shell sees a killed command
+
+
+def test_a_command_whose_preloader_and_child_are_gone_says_so(commands: Commands) -> None:
+    commands.run("validate", "who.yaml")
+    commands.one_preloader()
+    process, child = commands.start_sleeping()
+    commands.run("preload", "stop")  # the child runs on; nobody is left to see it end
+    os.kill(child, signal.SIGKILL)
+    _, errors = process.communicate(timeout=60)
+    assert process.returncode == 3
+    assert errors.startswith("error[PRELOAD_LOST]: the preloader running this command stopped")
+
+
+@pytest.mark.parametrize("preloader_running", [False, True])
+def test_a_preloading_setting_that_cannot_be_used_stops_the_command(
+    commands: Commands, preloader_running: bool
+) -> None:
+    if preloader_running:
+        commands.run("validate", "who.yaml")
+        commands.one_preloader()
+    for name, value in (("TASKER_PRELOAD", "maybe"), ("TASKER_PRELOAD_IDLE", "soon")):
+        refused, _ = commands.run("validate", "who.yaml", **{name: value})
+        assert refused.returncode == 2
+        assert refused.stdout == ""
+        assert refused.stderr.startswith(f"error[SETTING_INVALID]: {name}='{value}'")
+        assert "\n  hint: " in refused.stderr
+
+
+def test_preload_status_says_what_runs_and_for_how_long(commands: Commands) -> None:
+    off, _ = commands.run("preload", "status", TASKER_PRELOAD="off", TASKER_PRELOAD_IDLE="2h")
+    assert off.stdout.splitlines()[:2] == [
+        "preloading: off (TASKER_PRELOAD)",
+        "idle stop: 2h (TASKER_PRELOAD_IDLE)",
+    ]
+    assert off.stdout.splitlines()[-1] == "no preloader running"
+    commands.run("validate", "who.yaml")
+    preloader = commands.one_preloader()
+    on, _ = commands.run("preload", "status")
+    lines = on.stdout.splitlines()
+    assert lines[:2] == ["preloading: on", "idle stop: 10m (default)"]
+    assert (
+        lines[-1] == f"preloader {preloader.place.key}: process {preloader.pid} (this environment)"
+    )

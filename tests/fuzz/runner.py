@@ -15,7 +15,6 @@ import os
 import re
 import resource
 import selectors
-import shutil
 import signal
 import sys
 import time
@@ -23,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.environment import console_script
 from tests.fuzz.cases import Command
 from tests.fuzz.child import EXIT_CRASH, run_command
 
@@ -81,14 +81,6 @@ class Outcome:
     @property
     def failed(self) -> bool:
         return bool(self.problems)
-
-
-def tasker_ctl_program() -> str:
-    script = Path(sys.executable).with_name("tasker-ctl")
-    found = str(script) if script.exists() else shutil.which("tasker-ctl")
-    if found is None:
-        raise RuntimeError("tasker-ctl is not installed next to this Python (pip install -e .)")
-    return found
 
 
 def child_environment(directory: Path, *, debug: bool) -> dict[str, str]:
@@ -189,7 +181,7 @@ def execute(
     ``runs`` may yield None: nothing is ready yet, and ``wake_fd`` becomes readable when
     something is (the case builder's pipe). Waiting never blocks the deadlines.
     """
-    program = tasker_ctl_program()
+    program = console_script()
     pending = iter(runs)
     running: dict[int, _Running] = {}
     selector = selectors.DefaultSelector()

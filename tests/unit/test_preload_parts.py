@@ -20,16 +20,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tasker_ctl.cli import TOP_LEVEL_COMMANDS
+from tasker_ctl.errors import SettingError
 from tasker_ctl.preload import PRELOADED_COMMANDS
 from tasker_ctl.preload.errors import WireError
-from tasker_ctl.preload.place import (
-    DEFAULT_IDLE_SECONDS,
-    environment_key,
-    find_place,
-    idle_seconds,
-    private_folder,
-)
+from tasker_ctl.preload.place import environment_key, find_place, private_folder
 from tasker_ctl.preload.server import PRELOADED_MODULES
+from tasker_ctl.preload.settings import (
+    DEFAULT_IDLE_SECONDS,
+    IDLE_VARIABLE,
+    PreloadSettings,
+    preload_settings,
+)
 from tasker_ctl.preload.wire import MAX_REQUEST_BYTES, Request, receive_request
 
 text = st.text(
@@ -161,22 +162,43 @@ def test_where_a_preloader_may_listen(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("value", "seconds"),
+    ("variables", "enabled", "seconds", "source"),
     [
-        ("30", 30.0),
-        ("0", 1.0),
-        ("-5", 1.0),
-        ("nan", DEFAULT_IDLE_SECONDS),
-        ("", DEFAULT_IDLE_SECONDS),
-        ("soon", DEFAULT_IDLE_SECONDS),
+        ({}, True, DEFAULT_IDLE_SECONDS, "default"),
+        ({"TASKER_PRELOAD": " No ", "TASKER_PRELOAD_IDLE": "30m"}, False, 1800.0, IDLE_VARIABLE),
+        ({"TASKER_PRELOAD": "yes", "TASKER_PRELOAD_IDLE": "90"}, True, 90.0, IDLE_VARIABLE),
+        ({"TASKER_PRELOAD_IDLE": "off"}, True, 0.0, IDLE_VARIABLE),
     ],
 )
-def test_idle_seconds(value: str, seconds: float) -> None:
-    assert idle_seconds({"TASKER_PRELOAD_IDLE": value}) == seconds
+def test_the_settings(
+    variables: dict[str, str], enabled: bool, seconds: float, source: str
+) -> None:
+    assert preload_settings(variables) == PreloadSettings(enabled, seconds, source)
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ({"TASKER_PRELOAD": "maybe"}, "TASKER_PRELOAD='maybe' is neither on nor off"),
+        ({"TASKER_PRELOAD_IDLE": "soon"}, "TASKER_PRELOAD_IDLE='soon'"),
+        ({"TASKER_PRELOAD_IDLE": "inf"}, "TASKER_PRELOAD_IDLE='inf'"),
+        ({"TASKER_PRELOAD_IDLE": "-5"}, "TASKER_PRELOAD_IDLE='-5'"),
+    ],
+)
+def test_a_setting_that_cannot_be_used_is_a_coded_error(
+    variables: dict[str, str], message: str
+) -> None:
+    with pytest.raises(SettingError) as refused:
+        preload_settings(variables)
+    assert refused.value.code == "SETTING_INVALID"
+    assert refused.value.message.startswith(message)
+    assert refused.value.hint
+    # the console script's side runs such a command itself, which then reports it
+    if "TASKER_PRELOAD" in variables:
+        assert find_place(variables, create=False) is None
 
 
 def test_what_a_preloader_loads_and_serves_exists() -> None:
-    # a misspelt name would be skipped in silence (an optional part may be missing)
     assert [name for name in PRELOADED_MODULES if importlib.util.find_spec(name) is None] == []
     assert set(TOP_LEVEL_COMMANDS) >= PRELOADED_COMMANDS
     assert "preload" not in PRELOADED_COMMANDS  # stopping them must not go through one

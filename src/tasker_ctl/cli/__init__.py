@@ -73,23 +73,25 @@ def main() -> None:
     # command still collects its garbage.
     gc.set_threshold(10_000, 10, 10)
     arguments = sys.argv[1:]
-    handover = None
-    if command_named(arguments) in PRELOADED_COMMANDS:
+    preloaded = command_named(arguments) in PRELOADED_COMMANDS
+    if preloaded:
         from tasker_ctl.preload.client import hand_over
 
         handover = hand_over(sys.argv)
         if handover.code is not None:
             raise SystemExit(handover.code)
-    try:
-        from tasker_ctl.cli.app import run_command
+    from tasker_ctl.cli.app import preload_settings_or_exit, run_command
 
+    # run here: a preloading setting that cannot be used stops the command, as in a preloader
+    settings = preload_settings_or_exit() if preloaded else None
+    try:
         # standalone mode lets Typer report usage errors itself (exit code 2)
         run_command(arguments)
     finally:
-        if handover is not None and handover.start is not None:
+        if settings is not None and handover.start is not None:
             from tasker_ctl.preload.client import start_preloader
 
-            start_preloader(handover)
+            start_preloader(handover, settings.idle_seconds)
         # what is left is freed as the interpreter ends; frozen, its last collection skips it
         gc.freeze()
 

@@ -23,7 +23,9 @@ from tasker_ctl.errors import ExitCode, TaskerError
 if TYPE_CHECKING:
     from typer._click.core import Command, Context
 
-__all__ = ["build_app", "build_command", "report_error", "run_command"]
+    from tasker_ctl.preload.settings import PreloadSettings
+
+__all__ = ["build_app", "build_command", "preload_settings_or_exit", "report_error", "run_command"]
 
 
 class _CodedErrors(TyperGroup):
@@ -160,6 +162,19 @@ def report_error(error: TaskerError) -> None:
     if error.hint:
         message += f"\n  hint: {error.hint}"
     typer.echo(message, err=True)
+
+
+def preload_settings_or_exit() -> PreloadSettings:
+    """Preloading's settings (``TASKER_PRELOAD``, ``TASKER_PRELOAD_IDLE``), or the coded error
+    of one that cannot be used and its exit code: checked before a preloaded command runs,
+    here or in a preloader's child."""
+    from tasker_ctl.preload.settings import preload_settings
+
+    try:
+        return preload_settings(os.environ)
+    except TaskerError as error:
+        report_error(error)
+        raise SystemExit(int(error.exit_code)) from None
 
 
 def run_command(arguments: list[str]) -> None:

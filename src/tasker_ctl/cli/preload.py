@@ -24,34 +24,27 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show the preloaders running for this user, and whether this environment's commands
         go to one (TASKER_PRELOAD=off: never; only on Linux)."""
-        from tasker_ctl.preload.control import preloader_folder, running_preloaders
-        from tasker_ctl.preload.place import find_place, supported, switched_off
+        from tasker_ctl.db.idle_stop import describe_seconds
+        from tasker_ctl.preload.control import preload_status
 
-        folder = preloader_folder(os.environ)
-        preloaders = running_preloaders(folder, os.environ)
-        enabled = supported() and not switched_off(os.environ)
-        usable = find_place(os.environ) is not None
+        status = preload_status(os.environ)
         if json_output:
-            document = {
-                "folder": str(folder),
-                "enabled": enabled,
-                "usable": usable,
-                "preloaders": [preloader.as_json() for preloader in preloaders],
-            }
-            typer.echo(json.dumps(document, indent=2))
+            typer.echo(json.dumps(status.as_json(), indent=2))
             return
-        if not supported():
+        if not status.supported:
             typer.echo("preloading: not available on this platform (Linux only)")
-        elif not enabled:
+        elif not status.settings.enabled:
             typer.echo("preloading: off (TASKER_PRELOAD)")
-        elif not usable:
-            typer.echo(f"preloading: off (the folder {folder} is not private to this user)")
+        elif not status.usable:
+            typer.echo(f"preloading: off (the folder {status.folder} is not private to you)")
         else:
             typer.echo("preloading: on")
-        typer.echo(f"folder: {folder}")
-        if not preloaders:
+        idle = status.settings
+        typer.echo(f"idle stop: {describe_seconds(idle.idle_seconds)} ({idle.idle_source})")
+        typer.echo(f"folder: {status.folder}")
+        if not status.preloaders:
             typer.echo("no preloader running")
-        for preloader in preloaders:
+        for preloader in status.preloaders:
             mark = " (this environment)" if preloader.this_environment else ""
             typer.echo(f"preloader {preloader.place.key}: process {preloader.pid}{mark}")
 
@@ -63,9 +56,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop every preloader of this user; commands they are running run on. The next
         command of a preloaded kind starts one again, unless TASKER_PRELOAD=off."""
-        from tasker_ctl.preload.control import preloader_folder, stop_preloaders
+        from tasker_ctl.preload.control import stop_preloaders
+        from tasker_ctl.preload.place import folder_for
 
-        stopped = stop_preloaders(preloader_folder(os.environ))
+        stopped = stop_preloaders(folder_for(os.environ))
         if json_output:
             typer.echo(json.dumps({"stopped": stopped}))
             return

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -23,10 +22,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from tasker_ctl.db.home import DATA_DIR_NAME
 from tasker_ctl.db.postmaster import running_postmaster
+from tasker_ctl.detached import start_detached
 from tasker_ctl.errors import SettingError
 from tasker_ctl.project_config import DURATION_HELP, find_project_config, parse_duration
 
@@ -38,7 +37,6 @@ LOG_FILE = "idle-stop.log"
 _MIN_POLL_SECONDS = 0.1
 _MAX_POLL_SECONDS = 5.0
 _MODULE = "tasker_ctl.db.idle_stop"
-_DETACHED: list[subprocess.Popen[bytes]] = []  # Windows: kept, so nobody waits for them
 
 
 @dataclass(frozen=True)
@@ -80,30 +78,7 @@ def ensure_watcher(home: Path, idle_seconds: float) -> None:
     if _watcher_running(home):
         return
     command = [sys.executable, "-m", _MODULE, str(home), repr(float(idle_seconds))]
-    # no inherited descriptor: a caller reading our output through a pipe would otherwise wait
-    # for the watcher to end
-    quiet: dict[str, Any] = {
-        "stdin": subprocess.DEVNULL,
-        "stdout": subprocess.DEVNULL,
-        "stderr": subprocess.DEVNULL,
-        "close_fds": True,
-        "cwd": str(home),
-    }
-    if sys.platform == "win32":
-        flags = getattr(subprocess, "DETACHED_PROCESS", 0) | getattr(
-            subprocess, "CREATE_NEW_PROCESS_GROUP", 0
-        )
-        _DETACHED.append(subprocess.Popen(command, creationflags=flags, **quiet))
-        return
-    # a shell that starts the watcher in the background and ends at once: the watcher is then
-    # nobody's child (no zombie left in a long-lived caller, no process object to wait for)
-    subprocess.run(
-        ["/bin/sh", "-c", '"$@" &', "sh", *command],
-        start_new_session=True,
-        check=False,
-        timeout=30,
-        **quiet,
-    )
+    start_detached(command, cwd=str(home))
 
 
 def watch(home: Path, idle_seconds: float) -> int:

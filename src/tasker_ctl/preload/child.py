@@ -121,10 +121,11 @@ def _watch_caller(connection: socket.socket, finished: threading.Event) -> None:
 
 
 def _run(arguments: list[str]) -> int:
-    from tasker_ctl.cli.app import run_command
+    from tasker_ctl.cli.app import preload_settings_or_exit, run_command
 
     gc.set_threshold(10_000, 10, 10)
     try:
+        preload_settings_or_exit()
         run_command(arguments)
     except SystemExit as exit_:
         return _exit_code(exit_.code)

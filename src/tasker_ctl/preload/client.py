@@ -14,7 +14,7 @@ import signal
 import socket
 import sys
 
-from tasker_ctl.preload.place import Place, find_place, idle_seconds
+from tasker_ctl.preload.place import Place, find_place
 from tasker_ctl.preload.wire import Request
 
 # imports kept to what handing over needs (place.py says why)
@@ -112,48 +112,37 @@ def observed() -> bool:
     return sys.gettrace() is not None or sys.getprofile() is not None or "coverage" in sys.modules
 
 
-def start_preloader(handover: Handover) -> None:
-    """Start the preloader ``handover.start`` names in the background, unless one is running
-    or starting; any failure only means that the next command runs in its own process too."""
-    import fcntl
+def start_preloader(handover: Handover, idle_seconds: float) -> None:
+    """Start the preloader ``handover.start`` names in the background, to stop after
+    ``idle_seconds`` without a command (0: never), unless one is running or starting; any
+    failure only means that the next command runs in its own process too."""
     import subprocess
+
+    from tasker_ctl.detached import start_detached
+    from tasker_ctl.preload.control import lock_taken
 
     place = handover.start
     if place is None or any("\n" in entry for entry in handover.path):
         return
+    if lock_taken(place.lock):
+        return  # a preloader runs or starts
     try:
-        lock = os.open(place.lock, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        return
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        fcntl.flock(lock, fcntl.LOCK_UN)
         log = os.open(place.log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError:
-        os.close(lock)
-        return  # held: a preloader runs or starts
-    os.close(lock)
-    arguments = [
+        return
+    command = [
         sys.executable,
         *subprocess._args_from_interpreter_flags(),  # type: ignore[attr-defined]
         "-c",
         _BOOT,
         "\n".join(handover.path),
-        str(place.folder),
+        place.folder,
         place.key,
-        str(idle_seconds(os.environ)),
+        repr(float(idle_seconds)),
     ]
     try:
-        subprocess.Popen(
-            arguments,
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-            close_fds=True,
-        )
-    except OSError:
+        start_detached(command, cwd="/", output=log)
+    except (OSError, subprocess.SubprocessError):
         pass
     finally:
         os.close(log)
@@ -227,12 +216,14 @@ def _reply(replies: BinaryIO) -> tuple[str, int]:
 
 def _die_by(number: int) -> None:
     """End as the child ended: killed by the same signal (a shell then sees the same)."""
+    import contextlib  # here: this module's import stays light
+
     sys.stdout.flush()
-    try:
+    # SIGKILL and SIGSTOP have no handler to reset
+    with contextlib.suppress(OSError, ValueError):
         signal.signal(number, signal.SIG_DFL)
+    with contextlib.suppress(OSError):
         os.kill(os.getpid(), number)
-    except (OSError, ValueError):
-        pass
     raise SystemExit(128 + number)
 
 

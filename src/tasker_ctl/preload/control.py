@@ -14,7 +14,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tasker_ctl.preload.place import Place, find_place, folder_for, private_folder
+from tasker_ctl.preload.place import Place, find_place, folder_for, private_folder, supported
+from tasker_ctl.preload.settings import PreloadSettings, preload_settings
 
 # how long a preloader may take to stop after SIGTERM before it is killed
 STOP_SECONDS = 5.0
@@ -38,11 +39,6 @@ class Preloader:
         }
 
 
-def preloader_folder(environ: Mapping[str, str]) -> str:
-    """The folder this user's preloaders live in, here (``place.folder_for``)."""
-    return folder_for(environ)
-
-
 def running_preloaders(
     folder: str | os.PathLike[str], environ: Mapping[str, str] | None = None
 ) -> list[Preloader]:
@@ -56,11 +52,46 @@ def running_preloaders(
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".lock"):
             continue
-        pid = _holder(os.path.join(folder, name))
+        pid = lock_holder(os.path.join(folder, name))
         if pid is not None:
             place = Place(folder, name.removesuffix(".lock"))
             found.append(Preloader(place, pid, mine is not None and mine.key == place.key))
     return found
+
+
+@dataclass(frozen=True)
+class PreloadStatus:
+    """Preloading here: its settings, whether this platform has it, whether this environment's
+    folder is fit for it, and the preloaders running in that folder."""
+
+    folder: str
+    supported: bool
+    usable: bool
+    settings: PreloadSettings
+    preloaders: list[Preloader]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "folder": self.folder,
+            "enabled": self.settings.enabled and self.supported,
+            "usable": self.usable,
+            "idle_stop_seconds": self.settings.idle_seconds,
+            "idle_stop_source": self.settings.idle_source,
+            "preloaders": [preloader.as_json() for preloader in self.preloaders],
+        }
+
+
+def preload_status(environ: Mapping[str, str]) -> PreloadStatus:
+    """Preloading as ``environ`` has it (``SettingError`` for a setting it cannot use)."""
+    settings = preload_settings(environ)
+    folder = folder_for(environ)
+    return PreloadStatus(
+        folder=folder,
+        supported=supported(),
+        usable=find_place(environ) is not None,
+        settings=settings,
+        preloaders=running_preloaders(folder, environ),
+    )
 
 
 def stop_preloaders(folder: str | os.PathLike[str]) -> list[int]:
@@ -71,28 +102,40 @@ def stop_preloaders(folder: str | os.PathLike[str]) -> list[int]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(preloader.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
-        while _holder(preloader.place.lock) is not None and time.monotonic() < deadline:
+        while lock_taken(preloader.place.lock) and time.monotonic() < deadline:
             time.sleep(0.02)
-        if _holder(preloader.place.lock) is not None:
+        if lock_taken(preloader.place.lock):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(preloader.pid, signal.SIGKILL)
         stopped.append(preloader.pid)
     return stopped
 
 
-def _holder(lock: str) -> int | None:
-    """The process id in ``lock`` while a preloader holds it; ``None`` when nobody does."""
+def lock_holder(lock: str) -> int | None:
+    """The process id in ``lock`` while a preloader holds it; ``None`` when nobody does, or
+    while the one that took it has not written its id yet."""
+    taken, pid = _lock_state(lock)
+    return pid if taken else None
+
+
+def lock_taken(lock: str) -> bool:
+    """Whether a preloader holds ``lock`` (it takes it before anything else as it starts)."""
+    return _lock_state(lock)[0]
+
+
+def _lock_state(lock: str) -> tuple[bool, int | None]:
     try:
         descriptor = os.open(lock, os.O_RDONLY)
     except OSError:
-        return None
+        return False, None
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             text = os.read(descriptor, 32).decode("ascii", "replace").strip()
-            return int(text) if text.isdigit() else None
+            pid = int(text) if text.isdigit() else 0
+            return True, pid if pid > 0 else None
         fcntl.flock(descriptor, fcntl.LOCK_UN)
-        return None
+        return False, None
     finally:
         os.close(descriptor)

@@ -28,11 +28,10 @@ except ImportError:  # an interpreter without it
     from hashlib import blake2b
 
 SWITCH_VARIABLE = "TASKER_PRELOAD"
-"""``off`` (or ``0``, ``false``, ``no``): every command runs in its own process."""
-IDLE_VARIABLE = "TASKER_PRELOAD_IDLE"
-"""Seconds a preloader waits for a command before it stops."""
-DEFAULT_IDLE_SECONDS = 600.0
-_OFF_WORDS = frozenset({"0", "off", "false", "no"})
+"""``off`` (or ``0``, ``false``, ``no``): every command runs in its own process; ``on`` (``1``,
+``true``, ``yes``) or unset: preloading where it can."""
+_SWITCH_WORDS = {"": True, "1": True, "on": True, "true": True, "yes": True}
+_SWITCH_WORDS |= {"0": False, "off": False, "false": False, "no": False}
 # a Unix socket's path has 108 bytes on Linux, the terminating zero included
 _SOCKET_PATH_LIMIT = 100
 # what Python reads from the environment as it starts, or as it imports: the locale decides
@@ -50,12 +49,6 @@ class Place:
         self.folder = folder
         self.key = key
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Place) and (self.folder, self.key) == (other.folder, other.key)
-
-    def __hash__(self) -> int:
-        return hash((self.folder, self.key))
-
     def __repr__(self) -> str:
         return f"Place({self.folder!r}, {self.key!r})"
 
@@ -72,8 +65,10 @@ class Place:
         return os.path.join(self.folder, f"{self.key}.log")
 
 
-def switched_off(environ: Mapping[str, str]) -> bool:
-    return environ.get(SWITCH_VARIABLE, "").strip().lower() in _OFF_WORDS
+def switched_on(environ: Mapping[str, str]) -> bool | None:
+    """``TASKER_PRELOAD`` as a switch; ``None`` for a word it does not know (the command then
+    runs in its own process and reports it: ``preload.settings``)."""
+    return _SWITCH_WORDS.get(environ.get(SWITCH_VARIABLE, "").strip().lower())
 
 
 def supported() -> bool:
@@ -84,15 +79,6 @@ def supported() -> bool:
         and hasattr(socket, "send_fds")
         and hasattr(os, "fork")
     )
-
-
-def idle_seconds(environ: Mapping[str, str]) -> float:
-    """``TASKER_PRELOAD_IDLE`` as seconds (at least 1); unset or not a number, the default."""
-    try:
-        seconds = float(environ.get(IDLE_VARIABLE, ""))
-    except ValueError:
-        return DEFAULT_IDLE_SECONDS
-    return max(seconds, 1.0) if seconds == seconds else DEFAULT_IDLE_SECONDS
 
 
 def folder_for(environ: Mapping[str, str]) -> str:
@@ -148,7 +134,7 @@ def environment_key(environ: Mapping[str, str]) -> str:
 def find_place(environ: Mapping[str, str], *, create: bool = False) -> Place | None:
     """Where this environment's preloader listens, or ``None`` when commands must run in their
     own process here (switched off, not Linux, no private folder, too long a path)."""
-    if switched_off(environ) or not supported():
+    if not switched_on(environ) or not supported():
         return None
     place = Place(folder_for(environ), environment_key(environ))
     if len(os.fsencode(place.socket)) > _SOCKET_PATH_LIMIT:

@@ -47,8 +47,10 @@ PRELOADED_MODULES = (
     "tasker_ctl.sdk.step_handler.functional",
     "tasker_ctl.template.validated_cache",
     "tasker_ctl.template.validator",
-    "typer._adapters",
 )
+# Typer's coercion of parameters (newer Typers), imported as a command line is parsed; a
+# Typer without it imports nothing there
+_OPTIONAL_MODULES = ("typer._adapters",)
 # a client must send its request promptly: one that stalls cannot hold the preloader up
 _REQUEST_SECONDS = 5.0
 _PEER_CREDENTIALS = struct.Struct("3i")  # pid, uid, gid
@@ -86,7 +88,9 @@ def _take_lock(place: Place) -> int | None:
 
 def _preload() -> None:
     for name in PRELOADED_MODULES:
-        with contextlib.suppress(ImportError):  # an optional part missing: a child imports it
+        importlib.import_module(name)
+    for name in _OPTIONAL_MODULES:
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
     gc.collect()
     # forked children share these pages until written: a collection would write them all
@@ -148,7 +152,9 @@ def _serve(
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     last = time.monotonic()
     while not stopping:
-        timeout = max(0.0, last + idle - time.monotonic()) if not children else None
+        # waiting for a command, with none running; idle 0: for as long as it takes
+        waiting = not children and idle > 0
+        timeout = max(0.0, last + idle - time.monotonic()) if waiting else None
         if timeout == 0.0:
             return
         try:
